@@ -1,0 +1,169 @@
+"""Events: what the diff engine says happened, with a deterministic key and a stable JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from bot.models import ChartKey
+
+
+class EventType(StrEnum):
+    NEW_NUMBER_ONE = "new_number_one"
+    LOST_NUMBER_ONE = "lost_number_one"
+    ENTERED = "entered"
+    LEFT = "left"
+    CLIMBED = "climbed"
+    NUMBER_ONE_STREAK = "number_one_streak"
+    TOP10_STREAK = "top10_streak"
+    COUNTRIES_AT_NUMBER_ONE = "countries_at_number_one"
+    RECORD_BROKEN = "record_broken"
+    HOURS_MILESTONE = "hours_milestone"
+    ALL_TIME_LIST = "all_time_list"
+
+
+# Higher first when several events share one message (used by renderers and the outbox digest).
+IMPORTANCE: dict[EventType, int] = {
+    EventType.RECORD_BROKEN: 100,
+    EventType.NEW_NUMBER_ONE: 90,
+    EventType.COUNTRIES_AT_NUMBER_ONE: 80,
+    EventType.NUMBER_ONE_STREAK: 70,
+    EventType.ALL_TIME_LIST: 65,
+    EventType.HOURS_MILESTONE: 60,
+    EventType.LOST_NUMBER_ONE: 50,
+    EventType.CLIMBED: 40,
+    EventType.TOP10_STREAK: 30,
+    EventType.ENTERED: 20,
+    EventType.LEFT: 10,
+}
+
+
+class Record(StrEnum):
+    LONGEST_NUMBER_ONE_RUN = "longest_number_one_run"
+    MOST_REGIONS_AT_NUMBER_ONE = "most_regions_at_number_one"
+    MOST_WEEKLY_HOURS = "most_weekly_hours"
+    MOST_WEEKLY_VIEWS = "most_weekly_views"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordHolder:
+    """Who held a record before it was broken."""
+
+    title: str
+    season: str | None
+    value: int
+    period: date
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "season": self.season,
+            "value": self.value,
+            "period": self.period.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing a fan may want to hear about. `key` is deterministic: replays never duplicate."""
+
+    type: EventType
+    chart: ChartKey
+    period: date
+    title_id: str
+    title: str
+    season: str | None
+    rank: int | None = None
+    previous_rank: int | None = None
+    value: int | None = None
+    unit: str | None = None  # "days" / "weeks" (streaks), "regions", "hours", "views"
+    total_regions: int | None = None
+    record: Record | None = None
+    previous: RecordHolder | None = None
+    # Disambiguates events that may fire more than once for one title and period (a milestone).
+    qualifier: str = ""
+
+    @property
+    def key(self) -> str:
+        c = self.chart
+        parts = [
+            self.type.value,
+            c.source,
+            c.service,
+            c.region,
+            c.category,
+            c.granularity,
+            self.period.isoformat(),
+            self.title_id,
+        ]
+        if self.qualifier:
+            parts.append(self.qualifier)
+        return ":".join(parts)
+
+    @property
+    def importance(self) -> int:
+        return IMPORTANCE[self.type]
+
+    def to_json(self) -> dict[str, Any]:
+        """The jsonl form printed by `top10bot replay --format jsonl` (keys in a fixed order)."""
+        c = self.chart
+        out: dict[str, Any] = {
+            "key": self.key,
+            "type": self.type.value,
+            "source": c.source,
+            "service": c.service,
+            "region": c.region,
+            "category": c.category,
+            "granularity": c.granularity,
+            "period": self.period.isoformat(),
+            "title": self.title,
+            "season": self.season,
+            "title_id": self.title_id,
+        }
+        if self.rank is not None or self.previous_rank is not None:
+            out["rank"] = self.rank
+            out["previous_rank"] = self.previous_rank
+        if self.value is not None:
+            out["value"] = self.value
+            out["unit"] = self.unit
+        if self.total_regions is not None:
+            out["total_regions"] = self.total_regions
+        if self.record is not None:
+            out["record"] = self.record.value
+            out["previous"] = self.previous.to_json() if self.previous else None
+        if self.qualifier:
+            out["qualifier"] = self.qualifier
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        """Inverse of to_json, used by the outbox and the store."""
+        prev = data.get("previous")
+        return cls(
+            type=EventType(data["type"]),
+            chart=ChartKey(
+                data["source"],
+                data["service"],
+                data["region"],
+                data["category"],
+                data["granularity"],
+            ),
+            period=date.fromisoformat(data["period"]),
+            title_id=data["title_id"],
+            title=data["title"],
+            season=data["season"],
+            rank=data.get("rank"),
+            previous_rank=data.get("previous_rank"),
+            value=data.get("value"),
+            unit=data.get("unit"),
+            total_regions=data.get("total_regions"),
+            record=Record(data["record"]) if data.get("record") else None,
+            previous=RecordHolder(
+                prev["title"], prev["season"], prev["value"], date.fromisoformat(prev["period"])
+            )
+            if prev
+            else None,
+            qualifier=data.get("qualifier", ""),
+        )
