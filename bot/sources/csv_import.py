@@ -1,0 +1,336 @@
+"""The canonical CSV: the documented way to bring any chart history into top10bot.
+
+One row per ranked title, with a header naming the columns (any order, matched by name):
+
+    date,service,region,category,rank,title              required
+    season,title_id,points,days_in_top10,weeks_in_top10,hours,views,runtime,granularity   optional
+
+- `date` is YYYY-MM-DD: the day of a daily chart, the Sunday ending the week of a weekly one.
+- `region` is an ISO 3166-1 alpha-2 code (any case, stored upper-case) or `WORLD`
+  ("world" and "worldwide" in any case are accepted too).
+- `granularity` is `daily` (the default when the column is absent or the cell empty) or `weekly`.
+- `title_id` defaults to the normalised title plus season (`bot.models.make_title_id`), so a file
+  without ids still keys streaks on (title, season).
+- Numbers are plain integers (`runtime` is a decimal number of hours); an empty cell means unknown.
+
+Rows are grouped into one chart per (service, region, category, granularity, date), all with
+source "csv". Every chart is a Top 10: its expected size is 10 whatever the file holds, so a chart
+with more (or fewer) ranks is rejected by the gate instead of silently redefining the chart.
+
+Failures are split the way the gate needs them:
+- a file that is not a canonical CSV at all (empty, HTML, `null`, wrong header) or a row that
+  cannot even be placed in a chart (bad date, service, category or granularity) raises
+  `SourceError`: nothing in it can be trusted to be complete;
+- a row that belongs to a known chart but is malformed (bad rank, bad number, bad region, wrong
+  number of fields) sets that chart's `parse_error` with the line number; the gate rejects that
+  chart and every other chart of the file goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+from bot.models import WORLD, Chart, ChartKey, Entry, Granularity, make_title_id
+from bot.sources.errors import SourceError
+from bot.sources.regions import resolve_region
+
+SOURCE: Final = "csv"
+TOP10_SIZE: Final = 10
+
+REQUIRED_COLUMNS: Final = ("date", "service", "region", "category", "rank", "title")
+OPTIONAL_COLUMNS: Final = (
+    "season",
+    "title_id",
+    "points",
+    "days_in_top10",
+    "weeks_in_top10",
+    "hours",
+    "views",
+    "runtime",
+    "granularity",
+)
+_INTEGER_COLUMNS: Final = ("points", "days_in_top10", "weeks_in_top10", "hours", "views")
+_CSV_GRANULARITIES: Final[dict[str, Granularity]] = {"daily": "daily", "weekly": "weekly"}
+_WORLD_WORDS: Final = frozenset({"world", "worldwide"})
+
+
+def error_body_reason(text: str) -> str | None:
+    """Why a body that should be a chart file is an error page instead, or None if it may be one.
+
+    Shared by the file readers: an empty body, the 4 bytes `null` (Netflix, 2023-12-27) and an HTML
+    page (a redirect notice, "Page Not Found", a challenge page) are failed fetches, never charts.
+    """
+    stripped = text.lstrip("\ufeff").strip()
+    if not stripped:
+        return "empty body"
+    if stripped == "null":
+        return "body is `null`"
+    head = stripped[:1000].lower()
+    if stripped.startswith("<") or "<html" in head or "<!doctype" in head:
+        return "HTML page instead of a chart file"
+    return None
+
+
+def _header_names(first_line: str) -> list[str]:
+    return _normalise_header(next(csv.reader([first_line.rstrip("\r\n")]), []))
+
+
+def _normalise_header(cells: list[str]) -> list[str]:
+    return [name.lstrip("\ufeff").strip().lower() for name in cells]
+
+
+def canonical_header_matches(first_line: str) -> bool:
+    """Whether a file's first line is a canonical CSV header (every required column present)."""
+    names = set(_header_names(first_line))
+    return all(column in names for column in REQUIRED_COLUMNS)
+
+
+def _parse_region(raw: str) -> tuple[str, str | None]:
+    """(stored region, problem or None). An unusable region keeps its upper-cased text."""
+    text = raw.strip()
+    if text.casefold() in _WORLD_WORDS:
+        return WORLD, None
+    upper = text.upper()
+    if len(upper) == 2 and upper.isascii() and upper.isalpha():
+        resolved = resolve_region(upper)
+        if resolved == upper:
+            return upper, None
+        if resolved is not None:
+            return upper, f"region {text!r} is not an ISO 3166-1 alpha-2 code ({resolved}?)"
+    return upper, f"region {text!r} is not an ISO 3166-1 alpha-2 code or WORLD"
+
+
+@dataclass(slots=True)
+class _ChartDraft:
+    key: ChartKey
+    period: date
+    entries: list[Entry] = field(default_factory=list)
+    problem: str | None = None
+
+    def note(self, problem: str) -> None:
+        if self.problem is None:  # the first problem is the one worth fixing first
+            self.problem = problem
+
+    def build(self) -> Chart:
+        return Chart(
+            key=self.key,
+            period=self.period,
+            entries=tuple(sorted(self.entries, key=lambda entry: entry.rank)),
+            expected_size=TOP10_SIZE,
+            parse_error=self.problem,
+        )
+
+
+def _optional_int(row: dict[str, str], column: str, line: int) -> tuple[int | None, str | None]:
+    text = row.get(column, "").strip()
+    if not text:
+        return None, None
+    try:
+        return int(text), None
+    except ValueError:
+        return None, f"line {line}: {column} {text!r} is not a whole number"
+
+
+def _optional_float(row: dict[str, str], column: str, line: int) -> tuple[float | None, str | None]:
+    text = row.get(column, "").strip()
+    if not text:
+        return None, None
+    try:
+        return float(text), None
+    except ValueError:
+        return None, f"line {line}: {column} {text!r} is not a number"
+
+
+def _chart_place(row: dict[str, str], line: int, what: str) -> tuple[ChartKey, date, str | None]:
+    """The chart a row belongs to, or SourceError when the row cannot be placed in any chart."""
+    date_text = row["date"].strip()
+    try:
+        period = date.fromisoformat(date_text)
+    except ValueError as exc:
+        raise SourceError(
+            f"line {line}: date {date_text!r} is not YYYY-MM-DD", source=SOURCE, what=what
+        ) from exc
+    granularity_text = row.get("granularity", "").strip().lower() or "daily"
+    granularity = _CSV_GRANULARITIES.get(granularity_text)
+    if granularity is None:
+        raise SourceError(
+            f"line {line}: granularity {granularity_text!r} is not daily or weekly",
+            source=SOURCE,
+            what=what,
+        )
+    service = row["service"].strip()
+    category = row["category"].strip()
+    for column, value in (("service", service), ("category", category)):
+        if not value:
+            raise SourceError(f"line {line}: empty {column}", source=SOURCE, what=what)
+    region, region_problem = _parse_region(row["region"])
+    key = ChartKey(SOURCE, service, region, category, granularity)
+    problem = f"line {line}: {region_problem}" if region_problem else None
+    return key, period, problem
+
+
+def _entry(row: dict[str, str], line: int) -> tuple[Entry | None, list[str]]:
+    problems: list[str] = []
+    rank_text = row["rank"].strip()
+    try:
+        rank = int(rank_text)
+    except ValueError:
+        return None, [f"line {line}: rank {rank_text!r} is not a whole number"]
+    numbers: dict[str, int | None] = {}
+    for column in _INTEGER_COLUMNS:
+        numbers[column], problem = _optional_int(row, column, line)
+        if problem:
+            problems.append(problem)
+    runtime, problem = _optional_float(row, "runtime", line)
+    if problem:
+        problems.append(problem)
+    title = row["title"].strip()
+    season = row.get("season", "").strip() or None
+    title_id = row.get("title_id", "").strip() or make_title_id(title, season)
+    entry = Entry(
+        rank=rank,
+        title_id=title_id,
+        title=title,
+        season=season,
+        points=numbers["points"],
+        days_in_top10=numbers["days_in_top10"],
+        weeks_in_top10=numbers["weeks_in_top10"],
+        hours=numbers["hours"],
+        views=numbers["views"],
+        runtime=runtime,
+    )
+    return entry, problems
+
+
+def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
+    """Parse a canonical CSV into charts sorted by period, then key.
+
+    `lines` may keep or drop their line endings (a file handle or `str.splitlines()`).
+    Raises SourceError for an unusable file; a malformed row sets its chart's `parse_error`.
+    """
+    line_list = list(lines)
+    reason = error_body_reason("\n".join(line_list[:20]))
+    if reason is not None:
+        raise SourceError(reason, source=SOURCE, what=what)
+    reader = csv.reader(line_list)
+    header = _normalise_header(next(reader, []))
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise SourceError(
+            f"not a canonical CSV: missing column(s) {', '.join(missing)}", source=SOURCE, what=what
+        )
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    unknown = [name for name in header if name not in known]
+    if unknown:
+        # A misspelt optional column ("day_in_top10") would otherwise drop its data silently.
+        raise SourceError(f"unknown column(s) {', '.join(unknown)}", source=SOURCE, what=what)
+    if len(set(header)) != len(header):
+        raise SourceError("a column is named twice in the header", source=SOURCE, what=what)
+
+    drafts: dict[tuple[ChartKey, date], _ChartDraft] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines carry nothing, not even an error
+        padded = cells + [""] * (len(header) - len(cells))
+        row = dict(zip(header, padded, strict=False))
+        key, period, problem = _chart_place(row, line, what)
+        draft = drafts.setdefault((key, period), _ChartDraft(key, period))
+        if problem:
+            draft.note(problem)
+        if len(cells) != len(header):
+            # A truncated last line or a stray comma: the cells may be shifted, trust none.
+            draft.note(f"line {line}: {len(cells)} fields, expected {len(header)}")
+            continue
+        entry, problems = _entry(row, line)
+        for found in problems:
+            draft.note(found)
+        if entry is not None:
+            draft.entries.append(entry)
+    if not drafts:
+        raise SourceError("header without any rows", source=SOURCE, what=what)
+    return sorted(
+        (draft.build() for draft in drafts.values()), key=lambda chart: (chart.period, chart.key)
+    )
+
+
+def _format_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)  # "2.0" stays a float on the way back in
+    return str(value)
+
+
+def _entry_values(entry: Entry) -> dict[str, str]:
+    return {
+        "season": entry.season or "",
+        "title_id": entry.title_id,
+        "points": _format_number(entry.points),
+        "days_in_top10": _format_number(entry.days_in_top10),
+        "weeks_in_top10": _format_number(entry.weeks_in_top10),
+        "hours": _format_number(entry.hours),
+        "views": _format_number(entry.views),
+        "runtime": _format_number(entry.runtime),
+    }
+
+
+def _needed_columns(charts: Sequence[Chart]) -> list[str]:
+    """Required columns plus the optional ones that carry a value somewhere (compact exports)."""
+    needed = list(REQUIRED_COLUMNS)
+    for column in OPTIONAL_COLUMNS:
+        if column == "granularity":
+            used = any(chart.key.granularity != "daily" for chart in charts)
+        elif column == "title_id":
+            used = any(
+                entry.title_id != make_title_id(entry.title, entry.season)
+                for chart in charts
+                for entry in chart.entries
+            )
+        else:
+            used = any(_entry_values(entry)[column] for chart in charts for entry in chart.entries)
+        if used:
+            needed.append(column)
+    return needed
+
+
+def canonical_csv_lines(charts: Sequence[Chart]) -> Iterator[str]:
+    """Write charts as canonical CSV lines (each ending in a newline), header first.
+
+    The source of each chart is not written: on the way back in every chart has source "csv".
+    Optional columns appear only when some entry has a value for them. All-time lists have no
+    canonical form (they are dated snapshots, not periods) and raise ValueError.
+    """
+    columns = _needed_columns(charts)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(columns)
+    yield flush()
+    for chart in charts:
+        if chart.key.granularity not in _CSV_GRANULARITIES:
+            raise ValueError(f"{chart.label()}: only daily and weekly charts have a CSV form")
+        for entry in chart.entries:
+            values = {
+                "date": chart.period.isoformat(),
+                "service": chart.key.service,
+                "region": chart.key.region,
+                "category": chart.key.category,
+                "rank": str(entry.rank),
+                "title": entry.title,
+                "granularity": chart.key.granularity,
+                **_entry_values(entry),
+            }
+            writer.writerow([values[column] for column in columns])
+            yield flush()
