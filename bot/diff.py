@@ -2,11 +2,12 @@
 
 Every accepted chart of one ChartKey is folded into a small `ChartState` that remembers the previous
 chart (title → rank, title, season and the period its unbroken run in the chart began), the start of
-the current #1 run, the standing records and each title's cumulative hours. `detect_chart_events`
-compares the new chart with that state only — never with stored history — so the work per chart is
-O(entries) dict look-ups. The engine does no I/O and reads no clock; the same inputs always give the
-same events in the same order and the same state, and a state that went through `to_json` /
-`from_json` continues exactly like the original. The input state is never mutated.
+the current #1 run, the standing records with how many periods each has been measured, and each
+title's cumulative hours. `detect_chart_events` compares the new chart with that state only — never
+with stored history — so the work per chart is O(entries) dict look-ups. The engine does no I/O and
+reads no clock; the same inputs always give the same events in the same order and the same state,
+and a state that went through `to_json` / `from_json` continues exactly like the original. The input
+state is never mutated.
 
 Rules of the fold:
 
@@ -20,15 +21,20 @@ Rules of the fold:
   periods from the streak's first period to this one inclusive (#1 on days 1, 2, 4 with day 3
   missing is a 4-day run). A longer gap makes this chart a new baseline for movement and streaks
   (no new/lost #1, entered, left, climbed or streak events; streaks restart at 1), while records,
-  cumulative hours and the count of periods seen carry on.
-- Records are only announced once a key has `record_min_periods` periods of history (so a young
-  chart does not break a "record" every day), and only when another title passes the holder; a
-  holder extending its own record, or any change before that history exists, updates silently.
+  their period counts, cumulative hours and the count of periods seen carry on.
+- Each record counts its own history: the periods in which its measure was present (a #1 for the
+  longest #1 run, at least one entry with hours or views for the weekly hours or views record).
+  A record is only announced once that count, this period included, reaches `record_min_periods`
+  (so a young chart does not break a "record" every day, and Netflix's views, published from
+  2023-06-18 on after years of hours, do not break one the week after they appear), and only when
+  another title passes the holder; a holder extending its own record, or any change before that
+  history exists, updates silently.
 - All-time lists (granularity "alltime", dated snapshots with no regular step) only give
   `all_time_list` events: a title new in the list or higher than in the previous snapshot.
 
 `detect_family_events` folds, per family (a ChartKey without its region) and period, how many
 regions have each title at #1 into "#1 in N regions" threshold events and a family-level record.
+That record's history is the family's periods: every period folded has regions at #1 to count.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey, Entry, Granularity
 from bot.ports import Family
 
 # Bumped when the JSON form of a state changes incompatibly; from_json refuses other versions.
-STATE_VERSION = 1
+# 2: ChartState gained `record_periods`.
+STATE_VERSION = 2
 
 _EVENT_ORDER: dict[EventType, int] = {
     event_type: position
@@ -79,7 +86,8 @@ class DiffConfig:
     daily_milestones: tuple[int, ...] = (3, 5, 7, 10, 14, 21, 30, 50, 75, 100, 150, 200, 365)
     weekly_milestones: tuple[int, ...] = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 26, 52)
     countries_thresholds: tuple[int, ...] = (10, 25, 50, 75)  # regions at #1 to announce
-    record_min_periods: int = 8  # history a chart (or family) needs before records are announced
+    # Periods in which a record was measured (family: periods folded) before it is announced.
+    record_min_periods: int = 8
     # Cumulative hours per title and chart announced by hours_milestone.
     hours_milestones: tuple[int, ...] = (
         100_000_000,
@@ -168,6 +176,14 @@ def _records_from_json(data: Mapping[str, Any]) -> dict[Record, RecordMark]:
     return {Record(name): RecordMark.from_json(mark) for name, mark in data.items()}
 
 
+def _record_periods_to_json(record_periods: Mapping[Record, int]) -> dict[str, int]:
+    return {record.value: record_periods[record] for record in Record if record in record_periods}
+
+
+def _record_periods_from_json(data: Mapping[str, Any]) -> dict[Record, int]:
+    return {Record(name): int(count) for name, count in data.items()}
+
+
 def _check_version(data: Mapping[str, Any], kind: str) -> None:
     version = data.get("v")
     if version != STATE_VERSION:
@@ -186,6 +202,8 @@ class ChartState:
     entries: Mapping[str, HeldEntry]  # title_id → its place in the last accepted chart
     number_one_since: date | None  # first period of the current #1's unbroken run at #1
     records: Mapping[Record, RecordMark]
+    # record → accepted charts in which its measure was present, the baseline included.
+    record_periods: Mapping[Record, int]
     cumulative_hours: Mapping[str, int]  # title_id → hours summed over every chart of the key
 
     def number_one_id(self) -> str | None:
@@ -208,6 +226,7 @@ class ChartState:
                 self.number_one_since.isoformat() if self.number_one_since else None
             ),
             "records": _records_to_json(self.records),
+            "record_periods": _record_periods_to_json(self.record_periods),
             "cumulative_hours": dict(self.cumulative_hours),
         }
 
@@ -224,6 +243,7 @@ class ChartState:
             },
             number_one_since=date.fromisoformat(since) if since else None,
             records=_records_from_json(data["records"]),
+            record_periods=_record_periods_from_json(data["record_periods"]),
             cumulative_hours={
                 title_id: int(hours) for title_id, hours in data["cumulative_hours"].items()
             },
@@ -289,7 +309,7 @@ def _challenge(
     """Update `records` if the challenger beats the standing value.
 
     Returns the holder that was passed when that deserves an event: a record existed, another title
-    held it, and the key has enough history for records to be announced.
+    held it, and `announce` says the record has enough history to be announced.
     """
     standing = records.get(record)
     if standing is not None and challenger.value <= standing.value:
@@ -378,8 +398,8 @@ def _fold_periodic(
                     )
                 )
 
-    records = dict(state.records) if state is not None else {}
-    announce_records = not first_chart and periods_seen >= config.record_min_periods
+    # (record, the title challenging it, its mark, the event's unit) for each record measured here.
+    challengers: list[tuple[Record, Entry, RecordMark, str]] = []
     if number_one is not None and number_one_since is not None:
         run = RecordMark(
             number_one.title_id,
@@ -388,11 +408,7 @@ def _fold_periodic(
             length(number_one_since, period),
             period,
         )
-        passed = _challenge(records, Record.LONGEST_NUMBER_ONE_RUN, run, announce_records)
-        if passed is not None:
-            events.append(
-                _record_event(chart, Record.LONGEST_NUMBER_ONE_RUN, number_one, run, unit, passed)
-            )
+        challengers.append((Record.LONGEST_NUMBER_ONE_RUN, number_one, run, unit))
     for record, value_of, value_unit in (
         (Record.MOST_WEEKLY_HOURS, _hours_of, "hours"),
         (Record.MOST_WEEKLY_VIEWS, _views_of, "views"),
@@ -403,12 +419,20 @@ def _fold_periodic(
             value = value_of(entry)
             if value is not None and (best is None or value > best_value):
                 best, best_value = entry, value
-        if best is None:
-            continue
-        mark = RecordMark(best.title_id, best.title, best.season, best_value, period)
-        passed = _challenge(records, record, mark, announce_records)
+        if best is not None:
+            mark = RecordMark(best.title_id, best.title, best.season, best_value, period)
+            challengers.append((record, best, mark, value_unit))
+
+    records = dict(state.records) if state is not None else {}
+    record_periods = dict(state.record_periods) if state is not None else {}
+    for record, challenger, mark, value_unit in challengers:
+        # Counted per record: a measure a source starts publishing late (Netflix's views) needs
+        # its own history before it can hold a record worth announcing.
+        record_periods[record] = record_periods.get(record, 0) + 1
+        announce = record_periods[record] >= config.record_min_periods
+        passed = _challenge(records, record, mark, announce)
         if passed is not None:
-            events.append(_record_event(chart, record, best, mark, value_unit, passed))
+            events.append(_record_event(chart, record, challenger, mark, value_unit, passed))
 
     # States never change once built, so a chart without hours can share its predecessor's totals
     # instead of copying a map that grows with every title the chart ever had.
@@ -445,6 +469,7 @@ def _fold_periodic(
         entries=entries,
         number_one_since=number_one_since,
         records=records,
+        record_periods=record_periods,
         cumulative_hours=cumulative_hours,
     )
     return events, new_state
@@ -596,6 +621,7 @@ def _fold_all_time(state: ChartState | None, chart: Chart) -> tuple[list[Event],
         entries=entries,
         number_one_since=None,
         records={},
+        record_periods={},
         cumulative_hours={},
     )
     return events, new_state

@@ -500,6 +500,85 @@ def test_value_records_wait_for_min_history() -> None:
     assert state.records[Record.MOST_WEEKLY_HOURS].value == 300
 
 
+def rising_weeks(weeks: int, views_weeks: set[int]) -> list[Chart]:
+    """Weekly charts where a different title than last week leads with ever more hours (and views
+    in `views_weeks`), so every week after the first breaks the hours record and every views week
+    after the first views week breaks the views record."""
+    charts = []
+    for n in range(1, weeks + 1):
+        leader = TEN[n % 3]
+        order = (leader, *[t for t in TEN if t != leader])
+        views = [10 * n] + [1] * 9 if n in views_weeks else None
+        charts.append(
+            make_chart(week(n), order, key=WEEKLY, hours=[100 * n] + [1] * 9, views=views)
+        )
+    return charts
+
+
+@pytest.mark.parametrize(
+    ("views_weeks", "expected_views_records"),
+    [
+        pytest.param(set(range(1, 21)), list(range(8, 21)), id="views-from-the-start"),
+        # Netflix published hours only until 2023-06-18, then both.
+        pytest.param(set(range(11, 21)), [18, 19, 20], id="views-after-10-hours-only-weeks"),
+        pytest.param(set(range(1, 21, 2)), [15, 17, 19], id="views-every-other-week"),
+        pytest.param(set(range(14, 21)), [], id="too-few-views-weeks"),
+    ],
+)
+def test_each_record_waits_for_its_own_history(
+    views_weeks: set[int], expected_views_records: list[int]
+) -> None:
+    per_chart, state = fold(rising_weeks(20, views_weeks), DiffConfig(hours_milestones=()))
+    assert state is not None
+
+    views_records = records_of(per_chart, Record.MOST_WEEKLY_VIEWS)
+    assert [n for n, *_ in views_records] == expected_views_records
+    assert all(value == 10 * n for n, _, value, _ in views_records)
+    hours_records = records_of(per_chart, Record.MOST_WEEKLY_HOURS)
+    assert [n for n, *_ in hours_records] == list(range(8, 21))
+    assert records_of(per_chart, Record.LONGEST_NUMBER_ONE_RUN) == []
+    assert state.record_periods == {
+        Record.LONGEST_NUMBER_ONE_RUN: 20,
+        Record.MOST_WEEKLY_HOURS: 20,
+        Record.MOST_WEEKLY_VIEWS: len(views_weeks),
+    }
+
+
+def test_views_record_after_hours_only_weeks_names_the_first_views_holder() -> None:
+    per_chart, _ = fold(rising_weeks(18, set(range(11, 19))), DiffConfig(hours_milestones=()))
+
+    [views_record] = [
+        e for e in of_type(per_chart[17], E.RECORD_BROKEN) if e.record is Record.MOST_WEEKLY_VIEWS
+    ]
+    # Weeks 11-17 raised the views record silently; week 17's leader held it.
+    assert (views_record.title_id, views_record.value, views_record.unit) == ("a", 180, "views")
+    assert views_record.previous == RecordHolder("Title C", None, 170, week(17))
+
+
+def test_record_periods_count_only_charts_that_measure_the_record() -> None:
+    no_number_one = Chart(
+        key=WEEKLY,
+        period=week(5),
+        entries=(Entry(rank=2, title_id="a", title="Title A", hours=5, views=5),),
+    )
+    charts = [
+        make_chart(week(1), key=WEEKLY, hours=[5] * 10),
+        make_chart(week(2), key=WEEKLY, views=[5] * 10),
+        make_chart(week(3), key=WEEKLY, hours=[5] * 10, views=[5] * 10),
+        make_chart(week(4), key=WEEKLY, hours=[None] * 9 + [5], views=[None] * 10),
+        no_number_one,
+    ]
+    _, state = fold(charts)
+    assert state is not None
+
+    assert state.periods_seen == 5
+    assert state.record_periods == {
+        Record.LONGEST_NUMBER_ONE_RUN: 4,
+        Record.MOST_WEEKLY_HOURS: 4,
+        Record.MOST_WEEKLY_VIEWS: 3,
+    }
+
+
 def test_one_title_breaking_two_records_gets_two_distinct_keys() -> None:
     charts = [
         make_chart(week(1), key=WEEKLY, hours=[100] * 10, views=[50] * 10),
@@ -634,6 +713,28 @@ def test_chart_state_round_trips_through_json() -> None:
 
     assert restored == state
     assert restored.to_json() == state.to_json()
+
+
+def test_state_json_without_record_periods_is_refused() -> None:
+    _, state = fold([make_chart(day(1))])
+    assert state is not None
+    data = state.to_json()
+    del data["record_periods"]
+
+    with pytest.raises(KeyError, match="record_periods"):
+        ChartState.from_json(data)
+
+
+def test_version_one_state_json_is_refused() -> None:
+    # Version 1 counted every chart of the key towards every record; its states cannot say how
+    # many periods each record was measured.
+    _, state = fold([make_chart(day(1))])
+    assert state is not None
+    data = state.to_json() | {"v": 1}
+    del data["record_periods"]
+
+    with pytest.raises(ValueError, match="version 1"):
+        ChartState.from_json(data)
 
 
 def test_state_json_of_another_version_is_refused() -> None:

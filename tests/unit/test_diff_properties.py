@@ -18,7 +18,7 @@ from bot.diff import (
     detect_family_events,
     period_step,
 )
-from bot.events import Event, EventType
+from bot.events import Event, EventType, Record
 from bot.models import Chart, ChartKey, Entry, Granularity
 from bot.ports import Family
 
@@ -232,6 +232,26 @@ def test_events_are_ordered_unique_and_respect_the_gap_rule(
         missing = (chart.period - previous.period) // step - 1
         if missing > config.max_gap_periods:
             assert not [e for e in events if e.type in baseline_only]
+
+
+@PROPERTY_SETTINGS
+@given(charts=gapped_charts(), config=CONFIGS)
+def test_hours_records_are_announced_only_after_enough_charts_with_hours(
+    charts: list[Chart], config: DiffConfig
+) -> None:
+    per_chart, state = fold(charts, config)
+    assert state is not None
+
+    charts_with_hours = 0
+    for chart, events in zip(charts, per_chart, strict=True):
+        has_hours = any(entry.hours is not None for entry in chart.entries)
+        charts_with_hours += has_hours
+        hours_records = [e for e in events if e.record is Record.MOST_WEEKLY_HOURS]
+        if hours_records:
+            assert has_hours
+            assert charts_with_hours >= config.record_min_periods
+    assert state.record_periods.get(Record.MOST_WEEKLY_HOURS, 0) == charts_with_hours
+    assert state.record_periods[Record.LONGEST_NUMBER_ONE_RUN] == len(charts)
 
 
 def region_charts(period: date, leaders: Sequence[str]) -> list[Chart]:
