@@ -1,0 +1,271 @@
+"""FlixPatrol daily Top 10 pages, fetched live: service × country, world points, all services.
+
+FlixPatrol publishes only the previous day's lists (since May 2025), so a poll asks for days up to
+yesterday (UTC). Each page is fetched for the days after the newest one stored for it, oldest
+first, going back at most `backfill_days`: a normal daily poll fetches one day per page, a poll
+after an outage fetches every missed day, and a day that was rejected is not fetched again once a
+later day has been accepted (the diff engine never goes back in time).
+
+Every way a page can fail — a fetch error after retries, HTTP 200 "Page Not Found", a challenge
+page, a redirect to another day, a page with no list — is stored as a rejected snapshot of that
+page (category `page`) with its reason; a list that is there but broken (short table, another
+date) is rejected by the gate as its own chart. Neither produces an event.
+
+Since mid-2026 Cloudflare challenges non-browser clients on every page: configure `solver_url`
+(a FlareSolverr-style `/v1` endpoint) or `proxy`, or the pages will be rejected as challenges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Final, Literal
+from urllib.parse import urlparse
+
+from bot.config import ConfigError
+from bot.models import WORLD, Chart, ChartKey
+from bot.sources import flixpatrol
+from bot.sources.errors import SourceError
+from bot.sources.fetch import FetchError, FetchSettings, SectionReader, SourceRun
+from bot.sources.flixpatrol import PageRequest, flixpatrol_url, parse_flixpatrol_page
+from bot.sources.regions import flixpatrol_slug
+
+log = logging.getLogger(__name__)
+
+NAME: Final = flixpatrol.SOURCE
+DEFAULT_BASE_URL: Final = "https://flixpatrol.com/"
+# UTC: yesterday's lists are complete by the early morning.
+DEFAULT_SCHEDULE: Final = ("0 6 * * *",)
+DEFAULT_SERVICES: Final = ("netflix",)
+DEFAULT_COUNTRIES: Final = ("US",)
+DEFAULT_BACKFILL_DAYS: Final = 7
+# Seconds between two page requests: one client, one page at a time, never a burst.
+DEFAULT_REQUEST_INTERVAL: Final = 2.0
+
+# The lists a user picks (config `lists`) and the stored categories each one covers.
+LISTS: Final = ("Movies", "TV Shows", "Kids", "Overall")
+LIST_OF_CATEGORY: Final[dict[str, str]] = {
+    "Movies": "Movies",
+    "TV Shows": "TV Shows",
+    "Kids Movies": "Kids",
+    "Kids TV Shows": "Kids",
+    "Overall": "Overall",
+    "Overall (Amazon Channels)": "Overall",
+}
+# Category of the rejected snapshot stored when a whole page fails (its lists are unknown then).
+PAGE_CATEGORY: Final = "page"
+_SERVICE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def list_name(category: str) -> str:
+    """Stored category → the configurable list it belongs to ("Kids TV Shows" → "Kids")."""
+    return LIST_OF_CATEGORY.get(category, category)
+
+
+@dataclass(frozen=True, slots=True)
+class FlixPatrolSettings:
+    """`[sources.flixpatrol]`."""
+
+    # Off unless asked for: FlixPatrol challenges plain HTTP clients, so it needs a solver/proxy.
+    enabled: bool = False
+    base_url: str = DEFAULT_BASE_URL
+    schedule: tuple[str, ...] = DEFAULT_SCHEDULE
+    services: tuple[str, ...] = DEFAULT_SERVICES
+    countries: tuple[str, ...] = DEFAULT_COUNTRIES  # ISO 3166-1 alpha-2
+    lists: tuple[str, ...] = LISTS
+    world: bool = True  # the worldwide points chart of each service
+    streaming: bool = False  # the all-services page of each country
+    backfill_days: int = DEFAULT_BACKFILL_DAYS
+    request_interval: float = DEFAULT_REQUEST_INTERVAL
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> FlixPatrolSettings:
+        section = "sources.flixpatrol"
+        reader = SectionReader(section, table)
+        services = tuple(
+            dict.fromkeys(s.strip().lower() for s in reader.strings("services", DEFAULT_SERVICES))
+        )
+        for service in services:
+            if not _SERVICE_SLUG.match(service):
+                raise ConfigError(
+                    f"[{section}] services: {service!r} is not a FlixPatrol service slug"
+                    " (lower-case words joined by '-', e.g. 'hbo-max')"
+                )
+        countries: list[str] = []
+        for code in reader.strings("countries", DEFAULT_COUNTRIES, allow_empty=True):
+            upper = code.strip().upper()
+            if upper == WORLD or len(upper) != 2:
+                raise ConfigError(
+                    f"[{section}] countries: {code!r} is not an ISO 3166-1 alpha-2 code"
+                    " (the worldwide chart is `world = true`)"
+                )
+            try:
+                flixpatrol_slug(upper)
+            except ValueError:
+                raise ConfigError(f"[{section}] countries: unknown country code {code!r}") from None
+            if upper not in countries:
+                countries.append(upper)
+        lists: list[str] = []
+        by_folded = {name.casefold(): name for name in LISTS}
+        for name in reader.strings("lists", LISTS):
+            canonical = by_folded.get(name.strip().casefold())
+            if canonical is None:
+                raise ConfigError(f"[{section}] lists: {name!r}; choose from {', '.join(LISTS)}")
+            if canonical not in lists:
+                lists.append(canonical)
+        settings = cls(
+            enabled=reader.boolean("enabled", False),
+            base_url=reader.string("base_url", DEFAULT_BASE_URL),
+            schedule=reader.strings("schedule", DEFAULT_SCHEDULE, allow_empty=True),
+            services=services,
+            countries=tuple(countries),
+            lists=tuple(lists),
+            world=reader.boolean("world", True),
+            streaming=reader.boolean("streaming", False),
+            backfill_days=reader.integer("backfill_days", DEFAULT_BACKFILL_DAYS, minimum=1),
+            request_interval=reader.number("request_interval", DEFAULT_REQUEST_INTERVAL),
+            fetch=reader.fetch_settings(solver=True),
+        )
+        reader.finish()
+        return settings
+
+
+@dataclass(frozen=True, slots=True)
+class PageTarget:
+    """A page fetched every day: a service's lists in a region, or a country's all-services page."""
+
+    kind: Literal["service", "streaming"]
+    service: str | None
+    region: str
+
+    def request(self, day: date) -> PageRequest:
+        return PageRequest(kind=self.kind, service=self.service, region=self.region, day=day)
+
+    def url(self, base_url: str, day: date) -> str:
+        return flixpatrol_url(base_url, self.service, self.region, day)
+
+    def page_key(self) -> ChartKey:
+        """The key a failed fetch of this page is rejected under."""
+        service = self.service or flixpatrol.STREAMING_PAGE
+        return ChartKey(NAME, service, self.region, PAGE_CATEGORY, "daily")
+
+
+class FlixPatrolSource:
+    """One poll: every configured page, for each day from its first missing one to yesterday."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        settings: FlixPatrolSettings,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._requests = 0
+
+    def targets(self) -> list[PageTarget]:
+        s = self.settings
+        targets = [
+            PageTarget("service", service, country)
+            for service in s.services
+            for country in s.countries
+        ]
+        if s.world:
+            targets.extend(PageTarget("service", service, WORLD) for service in s.services)
+        if s.streaming:
+            targets.extend(PageTarget("streaming", None, country) for country in s.countries)
+        return targets
+
+    def _covers(self, target: PageTarget, key: ChartKey) -> bool:
+        """Whether a stored chart key comes from this page."""
+        if key.region != target.region or key.category == PAGE_CATEGORY:
+            return False
+        if list_name(key.category) not in self.settings.lists:
+            return False
+        if target.kind == "service":
+            return key.service == target.service
+        return key.service not in self.settings.services
+
+    async def _done_until(
+        self, run: SourceRun, target: PageTarget, known: Iterable[ChartKey]
+    ) -> date | None:
+        """The newest day with an accepted list from this page."""
+        newest: date | None = None
+        for key in known:
+            if not self._covers(target, key):
+                continue
+            chart = await run.storage.latest_chart(key)
+            if chart is not None and (newest is None or chart.period > newest):
+                newest = chart.period
+        return newest
+
+    async def poll(self, run: SourceRun) -> None:
+        self._requests = 0
+        yesterday = run.today - timedelta(days=1)
+        oldest_allowed = yesterday - timedelta(days=self.settings.backfill_days - 1)
+        known = await run.storage.chart_keys(NAME)
+        starts: dict[PageTarget, date] = {}
+        for target in self.targets():
+            done = await self._done_until(run, target, known)
+            start = (
+                oldest_allowed if done is None else max(oldest_allowed, done + timedelta(days=1))
+            )
+            if start <= yesterday:
+                starts[target] = start
+        if not starts:
+            log.info("flixpatrol: every page is up to date (%s)", yesterday.isoformat())
+            return
+        day = min(starts.values())
+        while day <= yesterday:
+            charts: list[Chart] = []
+            for target, start in starts.items():
+                if start <= day:
+                    charts.extend(await self._fetch_page(run, target, day))
+            await run.process(sorted(charts, key=lambda chart: chart.key), expected_period=day)
+            day += timedelta(days=1)
+
+    async def _fetch_page(self, run: SourceRun, target: PageTarget, day: date) -> list[Chart]:
+        """The wanted lists of one page and day; a failed page is rejected and gives none."""
+        url = target.url(self.settings.base_url, day)
+        if self._requests and self.settings.request_interval > 0:
+            await self._sleep(self.settings.request_interval)
+        self._requests += 1
+        page_key = target.page_key()
+        try:
+            # Each dated URL is processed once: no validators are kept (they would pile up).
+            result = await run.fetcher.fetch_text(url, conditional=False)
+        except FetchError as exc:
+            await run.fetch_failed([page_key], day, exc)
+            return []
+        run.fetched += 1
+        assert result.text is not None
+        requested_path = urlparse(url).path.rstrip("/")
+        final_path = urlparse(result.final_url).path.rstrip("/")
+        if final_path != requested_path:
+            await run.reject([page_key], day, f"redirected to {final_path or '/'}")
+            return []
+        try:
+            charts = parse_flixpatrol_page(result.text, target.request(day))
+        except SourceError as exc:
+            await run.reject([page_key], day, exc.reason)
+            return []
+        listed = [chart for chart in charts if list_name(chart.key.category) in self.settings.lists]
+        if not listed:
+            found = ", ".join(sorted({chart.key.category for chart in charts}))
+            lists = ", ".join(self.settings.lists)
+            await run.reject([page_key], day, f"none of the lists {lists} (page has: {found})")
+            return []
+        # A streaming page repeats the lists of services fetched on their own pages: those come
+        # from the service page (which also has the Kids lists), never twice.
+        return [
+            chart
+            for chart in listed
+            if not (target.kind == "streaming" and chart.key.service in self.settings.services)
+        ]

@@ -1,0 +1,293 @@
+"""Netflix's official Top 10 files, fetched live: global, per-country and all-time lists.
+
+Netflix publishes every Tuesday (afternoon, US Pacific) the Monday–Sunday week before; polling
+twice a day costs nothing because each file is fetched conditionally (304) and skipped when its
+content hash has not changed. When a file did change, only the periods not stored yet go through
+the pipeline, oldest first — which is also how the bot catches up after being stopped: the files
+hold every week since 2021, so whatever weeks were missed are simply the ones not stored.
+
+- `all-weeks-countries.tsv` (~31 MB) is streamed to a temporary file and read from there in
+  period order by `iter_countries_file_by_period`: the body is never held in memory.
+- `most-popular.tsv` is undated and revised after the fact, so each changed fetch is stored as a
+  snapshot dated with the UTC day of the fetch.
+- A body that is not the file (HTML, `null`, empty, another header), that is far smaller than the
+  last one processed (a file cut on a row boundary), or that could not be fetched is a rejected
+  snapshot of every chart the file should have given, never an empty chart. Such a body is not
+  remembered as processed, so the next poll fetches and judges it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from bot.config import ConfigError
+from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey
+from bot.sources import netflix
+from bot.sources.errors import SourceError
+from bot.sources.fetch import FetchError, FetchResult, FetchSettings, SectionReader, SourceRun
+
+log = logging.getLogger(__name__)
+
+NAME: Final = "netflix"
+DEFAULT_BASE_URL: Final = "https://www.netflix.com/tudum/top10/data/"
+# UTC. Netflix publishes on Tuesday afternoons, US Pacific (about 21:00–01:00 UTC); a project
+# polling daily saw the new week by Wednesday 13:00 UTC. Two polls a day catch it within hours.
+DEFAULT_SCHEDULE: Final = ("0 14 * * *", "0 20 * * *")
+
+GLOBAL_CATEGORIES: Final = (
+    "Films (English)",
+    "Films (Non-English)",
+    "TV (English)",
+    "TV (Non-English)",
+)
+COUNTRY_CATEGORIES: Final = ("Films", "TV")
+# The all-time lists' window since June 2023 (before: 28 days); names the charts of a failed fetch
+# when no list has been stored yet.
+MOST_POPULAR_DAYS: Final = 91
+# How much of a downloaded file is read to recognise an error page instead of a TSV file.
+_SNIFF_BYTES: Final = 65_536
+
+
+class NetflixFile(StrEnum):
+    GLOBAL = "global"
+    COUNTRIES = "countries"
+    MOST_POPULAR = "most-popular"
+
+
+FILE_NAMES: Final[Mapping[NetflixFile, str]] = {
+    NetflixFile.GLOBAL: netflix.GLOBAL_FILE,
+    NetflixFile.COUNTRIES: netflix.COUNTRIES_FILE,
+    NetflixFile.MOST_POPULAR: netflix.MOST_POPULAR_FILE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NetflixSettings:
+    """`[sources.netflix]`."""
+
+    enabled: bool = True
+    base_url: str = DEFAULT_BASE_URL
+    schedule: tuple[str, ...] = DEFAULT_SCHEDULE
+    files: tuple[NetflixFile, ...] = tuple(NetflixFile)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> NetflixSettings:
+        reader = SectionReader("sources.netflix", table)
+        names = reader.strings("files", tuple(kind.value for kind in NetflixFile))
+        try:
+            files = tuple(dict.fromkeys(NetflixFile(name) for name in names))
+        except ValueError:
+            choices = ", ".join(kind.value for kind in NetflixFile)
+            raise ConfigError(f"[sources.netflix] files: choose from {choices}") from None
+        settings = cls(
+            enabled=reader.boolean("enabled", True),
+            base_url=reader.string("base_url", DEFAULT_BASE_URL),
+            schedule=reader.strings("schedule", DEFAULT_SCHEDULE, allow_empty=True),
+            files=files,
+            fetch=reader.fetch_settings(solver=False),
+        )
+        reader.finish()
+        return settings
+
+
+def file_url(base_url: str, file_name: str) -> str:
+    return f"{base_url.rstrip('/')}/{file_name}"
+
+
+def latest_published_week(today: date) -> date:
+    """The Sunday ending the newest week Netflix should have published by `today`.
+
+    A week (Monday–Sunday) comes out on the Tuesday after it: on a Tuesday that is the Sunday two
+    days before, on a Monday the Sunday eight days before.
+    """
+    shifted = today - timedelta(days=2)
+    return shifted - timedelta(days=(shifted.weekday() + 1) % 7)
+
+
+def _family(category: str) -> tuple[str, str, str, Any]:
+    return (netflix.SOURCE, netflix.SERVICE, category, "weekly")
+
+
+class NetflixSource:
+    """One poll: each configured file, fetched conditionally, its new periods processed."""
+
+    name = NAME
+
+    def __init__(self, settings: NetflixSettings, *, temp_dir: Path | None = None) -> None:
+        self.settings = settings
+        self._temp_dir = temp_dir
+
+    async def poll(self, run: SourceRun) -> None:
+        for kind in self.settings.files:
+            url = file_url(self.settings.base_url, FILE_NAMES[kind])
+            if kind is NetflixFile.GLOBAL:
+                await self._poll_global(run, url)
+            elif kind is NetflixFile.COUNTRIES:
+                await self._poll_countries(run, url)
+            else:
+                await self._poll_most_popular(run, url)
+
+    # -- files ----------------------------------------------------------------------------------
+
+    async def _poll_global(self, run: SourceRun, url: str) -> None:
+        keys = [ChartKey(NAME, netflix.SERVICE, WORLD, c, "weekly") for c in GLOBAL_CATEGORIES]
+        expected = latest_published_week(run.today)
+        result = await _fetch_text(run, url, keys, expected)
+        if result is None:
+            return
+        assert result.text is not None  # a changed body is always returned with its text
+        try:
+            problem = netflix.body_problem(result.text) or result.shrink_problem()
+            if problem is not None:
+                raise SourceError(problem, source=NAME, what=url)
+            charts = netflix.sorted_by_period(netflix.parse_global(result.text, what=url))
+        except SourceError as exc:
+            await run.reject(keys, expected, exc.reason)
+            return
+        latest = await _latest_periods(run, {chart.key.category for chart in charts})
+        future: list[Chart] = []
+        await run.process(_new_periods(charts, latest, run.today, future))
+        await _reject_future(run, future)
+        await run.fetcher.commit(result)
+
+    async def _poll_countries(self, run: SourceRun, url: str) -> None:
+        keys = [
+            ChartKey(NAME, netflix.SERVICE, ALL_REGIONS, c, "weekly") for c in COUNTRY_CATEGORIES
+        ]
+        expected = latest_published_week(run.today)
+        with tempfile.TemporaryDirectory(prefix="top10bot-netflix-", dir=self._temp_dir) as tmp:
+            path = Path(tmp) / netflix.COUNTRIES_FILE
+            try:
+                result = await run.fetcher.fetch_to_file(url, path)
+            except FetchError as exc:
+                await run.fetch_failed(keys, expected, exc)
+                return
+            if result.unchanged:
+                _note_unchanged(run, result)
+                return
+            run.fetched += 1
+            log.info("%s: %d bytes downloaded", url, result.size)
+            latest = await _latest_periods(run, COUNTRY_CATEGORIES)
+            future: list[Chart] = []
+            try:
+                problem = _file_problem(path) or result.shrink_problem()
+                if problem is not None:
+                    raise SourceError(problem, source=NAME, what=url)
+                # Streamed from disk in period order: one (country, week) block in memory at a time.
+                charts = netflix.iter_countries_file_by_period(path)
+                await run.process(_new_periods(charts, latest, run.today, future))
+            except SourceError as exc:
+                await run.reject(keys, expected, exc.reason)
+                return
+        await _reject_future(run, future)
+        await run.fetcher.commit(result)
+
+    async def _poll_most_popular(self, run: SourceRun, url: str) -> None:
+        snapshot = run.today
+        keys = await _most_popular_keys(run)
+        result = await _fetch_text(run, url, keys, snapshot)
+        if result is None:
+            return
+        assert result.text is not None
+        try:
+            problem = netflix.body_problem(result.text) or result.shrink_problem()
+            if problem is not None:
+                raise SourceError(problem, source=NAME, what=url)
+            charts = netflix.parse_most_popular(result.text, snapshot, what=url)
+        except SourceError as exc:
+            await run.reject(keys, snapshot, exc.reason)
+            return
+        fresh: list[Chart] = []
+        for chart in charts:
+            latest = await run.storage.latest_chart(chart.key)
+            if latest is not None and (
+                latest.period >= snapshot or latest.entries == chart.entries
+            ):
+                # A list Netflix did not revise is not a new snapshot: the stored one still holds
+                # (and the gate would rightly call an identical later copy stale).
+                run.stats.skipped += 1
+                continue
+            fresh.append(chart)
+        await run.process(sorted(fresh, key=lambda chart: chart.key))
+        await run.fetcher.commit(result)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def _fetch_text(
+    run: SourceRun, url: str, keys: Iterable[ChartKey], period: date
+) -> FetchResult | None:
+    """The changed body of `url`, or None (unchanged, or failed and recorded as rejected)."""
+    try:
+        result = await run.fetcher.fetch_text(url)
+    except FetchError as exc:
+        await run.fetch_failed(keys, period, exc)
+        return None
+    if result.unchanged:
+        _note_unchanged(run, result)
+        return None
+    run.fetched += 1
+    return result
+
+
+def _note_unchanged(run: SourceRun, result: FetchResult) -> None:
+    log.info("%s: %s, skipped", result.url, result.unchanged_reason)
+    run.unchanged.append(result.url)
+
+
+def _file_problem(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    return netflix.body_problem(head.decode("utf-8", errors="replace"))
+
+
+async def _latest_periods(run: SourceRun, categories: Iterable[str]) -> dict[str, date | None]:
+    return {c: await run.storage.latest_period(_family(c)) for c in categories}
+
+
+def _new_periods(
+    charts: Iterable[Chart],
+    latest: Mapping[str, date | None],
+    today: date,
+    future: list[Chart],
+) -> Iterator[Chart]:
+    """Charts of periods after the newest one stored for their family, in the order given.
+
+    A week that has not ended yet cannot be in a published file: such charts are set aside in
+    `future` (rejected by the caller) rather than stored under a date that does not exist yet.
+    """
+    for chart in charts:
+        stored = latest.get(chart.key.category)
+        if stored is not None and chart.period <= stored:
+            continue
+        if chart.period > today:
+            future.append(chart)
+            continue
+        yield chart
+
+
+async def _reject_future(run: SourceRun, charts: list[Chart]) -> None:
+    for chart in charts:
+        reason = f"period {chart.period.isoformat()} is after today ({run.today.isoformat()})"
+        await run.reject([chart.key], chart.period, reason)
+
+
+async def _most_popular_keys(run: SourceRun) -> list[ChartKey]:
+    """The all-time charts a failed fetch should have given: those stored before, else the
+    categories of the current (91-day) form."""
+    known = [key for key in await run.storage.chart_keys(NAME) if key.granularity == "alltime"]
+    if known:
+        return known
+    return [
+        ChartKey(NAME, netflix.SERVICE, WORLD, f"{c} · first {MOST_POPULAR_DAYS} days", "alltime")
+        for c in GLOBAL_CATEGORIES
+    ]

@@ -1,0 +1,430 @@
+"""Poll passes: operator alerts, catch-up folding, the `poll` and `status` commands, config."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.__main__ import main
+from bot.config import Config, ConfigError, load_config
+from bot.events import Event, EventType
+from bot.models import WORLD, ChartKey
+from bot.poll import (
+    FAILED_POLLS_BEFORE_ALERT,
+    CatchupSummary,
+    Poller,
+    PollOutput,
+    SourceReport,
+    event_age,
+    fold_catchup,
+    fold_catchup_per_chat,
+    load_poll_config,
+    operator_sink,
+    parse_duration,
+)
+from bot.ports import Storage
+from bot.scheduler import poll_on_schedule
+from bot.sources import netflix
+from bot.sources.fetch import create_session
+from bot.sources.netflix_fetch import NetflixSource
+from bot.status import collect_status, format_status
+from storage import open_storage
+from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
+
+GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
+GLOBAL_PATH = "/tudum/top10/data/" + netflix.GLOBAL_FILE
+NOW = datetime(2026, 7, 22, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SourceServer]:
+    async with SourceServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with create_session() as client:
+        yield client
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def write_config(tmp_path: Path, server: SourceServer, **extra_tables: dict[str, object]) -> Path:
+    tables: dict[str, dict[str, object]] = {
+        "storage": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "sources.netflix": {"base_url": server.netflix_base, "files": ["global"], **FAST_FETCH},
+        **extra_tables,
+    }
+    path = tmp_path / "config.toml"
+    path.write_text(config_toml(tables), encoding="utf-8")  # type: ignore[arg-type]
+    return path
+
+
+def event(period: date, title: str = "Some Film", kind: EventType = EventType.ENTERED) -> Event:
+    key = ChartKey("flixpatrol", "netflix", "NL", "Movies", "daily")
+    return Event(kind, key, period, title.lower(), title, None, rank=3)
+
+
+# --- catch-up folding ---------------------------------------------------------------------
+
+
+def test_event_age_counts_from_the_end_of_the_period() -> None:
+    now = datetime(2026, 7, 22, 6, 0, tzinfo=UTC)
+    assert event_age(event(date(2026, 7, 21)), now) == timedelta(hours=6)
+    assert event_age(event(date(2026, 7, 19)), now) == timedelta(days=2, hours=6)
+
+
+def test_old_events_fold_into_one_summary() -> None:
+    now = datetime(2026, 7, 25, 10, 0, tzinfo=UTC)
+    recent = [event(date(2026, 7, 24)), event(date(2026, 7, 23))]
+    old = [
+        event(date(2026, 7, 20), "Old One", EventType.NEW_NUMBER_ONE),
+        event(date(2026, 7, 21), "Old Two"),
+        event(date(2026, 7, 22), "Old Three"),
+    ]
+    fold = fold_catchup([*old, *recent], now=now, max_age=timedelta(days=2))
+    assert fold.fresh == recent
+    assert fold.summary is not None and list(fold.summary.events) == old
+    text = fold.summary.text()
+    assert text.splitlines()[0] == (
+        "Catch-up: 3 events from 2026-07-20 to 2026-07-22 while the bot was away."
+    )
+    assert text.splitlines()[1] == "2 entries, 1 new #1"
+    # The most important event comes first among the highlights.
+    assert "Old One" in text.splitlines()[2]
+
+    nothing_old = fold_catchup(recent, now=now, max_age=timedelta(days=2))
+    assert nothing_old.summary is None and nothing_old.fresh == recent
+
+
+def test_each_chat_gets_at_most_one_summary() -> None:
+    now = datetime(2026, 7, 25, 10, 0, tzinfo=UTC)
+    per_chat = fold_catchup_per_chat(
+        {
+            "telegram:1": [event(date(2026, 7, 20)), event(date(2026, 7, 21), "B")],
+            "discord:2": [event(date(2026, 7, 24))],
+        },
+        now=now,
+        max_age=timedelta(days=2),
+    )
+    first = per_chat["telegram:1"].summary
+    assert first is not None and len(first.events) == 2
+    assert per_chat["telegram:1"].fresh == []
+    assert per_chat["discord:2"].summary is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4d", timedelta(days=4)),
+        ("36h", timedelta(hours=36)),
+        ("90m", timedelta(minutes=90)),
+        ("1w", timedelta(weeks=1)),
+        (3600, timedelta(hours=1)),
+    ],
+)
+def test_parse_duration(text: str | int, expected: timedelta) -> None:
+    assert parse_duration(text, "key") == expected
+
+
+@pytest.mark.parametrize("bad", ["4 days", "-1d", "", True, 1.5])
+def test_parse_duration_refuses_nonsense(bad: object) -> None:
+    with pytest.raises(ConfigError, match="key must be a duration"):
+        parse_duration(bad, "key")
+
+
+# --- config -------------------------------------------------------------------------------
+
+
+def test_defaults_without_any_config() -> None:
+    poll_config = load_poll_config(Config())
+    assert poll_config.enabled_sources() == ["netflix"]
+    assert poll_config.netflix.base_url == "https://www.netflix.com/tudum/top10/data/"
+    assert poll_config.netflix.schedule == ("0 14 * * *", "0 20 * * *")
+    assert poll_config.flixpatrol.base_url == "https://flixpatrol.com/"
+    assert poll_config.catchup_max_age == timedelta(days=4)
+    assert poll_config.admin_chat is None
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    poll_config = load_poll_config(load_config(example))
+    assert poll_config.netflix.enabled
+    assert poll_config.flixpatrol.countries
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[sources.hulu]\nenabled = true\n", "unknown source \\[sources.hulu\\]"),
+        ("[sources.netflix]\nenabeld = true\n", "unknown key 'enabeld'"),
+        ("[sources.netflix]\nfiles = ['weekly']\n", "files: choose from"),
+        ("[sources.netflix]\ntimeout = 'slow'\n", "timeout must be a number"),
+        ("[alerts]\ncatchup_max_age = 'soon'\n", "catchup_max_age must be a duration"),
+        ("[admin]\nchat = 5\n", "\\[admin\\] chat must be"),
+    ],
+)
+def test_config_mistakes_fail_fast(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_poll_config(load_config(path))
+
+
+# --- failures in a row --------------------------------------------------------------------
+
+
+async def test_three_failed_polls_in_a_row_alert_the_operator_once(
+    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+) -> None:
+    config = load_config(write_config(tmp_path, server))
+    alerts: list[str] = []
+
+    async def operator(text: str) -> None:
+        alerts.append(text)
+
+    def poller() -> Poller:  # a new one each time: the count lives in the store, not in memory
+        return Poller(
+            storage,
+            load_poll_config(config),
+            config.diff,
+            session=session,
+            output=PollOutput(operator=operator),
+            clock=lambda: NOW,
+        )
+
+    server.put_netflix(netflix.GLOBAL_FILE, "null")
+    for attempt in range(1, FAILED_POLLS_BEFORE_ALERT + 2):
+        report = await poller().poll("netflix")
+        assert report.failed
+        assert len(alerts) == (0 if attempt < FAILED_POLLS_BEFORE_ALERT else 1)
+    assert alerts[0].startswith("⚠ top10bot: netflix failed 3 polls in a row")
+    assert "body is `null`" in alerts[0]
+
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    healed = await poller().poll("netflix")
+    assert not healed.failed
+    assert alerts[1] == "✅ top10bot: netflix recovered after 4 failed polls."
+
+    # A new failure streak starts from zero.
+    server.put_netflix(netflix.GLOBAL_FILE, "<html>maintenance</html>")
+    await poller().poll("netflix")
+    assert len(alerts) == 2
+
+
+async def test_a_crashing_source_costs_one_failed_poll(
+    tmp_path: Path,
+    server: SourceServer,
+    session: aiohttp.ClientSession,
+    storage: Storage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(self: NetflixSource, run: object) -> None:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(NetflixSource, "poll", broken)
+    config = load_config(write_config(tmp_path, server))
+    poller = Poller(storage, load_poll_config(config), config.diff, session=session)
+    report = await poller.poll("netflix")
+    assert report.failed and report.error == "RuntimeError: parser bug"
+    assert report.summary_line() == (
+        "netflix: 0 charts accepted, 0 rejected, 0 events (error: RuntimeError: parser bug)"
+    )
+
+
+async def test_old_events_of_a_first_poll_arrive_as_one_summary(
+    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+) -> None:
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config = load_config(write_config(tmp_path, server))
+    fresh: list[Event] = []
+    summaries: list[CatchupSummary] = []
+
+    async def events(new: list[Event]) -> None:
+        fresh.extend(new)
+
+    async def catchup(summary: CatchupSummary) -> None:
+        summaries.append(summary)
+
+    poller = Poller(
+        storage,
+        load_poll_config(config),
+        config.diff,
+        session=session,
+        output=PollOutput(events=events, catchup=catchup),
+        clock=lambda: NOW,
+    )
+    report = await poller.poll("netflix")
+    # Weeks up to 2026-07-12 are history; the week ending 2026-07-19 is news on 2026-07-22.
+    assert len(summaries) == 1
+    assert max(e.period for e in summaries[0].events) == date(2026, 7, 12)
+    assert {e.period for e in fresh} == {date(2026, 7, 19)}
+    assert len(summaries[0].events) + len(fresh) == report.events
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+async def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    # main() runs its own event loop: give it a thread so this test's loop keeps serving HTTP.
+    code = await asyncio.to_thread(main, args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_poll_once_prints_a_summary_line_and_exit_status(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config_path = str(write_config(tmp_path, server))
+
+    code, out, _ = await run_cli(["--config", config_path, "poll", "--once"], capsys)
+    assert code == 0
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("netflix: 48 charts accepted, 0 rejected, ")
+
+    code, out, _ = await run_cli(["--config", config_path, "poll", "--once"], capsys)
+    assert code == 0
+    assert out.strip().splitlines()[-1] == (
+        "netflix: 0 charts accepted, 0 rejected, 0 events (1 unchanged)"
+    )
+
+    server.put_netflix(netflix.GLOBAL_FILE, "null")
+    code, out, err = await run_cli(
+        ["--config", config_path, "poll", "--once", "--source", "netflix"], capsys
+    )
+    assert code == 1
+    assert out.strip().splitlines()[-1] == "netflix: 0 charts accepted, 4 rejected, 0 events"
+    assert "rejected: netflix/netflix/WORLD/Films (English)/weekly@" in err
+
+
+async def test_poll_once_fails_on_a_fetch_failure(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.script(GLOBAL_PATH, *([Reply(503, "down")] * 3))
+    config_path = str(write_config(tmp_path, server))
+    code, out, _ = await run_cli(["--config", config_path, "poll", "--once"], capsys)
+    assert code == 1
+    assert out.strip().splitlines()[-1] == (
+        "netflix: 0 charts accepted, 4 rejected, 0 events (1 fetch failed)"
+    )
+
+
+async def test_poll_names_an_unknown_source(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = str(write_config(tmp_path, server))
+    code, _, err = await run_cli(
+        ["--config", config_path, "poll", "--once", "--source", "hulu"], capsys
+    )
+    assert code == 2
+    assert "unknown source 'hulu'" in err
+
+
+async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
+    tmp_path: Path,
+    server: SourceServer,
+    session: aiohttp.ClientSession,
+    storage: Storage,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config_path = write_config(tmp_path, server)
+    config = load_config(config_path)
+    poller = Poller(
+        storage, load_poll_config(config), config.diff, session=session, clock=lambda: NOW
+    )
+    await poller.poll("netflix")
+    key = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
+    assert (await storage.latest_chart(key)) is not None
+    server.put_netflix(netflix.GLOBAL_FILE, "null")
+    await poller.poll("netflix")
+
+    statuses = await collect_status(
+        storage, load_poll_config(config), now=NOW + timedelta(minutes=1)
+    )
+    netflix_status = statuses[0]
+    assert netflix_status.name == "netflix" and netflix_status.enabled
+    assert netflix_status.next_run == datetime(2026, 7, 22, 20, 0, tzinfo=UTC)
+    assert netflix_status.last_poll is not None and not netflix_status.last_poll.ok
+    tv = next(c for c in netflix_status.charts if c.key == key)
+    assert tv.last_accepted == date(2026, 7, 19)
+    assert tv.last_rejected is not None and tv.rejected_reason == "body is `null`"
+    lines = format_status(statuses)
+    assert "  next poll: 2026-07-22 20:00 UTC" in lines
+    assert any(
+        line.startswith("  netflix/WORLD/TV (English)/weekly: accepted 2026-07-19; rejected")
+        and "body is `null`" in line
+        for line in lines
+    )
+    assert "flixpatrol (disabled; schedule 0 6 * * * UTC)" in lines
+
+    code, out, _ = await run_cli(["--config", str(config_path), "status"], capsys)
+    assert code == 0
+    assert "netflix (enabled; schedule 0 14 * * *, 0 20 * * * UTC)" in out
+    assert "FAILED (1 in a row)" in out
+    assert "rejected 2026-07-19: body is `null`" in out
+    assert io.StringIO(out).readline().startswith("netflix")
+
+
+# --- routing: operator alerts and catch-up summaries --------------------------------------
+
+
+class RecordingNotifier:
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, destination: str, text: str) -> None:
+        self.sent.append((destination, text))
+
+
+async def test_operator_alerts_go_to_the_admin_chat_or_stderr() -> None:
+    telegram, console = RecordingNotifier("telegram"), RecordingNotifier("console")
+    await operator_sink("telegram:-1001", [telegram, console])("source down")
+    assert telegram.sent == [("-1001", "source down")] and console.sent == []
+
+    await operator_sink(None, [telegram, console])("to the console")
+    assert console.sent == [("console", "to the console")]
+
+    stderr = io.StringIO()
+    await operator_sink("discord:42", [telegram, console], fallback=stderr)("no discord")
+    assert stderr.getvalue() == "no discord\n"
+    await operator_sink(None, [], fallback=stderr)("nobody at all")
+    assert stderr.getvalue().endswith("nobody at all\n")
+
+
+async def test_poll_without_once_catches_up_then_keeps_polling(
+    tmp_path: Path, server: SourceServer, storage: Storage
+) -> None:
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config = load_config(write_config(tmp_path, server))
+    reported = asyncio.Event()
+    lines: list[str] = []
+
+    async def on_report(report: SourceReport) -> None:
+        lines.append(report.summary_line())
+        reported.set()
+
+    polling = asyncio.create_task(
+        poll_on_schedule(config, storage, output=PollOutput(), on_report=on_report)
+    )
+    await reported.wait()
+    assert not polling.done()  # it goes on polling on the schedule
+    polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
+    assert len(lines) == 1 and lines[0].startswith("netflix: 48 charts accepted, 0 rejected, ")
