@@ -1,0 +1,162 @@
+"""Conversions and rules shared by every Storage implementation, so they behave identically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any
+
+from bot.events import Event
+from bot.models import GRANULARITIES, Chart, ChartKey, Entry, Granularity, normalise_title
+from bot.ports import StateJson, TitleHit
+
+Clock = Callable[[], datetime]
+# Called by save_batch with the events it stored, before it commits (the outbox queues their
+# deliveries there); an exception undoes the whole batch. See on_new_events.
+EventHook = Callable[[list[Event]], Awaitable[Any]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def granularity(text: str) -> Granularity:
+    for known in GRANULARITIES:
+        if text == known:
+            return known
+    raise ValueError(f"unknown granularity {text!r} in storage")
+
+
+def key_columns(key: ChartKey) -> tuple[str, str, str, str, str]:
+    return (key.source, key.service, key.region, key.category, key.granularity)
+
+
+def key_from_columns(source: str, service: str, region: str, category: str, gran: str) -> ChartKey:
+    return ChartKey(source, service, region, category, granularity(gran))
+
+
+# Titles repeat across thousands of charts; folding each one again would dominate bulk imports.
+folded_title = lru_cache(maxsize=65536)(normalise_title)
+
+
+def stored_form(chart: Chart) -> Chart:
+    """The chart as it reads back from storage.
+
+    An accepted chart has passed the gate, so parse_error is not kept; extra is copied so a caller
+    mutating its dict cannot change stored history.
+    """
+    return replace(chart, parse_error=None, extra=dict(chart.extra))
+
+
+def last_per_period(charts: Iterable[Chart]) -> list[Chart]:
+    """One chart per key and period: a later chart in the same batch replaces an earlier one."""
+    latest: dict[tuple[ChartKey, date], Chart] = {}
+    for chart in charts:
+        latest.pop((chart.key, chart.period), None)
+        latest[(chart.key, chart.period)] = chart
+    return list(latest.values())
+
+
+def first_per_key(events: Iterable[Event]) -> list[Event]:
+    """Events with a key seen earlier in the same batch are duplicates: keep the first."""
+    seen: dict[str, Event] = {}
+    for event in events:
+        seen.setdefault(event.key, event)
+    return list(seen.values())
+
+
+# The stored form of an Entry: a JSON array of these fields, in this order. Changing it needs a
+# migration that rewrites charts.entries.
+ENTRY_FORMAT = (
+    "rank",
+    "title_id",
+    "title",
+    "season",
+    "points",
+    "days_in_top10",
+    "weeks_in_top10",
+    "hours",
+    "views",
+    "runtime",
+)
+_entry_values = attrgetter(*ENTRY_FORMAT)
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_entries(entries: Iterable[Entry]) -> str:
+    """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
+    return _COMPACT_JSON.encode([_entry_values(entry) for entry in entries])
+
+
+def decode_entries(text: str) -> tuple[Entry, ...]:
+    rows: list[list[Any]] = json.loads(text)
+    return tuple(Entry(**dict(zip(ENTRY_FORMAT, row, strict=True))) for row in rows)
+
+
+def encode_extra(extra: dict[str, str]) -> str | None:
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+
+
+def decode_extra(text: str | None) -> dict[str, str]:
+    if text is None:
+        return {}
+    loaded: dict[str, str] = json.loads(text)
+    return loaded
+
+
+def encode_state(state: StateJson) -> str:
+    # allow_nan=False: NaN/Infinity are not JSON and would not survive other databases.
+    return json.dumps(state, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def decode_state(text: str) -> StateJson:
+    loaded: StateJson = json.loads(text)
+    return loaded
+
+
+def encode_event(event: Event) -> str:
+    return json.dumps(event.to_json(), ensure_ascii=False, allow_nan=False)
+
+
+def decode_event(text: str) -> Event:
+    data: dict[str, Any] = json.loads(text)
+    return Event.from_json(data)
+
+
+def encode_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("storage timestamps must be timezone-aware")
+    # A fixed width keeps text order equal to time order.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def decode_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def check_limit(limit: int) -> int:
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    return limit
+
+
+def title_order(hit: TitleHit) -> tuple[str, str, str, bool, str]:
+    """Deterministic title order, the same as SQL `ORDER BY title_norm, title, title_id, season`
+    (text compares by code point in both; SQL sorts a NULL season first)."""
+    return (
+        folded_title(hit.title),
+        hit.title,
+        hit.title_id,
+        hit.season is not None,
+        hit.season or "",
+    )
+
+
+def search_order(hit: TitleHit, needle: str) -> tuple[int, tuple[str, str, str, bool, str]]:
+    """Titles where the text matches earlier come first ("stranger" → "Stranger Things" before
+    "The Stranger"), then title_order. Mirrors SQL `instr(title_norm, needle)`, 1-based."""
+    return (folded_title(hit.title).find(needle) + 1, title_order(hit))

@@ -1,0 +1,68 @@
+"""Numbered SQL migrations shipped as package data (storage/migrations/NNNN_name.sql)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+_MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """The script split into single statements.
+
+        The runner needs them one by one: sqlite3's executescript() commits any open transaction
+        first, which would break "each migration in its own transaction".
+        """
+        return split_statements(self.sql)
+
+
+def load_migrations() -> list[Migration]:
+    """Every migration file of the package, ordered by version."""
+    folder = resources.files("storage").joinpath("migrations")
+    found: dict[int, Migration] = {}
+    for item in folder.iterdir():
+        match = _MIGRATION_FILE.match(item.name)
+        if match is None:
+            continue
+        version = int(match["version"])
+        if version in found:
+            raise RuntimeError(
+                f"two migrations share version {version:04d}: "
+                f"{found[version].name} and {match['name']}"
+            )
+        found[version] = Migration(version, match["name"], item.read_text(encoding="utf-8"))
+    return [found[version] for version in sorted(found)]
+
+
+def latest_version() -> int:
+    migrations = load_migrations()
+    return migrations[-1].version if migrations else 0
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (trigger bodies stay whole)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        # complete_statement() knows about string literals, comments and CREATE TRIGGER … END.
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if _has_code(pending):
+        raise ValueError(f"migration ends with an unterminated statement: {pending.strip()!r}")
+    return statements
+
+
+def _has_code(text: str) -> bool:
+    """Whether text holds anything but whitespace and -- comments."""
+    return any(line.split("--", 1)[0].strip() for line in text.splitlines())

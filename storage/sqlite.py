@@ -1,0 +1,545 @@
+"""SQLite storage through aiosqlite: one connection (one writer), WAL, raw parameterised SQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.events import Event
+from bot.models import Chart, ChartKey
+from bot.ports import Batch, Family, RankPoint, StateJson, StoredRejection, TitleHit
+from storage import codec
+from storage.schema import Migration, load_migrations
+
+log = logging.getLogger(__name__)
+
+# How long a statement waits for another process's write lock (a CLI import beside the bot).
+BUSY_TIMEOUT_MS = 5_000
+# Bound on "?" parameters per query; SQLite builds before 3.32 allow only 999.
+_PARAMS_PER_QUERY = 900
+
+_KEY_MATCH = "source = ? AND service = ? AND region = ? AND category = ? AND granularity = ?"
+_FAMILY_MATCH = "source = ? AND service = ? AND category = ? AND granularity = ?"
+_KEY_ORDER = "source, service, region, category, granularity"
+
+_CHART_COLUMNS = (
+    "id, source, service, region, category, granularity, period, expected_size, extra, entries"
+)
+
+_INSERT_CHART = """
+INSERT INTO charts (id, source, service, region, category, granularity, period, rows,
+                    expected_size, extra, entries, stored_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_INSERT_EVENT = """
+INSERT INTO events (key, type, source, service, region, category, granularity, period, title_id,
+                    json, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO NOTHING
+"""
+
+_UPSERT_CHART_STATE = """
+INSERT INTO chart_state (source, service, region, category, granularity, state, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, service, region, category, granularity)
+DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+"""
+
+_UPSERT_FAMILY_STATE = """
+INSERT INTO family_state (source, service, category, granularity, state, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, service, category, granularity)
+DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+"""
+
+
+def _entry_field(name: str) -> str:
+    """One field of an entry of charts.entries, read by json_each as `e`."""
+    return f"json_extract(e.value, '$[{codec.ENTRY_FORMAT.index(name)}]')"
+
+
+_ADD_TITLE_MENTIONS = """
+INSERT INTO titles (title_id, title, season, title_norm, entries) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (title_id, title, coalesce(season, ''), season IS NULL)
+DO UPDATE SET entries = entries + excluded.entries
+"""
+
+_CREATE_SCHEMA_VERSION = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)
+"""
+
+# One (title_id, title, season) as the titles table identifies it.
+_TitleIdentity = tuple[str, str, str | None]
+
+
+class SqliteStorage:
+    """The chart history in one SQLite file. Open with `await SqliteStorage.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection, *, clock: codec.Clock = codec.utc_now) -> None:
+        self._db = db
+        self._clock = clock
+        # Every coroutine shares the one connection: operations take turns, so two batches never
+        # share a transaction and a read never sees half of a batch.
+        self._lock = asyncio.Lock()
+        self._event_hook: codec.EventHook | None = None
+
+    @classmethod
+    async def open(cls, path: str | Path, *, clock: codec.Clock = codec.utc_now) -> SqliteStorage:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: sqlite3 opens no implicit transactions; ours are explicit.
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL still keeps the database consistent after a crash; only the
+            # last commits before a power loss may be lost, and the next poll fetches them again.
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, clock=clock)
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The one connection, for stores that live in the same file (subscriptions, outbox):
+        SQLite has one writer, and a second connection would only wait on this one."""
+        return self._db
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held around every operation on `connection`, by this class and by those stores."""
+        return self._lock
+
+    def on_new_events(self, hook: codec.EventHook) -> None:
+        """Run `hook` with the new events of every save_batch, inside its transaction.
+
+        The outbox uses it to queue deliveries with the events that cause them. The hook runs
+        on `connection` with `lock` already held (it must not take it); if it raises, the whole
+        batch rolls back.
+        """
+        self._event_hook = hook
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def journal_mode(self) -> str:
+        rows = await self._read("PRAGMA journal_mode")
+        return str(rows[0][0])
+
+    # -- migrations ------------------------------------------------------------------------------
+
+    async def migrate(self) -> int:
+        return await self.apply_migrations(load_migrations())
+
+    async def apply_migrations(self, migrations: Sequence[Migration]) -> int:
+        """Apply each migration newer than the schema, in version order, each in its own
+        transaction (a failing one leaves the schema at the version before it)."""
+        async with self._lock:
+            await self._db.execute(_CREATE_SCHEMA_VERSION)
+            current = await self._schema_version()
+            for migration in sorted(migrations, key=lambda migration: migration.version):
+                if migration.version <= current:
+                    continue
+                async with self._transaction():
+                    # Another process may have applied it while this one waited for the lock.
+                    if await self._schema_version() >= migration.version:
+                        continue
+                    for statement in migration.statements():
+                        await self._db.execute(statement)
+                    await self._db.execute(
+                        "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                        (migration.version, migration.name, codec.encode_time(self._clock())),
+                    )
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+            return await self._schema_version()
+
+    async def applied_migrations(self) -> list[tuple[int, str]]:
+        rows = await self._read("SELECT version, name FROM schema_version ORDER BY version")
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def _schema_version(self) -> int:
+        rows = await self._fetch("SELECT coalesce(max(version), 0) FROM schema_version")
+        return int(rows[0][0])
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def save_batch(self, batch: Batch) -> list[Event]:
+        now = codec.encode_time(self._clock())
+        charts = codec.last_per_period(batch.accepted)
+        # Encode everything before the transaction starts: a value that cannot be stored fails
+        # here, with nothing written and no lock held.
+        chart_rows = [
+            [
+                0,  # the id, known once the transaction holds the write lock
+                *codec.key_columns(chart.key),
+                chart.period.isoformat(),
+                chart.rows,
+                chart.expected_size,
+                codec.encode_extra(chart.extra),
+                codec.encode_entries(chart.entries),
+                now,
+            ]
+            for chart in charts
+        ]
+        rejection_rows = [
+            (
+                *codec.key_columns(rejection.chart.key),
+                rejection.chart.period.isoformat(),
+                rejection.reason,
+                rejection.chart.rows,
+                now,
+            )
+            for rejection in batch.rejected
+        ]
+        chart_state_rows = [
+            (*codec.key_columns(key), codec.encode_state(state), now)
+            for key, state in batch.chart_states.items()
+        ]
+        family_state_rows = [
+            (*family, codec.encode_state(state), now)
+            for family, state in batch.family_states.items()
+        ]
+        events = codec.first_per_key(batch.events)
+        event_rows = [_event_row(event, now) for event in events]
+
+        async with self._lock, self._transaction():
+            if charts:
+                await self._store_charts(charts, chart_rows)
+            if rejection_rows:
+                await self._db.executemany(
+                    "INSERT INTO rejections (source, service, region, category, granularity,"
+                    " period, reason, rows, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rejection_rows,
+                )
+            if chart_state_rows:
+                await self._db.executemany(_UPSERT_CHART_STATE, chart_state_rows)
+            if family_state_rows:
+                await self._db.executemany(_UPSERT_FAMILY_STATE, family_state_rows)
+            if not events:
+                return []
+            stored = await self._existing_event_keys([event.key for event in events])
+            new_rows = [row for row in event_rows if row[0] not in stored]
+            await self._db.executemany(_INSERT_EVENT, new_rows)
+            new_events = [event for event in events if event.key not in stored]
+            if self._event_hook is not None and new_events:
+                # Same transaction: the outbox's deliveries commit with their events, or neither.
+                await self._event_hook(new_events)
+        return new_events
+
+    async def _store_charts(self, charts: Sequence[Chart], chart_rows: list[list[Any]]) -> None:
+        # Ids are handed out here instead of read back chart by chart: one query per batch, and
+        # safe because BEGIN IMMEDIATE holds the only write lock until COMMIT.
+        first_id = int((await self._fetch("SELECT coalesce(max(id), 0) + 1 FROM charts"))[0][0])
+        for chart_id, row in enumerate(chart_rows, start=first_id):
+            row[0] = chart_id
+        # Most batches store new periods only: insert and count, and look for charts to replace
+        # only when some insert met an existing key and period.
+        inserted = await self._db.executemany(_INSERT_CHART + " ON CONFLICT DO NOTHING", chart_rows)
+        replaced: list[tuple[int, Chart]] = []
+        if inserted.rowcount < len(chart_rows):
+            replaced = await self._replace_charts(charts, chart_rows, first_id)
+        await self._db.executemany(
+            "INSERT INTO chart_titles (rowid, tokens) VALUES (?, ?)",
+            [(row[0], _title_tokens(chart)) for row, chart in zip(chart_rows, charts, strict=True)],
+        )
+        await self._db.executemany(
+            _ADD_TITLE_MENTIONS,
+            [
+                (*title, codec.folded_title(title[1]), count)
+                for title, count in _title_mentions(charts).items()
+            ],
+        )
+        if replaced:
+            gone = _title_mentions([chart for _, chart in replaced])
+            await self._db.executemany(
+                "UPDATE titles SET entries = entries - ?"
+                " WHERE title_id = ? AND title = ? AND season IS ?",
+                [(count, *title) for title, count in gone.items()],
+            )
+            # The replaced charts held the last mention of these.
+            await self._db.executemany(
+                "DELETE FROM titles WHERE title_id = ? AND title = ? AND season IS ?"
+                " AND entries <= 0",
+                list(gone),
+            )
+
+    async def _replace_charts(
+        self, charts: Sequence[Chart], chart_rows: list[list[Any]], first_id: int
+    ) -> list[tuple[int, Chart]]:
+        """Delete the stored charts this batch replaces and insert their successors."""
+        old = await self._stored_charts_of(charts, before_id=first_id)
+        old_by_period = {(chart.key, chart.period): (chart_id, chart) for chart_id, chart in old}
+        await self._db.executemany(
+            "DELETE FROM charts WHERE id = ?", [(chart_id,) for chart_id, _ in old]
+        )
+        # A contentless FTS5 table forgets a document only when given its tokens again.
+        await self._db.executemany(
+            "INSERT INTO chart_titles (chart_titles, rowid, tokens) VALUES ('delete', ?, ?)",
+            [(chart_id, _title_tokens(chart)) for chart_id, chart in old],
+        )
+        await self._db.executemany(
+            _INSERT_CHART,
+            [
+                row
+                for row, chart in zip(chart_rows, charts, strict=True)
+                if (chart.key, chart.period) in old_by_period
+            ],
+        )
+        log.info("replaced %d stored charts with corrected ones", len(old))
+        return old
+
+    async def _stored_charts_of(
+        self, charts: Sequence[Chart], before_id: int
+    ) -> list[tuple[int, Chart]]:
+        """The stored charts with the key and period of any of `charts`, older than before_id."""
+        found: list[tuple[int, Chart]] = []
+        per_query = _PARAMS_PER_QUERY // 6
+        for start in range(0, len(charts), per_query):
+            chunk = charts[start : start + per_query]
+            wanted = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+            params: list[Any] = [
+                value
+                for chart in chunk
+                for value in (*codec.key_columns(chart.key), chart.period.isoformat())
+            ]
+            # A join on a VALUES list uses the unique index; a row-value IN (VALUES …) does not.
+            rows = await self._fetch(
+                f"WITH wanted (source, service, region, category, granularity, period)"
+                f" AS (VALUES {wanted})"
+                f" SELECT {_CHART_COLUMNS} FROM wanted JOIN charts USING"
+                " (source, service, region, category, granularity, period)"
+                " WHERE id < ?",
+                [*params, before_id],
+            )
+            found.extend((int(row[0]), _chart_from(row)) for row in rows)
+        return found
+
+    async def _existing_event_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), _PARAMS_PER_QUERY):
+            chunk = keys[start : start + _PARAMS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(f"SELECT key FROM events WHERE key IN ({marks})", chunk)
+            found.update(str(row[0]) for row in rows)
+        return found
+
+    async def set_meta(self, name: str, value: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def get_meta(self, name: str) -> str | None:
+        rows = await self._read("SELECT value FROM meta WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    async def load_chart_state(self, key: ChartKey) -> StateJson | None:
+        rows = await self._read(
+            f"SELECT state FROM chart_state WHERE {_KEY_MATCH}", codec.key_columns(key)
+        )
+        return codec.decode_state(rows[0][0]) if rows else None
+
+    async def load_family_state(self, family: Family) -> StateJson | None:
+        rows = await self._read(f"SELECT state FROM family_state WHERE {_FAMILY_MATCH}", family)
+        return codec.decode_state(rows[0][0]) if rows else None
+
+    async def latest_chart(self, key: ChartKey, on_or_before: date | None = None) -> Chart | None:
+        params: list[Any] = list(codec.key_columns(key))
+        bound = ""
+        if on_or_before is not None:
+            bound = " AND period <= ?"
+            params.append(on_or_before.isoformat())
+        rows = await self._read(
+            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {_KEY_MATCH}{bound}"
+            " ORDER BY period DESC LIMIT 1",
+            params,
+        )
+        return _chart_from(rows[0]) if rows else None
+
+    async def has_chart(self, key: ChartKey, period: date) -> bool:
+        rows = await self._read(
+            f"SELECT 1 FROM charts WHERE {_KEY_MATCH} AND period = ?",
+            (*codec.key_columns(key), period.isoformat()),
+        )
+        return bool(rows)
+
+    async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
+        sql = f"SELECT DISTINCT {_KEY_ORDER} FROM charts"
+        params: tuple[str, ...] = ()
+        if source is not None:
+            sql += " WHERE source = ?"
+            params = (source,)
+        rows = await self._read(sql, params)
+        return sorted(codec.key_from_columns(*row) for row in rows)
+
+    async def family_charts(self, family: Family, period: date) -> list[Chart]:
+        rows = await self._read(
+            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {_FAMILY_MATCH} AND period = ?"
+            f" ORDER BY {_KEY_ORDER}",
+            (*family, period.isoformat()),
+        )
+        return [_chart_from(row) for row in rows]
+
+    async def latest_period(self, family: Family) -> date | None:
+        rows = await self._read(f"SELECT max(period) FROM charts WHERE {_FAMILY_MATCH}", family)
+        newest = rows[0][0]
+        return date.fromisoformat(newest) if newest is not None else None
+
+    async def recent_rejections(self, limit: int = 20) -> list[StoredRejection]:
+        rows = await self._read(
+            "SELECT source, service, region, category, granularity, period, reason, rows,"
+            " rejected_at FROM rejections ORDER BY rejected_at DESC, id DESC LIMIT ?",
+            (codec.check_limit(limit),),
+        )
+        return [
+            StoredRejection(
+                key=codec.key_from_columns(*row[0:5]),
+                period=date.fromisoformat(row[5]),
+                reason=row[6],
+                rows=row[7],
+                rejected_at=codec.decode_time(row[8]),
+            )
+            for row in rows
+        ]
+
+    async def search_titles(self, text: str, limit: int = 25) -> list[TitleHit]:
+        needle = codec.folded_title(text)
+        rows = await self._read(
+            "SELECT title_id, title, season FROM titles WHERE instr(title_norm, ?) > 0"
+            " ORDER BY instr(title_norm, ?), title_norm, title, title_id, season LIMIT ?",
+            (needle, needle, codec.check_limit(limit)),
+        )
+        return [TitleHit(row[0], row[1], row[2]) for row in rows]
+
+    async def all_titles(self) -> list[TitleHit]:
+        rows = await self._read(
+            "SELECT title_id, title, season FROM titles"
+            " ORDER BY title_norm, title, title_id, season"
+        )
+        return [TitleHit(row[0], row[1], row[2]) for row in rows]
+
+    async def title_history(self, title_id: str) -> list[RankPoint]:
+        # The token narrows the search to a few charts; json_each then reads their entries in
+        # SQLite, without building Chart objects (a long-running hit is in thousands of charts).
+        rows = await self._read(
+            "SELECT c.source, c.service, c.region, c.category, c.granularity, c.period,"
+            f" {_entry_field('rank')} AS rank"
+            " FROM charts AS c, json_each(c.entries) AS e"
+            " WHERE c.id IN (SELECT rowid FROM chart_titles WHERE chart_titles MATCH ?)"
+            f" AND {_entry_field('title_id')} = ?"
+            f" ORDER BY c.period, {_KEY_ORDER}, rank, e.key",
+            (_title_query(title_id), title_id),
+        )
+        return [
+            RankPoint(codec.key_from_columns(*row[0:5]), date.fromisoformat(row[5]), row[6])
+            for row in rows
+        ]
+
+    async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
+        if title_id is None:
+            rows = await self._read(
+                "SELECT json FROM events ORDER BY id DESC LIMIT ?", (codec.check_limit(limit),)
+            )
+        else:
+            rows = await self._read(
+                "SELECT json FROM events WHERE title_id = ? ORDER BY id DESC LIMIT ?",
+                (title_id, codec.check_limit(limit)),
+            )
+        return [codec.decode_event(row[0]) for row in rows]
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await self._fetch(sql, params)
+
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Run a query on the connection; the caller holds the lock."""
+        return list(await self._db.execute_fetchall(sql, params))
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        # IMMEDIATE takes the write lock at BEGIN, so what is read inside the transaction (the next
+        # chart id, which event keys exist, the schema version) stays true until COMMIT even when
+        # another process writes to the same file.
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            yield
+            await self._db.execute("COMMIT")
+        except BaseException:
+            # Queued behind anything still running on the connection's thread (even after a
+            # cancellation), so it undoes exactly this transaction; if BEGIN itself failed there
+            # is nothing to roll back.
+            with contextlib.suppress(sqlite3.OperationalError):
+                await self._db.execute("ROLLBACK")
+            raise
+
+
+@lru_cache(maxsize=65536)
+def _title_token(title_id: str) -> str:
+    """The search token of a title_id in chart_titles: a hash, because FTS5 splits text into
+    words and title_ids are text. A collision only costs a wasted look: readers compare the
+    entries' title_id too."""
+    return hashlib.blake2b(title_id.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _title_query(title_id: str) -> str:
+    """An FTS5 query for the charts whose tokens include title_id's."""
+    return f'"{_title_token(title_id)}"'
+
+
+def _title_mentions(charts: Iterable[Chart]) -> Counter[_TitleIdentity]:
+    """How many entries of `charts` name each title."""
+    return Counter(
+        (entry.title_id, entry.title, entry.season) for chart in charts for entry in chart.entries
+    )
+
+
+def _title_tokens(chart: Chart) -> str:
+    return " ".join(_title_token(entry.title_id) for entry in chart.entries)
+
+
+def _event_row(event: Event, created_at: str) -> tuple[str, ...]:
+    return (
+        event.key,
+        event.type.value,
+        *codec.key_columns(event.chart),
+        event.period.isoformat(),
+        event.title_id,
+        codec.encode_event(event),
+        created_at,
+    )
+
+
+def _chart_from(row: Any) -> Chart:
+    """A Chart from a row of _CHART_COLUMNS."""
+    return Chart(
+        key=codec.key_from_columns(*row[1:6]),
+        period=date.fromisoformat(row[6]),
+        entries=codec.decode_entries(row[9]),
+        expected_size=row[7],
+        extra=codec.decode_extra(row[8]),
+    )
