@@ -1,0 +1,1 @@
+"""Platform adapters: translate platform input into core commands and render core replies."""

@@ -1,0 +1,381 @@
+"""The Telegram adapter, with the real python-telegram-bot against the fake Bot API server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from bot.alerts import DirectAlerts
+from bot.commands import COMMANDS, CommandService
+from bot.events import Event, EventType
+from bot.models import ChartKey
+from bot.ports import DeliveryUncertain, DestinationGone, MessageRejected, TransientFailure
+from bot.ratelimit import CommandRateLimiter
+from bot.subscriptions import Destination, SubscriptionSpec
+from handlers.telegram_bot import TelegramAdapter, TelegramSettings, telegram_settings
+from storage.memory import MemoryStorage
+from storage.subscriptions import MemorySubscriptionStore
+from tests.chat_fixtures import load_chat_history
+from tests.fakes import FakeTelegram
+
+GROUP_ID = -4_000_000_001
+SUPERGROUP_ID = -1_001_234_567_890
+ADMIN_ID = 4242
+MEMBER_ID = 4343
+USER_ID = 4444
+
+KR_TV = ChartKey("netflix", "netflix", "KR", "TV", "weekly")
+
+
+def alert(title: str = "Locke & Key", chart: ChartKey = KR_TV) -> Event:
+    return Event(
+        EventType.NEW_NUMBER_ONE, chart, date(2021, 11, 28), title.lower(), title, None, rank=1
+    )
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """The real flood-control ceilings with windows 20 times shorter, so tests stay quick."""
+    async with FakeTelegram(time_scale=0.05) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def service() -> CommandService:
+    storage = MemoryStorage()
+    await load_chat_history(storage)
+    return CommandService(
+        storage,
+        MemorySubscriptionStore(),
+        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
+        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
+    )
+
+
+@pytest.fixture
+async def adapter(
+    fake_telegram: FakeTelegram, service: CommandService
+) -> AsyncIterator[TelegramAdapter]:
+    fake_telegram.set_admins(GROUP_ID, [ADMIN_ID], owner_id=ADMIN_ID)
+    settings = TelegramSettings(
+        token=fake_telegram.token,
+        base_url=fake_telegram.base_url,
+        base_file_url=fake_telegram.base_file_url,
+        poll_timeout=1,
+    )
+    telegram = TelegramAdapter(service, settings)
+    await telegram.start()
+    try:
+        yield telegram
+    finally:
+        await telegram.stop()
+
+
+async def command(
+    fake: FakeTelegram, chat_id: int, text: str, user: int, **kwargs: Any
+) -> list[Any]:
+    """Inject a command and wait for the bot's answer; returns every message sent so far."""
+    before = len(fake.sent)
+    fake.inject_message(chat_id, text, from_user=user, **kwargs)
+    return await fake.wait_for_sent(before + 1)
+
+
+async def test_top10_kr_end_to_end_in_a_group(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    sent = await command(fake_telegram, GROUP_ID, "/top10@top10_test_bot KR", MEMBER_ID)
+    answer = sent[-1]
+    assert answer.chat_id == GROUP_ID and answer.parse_mode == "HTML"
+    assert answer.text.startswith("<b>🇰🇷 Top 10 — Netflix · South Korea · TV</b>\n")
+    lines = answer.plain_text.split("\n")
+    assert lines[1] == "1. Hellbound: Season 1 🆕 · 1 wk"
+    assert "2. The King's Affection: Season 1 ▼1 · 6 wk" in lines
+    assert lines[-1] == "Netflix Top 10 (official) · week ending 2021-11-21 · also: Films"
+
+
+async def test_commands_are_registered_from_the_registry(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    (registered,) = fake_telegram.commands.values()
+    assert [c["command"] for c in registered] == [c.name for c in COMMANDS]
+    top10 = registered[0]
+    assert top10["description"].endswith("[region] [category] [service] [date]")
+
+
+async def test_subscribe_needs_a_group_admin(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    group = Destination("telegram", str(GROUP_ID))
+    refused = await command(fake_telegram, GROUP_ID, "/subscribe KR TV", MEMBER_ID)
+    assert refused[-1].plain_text.startswith("⚠️ Not allowed\nOnly administrators")
+    assert await service.subscriptions.subscriptions_of(group) == []
+    accepted = await command(fake_telegram, GROUP_ID, "/subscribe KR TV", ADMIN_ID)
+    assert accepted[-1].plain_text.startswith("Subscribed #1 — alerts go to this group")
+    assert [s.spec for s in await service.subscriptions.subscriptions_of(group)] == [
+        SubscriptionSpec(region="KR", category="TV")
+    ]
+    assert fake_telegram.calls["getChatMember"] == 2
+
+
+async def test_private_chats_subscribe_without_an_admin_check(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    sent = await command(fake_telegram, USER_ID, "/subscribe Squid Game", USER_ID)
+    assert sent[-1].plain_text.startswith("Subscribed #1 — alerts go to this private chat")
+    assert fake_telegram.calls["getChatMember"] == 0
+    (subscription,) = await service.subscriptions.subscriptions_of(
+        Destination("telegram", str(USER_ID))
+    )
+    assert subscription.spec.show == "squid game"
+
+
+async def test_an_alert_reaches_a_forum_topic(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    fake_telegram.set_admins(SUPERGROUP_ID, [ADMIN_ID])
+    sent = await command(
+        fake_telegram,
+        SUPERGROUP_ID,
+        "/subscribe KR",
+        ADMIN_ID,
+        chat_type="supergroup",
+        thread_id=77,
+    )
+    assert sent[-1].thread_id == 77 and "this topic" in sent[-1].plain_text
+    topic = Destination("telegram", str(SUPERGROUP_ID), "77")
+    assert len(await service.subscriptions.subscriptions_of(topic)) == 1
+
+    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+
+    assert stats.sent == 1
+    delivered = fake_telegram.sent[-1]
+    assert (delivered.chat_id, delivered.thread_id) == (SUPERGROUP_ID, 77)
+    assert delivered.text == (
+        "• [week ending 2021-11-28] Netflix · South Korea · TV: Locke &amp; Key debuts at #1"
+    )
+    assert delivered.plain_text.endswith("Locke & Key debuts at #1")
+
+
+async def test_a_blocked_user_is_paused_and_resumes_on_unblock(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    await command(fake_telegram, USER_ID, "/subscribe KR", USER_ID)
+    private = Destination("telegram", str(USER_ID))
+    fake_telegram.block_chat(USER_ID)
+
+    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+
+    assert stats.deactivated == 1
+    state = await service.subscriptions.destination_state(private)
+    assert state is not None and not state.active and "blocked" in state.reason
+    assert len(await service.subscriptions.subscriptions_of(private)) == 1
+    # Unblocking shows up as a my_chat_member update: the chat is active again.
+    fake_telegram.unblock_chat(USER_ID)
+    fake_telegram.inject_update(my_chat_member(USER_ID, "private", old="kicked", new="member"))
+    await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0)
+    await command(fake_telegram, USER_ID, "/help", USER_ID)  # processed after the update
+    state = await service.subscriptions.destination_state(private)
+    assert state is not None and state.active
+
+
+async def test_a_kicked_bot_pauses_the_group(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    await command(fake_telegram, GROUP_ID, "/subscribe KR", ADMIN_ID)
+    fake_telegram.inject_update(my_chat_member(GROUP_ID, "group", old="member", new="kicked"))
+    await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0)
+    await command(fake_telegram, USER_ID, "/help", USER_ID)
+    state = await service.subscriptions.destination_state(Destination("telegram", str(GROUP_ID)))
+    assert state is not None and not state.active and state.reason == "bot removed from chat"
+
+
+async def test_a_migrated_group_keeps_its_subscriptions(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    await command(fake_telegram, GROUP_ID, "/subscribe KR TV", ADMIN_ID)
+    fake_telegram.migrate_chat(GROUP_ID, SUPERGROUP_ID)
+
+    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+
+    assert stats.moved == 1 and stats.sent == 1
+    assert fake_telegram.sent[-1].chat_id == SUPERGROUP_ID
+    moved = await service.subscriptions.subscriptions_of(
+        Destination("telegram", str(SUPERGROUP_ID))
+    )
+    assert [s.spec for s in moved] == [SubscriptionSpec(region="KR", category="TV")]
+    assert (
+        await service.subscriptions.subscriptions_of(Destination("telegram", str(GROUP_ID))) == []
+    )
+
+
+async def test_the_migration_service_message_moves_subscriptions(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    await command(fake_telegram, GROUP_ID, "/subscribe records", ADMIN_ID)
+    fake_telegram.inject_update(
+        {
+            "message": {
+                "message_id": 900,
+                "date": 1_637_000_000,
+                "chat": {"id": GROUP_ID, "type": "group", "title": "fans"},
+                "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Ada"},
+                "migrate_to_chat_id": SUPERGROUP_ID,
+            }
+        }
+    )
+    await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0)
+    await command(fake_telegram, USER_ID, "/help", USER_ID)
+    moved = await service.subscriptions.subscriptions_of(
+        Destination("telegram", str(SUPERGROUP_ID))
+    )
+    assert len(moved) == 1
+
+
+async def test_subscribe_button_under_title(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    sent = await command(fake_telegram, GROUP_ID, "/title squid game", MEMBER_ID)
+    card = sent[-1]
+    assert card.plain_text.startswith("Squid Game\n")
+    ((button,),) = card.reply_markup["inline_keyboard"]
+    assert button["text"] == "🔔 Subscribe"
+
+    fake_telegram.inject_callback_query(
+        GROUP_ID, card.message_id, button["callback_data"], MEMBER_ID
+    )
+    await fake_telegram.wait_until(lambda: len(fake_telegram.callback_answers) == 1)
+    refusal = fake_telegram.callback_answers[0]
+    assert refusal.show_alert and refusal.text.startswith("Not allowed")
+
+    fake_telegram.inject_callback_query(
+        GROUP_ID, card.message_id, button["callback_data"], ADMIN_ID
+    )
+    confirmation = (await fake_telegram.wait_for_sent(len(sent) + 1))[-1]
+    assert confirmation.plain_text.startswith("Subscribed #1 — alerts go to this group")
+    (subscription,) = await service.subscriptions.subscriptions_of(
+        Destination("telegram", str(GROUP_ID))
+    )
+    assert subscription.spec.show_title == "Squid Game"
+
+
+async def test_bad_input_gets_suggestions_in_escaped_html(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    sent = await command(fake_telegram, USER_ID, "/top10 <b>korea</b>", USER_ID)
+    answer = sent[-1]
+    assert "&lt;b&gt;korea&lt;/b&gt;" in answer.text
+    assert answer.plain_text.startswith("⚠️ Unknown region '<b>korea</b>'")
+    assert "• South Korea (KR)" in answer.plain_text.split("\n")
+
+
+async def test_the_token_never_reaches_the_logs(
+    fake_telegram: FakeTelegram, service: CommandService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = TelegramSettings(
+        token=fake_telegram.token, base_url=fake_telegram.base_url, poll_timeout=1
+    )
+    telegram = TelegramAdapter(service, settings)
+    await telegram.start()
+    try:
+        await command(fake_telegram, USER_ID, "/help", USER_ID)
+    finally:
+        await telegram.stop()
+    assert "/bot<TELEGRAM_TOKEN>/getMe" in caplog.text  # httpx logged the URL, redacted
+    assert fake_telegram.token not in caplog.text
+    assert fake_telegram.token.split(":")[1] not in caplog.text
+
+
+def test_settings_come_from_the_environment_or_the_config() -> None:
+    table = {"token": "1:from-config-xxxxxxxx", "base_url": "http://127.0.0.1:8081/bot"}
+    from_env = telegram_settings(table, {"TELEGRAM_TOKEN": "2:from-env-xxxxxxxx"})
+    assert from_env is not None and from_env.token == "2:from-env-xxxxxxxx"
+    assert from_env.base_url == "http://127.0.0.1:8081/bot"
+    from_config = telegram_settings(table, {})
+    assert from_config is not None and from_config.token == "1:from-config-xxxxxxxx"
+    assert telegram_settings({}, {}) is None
+    assert telegram_settings({"token": "  "}, {}) is None
+
+
+def my_chat_member(chat_id: int, chat_type: str, *, old: str, new: str) -> dict[str, Any]:
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = "Ada"
+    else:
+        chat["title"] = "fans"
+    bot = {"id": 123456789, "is_bot": True, "first_name": "Top10 Test Bot"}
+    actor = {
+        "id": chat_id if chat_type == "private" else ADMIN_ID,
+        "is_bot": False,
+        "first_name": "A",
+    }
+
+    def member(status: str) -> dict[str, Any]:
+        if status == "kicked":
+            return {"status": "kicked", "user": bot, "until_date": 0}
+        return {"status": status, "user": bot}
+
+    return {
+        "my_chat_member": {
+            "chat": chat,
+            "from": actor,
+            "date": 1_637_000_000,
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "raised"),
+    [
+        (502, "Bad Gateway", TransientFailure),
+        (400, "Bad Request: message is too long", MessageRejected),
+        (400, "Bad Request: chat not found", DestinationGone),
+        (403, "Forbidden: bot was kicked from the group chat", DestinationGone),
+    ],
+)
+async def test_send_failures_map_to_what_a_sender_must_do(
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    status: int,
+    description: str,
+    raised: type[Exception],
+) -> None:
+    fake_telegram.fail_next("sendMessage", status=status, description=description)
+    with pytest.raises(raised):
+        await adapter.send(str(GROUP_ID), "hello")
+    assert fake_telegram.sent == []
+
+
+async def test_a_timeout_after_sending_is_uncertain(
+    fake_telegram: FakeTelegram, service: CommandService
+) -> None:
+    settings = TelegramSettings(
+        token=fake_telegram.token, base_url=fake_telegram.base_url, read_timeout=0.2
+    )
+    telegram = TelegramAdapter(service, settings)
+    await telegram.start()
+    try:
+        fake_telegram.delay_next("sendMessage", seconds=1.0)
+        with pytest.raises(DeliveryUncertain):
+            await telegram.send(str(USER_ID), "maybe delivered")
+    finally:
+        await telegram.stop()
+    assert [m.ambiguous for m in fake_telegram.sent] == [True]
+
+
+async def test_long_alerts_are_split_within_telegrams_limit(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    text = "\n".join(f"🔥 line {n} & more" for n in range(400))  # ~9000 UTF-16 units escaped
+    assert adapter.text_length(text) > 2 * adapter.text_limit
+    await adapter.send(str(USER_ID), text)
+    parts = fake_telegram.sent
+    assert len(parts) == 3
+    assert all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    assert "\n".join(p.plain_text for p in parts) == text

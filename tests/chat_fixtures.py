@@ -1,0 +1,40 @@
+"""Real chart history for the chat-layer tests: 10 weeks of Netflix's official Top 10 (global and
+five countries, Squid Game's first run), run through the real gate, store and diff engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.diff import DiffConfig
+from bot.events import Event
+from bot.models import Chart
+from bot.pipeline import Pipeline
+from bot.ports import Storage
+from bot.sources import netflix
+
+FIXTURES = Path(__file__).parent / "fixtures" / "chat"
+COUNTRIES_FILE = FIXTURES / "netflix-countries-2021-09-19_11-21.tsv"
+GLOBAL_FILE = FIXTURES / "netflix-global-2021-09-19_11-21.tsv"
+
+
+def chat_charts() -> list[Chart]:
+    """Every chart of both files, oldest period first."""
+    with (
+        COUNTRIES_FILE.open(encoding="utf-8") as countries,
+        GLOBAL_FILE.open(encoding="utf-8") as world,
+    ):
+        charts = [*netflix.parse_countries(countries), *netflix.parse_global(world)]
+    return netflix.sorted_by_period(charts)
+
+
+async def load_chat_history(storage: Storage, charts: list[Chart] | None = None) -> list[Event]:
+    """Feed the charts through the pipeline; return the events it produced."""
+    events: list[Event] = []
+
+    async def collect(new: list[Event]) -> None:
+        events.extend(new)
+
+    pipeline = Pipeline(storage, DiffConfig(), sink=collect)
+    stats = await pipeline.process(chat_charts() if charts is None else charts)
+    assert stats.rejected == 0, stats.rejections
+    return events
