@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from bot.models import ChartKey
 
@@ -84,23 +86,17 @@ class Event:
     previous: RecordHolder | None = None
     # Disambiguates events that may fire more than once for one title and period (a milestone).
     qualifier: str = ""
+    # Computed once: a long replay asks for them several times per event (dedupe, store, print).
+    key: str = field(init=False, repr=False, compare=False)
+    _json_text: str | None = field(init=False, repr=False, compare=False, default=None)
 
-    @property
-    def key(self) -> str:
+    def __post_init__(self) -> None:
         c = self.chart
-        parts = [
-            self.type.value,
-            c.source,
-            c.service,
-            c.region,
-            c.category,
-            c.granularity,
-            self.period.isoformat(),
-            self.title_id,
-        ]
-        if self.qualifier:
-            parts.append(self.qualifier)
-        return ":".join(parts)
+        key = (
+            f"{self.type}:{c.source}:{c.service}:{c.region}:{c.category}:{c.granularity}:"
+            f"{self.period}:{self.title_id}"
+        )
+        object.__setattr__(self, "key", f"{key}:{self.qualifier}" if self.qualifier else key)
 
     @property
     def importance(self) -> int:
@@ -111,13 +107,13 @@ class Event:
         c = self.chart
         out: dict[str, Any] = {
             "key": self.key,
-            "type": self.type.value,
+            "type": str(self.type),
             "source": c.source,
             "service": c.service,
             "region": c.region,
             "category": c.category,
             "granularity": c.granularity,
-            "period": self.period.isoformat(),
+            "period": str(self.period),
             "title": self.title,
             "season": self.season,
             "title_id": self.title_id,
@@ -136,6 +132,13 @@ class Event:
         if self.qualifier:
             out["qualifier"] = self.qualifier
         return out
+
+    def to_json_text(self) -> str:
+        """to_json as compact UTF-8 JSON text, encoded once (orjson: replays encode every event)."""
+        if self._json_text is None:
+            object.__setattr__(self, "_json_text", orjson.dumps(self.to_json()).decode())
+        assert self._json_text is not None
+        return self._json_text
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:

@@ -56,7 +56,9 @@ class Chart:
     """One period of one chart family: what a source said, before or after the gate."""
 
     key: ChartKey
-    period: date  # the day (daily), the Sunday ending the week (weekly), the snapshot date (alltime)
+    period: (
+        date  # the day (daily), the Sunday ending the week (weekly), the snapshot date (alltime)
+    )
     entries: tuple[Entry, ...]
     expected_size: int = 10
     # Set by parsers that know something is off before the gate looks (HTML body, null, bad header).

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.events import Event
 from bot.models import Chart, ChartKey, Granularity, Rejection
+from bot.subscriptions import (
+    ChatSettings,
+    Destination,
+    DestinationState,
+    Route,
+    Subscription,
+    SubscriptionSpec,
+)
 
 # A chart family without its region: (source, service, category, granularity).
 Family = tuple[str, str, str, Granularity]
@@ -126,9 +135,243 @@ class Storage(Protocol):
     async def set_meta(self, name: str, value: str) -> None: ...
 
 
+class SubscriptionStore(Protocol):
+    """Destinations, their subscriptions and settings. Implementations: storage.subscriptions."""
+
+    async def add_subscription(
+        self, destination: Destination, spec: SubscriptionSpec
+    ) -> tuple[Subscription, bool]:
+        """Store a subscription (creating or reactivating its destination).
+
+        Returns it and whether it is new: a spec with the same identity is stored once.
+        """
+        ...
+
+    async def remove_subscription(self, destination: Destination, subscription_id: int) -> bool:
+        """Remove one subscription of the destination; False when it has no such id."""
+        ...
+
+    async def remove_all_subscriptions(self, destination: Destination) -> int: ...
+
+    async def subscriptions_of(self, destination: Destination) -> list[Subscription]:
+        """Oldest first."""
+        ...
+
+    async def active_routes(self) -> list[Route]:
+        """Every active destination that has subscriptions, with its settings."""
+        ...
+
+    async def destination_state(self, destination: Destination) -> DestinationState | None:
+        """None for a destination never seen."""
+        ...
+
+    async def set_active(self, platform: str, chat_id: str, active: bool, reason: str = "") -> int:
+        """(De)activate every destination of one chat (all its topics); subscriptions are kept.
+
+        Returns how many destinations changed.
+        """
+        ...
+
+    async def get_settings(self, destination: Destination) -> ChatSettings: ...
+
+    async def save_settings(self, destination: Destination, settings: ChatSettings) -> None: ...
+
+    async def move_destination(self, old: Destination, new: Destination) -> int:
+        """Move subscriptions and settings to a new address (a Telegram group that became a
+        supergroup). Subscriptions the new address already has are kept once. Returns how many
+        subscriptions moved."""
+        ...
+
+
+class DeliveryError(Exception):
+    """A Notifier could not deliver; the subclass says what the sender should do next."""
+
+
+class DestinationGone(DeliveryError):
+    """Blocked, kicked, channel deleted or permission removed: stop sending, keep subscriptions."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DestinationMoved(DeliveryError):
+    """The chat has a new address (Telegram group → supergroup): move it and send again."""
+
+    def __init__(self, new_address: str) -> None:
+        super().__init__(f"moved to {new_address}")
+        self.new_address = new_address
+
+
+class RetryLater(DeliveryError):
+    """Flood control: nothing was delivered; wait this long before sending to the platform."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class DeliveryUncertain(DeliveryError):
+    """The request went out but no answer came (a timeout): it may have been delivered.
+
+    Sent again once (a duplicate is better than a loss) and counted.
+    """
+
+
+class MessageRejected(DeliveryError):
+    """The platform refused this message itself (a bad request): sending it again cannot help."""
+
+
+class TransientFailure(DeliveryError):
+    """A server error (5xx) or a connection broken before an answer: retry with backoff."""
+
+
 class Notifier(Protocol):
-    """Sends a rendered alert to one destination of one platform."""
+    """Sends a rendered alert to one destination of one platform.
+
+    `destination` is a `Destination.address` ("chat" or "chat/topic"); `text` is plain text that
+    the notifier escapes and splits for its platform. Raises a DeliveryError subclass for the
+    failures a sender must act on; anything else is transient.
+    """
 
     platform: str
 
     async def send(self, destination: str, text: str) -> None: ...
+
+
+class AlertNotifier(Protocol):
+    """What the delivery engine sends alerts through: one platform, its text limit, idempotency.
+
+    `send` delivers `text` (already cut to `text_limit` as measured by `text_length`) as ONE
+    message, or raises a DeliveryError subclass; any other exception counts as transient.
+    `idempotency_key` (≤ 25 characters) is the same for every attempt of one message: a platform
+    that de-duplicates (Discord's nonce) delivers it once. `tell_owner` reaches whoever can fix a
+    destination the bot lost (a Discord server owner); False when there is nobody to tell.
+    """
+
+    platform: str
+    text_limit: int
+    # True when the platform drops a repeat carrying the same idempotency key (Discord).
+    deduplicates: bool
+
+    async def wait_until_ready(self) -> None:
+        """Return once sending can start (the platform client has logged in)."""
+        ...
+
+    def text_length(self, text: str) -> int: ...
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None: ...
+
+    async def tell_owner(self, destination: str, text: str) -> bool: ...
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first attempt (or for quiet hours to end)
+    FAILED = "failed"  # an attempt failed; another is scheduled
+    SENT = "sent"
+    DEAD = "dead"  # given up, with a reason; `top10bot deliveries retry` queues it again
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event promised to one destination (a row of the outbox)."""
+
+    id: int
+    event: Event
+    attempts: int
+    uncertain: int  # attempts that timed out after the request went out
+    queued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedGroup:
+    """Deliveries of one destination claimed together: they become one digest.
+
+    `group_id` is fixed at the first claim and kept across retries and restarts, so a message
+    sent again is the same message (same deliveries, same idempotency key).
+    """
+
+    group_id: int
+    destination: Destination
+    settings: ChatSettings
+    active: bool
+    inactive_reason: str
+    deliveries: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    pending: int = 0
+    failed: int = 0
+    sent: int = 0
+    dead: int = 0
+    uncertain: int = 0  # attempts that timed out after sending (each retried once)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    destination: Destination
+    event_key: str
+    attempts: int
+    reason: str
+    updated_at: datetime
+
+
+class Outbox(Protocol):
+    """Durable deliveries (event × destination), written with the events that caused them.
+
+    Implementations: storage.outbox (SQLite and memory). Rows are claimed with a lease: a row
+    whose lease ran out (its sender died) is claimed again.
+    """
+
+    async def claim(
+        self, platform: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[ClaimedGroup]:
+        """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease."""
+        ...
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
+
+    async def mark_failed(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        retry_at: datetime,
+        reason: str,
+        *,
+        uncertain: bool = False,
+    ) -> None:
+        """Count an attempt and schedule the next one (the group is kept for it)."""
+        ...
+
+    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None: ...
+
+    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
+        """Release without counting an attempt (quiet hours, flood control, a moved chat).
+
+        `regroup`: nothing of the group was attempted, so its rows may join a later digest.
+        """
+        ...
+
+    async def dead_letter_chat(
+        self, platform: str, chat_id: str, now: datetime, reason: str
+    ) -> int:
+        """Every undelivered row of a chat (all its topics) becomes dead: the chat is gone."""
+        ...
+
+    async def move_destination(self, old: Destination, new: Destination) -> int:
+        """Undelivered rows follow a chat to its new address; returns how many moved."""
+        ...
+
+    async def counts(self) -> DeliveryCounts: ...
+
+    async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
+        """Newest first."""
+        ...
+
+    async def requeue_dead(self, now: datetime) -> int:
+        """Dead letters become pending again, due now, with their attempts reset."""
+        ...

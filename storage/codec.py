@@ -10,6 +10,8 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
+import orjson
+
 from bot.events import Event
 from bot.models import GRANULARITIES, Chart, ChartKey, Entry, Granularity, normalise_title
 from bot.ports import StateJson, TitleHit
@@ -84,16 +86,15 @@ ENTRY_FORMAT = (
     "runtime",
 )
 _entry_values = attrgetter(*ENTRY_FORMAT)
-_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def encode_entries(entries: Iterable[Entry]) -> str:
     """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
-    return _COMPACT_JSON.encode([_entry_values(entry) for entry in entries])
+    return orjson.dumps([_entry_values(entry) for entry in entries]).decode()
 
 
 def decode_entries(text: str) -> tuple[Entry, ...]:
-    rows: list[list[Any]] = json.loads(text)
+    rows: list[list[Any]] = orjson.loads(text)
     return tuple(Entry(**dict(zip(ENTRY_FORMAT, row, strict=True))) for row in rows)
 
 
@@ -108,22 +109,28 @@ def decode_extra(text: str | None) -> dict[str, str]:
     return loaded
 
 
+# Dates and datetimes are not JSON: refuse them (TypeError) instead of orjson's silent ISO text,
+# so a state that other stores could not read back never gets written.
+_STATE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def encode_state(state: StateJson) -> str:
-    # allow_nan=False: NaN/Infinity are not JSON and would not survive other databases.
-    return json.dumps(state, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    # States hold only strings, numbers and lists: orjson's compact, key-sorted output is
+    # deterministic and several times faster than the json module on a long replay.
+    return orjson.dumps(state, option=_STATE_OPTIONS).decode()
 
 
 def decode_state(text: str) -> StateJson:
-    loaded: StateJson = json.loads(text)
+    loaded: StateJson = orjson.loads(text)
     return loaded
 
 
 def encode_event(event: Event) -> str:
-    return json.dumps(event.to_json(), ensure_ascii=False, allow_nan=False)
+    return event.to_json_text()
 
 
 def decode_event(text: str) -> Event:
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = orjson.loads(text)
     return Event.from_json(data)
 
 

@@ -1,0 +1,126 @@
+"""Replay benchmark: a per-country history the size of the live Netflix file, plus the global file.
+
+Builds ~490k per-country rows by repeating the 35 real weeks of all-weeks-countries.tsv shifted
+forward (sorted like the live file: by country, newest week first), then runs
+`top10bot replay --db <file on disk> --format jsonl` in a child process over it and the global file.
+Prints rows/s end to end, the ratio to a bare csv.reader pass over the same files, and peak RSS.
+
+    .venv/bin/python bench/replay.py [--data ../shared/data/netflix] [--rows 490000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "netflix"
+
+
+def build_countries_file(source: Path, target: Path, rows_wanted: int) -> int:
+    """Repeat the real weeks shifted forward until the file holds about `rows_wanted` rows."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader)
+        by_country: dict[str, list[list[str]]] = defaultdict(list)
+        for row in reader:
+            by_country[row[1]].append(row)
+    weeks = sorted({row[2] for rows in by_country.values() for row in rows})
+    span = timedelta(weeks=len(weeks))
+    rows_per_week = sum(len(rows) for rows in by_country.values()) / len(weeks)
+    total_weeks = max(len(weeks), round(rows_wanted / rows_per_week))
+    written = 0
+    with target.open("w", encoding="utf-8", newline="") as out:
+        out.write("\t".join(header))
+        for country in sorted(by_country, key=lambda c: by_country[c][0][0]):
+            rows = by_country[country]
+            blocks: list[str] = []
+            for shift in range((total_weeks + len(weeks) - 1) // len(weeks)):
+                for row in rows:
+                    week = date.fromisoformat(row[2]) + shift * span
+                    index = shift * len(weeks) + weeks.index(row[2])
+                    if index >= total_weeks:
+                        continue
+                    blocks.append("\t".join([*row[:2], week.isoformat(), *row[3:]]))
+            # Live file order: newest week first within a country.
+            blocks.sort(key=lambda line: line.split("\t", 3)[2], reverse=True)
+            for line in blocks:
+                out.write("\n" + line)
+                written += 1
+    return written
+
+
+def csv_pass(paths: list[Path]) -> tuple[int, float]:
+    start = time.perf_counter()
+    rows = 0
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for _ in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                rows += 1
+    return rows, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--rows", type=int, default=490_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="top10bot-bench-") as tmp:
+        workdir = Path(tmp)
+        countries = workdir / "all-weeks-countries.tsv"
+        country_rows = build_countries_file(
+            args.data / "all-weeks-countries.tsv", countries, args.rows
+        )
+        files = [countries, args.data / "all-weeks-global.tsv"]
+        csv_rows, csv_seconds = csv_pass(files)
+        db = workdir / "bench.db"
+        cli = [sys.executable, "-m", "bot", "replay", "--db", str(db), "--format", "jsonl"]
+        start = time.perf_counter()
+        done = subprocess.run([*cli, *map(str, files)], capture_output=True, check=False)
+        seconds = time.perf_counter() - start
+        if done.returncode not in (0, 1):
+            sys.stderr.write(done.stderr.decode())
+            return 1
+        events = done.stdout.count(b"\n")
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 1e6
+        rows_per_s = (csv_rows - len(files)) / seconds
+        figures = {
+            "rows": csv_rows - len(files),
+            "country_rows": country_rows,
+            "events": events,
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(rows_per_s),
+            "csv_reader_rows_per_s": round(csv_rows / csv_seconds),
+            "ratio_to_csv_reader": round(csv_seconds / seconds, 4),
+            "peak_rss_mb": round(peak_mb, 1),
+            "db_mb": round(db_mb, 1),
+            "cpu_count": os.cpu_count(),
+        }
+        print(
+            f"rows: {figures['rows']:,} ({country_rows:,} per-country + global), events: {events:,}"
+        )
+        print(f"end to end: {seconds:.2f} s = {rows_per_s:,.0f} rows/s (target >= 100,000)")
+        print(
+            f"bare csv.reader: {figures['csv_reader_rows_per_s']:,} rows/s; "
+            f"ratio replay/csv.reader = {figures['ratio_to_csv_reader']:.4f}"
+        )
+        print(
+            f"peak RSS of the replay process: {peak_mb:.1f} MB (target < 300 MB); db {db_mb:.1f} MB"
+        )
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

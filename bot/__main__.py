@@ -1,0 +1,298 @@
+"""The `top10bot` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+from bot import __version__
+from bot.config import CONFIG_ENV, Config, ConfigError, load_config
+from bot.events import Event
+from bot.models import Chart
+from bot.pipeline import Pipeline, PipelineStats
+from bot.render import event_line
+from bot.sources.errors import SourceError
+from bot.sources.files import merge_by_period, read_charts, resolve_files
+
+log = logging.getLogger("top10bot")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="top10bot", description="Streaming chart alerts for Discord and Telegram."
+    )
+    parser.add_argument("--version", action="version", version=f"top10bot {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help=f"TOML config file (default: ${CONFIG_ENV}, else none)"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the bot (console when no chat token is configured)")
+
+    replay = commands.add_parser(
+        "replay", help="feed chart files through the gate, store and diff; print the events"
+    )
+    replay.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
+    replay.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
+    replay.add_argument("--from", dest="since", type=_iso_date, metavar="DATE")
+    replay.add_argument("--to", dest="until", type=_iso_date, metavar="DATE")
+    replay.add_argument("--format", choices=("text", "jsonl"), default="text")
+
+    imp = commands.add_parser(
+        "import", help="store chart history (same gate) without printing events"
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
+    imp.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    migrate = db_commands.add_parser("migrate", help="apply pending migrations")
+    migrate.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+
+    poll = commands.add_parser("poll", help="poll the live sources (Netflix, FlixPatrol)")
+    poll.add_argument("--source", metavar="NAME", help="only this source: netflix or flixpatrol")
+    poll.add_argument(
+        "--once", action="store_true", help="one pass, a summary line per source, then exit"
+    )
+    poll.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+
+    status = commands.add_parser(
+        "status", help="per source and chart: last accepted and rejected period, next poll"
+    )
+    status.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+
+    deliveries = commands.add_parser("deliveries", help="the alert outbox: counts, dead letters")
+    delivery_commands = deliveries.add_subparsers(
+        dest="deliveries_command", required=True, metavar="ACTION"
+    )
+    delivery_status = delivery_commands.add_parser(
+        "status", help="pending / failed / sent / dead counts and the newest dead letters"
+    )
+    delivery_status.add_argument("--limit", type=int, default=20, help="dead letters to list")
+    delivery_retry = delivery_commands.add_parser(
+        "retry", help="queue every dead letter again (after fixing what killed it)"
+    )
+    for sub in (delivery_status, delivery_retry):
+        sub.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    return parser
+
+
+def _storage_url(config: Config, db_path: str | None) -> str:
+    return f"sqlite:///{Path(db_path).resolve()}" if db_path else config.storage.url
+
+
+def _chart_stream(files: Sequence[str], until: date | None) -> Iterator[Chart]:
+    stream = merge_by_period(read_charts(f) for f in resolve_files(files))
+    for chart in stream:
+        if until is not None and chart.period > until:
+            return  # input is period-ordered: nothing later can be in range
+        yield chart
+
+
+def _report_rejections(stats: PipelineStats) -> None:
+    for label, reason in stats.rejections:
+        print(f"rejected: {label}: {reason}", file=sys.stderr)
+
+
+async def _feed(
+    config: Config,
+    url: str,
+    files: Sequence[str],
+    *,
+    until: date | None = None,
+    print_events: bool = False,
+    since: date | None = None,
+    fmt: str = "text",
+) -> int:
+    from bot.app import open_storage_url
+
+    storage = await open_storage_url(url)
+    try:
+
+        async def write_events(events: list[Event]) -> None:
+            for event in events:
+                if since is not None and event.period < since:
+                    continue
+                line = event.to_json_text() if fmt == "jsonl" else event_line(event)
+                sys.stdout.write(line + "\n")
+
+        pipeline = Pipeline(storage, config.diff, sink=write_events if print_events else None)
+        try:
+            stats = await pipeline.process(_chart_stream(files, until))
+        except SourceError as exc:
+            print(f"rejected: {exc.what or exc.source}: {exc.reason}", file=sys.stderr)
+            return 1
+        _report_rejections(stats)
+        log.info(
+            "%d charts accepted, %d rejected, %d skipped, %d rows, %d events",
+            stats.accepted,
+            stats.rejected,
+            stats.skipped,
+            stats.rows,
+            stats.events,
+        )
+        return 1 if stats.rejected else 0
+    finally:
+        await storage.close()
+
+
+async def _replay(config: Config, args: argparse.Namespace) -> int:
+    if args.db:
+        url = _storage_url(config, args.db)
+        return await _feed(
+            config,
+            url,
+            args.files,
+            until=args.until,
+            print_events=True,
+            since=args.since,
+            fmt=args.format,
+        )
+    with tempfile.TemporaryDirectory(prefix="top10bot-replay-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'replay.db'}"
+        return await _feed(
+            config,
+            url,
+            args.files,
+            until=args.until,
+            print_events=True,
+            since=args.since,
+            fmt=args.format,
+        )
+
+
+async def _migrate(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import open_storage_url
+
+    storage = await open_storage_url(_storage_url(config, args.db))  # opening migrates
+    try:
+        version = await storage.migrate()
+    finally:
+        await storage.close()
+    print(f"schema version {version}")
+    return 0
+
+
+async def _poll(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import open_storage_url
+    from bot.poll import SourceReport, poll_once_command, print_output
+    from bot.scheduler import poll_on_schedule
+
+    storage = await open_storage_url(_storage_url(config, args.db))
+    try:
+        if args.once:
+            return await poll_once_command(config, storage, source=args.source)
+        output = print_output(sys.stdout, sys.stderr)
+
+        async def summary(report: SourceReport) -> None:
+            print(report.summary_line(), flush=True)
+
+        return await poll_on_schedule(
+            config, storage, source=args.source, output=output, on_report=summary
+        )
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+
+
+async def _status(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import open_delivery_outbox, open_storage_url
+    from bot.outbox import format_delivery_counts
+    from bot.status import status_command
+
+    storage = await open_storage_url(_storage_url(config, args.db))
+    try:
+        code = await status_command(config, storage)
+        outbox = await open_delivery_outbox(storage)
+        print(format_delivery_counts(await outbox.counts()))
+        return code
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+
+
+async def _deliveries(config: Config, args: argparse.Namespace) -> int:
+    """`top10bot deliveries status|retry`: what the outbox holds; dead letters queued again."""
+    from datetime import UTC, datetime
+
+    from bot.app import open_delivery_outbox, open_storage_url
+    from bot.outbox import format_dead_letter, format_delivery_counts
+
+    storage = await open_storage_url(_storage_url(config, args.db))
+    try:
+        outbox = await open_delivery_outbox(storage)
+        if args.deliveries_command == "retry":
+            requeued = await outbox.requeue_dead(datetime.now(UTC))
+            print(f"{requeued} dead letters queued again; a running bot sends them shortly")
+            return 0
+        print(format_delivery_counts(await outbox.counts()))
+        for letter in await outbox.dead_letters(args.limit):
+            print(format_dead_letter(letter))
+        return 0
+    finally:
+        await storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # python-telegram-bot 22: read time periods as timedelta (the future default); without it
+    # every flood-control answer also raises a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "replay":
+            return asyncio.run(_replay(config, args))
+        if args.command == "import":
+            url = _storage_url(config, args.db)
+            return asyncio.run(_feed(config, url, args.files))
+        if args.command == "db":
+            return asyncio.run(_migrate(config, args))
+        if args.command == "poll":
+            return asyncio.run(_poll(config, args))
+        if args.command == "status":
+            return asyncio.run(_status(config, args))
+        if args.command == "deliveries":
+            return asyncio.run(_deliveries(config, args))
+        from bot.app import run_bot
+
+        return asyncio.run(run_bot(config))
+    except SourceError as exc:
+        print(
+            f"error: {exc.what}: {exc.reason}" if exc.what else f"error: {exc.reason}",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

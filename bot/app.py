@@ -1,0 +1,183 @@
+"""Composition root: builds storage, adapters and the pipeline, and runs them in one event loop.
+
+The only module of the core allowed to import concrete adapters (storage/, handlers/).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TextIO
+
+from bot.alerts import DirectAlerts
+from bot.commands import CommandService
+from bot.config import Config, ConfigError, section
+from bot.poll import CatchupSummary, PollOutput, load_poll_config, operator_sink
+from bot.ports import Outbox, Storage, SubscriptionStore
+from bot.ratelimit import CommandRateLimiter
+from bot.scheduler import PollingService, start_polling
+from bot.sender import DeliveryConfig, Sender
+from handlers.delivery import alert_senders
+from handlers.runner import ChatAdapter, build_adapters, run_adapters
+from storage import open_storage
+from storage.outbox import open_outbox
+from storage.subscriptions import open_subscription_store
+
+log = logging.getLogger(__name__)
+
+
+async def open_storage_url(url: str) -> Storage:
+    """Open (and migrate) the store a URL names: sqlite:///path.db, memory://."""
+    return await open_storage(url)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLayer:
+    """Commands, subscriptions, the chat adapters and the alert sink, built from the config."""
+
+    service: CommandService
+    subscriptions: SubscriptionStore
+    adapters: list[ChatAdapter]
+    # The pipeline's event sink (PollOutput(events=...)) until the delivery engine replaces it:
+    # new events are matched to subscriptions and sent straight to each platform's adapter.
+    alerts: DirectAlerts
+
+
+def build_chat_layer(
+    config: Config,
+    storage: Storage,
+    *,
+    environ: Mapping[str, str],
+    lines: AsyncIterator[str] | None = None,
+    out: TextIO | None = None,
+) -> ChatLayer:
+    subscriptions = open_subscription_store(storage)
+    limits = section(config, "commands")
+    service = CommandService(
+        storage,
+        subscriptions,
+        rate_limiter=CommandRateLimiter(
+            burst=int(limits.get("rate_burst", 5)),
+            per_seconds=float(limits.get("rate_seconds", 10.0)),
+        ),
+    )
+    adapters = build_adapters(
+        service,
+        config.sections,
+        environ=environ,
+        console_enabled=config.console.enabled,
+        lines=lines,
+        out=out,
+    )
+    return ChatLayer(service, subscriptions, adapters, DirectAlerts(subscriptions, adapters))
+
+
+async def run_bot(
+    config: Config,
+    *,
+    lines: AsyncIterator[str] | None = None,
+    out: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+    poll: bool | None = None,
+) -> int:
+    """`top10bot run`: every enabled adapter in one loop, until all of them end.
+
+    With a source enabled, the sources are polled too (a catch-up at start, then on schedule),
+    and the bot runs until interrupted: the end of stdin ends the console, not the polling.
+    `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
+    """
+    try:
+        poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
+        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    storage = await open_storage_url(config.storage.url)
+    try:
+        try:  # a bad [discord] / [telegram] value fails here, with its key named
+            chat = build_chat_layer(
+                config,
+                storage,
+                environ=os.environ if environ is None else environ,
+                lines=lines,
+                out=out,
+            )
+        except ConfigError as exc:
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
+        if not chat.adapters:
+            log.error("nothing to run: enable the console or configure a chat platform token")
+            return 2
+        sender = await build_sender(storage, chat, delivery_config, poll_config.catchup_max_age)
+        # Adapters first, so they are connecting while the start-up catch-up fetches.
+        adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
+        delivery = asyncio.create_task(sender.run(), name="delivery")
+        polling: PollingService | None = None
+        try:
+            if poll or (poll is None and lines is None):
+                polling = await _start_polling(
+                    config, storage, chat, poll_config.admin_chat, sender
+                )
+            await adapters
+            if polling is not None:
+                log.info("every chat adapter has ended; polling goes on until interrupted")
+                await asyncio.Event().wait()
+        finally:
+            if polling is not None:
+                await polling.stop()
+            if not adapters.done():
+                adapters.cancel()
+                await asyncio.gather(adapters, return_exceptions=True)
+            delivery.cancel()
+            await asyncio.gather(delivery, return_exceptions=True)
+        return 0
+    finally:
+        await storage.close()
+
+
+async def build_sender(
+    storage: Storage,
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta,
+) -> Sender:
+    """The delivery engine: from now on every stored batch queues its deliveries in the outbox
+    (same transaction), and the sender sends them through the chat adapters' clients."""
+    outbox = await open_outbox(storage, chat.subscriptions, on_queued=lambda: sender.wake())
+    sender = Sender(
+        outbox,
+        alert_senders(chat.adapters),
+        chat.subscriptions,
+        config,
+        catchup_max_age=catchup_max_age,
+    )
+    return sender
+
+
+async def open_delivery_outbox(storage: Storage) -> Outbox:
+    """The outbox of a store, for `top10bot status` and `top10bot deliveries` (sends nothing)."""
+    return await open_outbox(storage, open_subscription_store(storage))
+
+
+async def _start_polling(
+    config: Config, storage: Storage, chat: ChatLayer, admin_chat: str | None, sender: Sender
+) -> PollingService | None:
+    """Live sources → the pipeline → the outbox → the sender. The deliveries of new events are
+    queued as they are stored; the sinks only wake the sender. Old events (a catch-up) fold into
+    one summary per chat when the sender builds its digest. Source failures go to the admin
+    chat."""
+
+    async def catchup(summary: CatchupSummary) -> None:
+        sender.wake()
+
+    output = PollOutput(
+        events=sender.on_new_events,
+        catchup=catchup,
+        operator=operator_sink(admin_chat, chat.adapters),
+    )
+    return await start_polling(config, storage, output=output)
