@@ -36,7 +36,7 @@ from datetime import date
 from typing import Final
 
 from bot.models import WORLD, Chart, ChartKey, Entry, Granularity, make_title_id
-from bot.sources.errors import SourceError
+from bot.sources.errors import SourceError, body_problem
 from bot.sources.regions import resolve_region
 
 SOURCE: Final = "csv"
@@ -60,20 +60,8 @@ _WORLD_WORDS: Final = frozenset({"world", "worldwide"})
 
 
 def error_body_reason(text: str) -> str | None:
-    """Why a body that should be a chart file is an error page instead, or None if it may be one.
-
-    Shared by the file readers: an empty body, the 4 bytes `null` (Netflix, 2023-12-27) and an HTML
-    page (a redirect notice, "Page Not Found", a challenge page) are failed fetches, never charts.
-    """
-    stripped = text.lstrip("\ufeff").strip()
-    if not stripped:
-        return "empty body"
-    if stripped == "null":
-        return "body is `null`"
-    head = stripped[:1000].lower()
-    if stripped.startswith("<") or "<html" in head or "<!doctype" in head:
-        return "HTML page instead of a chart file"
-    return None
+    """Why a body that should be a chart file is an error page instead, or None if it may be one."""
+    return body_problem(text)
 
 
 def _header_names(first_line: str) -> list[str]:

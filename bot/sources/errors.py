@@ -2,6 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
+# How much of a body is looked at: enough for any error page's opening, cheap on a 31 MB file.
+_SNIFF_CHARS = 65_536
+_LEADING_BLANKS = re.compile(r"[\ufeff\s]*")
+
+
+def body_problem(text: str, *, expected: str = "a chart file") -> str | None:
+    """Why a body that should be a chart file is an error page instead, or None if it may be one.
+
+    An empty body, the 4 bytes `null` (Netflix, 2023-12-27) and an HTML page (a redirect notice,
+    "Page Not Found", a challenge page) are failed fetches, never charts. Only the start of the
+    text is examined, so a fetcher can call it on a large body before parsing.
+    """
+    match = _LEADING_BLANKS.match(text)
+    start = match.end() if match else 0
+    if start == len(text):
+        return "empty body"
+    head = text[start : start + _SNIFF_CHARS]
+    lowered = head[:1000].lower()
+    if head.startswith("<") or "<html" in lowered or "<!doctype" in lowered:
+        return f"HTML page instead of {expected}"
+    if len(text) - start < _SNIFF_CHARS and head.rstrip() == "null":
+        return "body is `null`"
+    return None
+
 
 class SourceError(Exception):
     """A whole body/file is unusable (HTML page, `null`, wrong header, empty).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.models import Chart
 from bot.sources import csv_import, daily_series, netflix
-from bot.sources.errors import SourceError
+from bot.sources.errors import SourceError, body_problem
 
 
 class FileKind(StrEnum):
@@ -55,14 +55,10 @@ def split_file_arg(arg: str) -> tuple[Path, date | None]:
 def _first_line(path: Path) -> str:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         head = handle.read(4096)
-    stripped = head.strip()
-    if not stripped:
-        raise SourceError("empty file", what=str(path))
-    if stripped == "null":
-        raise SourceError("body is `null`", what=str(path))
-    if stripped.startswith("<") or "<html" in stripped[:1000].lower():
-        raise SourceError("HTML page instead of a chart file", what=str(path))
-    return head.splitlines()[0]
+    problem = body_problem(head)
+    if problem is not None:
+        raise SourceError(problem, what=str(path))
+    return head.lstrip().split("\n", 1)[0].rstrip("\r")
 
 
 def detect_kind(path: Path) -> FileKind:
@@ -126,8 +122,10 @@ def read_charts(chart_file: ChartFile) -> Iterator[Chart]:
     if kind is FileKind.NETFLIX_COUNTRIES:
         yield from netflix.iter_countries_file_by_period(path)
         return
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        lines = handle.read().splitlines()
+    # Universal newlines turn CRLF into LF; split on LF only, since str.splitlines() would also
+    # break a title at characters such as U+2028 or U+0085.
+    with path.open("r", encoding="utf-8-sig") as handle:
+        lines = handle.read().split("\n")
     charts: list[Chart]
     if kind is FileKind.NETFLIX_GLOBAL:
         charts = list(netflix.parse_global(lines, what=what))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, Protocol, TypeVar
 
 from bot.models import WORLD, Chart, ChartKey, Entry, make_title_id
+from bot.sources import errors
 from bot.sources.errors import SourceError
 
 SOURCE: Final = "netflix"
@@ -82,20 +83,8 @@ _title_id = lru_cache(maxsize=32_768)(make_title_id)
 
 
 def body_problem(text: str) -> str | None:
-    """Why a fetched body cannot be a Netflix TSV file at all, or None if it may be one.
-
-    Looks only at the start of `text`, so it is cheap on a 31 MB body; a fetcher can call it
-    before parsing, and the parsers call it on the first non-blank line.
-    """
-    start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # always matches
-    if start == len(text):
-        return "empty body"
-    head = text[start : start + _SNIFF_CHARS]
-    if head.startswith("<") or "<html" in head.lower():
-        return "HTML page instead of TSV"
-    if len(text) - start < _SNIFF_CHARS and head.rstrip() == "null":
-        return "body is `null`"
-    return None
+    """Why a fetched body cannot be a Netflix TSV file at all, or None if it may be one."""
+    return errors.body_problem(text, expected="TSV")
 
 
 def sniff_netflix_header(first_line: str) -> HeaderKind | None:
