@@ -72,8 +72,6 @@ _KEY_CACHE_LIMIT: Final = 10_000
 _READ_CHUNK: Final = 1 << 20
 _CSV_FIELD_LIMIT: Final = csv.field_size_limit()
 _HEADER_SHOWN: Final = 200
-_SNIFF_CHARS: Final = 65_536
-_LEADING_BLANKS = re.compile(r"[\ufeff\s]*")
 
 # The same (show, season) pair occurs in hundreds of rows; normalising it is the costliest step.
 _title_id = lru_cache(maxsize=32_768)(make_title_id)
