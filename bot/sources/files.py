@@ -104,8 +104,8 @@ def resolve_files(args: Iterable[str]) -> list[ChartFile]:
 
 def _dated(path: Path, kind: FileKind, dated: date | None) -> ChartFile:
     if kind in UNDATED_KINDS and dated is None:
-        # A snapshot folder named after its date ("snapshot-2022-02-09") dates its files.
-        match = _DATE_IN_PATH.search(str(path.parent.name))
+        # A file or snapshot folder named after its date ("snapshot-2022-02-09/") dates it.
+        match = _DATE_IN_PATH.search(path.name) or _DATE_IN_PATH.search(path.parent.name)
         if match is None:
             raise SourceError(
                 "an all-time list file is undated: give its date as FILE@YYYY-MM-DD",
