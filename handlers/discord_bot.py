@@ -314,18 +314,12 @@ class DiscordAdapter:
         command: Command,
         options: Mapping[str, Any],
     ) -> None:
-        caller = self.caller_for(interaction)
         arguments = {name: str(value) for name, value in options.items() if value is not None}
         # Discord's 3 s acknowledgement limit: history reads may take longer, so those defer at
         # once; the others defer only when the store is slow (a big import holds its lock).
         if command.may_be_slow:
             await interaction.response.defer(thinking=True)
-        running = asyncio.ensure_future(self._service.execute(command.name, arguments, caller))
-        if not interaction.response.is_done():
-            done, _ = await asyncio.wait({running}, timeout=self._settings.defer_after)
-            if not done:
-                await interaction.response.defer(thinking=True)
-        await self._respond(interaction, await running)
+        await self._execute(interaction, command.name, arguments)
 
     async def on_button(self, interaction: Interaction, payload: str) -> None:
         decoded = decode_button(payload)
@@ -335,9 +329,23 @@ class DiscordAdapter:
             )
             return
         name, arguments = decoded
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        reply = await self._service.execute(name, arguments, self.caller_for(interaction))
-        await self._respond(interaction, reply)
+        # No defer up front: a defer fixes who sees the answer before it is known, and the
+        # channel must see a confirmation while a refusal goes only to the presser (as on
+        # Telegram). A button carries exact references (no fuzzy search), so it is quick.
+        await self._execute(interaction, name, arguments)
+
+    async def _execute(
+        self, interaction: Interaction, name: str, arguments: Mapping[str, str]
+    ) -> None:
+        """Run the command and answer, deferring first if it is still running after
+        `defer_after` (unless the interaction is already deferred)."""
+        caller = self.caller_for(interaction)
+        running = asyncio.ensure_future(self._service.execute(name, arguments, caller))
+        if not interaction.response.is_done():
+            done, _ = await asyncio.wait({running}, timeout=self._settings.defer_after)
+            if not done:
+                await interaction.response.defer(thinking=True)
+        await self._respond(interaction, await running)
 
     async def _respond(self, interaction: Interaction, reply: Reply) -> None:
         embed = render_embed(reply)

@@ -21,8 +21,8 @@ from handlers.discord_bot import DiscordAdapter, DiscordSettings, discord_settin
 from storage.memory import MemoryStorage
 from storage.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
-from tests.fakes import FakeDiscord, InteractionRejected, SentInteraction
-from tests.fakes.discord_server import MANAGE_CHANNELS, VIEW_CHANNEL
+from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
+from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
 
 GUILD_ID = 111_111_111_111_111_111
 CHANNEL_ID = 222_222_222_222_222_221
@@ -294,6 +294,95 @@ async def test_title_answer_carries_a_subscribe_button(
     ((button,),) = [row["components"] for row in data["components"]]
     assert button["label"] == "🔔 Subscribe"
     assert button["custom_id"].startswith("t10|subscribe|title=~")
+
+
+async def squid_game_card(fake: FakeDiscord, **kwargs: Any) -> dict[str, Any]:
+    """`/title Squid Game` (in the guild channel unless told otherwise): the message carrying
+    its answer and the Subscribe button."""
+    interaction = await slash(fake, "title", {"name": "Squid Game"}, **kwargs)
+    await answer_embed(fake, interaction)
+    (card,) = [m for m in [interaction.original, *interaction.followups] if m and m["components"]]
+    return card
+
+
+async def press_subscribe(fake: FakeDiscord, card: dict[str, Any], user_id: int) -> SentInteraction:
+    ((button,),) = [row["components"] for row in card["components"]]
+    assert button["label"] == "🔔 Subscribe"
+    return await fake.send_component_interaction(
+        button["custom_id"], message_id=int(card["id"]), user_id=user_id
+    )
+
+
+async def final_answer(fake: FakeDiscord, interaction: SentInteraction) -> InteractionResponse:
+    """The response carrying the bot's answer (after a defer, the follow-up)."""
+    responses = await fake.wait_for_response(interaction)
+    if responses[0].type == 5:
+        responses = await fake.wait_for_response(interaction, count=2)
+    return responses[-1]
+
+
+def is_ephemeral(interaction_responses: list[InteractionResponse]) -> bool:
+    """Only the user sees it: flagged in the first response (a defer's flags carry over)."""
+    return bool(int(interaction_responses[0].data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL)
+
+
+async def test_the_subscribe_button_subscribes_the_channel_for_a_moderator(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+) -> None:
+    card = await squid_game_card(fake_discord)  # typed by a plain member
+    click = await press_subscribe(fake_discord, card, MODERATOR_ID)
+
+    answer = await final_answer(fake_discord, click)
+    (confirmation,) = answer.data["embeds"]
+    assert confirmation["title"] == f"Subscribed #1 — alerts go to <#{CHANNEL_ID}>"
+    assert confirmation["description"] == "Squid Game — every event"
+    # A change to the channel's alerts is announced to the channel, not only to the presser.
+    assert not is_ephemeral(await fake_discord.wait_for_response(click))
+    (subscription,) = await service.subscriptions.subscriptions_of(
+        Destination("discord", str(CHANNEL_ID))
+    )
+    assert subscription.spec == SubscriptionSpec(show="squid game", show_title="Squid Game")
+    listing = await answer_embed(fake_discord, await slash(fake_discord, "subscriptions"))
+    assert listing["title"] == f"Subscriptions of <#{CHANNEL_ID}>"
+    assert listing["description"] == "\\#1 Squid Game — every event"  # "#" escaped: no heading
+
+
+async def test_the_subscribe_button_refuses_a_member_without_manage_channels(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+) -> None:
+    card = await squid_game_card(fake_discord)
+    click = await press_subscribe(fake_discord, card, MEMBER_ID)
+
+    answer = await final_answer(fake_discord, click)
+    (refusal,) = answer.data["embeds"]
+    assert refusal["title"] == "⚠️ Not allowed"
+    assert refusal["description"] == (
+        "You need the Manage Channels permission to change this channel's alerts."
+    )
+    assert is_ephemeral(await fake_discord.wait_for_response(click))
+    assert (
+        await service.subscriptions.subscriptions_of(Destination("discord", str(CHANNEL_ID))) == []
+    )
+
+
+async def test_the_subscribe_button_in_dms_subscribes_the_user(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+) -> None:
+    card = await squid_game_card(fake_discord, guild_id=None, channel_id=None)
+    dm_channel_id = int(card["channel_id"])
+    assert dm_channel_id != CHANNEL_ID
+    click = await press_subscribe(fake_discord, card, MEMBER_ID)
+
+    answer = await final_answer(fake_discord, click)
+    (confirmation,) = answer.data["embeds"]
+    assert confirmation["title"] == "Subscribed #1 — alerts go to your DMs"
+    (subscription,) = await service.subscriptions.subscriptions_of(
+        Destination("discord", str(dm_channel_id))
+    )
+    assert subscription.spec.show_title == "Squid Game"
+    assert (
+        await service.subscriptions.subscriptions_of(Destination("discord", str(CHANNEL_ID))) == []
+    )
 
 
 async def test_the_token_never_reaches_the_logs(

@@ -7,6 +7,7 @@ and ``DiscordWebSocket.DEFAULT_GATEWAY``). See tests/fakes/README.md for the API
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import itertools
 import json
@@ -60,8 +61,12 @@ DEFAULT_BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESS
 OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
 OP_REQUEST_MEMBERS, OP_HELLO, OP_HEARTBEAT_ACK = 8, 10, 11
 
-# Interaction callback types.
+# Interaction types.
+INTERACTION_COMMAND, INTERACTION_COMPONENT, INTERACTION_AUTOCOMPLETE = 2, 3, 4
+
+# Interaction callback types (6 and 7 only answer component interactions).
 CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE = 4, 5
+DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE = 6, 7
 AUTOCOMPLETE_RESULT = 8
 MESSAGE_FLAG_EPHEMERAL, MESSAGE_FLAG_LOADING = 1 << 6, 1 << 7
 
@@ -71,6 +76,9 @@ OPTION_STRING, OPTION_INTEGER, OPTION_BOOLEAN = 3, 4, 5
 OPTION_USER, OPTION_CHANNEL, OPTION_ROLE, OPTION_NUMBER = 6, 7, 8, 10
 
 CHANNEL_TEXT, CHANNEL_DM = 0, 1
+
+# Message component types.
+COMPONENT_ACTION_ROW, COMPONENT_BUTTON = 1, 2
 
 INTERACTION_ACK_DEADLINE_S = 3.0
 INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
@@ -143,6 +151,21 @@ def _form_error(field_name: str, code: str, message: str) -> DiscordApiError:
         "Invalid Form Body",
         errors={field_name: {"_errors": [{"code": code, "message": message}]}},
     )
+
+
+def _find_component(components: list[JsonDict], custom_id: str) -> JsonDict | None:
+    """The component with ``custom_id`` among a message's components (rows, containers…)."""
+    for component in components:
+        if component.get("custom_id") == custom_id:
+            return component
+        nested = [
+            *(component.get("components") or []),
+            *([component["accessory"]] if component.get("accessory") else []),
+        ]
+        found = _find_component(nested, custom_id)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass
@@ -269,6 +292,11 @@ class SentInteraction:
     followups: list[JsonDict] = field(default_factory=list)
 
 
+def _interaction_user_id(interaction: SentInteraction) -> int:
+    user = (interaction.payload.get("member") or {}).get("user") or interaction.payload["user"]
+    return int(user["id"])
+
+
 @dataclass
 class RestRequest:
     method: str
@@ -369,6 +397,10 @@ class FakeDiscord:
         self._nonces: dict[str, tuple[float, DiscordMessage]] = {}
         self._interaction_by_token: dict[str, SentInteraction] = {}
         self._interaction_messages: dict[int, JsonDict] = {}
+        # Component interaction id → the message its button is on (what type 7 updates).
+        self._component_sources: dict[int, JsonDict | DiscordMessage] = {}
+        # Component interactions answered with type 6/7: their @original is that message.
+        self._updating_interactions: set[int] = set()
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._failures: list[_Failure] = []
         self._delays: list[tuple[str | None, str, float]] = []
@@ -651,35 +683,18 @@ class FakeDiscord:
         permissions computed from roles and overwrites. With ``discord_checks`` the fake refuses
         (InteractionRejected) what Discord would not deliver at all.
         """
-        if not self.connected_sessions:
-            raise RuntimeError("no discord.py client is connected to the fake gateway")
         path = name.split()
         command, command_guild = self._find_command(path[0], guild_id)
         if command is None and discord_checks:
             raise InteractionRejected(
                 f"command {path[0]!r} is not registered here (sync the command tree first)"
             )
-        member_permissions = permissions
-        if guild_id is not None:
-            if channel_id is None:
-                raise ValueError("a guild interaction needs the channel_id it was used in")
-            guild = self.guilds[guild_id]
-            channel = guild.channels[channel_id]
-            if user_id not in guild.members:
-                self.add_member(guild_id, user_id)
-            if member_permissions is None:
-                member_permissions = self._channel_permissions(guild, channel, user_id)
-            if app_permissions is None:
-                app_permissions = self._channel_permissions(guild, channel, self.bot_id)
-            if command is not None and discord_checks:
-                self._check_command_allowed(command, member_permissions, in_guild=True)
-        else:
-            channel = self._dm_channel(user_id)
-            channel_id = channel.id
-            if app_permissions is None:
-                app_permissions = DEFAULT_BOT_PERMISSIONS
-            if command is not None and discord_checks:
-                self._check_command_allowed(command, None, in_guild=False)
+        channel = self._interaction_channel(user_id, guild_id, channel_id)
+        member_permissions, app_permissions = self._interaction_permissions(
+            channel, user_id, permissions, app_permissions
+        )
+        if command is not None and discord_checks:
+            self._check_command_allowed(command, member_permissions, in_guild=guild_id is not None)
 
         schema = command.get("options", []) if command is not None else []
         built_options, resolved = self._build_options(
@@ -695,23 +710,165 @@ class FakeDiscord:
             data["guild_id"] = str(command_guild)
         if resolved:
             data["resolved"] = resolved
+        kind = INTERACTION_AUTOCOMPLETE if focused is not None else INTERACTION_COMMAND
+        return await self._deliver_interaction(
+            kind,
+            data,
+            user_id=user_id,
+            guild_id=guild_id,
+            channel=channel,
+            member_permissions=member_permissions,
+            app_permissions=app_permissions,
+            locale=locale,
+        )
 
+    async def send_component_interaction(
+        self,
+        custom_id: str,
+        *,
+        message_id: int,
+        user_id: int,
+        channel_id: int | None = None,
+        guild_id: int | None = None,
+        permissions: int | None = None,
+        app_permissions: int | None = None,
+        locale: str = "en-US",
+        discord_checks: bool = True,
+    ) -> SentInteraction:
+        """Dispatch INTERACTION_CREATE for a click on a button (MESSAGE_COMPONENT, type 3).
+
+        ``message_id`` is a message the bot sent earlier: an interaction response or followup
+        (``SentInteraction.original`` / ``followups``) or a channel message (``messages``). It
+        travels in the interaction as Discord sends it (discord.py rebuilds dynamic items from
+        its components). The channel and guild are the message's; ``channel_id`` / ``guild_id``
+        may be given to state them and must then match. ``permissions`` / ``app_permissions``
+        override the computed channel permissions, as in ``send_interaction``. With
+        ``discord_checks`` the fake raises InteractionRejected for clicks Discord would not
+        deliver: no enabled button with ``custom_id`` on the message, someone else's ephemeral
+        message, a DM the user is not in, or a deleted channel.
+        """
+        if not self.connected_sessions:
+            raise RuntimeError("no discord.py client is connected to the fake gateway")
+        stored, source, owner = self._find_bot_message(message_id)
+        channel = self._channel_index[int(stored["channel_id"])]
+        if channel_id is not None and channel_id != channel.id:
+            raise ValueError(f"message {message_id} is in channel {channel.id}, not {channel_id}")
+        if guild_id is not None and guild_id != channel.guild_id:
+            raise ValueError(f"message {message_id} is not in guild {guild_id}")
+        if discord_checks:
+            button = _find_component(stored.get("components") or [], custom_id)
+            if button is None or button.get("type") != COMPONENT_BUTTON:
+                raise InteractionRejected(f"message {message_id} has no button {custom_id!r}")
+            if button.get("disabled"):
+                raise InteractionRejected(f"button {custom_id!r} is disabled")
+            if int(stored.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL and (
+                owner is None or _interaction_user_id(owner) != user_id
+            ):
+                raise InteractionRejected(f"message {message_id} is someone else's ephemeral one")
+            if channel.recipient_id is not None and channel.recipient_id != user_id:
+                raise InteractionRejected(f"user {user_id} is not in DM channel {channel.id}")
+            if channel.deleted:
+                raise InteractionRejected(f"channel {channel.id} was deleted")
+        if channel.guild_id is not None and user_id not in self.guilds[channel.guild_id].members:
+            self.add_member(channel.guild_id, user_id)
+        member_permissions, app_permissions = self._interaction_permissions(
+            channel, user_id, permissions, app_permissions
+        )
+        return await self._deliver_interaction(
+            INTERACTION_COMPONENT,
+            {"custom_id": custom_id, "component_type": COMPONENT_BUTTON},
+            user_id=user_id,
+            guild_id=channel.guild_id,
+            channel=channel,
+            member_permissions=member_permissions,
+            app_permissions=app_permissions,
+            locale=locale,
+            message=copy.deepcopy(stored),
+            source=source,
+        )
+
+    def _interaction_channel(
+        self, user_id: int, guild_id: int | None, channel_id: int | None
+    ) -> DiscordChannel:
+        """The channel a command is used in: a guild channel, or the user's DM with the bot."""
+        if not self.connected_sessions:
+            raise RuntimeError("no discord.py client is connected to the fake gateway")
+        if guild_id is None:
+            return self._dm_channel(user_id)
+        if channel_id is None:
+            raise ValueError("a guild interaction needs the channel_id it was used in")
+        guild = self.guilds[guild_id]
+        if user_id not in guild.members:
+            self.add_member(guild_id, user_id)
+        return guild.channels[channel_id]
+
+    def _interaction_permissions(
+        self,
+        channel: DiscordChannel,
+        user_id: int,
+        permissions: int | None,
+        app_permissions: int | None,
+    ) -> tuple[int | None, int]:
+        """The member's and the bot's permissions in the channel, unless the test set them (a
+        DM has no member permissions)."""
+        if channel.guild_id is None:
+            if app_permissions is None:
+                app_permissions = DEFAULT_BOT_PERMISSIONS
+            return permissions, app_permissions
+        guild = self.guilds[channel.guild_id]
+        if permissions is None:
+            permissions = self._channel_permissions(guild, channel, user_id)
+        if app_permissions is None:
+            app_permissions = self._channel_permissions(guild, channel, self.bot_id)
+        return permissions, app_permissions
+
+    def _find_bot_message(
+        self, message_id: int
+    ) -> tuple[JsonDict, JsonDict | DiscordMessage, SentInteraction | None]:
+        """A live message the bot sent: its JSON as Discord shows it, the stored object that
+        edits change, and the interaction it answered (None for a channel message)."""
+        for interaction in self.interactions.values():
+            for message in [interaction.original, *interaction.followups]:
+                if message is not None and int(message["id"]) == message_id:
+                    return message, message, interaction
+        for stored in self.messages:
+            if stored.id == message_id and not stored.deleted:
+                return self._stored_message_json(stored), stored, None
+        raise KeyError(f"the bot sent no message {message_id} (or it was deleted)")
+
+    async def _deliver_interaction(
+        self,
+        kind: int,
+        data: JsonDict,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel: DiscordChannel,
+        member_permissions: int | None,
+        app_permissions: int,
+        locale: str,
+        message: JsonDict | None = None,
+        source: JsonDict | DiscordMessage | None = None,
+    ) -> SentInteraction:
+        """Build the INTERACTION_CREATE payload Discord sends, remember it, dispatch it."""
         interaction_id = self._snowflake()
         token = f"interaction-token-{interaction_id}-{secrets.token_hex(8)}"
         payload: JsonDict = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
-            "type": 4 if focused is not None else 2,
+            "type": kind,
             "data": data,
             "token": token,
             "version": 1,
-            "channel_id": str(channel_id),
+            "channel_id": str(channel.id),
             "channel": self._channel_json(channel, permissions=member_permissions),
             "app_permissions": str(app_permissions),
             "locale": locale,
             "entitlements": [],
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
+        if message is not None:
+            payload["message"] = message
         if guild_id is not None:
             member = self.guilds[guild_id].members[user_id]
             payload["guild_id"] = str(guild_id)
@@ -733,11 +890,14 @@ class FakeDiscord:
             token=token,
             payload=payload,
             created=time.monotonic(),
-            channel_id=channel_id,
+            channel_id=channel.id,
             guild_id=guild_id,
         )
         self.interactions[interaction_id] = sent
         self._interaction_by_token[token] = sent
+        if source is not None:
+            # Before dispatching: the bot may answer before `dispatch` returns.
+            self._component_sources[interaction_id] = source
         await self.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id)
         return sent
 
@@ -1540,13 +1700,24 @@ class FakeDiscord:
                 flags=MESSAGE_FLAG_LOADING | (int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL),
                 webhook=True,
             )
+        elif callback_type in (DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE):
+            source = self._component_sources.get(interaction.id)
+            if source is None:
+                raise _form_error(
+                    "type", "INTERACTION_CALLBACK_TYPE_INVALID", "Only for component interactions."
+                )
+            if callback_type == UPDATE_MESSAGE:
+                self._validate_message(data, allow_empty=True)
+                self._apply_edit(source, data)
+            message = self._bot_message_json(source)
+            self._updating_interactions.add(interaction.id)
         elif (
             callback_type == AUTOCOMPLETE_RESULT
             and len(data.get("choices") or []) > MAX_AUTOCOMPLETE_CHOICES
         ):
             raise _form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer.")
         interaction.acknowledged = True
-        if message is not None:
+        if callback_type in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE) and message is not None:
             interaction.original = message
             self._interaction_messages[int(message["id"])] = message
         self._record_response(request, interaction, "callback", callback_type, data)
@@ -1562,12 +1733,20 @@ class FakeDiscord:
         resource: JsonDict = {"type": callback_type}
         if message is not None:
             summary["response_message_id"] = message["id"]
-            if callback_type == CHANNEL_MESSAGE:
+            if callback_type in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
                 resource["message"] = message
         return _json_response({"interaction": summary, "resource": resource})
 
-    def _webhook_message(self, interaction: SentInteraction, message_id: str) -> JsonDict:
+    def _webhook_message(
+        self, interaction: SentInteraction, message_id: str
+    ) -> JsonDict | DiscordMessage:
         if message_id == "@original":
+            if interaction.id in self._updating_interactions:
+                # Answered with type 6/7: @original is the message the clicked button is on.
+                source = self._component_sources[interaction.id]
+                if not self._is_live(source):
+                    raise DiscordApiError(404, 10008, "Unknown Message")
+                return source
             if interaction.original is None:
                 raise DiscordApiError(404, 10008, "Unknown Message")
             return interaction.original
@@ -1575,6 +1754,50 @@ class FakeDiscord:
             if followup["id"] == message_id:
                 return followup
         raise DiscordApiError(404, 10008, "Unknown Message")
+
+    def _is_live(self, message: JsonDict | DiscordMessage) -> bool:
+        if isinstance(message, DiscordMessage):
+            return not message.deleted
+        return any(
+            message is stored
+            for interaction in self.interactions.values()
+            for stored in [interaction.original, *interaction.followups]
+        )
+
+    def _bot_message_json(self, message: JsonDict | DiscordMessage) -> JsonDict:
+        if isinstance(message, DiscordMessage):
+            return self._stored_message_json(message)
+        return message
+
+    @staticmethod
+    def _apply_edit(message: JsonDict | DiscordMessage, payload: JsonDict) -> None:
+        """An edit (PATCH, or callback type 7): the fields present replace the old ones."""
+        now = time.time()
+        if isinstance(message, DiscordMessage):
+            if "content" in payload:
+                message.content = payload["content"] or ""
+            for key in ("embeds", "components", "attachments"):
+                if key in payload:
+                    setattr(message, key, list(payload[key] or []))
+            message.edited_timestamp = now
+            return
+        for key in ("content", "embeds", "components", "attachments"):
+            if key in payload:
+                message[key] = (
+                    payload[key] if payload[key] is not None else ("" if key == "content" else [])
+                )
+        message["flags"] = int(message["flags"]) & ~MESSAGE_FLAG_LOADING
+        message["edited_timestamp"] = _iso(now)
+
+    def _delete_bot_message(self, message: JsonDict | DiscordMessage) -> None:
+        if isinstance(message, DiscordMessage):
+            message.deleted = True
+            return
+        for interaction in self.interactions.values():
+            if interaction.original is message:
+                interaction.original = None
+            if any(followup is message for followup in interaction.followups):
+                interaction.followups = [f for f in interaction.followups if f is not message]
 
     async def _create_followup(self, request: web.Request) -> web.Response:
         interaction = self._interaction_for(request)
@@ -1598,7 +1821,8 @@ class FakeDiscord:
 
     async def _get_webhook_msg(self, request: web.Request) -> web.Response:
         interaction = self._interaction_for(request)
-        return _json_response(self._webhook_message(interaction, request.match_info["message_id"]))
+        message = self._webhook_message(interaction, request.match_info["message_id"])
+        return _json_response(self._bot_message_json(message))
 
     async def _edit_webhook_msg(self, request: web.Request) -> web.Response:
         interaction = self._interaction_for(request)
@@ -1606,27 +1830,16 @@ class FakeDiscord:
         message = self._webhook_message(interaction, message_id)
         payload = await self._read_payload(request)
         self._validate_message(payload, allow_empty=True)
-        for key in ("content", "embeds", "components", "attachments"):
-            if key in payload:
-                message[key] = (
-                    payload[key] if payload[key] is not None else ("" if key == "content" else [])
-                )
-        message["flags"] = int(message["flags"]) & ~MESSAGE_FLAG_LOADING
-        message["edited_timestamp"] = _iso(time.time())
+        self._apply_edit(message, payload)
         kind = "edit_original" if message_id == "@original" else "edit_followup"
         self._record_response(request, interaction, kind, None, payload)
-        return _json_response(message)
+        return _json_response(self._bot_message_json(message))
 
     async def _del_webhook_msg(self, request: web.Request) -> web.Response:
         interaction = self._interaction_for(request)
         message_id = request.match_info["message_id"]
-        message = self._webhook_message(interaction, message_id)
-        if message_id == "@original":
-            interaction.original = None
-            kind = "delete_original"
-        else:
-            interaction.followups.remove(message)
-            kind = "delete_followup"
+        self._delete_bot_message(self._webhook_message(interaction, message_id))
+        kind = "delete_original" if message_id == "@original" else "delete_followup"
         self._record_response(request, interaction, kind, None, {})
         return web.Response(status=204)
 
@@ -1712,7 +1925,13 @@ class FakeDiscord:
         data = self._message_json(
             message.id,
             message.channel_id,
-            {**message.payload, "content": message.content, "embeds": message.embeds},
+            {
+                **message.payload,
+                "content": message.content,
+                "embeds": message.embeds,
+                "components": message.components,
+                "attachments": message.attachments,
+            },
             timestamp=message.timestamp,
             flags=message.flags,
         )
@@ -1739,11 +1958,7 @@ class FakeDiscord:
         message = self._stored_message(request)
         payload = await self._read_payload(request)
         self._validate_message(payload, allow_empty=True)
-        if "content" in payload:
-            message.content = payload["content"] or ""
-        if "embeds" in payload:
-            message.embeds = list(payload["embeds"] or [])
-        message.edited_timestamp = time.time()
+        self._apply_edit(message, payload)
         return _json_response(self._stored_message_json(message))
 
     async def _delete_message(self, request: web.Request) -> web.Response:
