@@ -1,0 +1,177 @@
+"""Shared set-up of the delivery-engine tests: a real SQLite store with subscriptions and the
+outbox, bursts of events, the sender running in the background, and the real PTB / discord.py
+clients pointed at the fakes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import discord
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.events import Event, EventType
+from bot.models import WORLD, ChartKey
+from bot.ports import Batch, DeliveryCounts
+from bot.sender import DeliveryConfig, Sender
+from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
+from handlers.delivery import DiscordAlertSender, TelegramAlertSender
+from storage.outbox import SqliteOutbox
+from storage.sqlite import SqliteStorage
+from storage.subscriptions import SqliteSubscriptionStore
+from tests.fakes import FakeDiscord, FakeTelegram, run_client
+
+CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
+NETFLIX_WORLD = SubscriptionSpec(service="netflix", region=WORLD)
+GUILD_ID = 700_000_000_000_000_001
+GUILD_OWNER = 42
+
+
+def burst(count: int = 3, *, title_prefix: str = "Show", chart: ChartKey = CHART) -> list[Event]:
+    """`count` events of one chart and period (today, so no catch-up rule drops them)."""
+    today = datetime.now(UTC).date()
+    kinds = [EventType.NEW_NUMBER_ONE, EventType.ENTERED, EventType.CLIMBED, EventType.LEFT]
+    return [
+        Event(
+            kinds[i % len(kinds)],
+            chart,
+            today,
+            f"{title_prefix.lower()}-{i}",
+            f"{title_prefix} {i}",
+            None,
+            rank=1 + i % 10,
+            previous_rank=5 + i % 5,
+        )
+        for i in range(count)
+    ]
+
+
+@dataclass
+class Rig:
+    storage: SqliteStorage
+    subscriptions: SqliteSubscriptionStore
+    outbox: SqliteOutbox
+
+    async def subscribe(
+        self,
+        platform: str,
+        chat_ids: Iterable[int | str],
+        spec: SubscriptionSpec = NETFLIX_WORLD,
+        settings: ChatSettings | None = None,
+    ) -> list[Destination]:
+        destinations = []
+        for chat_id in chat_ids:
+            destination = Destination.from_address(platform, str(chat_id))
+            await self.subscriptions.add_subscription(destination, spec)
+            if settings is not None:
+                await self.subscriptions.save_settings(destination, settings)
+            destinations.append(destination)
+        return destinations
+
+    async def publish(self, events: Sequence[Event]) -> list[Event]:
+        """Store events as the pipeline does: deliveries are queued in the same transaction."""
+        return await self.storage.save_batch(Batch(events=list(events)))
+
+    async def counts(self) -> DeliveryCounts:
+        return await self.outbox.counts()
+
+    async def wait_for_counts(
+        self, check: Callable[[DeliveryCounts], bool], max_wait_s: float = 20.0
+    ) -> DeliveryCounts:
+        """Poll the outbox until `check` holds (a bound against hangs, not a timing assertion)."""
+        async with asyncio.timeout(max_wait_s):
+            # The outbox is a database another task writes to: there is no event to wait on.
+            while not check(counts := await self.counts()):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        return counts
+
+    async def settled(self, max_wait_s: float = 20.0) -> DeliveryCounts:
+        """Wait until nothing is pending or scheduled for a retry."""
+        return await self.wait_for_counts(lambda c: c.pending == 0 and c.failed == 0, max_wait_s)
+
+
+@asynccontextmanager
+async def open_rig(path: Path) -> AsyncIterator[Rig]:
+    storage = await SqliteStorage.open(path / "bot.db")
+    await storage.migrate()
+    try:
+        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        outbox = await SqliteOutbox.beside(storage)
+        yield Rig(storage, subscriptions, outbox)
+    finally:
+        await storage.close()
+
+
+def fast_config(**overrides: float | int | str) -> DeliveryConfig:
+    """Short waits so tests settle quickly; ceilings are set per test to match the fakes.
+
+    The fakes run ten times faster than the platforms, so their windows are ten times shorter
+    (`ceiling_window_seconds`) and the sender's margin below each ceiling (`headroom`) must
+    absorb the same network and event-loop jitter in a tenth of the time: 10 % here instead of
+    the default 2 %.
+    """
+    values: dict[str, float | int | str] = {
+        "headroom": 0.1,
+        "ceiling_window_seconds": 0.1,
+        "idle_poll_seconds": 0.05,
+        "retry_base_seconds": 0.05,
+        "retry_max_seconds": 0.2,
+        "uncertain_retry_seconds": 0.05,
+        "lease_seconds": 5.0,
+        "send_timeout_seconds": 5.0,
+    }
+    values.update(overrides)
+    return DeliveryConfig.from_table(values)
+
+
+@asynccontextmanager
+async def running(sender: Sender) -> AsyncIterator[Sender]:
+    task = asyncio.create_task(sender.run())
+    try:
+        yield sender
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@asynccontextmanager
+async def telegram_bot(fake: FakeTelegram, *, read_timeout: float = 5.0) -> AsyncIterator[Bot]:
+    bot = Bot(
+        fake.token,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        request=HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout),
+    )
+    await bot.initialize()
+    try:
+        yield bot
+    finally:
+        await bot.shutdown()
+
+
+@asynccontextmanager
+async def discord_client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
+    """A discord.py client logged in and connected to the (patched-in) fake gateway."""
+    client = discord.Client(intents=discord.Intents.none(), guild_ready_timeout=0.05)
+    async with run_client(client, fake.token):
+        yield client
+
+
+def add_channels(fake: FakeDiscord, channel_ids: Iterable[int]) -> None:
+    if GUILD_ID not in fake.guilds:
+        fake.add_guild(GUILD_ID, "Chart fans", owner_id=GUILD_OWNER)
+    for channel_id in channel_ids:
+        fake.add_channel(GUILD_ID, channel_id, f"alerts-{channel_id}")
+
+
+def telegram_sender(bot: Bot) -> TelegramAlertSender:
+    return TelegramAlertSender(bot)
+
+
+def discord_sender(client: discord.Client) -> DiscordAlertSender:
+    return DiscordAlertSender(client)

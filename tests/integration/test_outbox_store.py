@@ -1,0 +1,282 @@
+"""The outbox stores (storage/outbox.py), SQLite and memory, held to the same contract."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.events import Event, EventType
+from bot.models import WORLD, ChartKey
+from bot.ports import Batch, Outbox, Storage, SubscriptionStore
+from bot.subscriptions import Destination, SubscriptionSpec
+from storage.memory import MemoryStorage
+from storage.outbox import MemoryOutbox, SqliteOutbox, open_outbox
+from storage.sqlite import SqliteStorage
+from storage.subscriptions import MemorySubscriptionStore, SqliteSubscriptionStore
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
+KR = ChartKey("netflix", "netflix", "KR", "TV (Non-English)", "weekly")
+EVERYTHING_NETFLIX = SubscriptionSpec(service="netflix")
+
+
+def event(kind: EventType, title: str, chart: ChartKey = CHART, days_old: int = 1) -> Event:
+    period = T0.date() - timedelta(days=days_old)
+    return Event(kind, chart, period, title.lower(), title, None, rank=1, previous_rank=2)
+
+
+NEW_ONE = event(EventType.NEW_NUMBER_ONE, "Alpha")
+ENTERED = event(EventType.ENTERED, "Beta")
+RECORD = event(EventType.RECORD_BROKEN, "Gamma")
+
+
+@dataclass
+class Stores:
+    storage: Storage
+    subscriptions: SubscriptionStore
+    outbox: Outbox
+
+    async def publish(self, *events: Event) -> list[Event]:
+        return await self.storage.save_batch(Batch(events=list(events)))
+
+    async def subscribe(
+        self, platform: str, chat: str, spec: SubscriptionSpec = EVERYTHING_NETFLIX
+    ) -> Destination:
+        destination = Destination.from_address(platform, chat)
+        await self.subscriptions.add_subscription(destination, spec)
+        return destination
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    storage: Storage
+    subscriptions: SubscriptionStore
+    if request.param == "sqlite":
+        sqlite = await SqliteStorage.open(tmp_path / "outbox.db")
+        await sqlite.migrate()
+        storage = sqlite
+        subscriptions = SqliteSubscriptionStore(sqlite.connection, sqlite.lock)
+    else:
+        storage = MemoryStorage()
+        subscriptions = MemorySubscriptionStore()
+    outbox = await open_outbox(storage, subscriptions, clock=lambda: T0)
+    try:
+        yield Stores(storage, subscriptions, outbox)
+    finally:
+        await storage.close()
+
+
+async def test_one_delivery_per_event_and_destination(stores: Stores) -> None:
+    await stores.subscribe("telegram", "1")
+    # Two subscriptions of one chat that both match: still one delivery per event.
+    await stores.subscribe("telegram", "2")
+    await stores.subscribe("telegram", "2", SubscriptionSpec(region=WORLD))
+    await stores.subscribe("discord", "3")
+    assert await stores.publish(NEW_ONE, ENTERED) == [NEW_ONE, ENTERED]
+    assert (await stores.outbox.counts()).pending == 6
+    # The same events again are not new: nothing more is queued.
+    assert await stores.publish(NEW_ONE, ENTERED) == []
+    assert (await stores.outbox.counts()).pending == 6
+
+
+async def test_only_wanted_events_reach_active_destinations(stores: Stores) -> None:
+    await stores.subscribe("telegram", "1", SubscriptionSpec(event_types=frozenset({RECORD.type})))
+    await stores.subscribe("telegram", "2", SubscriptionSpec(region="KR"))
+    gone = await stores.subscribe("telegram", "3")
+    await stores.subscriptions.set_active("telegram", gone.chat_id, False, "blocked")
+    kr = event(EventType.ENTERED, "Korean hit", chart=KR)
+    await stores.publish(NEW_ONE, RECORD, kr)
+    groups = await stores.outbox.claim("telegram", T0, LEASE, 10)
+    got = {g.destination.chat_id: [d.event for d in g.deliveries] for g in groups}
+    assert got == {"1": [RECORD], "2": [kr]}
+    assert all(d.queued_at == T0 for g in groups for d in g.deliveries)
+
+
+async def test_a_failing_queue_rolls_the_events_back(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stores.subscribe("telegram", "1")
+
+    async def broken(events: list[Event]) -> int:
+        raise RuntimeError("disk full")
+
+    storage = stores.storage
+    assert isinstance(storage, SqliteStorage | MemoryStorage)
+    storage.on_new_events(broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await stores.publish(NEW_ONE)
+    assert await storage.recent_events() == []
+    # Once queueing works again, the same events are new and get their deliveries.
+    outbox = stores.outbox
+    assert isinstance(outbox, SqliteOutbox | MemoryOutbox)
+    storage.on_new_events(
+        outbox.queue_in_transaction if isinstance(outbox, SqliteOutbox) else outbox.queue
+    )
+    assert await stores.publish(NEW_ONE) == [NEW_ONE]
+    assert (await stores.outbox.counts()).pending == 1
+
+
+async def test_a_lease_holds_claimed_rows_until_it_runs_out(stores: Stores) -> None:
+    await stores.subscribe("telegram", "1")
+    await stores.subscribe("telegram", "2")
+    await stores.publish(NEW_ONE, ENTERED)
+    first = await stores.outbox.claim("telegram", T0, LEASE, 10)
+    assert sorted(g.destination.chat_id for g in first) == ["1", "2"]
+    assert all(len(g.deliveries) == 2 for g in first)
+    assert await stores.outbox.claim("telegram", T0 + LEASE / 2, LEASE, 10) == []
+    # The sender died: once its lease runs out the same groups are claimed again, unchanged.
+    again = await stores.outbox.claim("telegram", T0 + LEASE * 2, LEASE, 10)
+    assert sorted((g.group_id, g.deliveries) for g in again) == sorted(
+        (g.group_id, g.deliveries) for g in first
+    )
+
+
+async def test_a_group_claimed_before_goes_out_again_alone(stores: Stores) -> None:
+    await stores.subscribe("discord", "9")
+    await stores.publish(NEW_ONE)
+    [first] = await stores.outbox.claim("discord", T0, LEASE, 10)
+    await stores.publish(ENTERED)  # arrives while the first message is (maybe) out
+    later = T0 + LEASE * 2
+    [retry] = await stores.outbox.claim("discord", later, LEASE, 10)
+    assert (retry.group_id, retry.deliveries) == (first.group_id, first.deliveries)
+    await stores.outbox.mark_sent([d.id for d in retry.deliveries], later)
+    [fresh] = await stores.outbox.claim("discord", later, LEASE, 10)
+    assert [d.event for d in fresh.deliveries] == [ENTERED]
+    assert fresh.group_id != first.group_id
+
+
+async def test_claims_are_per_platform_and_limited(stores: Stores) -> None:
+    for chat in ("1", "2", "3"):
+        await stores.subscribe("telegram", chat)
+    await stores.subscribe("discord", "4")
+    await stores.publish(NEW_ONE)
+    assert len(await stores.outbox.claim("telegram", T0, LEASE, 2)) == 2
+    assert len(await stores.outbox.claim("telegram", T0, LEASE, 2)) == 1
+    [discord_group] = await stores.outbox.claim("discord", T0, LEASE, 5)
+    assert discord_group.destination == Destination("discord", "4")
+    assert discord_group.active and discord_group.settings.timezone == "UTC"
+
+
+async def test_outcomes_counts_dead_letters_and_requeue(stores: Stores) -> None:
+    for chat in ("1", "2", "3", "4"):
+        await stores.subscribe("telegram", chat)
+    await stores.publish(NEW_ONE)
+    groups = {g.destination.chat_id: g for g in await stores.outbox.claim("telegram", T0, LEASE, 9)}
+    ids = {chat: [d.id for d in g.deliveries] for chat, g in groups.items()}
+    outbox = stores.outbox
+    await outbox.mark_sent(ids["1"], T0)
+    await outbox.mark_failed(ids["2"], T0, T0 + timedelta(minutes=5), "HTTP 502")
+    await outbox.mark_failed(ids["3"], T0, T0 + timedelta(minutes=1), "timed out", uncertain=True)
+    await outbox.mark_dead(ids["4"], T0 + timedelta(seconds=1), "destination inactive: blocked")
+    counts = await outbox.counts()
+    assert (counts.pending, counts.failed, counts.sent, counts.dead) == (0, 2, 1, 1)
+    assert counts.uncertain == 1
+    # A sent row stays sent whatever comes later.
+    await outbox.mark_dead(ids["1"], T0, "late")
+    assert (await outbox.counts()).sent == 1
+    # Retries are due at their time, not before; the group and the attempts come along.
+    assert await outbox.claim("telegram", T0 + timedelta(seconds=59), LEASE, 9) == []
+    [retry] = await outbox.claim("telegram", T0 + timedelta(minutes=2), LEASE, 9)
+    assert retry.destination.chat_id == "3" and retry.group_id == groups["3"].group_id
+    assert [(d.attempts, d.uncertain) for d in retry.deliveries] == [(1, 1)]
+    await outbox.mark_sent([d.id for d in retry.deliveries], T0 + timedelta(minutes=2))
+    [dead] = await outbox.dead_letters()
+    assert dead.destination == Destination("telegram", "4")
+    assert dead.event_key == NEW_ONE.key and dead.reason == "destination inactive: blocked"
+    assert await outbox.requeue_dead(T0 + timedelta(minutes=3)) == 1
+    assert await outbox.dead_letters() == []
+    requeued = await outbox.claim("telegram", T0 + timedelta(minutes=3), LEASE, 9)
+    assert [g.destination.chat_id for g in requeued] == ["4"]
+    assert requeued[0].deliveries[0].attempts == 0
+
+
+async def test_postponed_rows_may_join_a_later_digest(stores: Stores) -> None:
+    await stores.subscribe("telegram", "1")
+    await stores.publish(NEW_ONE)
+    [held] = await stores.outbox.claim("telegram", T0, LEASE, 9)
+    quiet_end = T0 + timedelta(hours=8)
+    await stores.outbox.postpone([d.id for d in held.deliveries], quiet_end, regroup=True)
+    await stores.publish(ENTERED, RECORD)
+    # ENTERED and RECORD are due now, NEW_ONE only at the end of the quiet hours.
+    [early] = await stores.outbox.claim("telegram", T0, LEASE, 9)
+    await stores.outbox.postpone([d.id for d in early.deliveries], quiet_end, regroup=True)
+    [digest] = await stores.outbox.claim("telegram", quiet_end, LEASE, 9)
+    assert {d.event for d in digest.deliveries} == {NEW_ONE, ENTERED, RECORD}
+
+
+async def test_a_gone_chat_takes_all_its_topics_rows_along(stores: Stores) -> None:
+    await stores.subscribe("telegram", "-100/7")
+    await stores.subscribe("telegram", "-100/8")
+    await stores.subscribe("telegram", "-200")
+    await stores.publish(NEW_ONE, ENTERED)
+    dead = await stores.outbox.dead_letter_chat("telegram", "-100", T0, "kicked")
+    assert dead == 4
+    [left] = await stores.outbox.claim("telegram", T0, LEASE, 9)
+    assert left.destination == Destination("telegram", "-200")
+
+
+@pytest.mark.parametrize("new_exists", [False, True])
+async def test_rows_follow_a_migrated_chat(stores: Stores, new_exists: bool) -> None:
+    old = await stores.subscribe("telegram", "-300")
+    new = Destination("telegram", "-1000000000300")
+    await stores.publish(NEW_ONE)
+    if new_exists:
+        # The supergroup subscribed on its own meanwhile and already has one of the events.
+        await stores.subscriptions.add_subscription(new, EVERYTHING_NETFLIX)
+        await stores.publish(ENTERED)
+    else:
+        await stores.publish(ENTERED)
+    claimed = await stores.outbox.claim("telegram", T0, LEASE, 9)
+    assert {g.destination for g in claimed} == ({old, new} if new_exists else {old})
+    # What the sender does on "migrate_to_chat_id": rows first, then the subscriptions.
+    await stores.outbox.move_destination(old, new)
+    await stores.subscriptions.move_destination(old, new)
+    await stores.outbox.postpone([d.id for g in claimed for d in g.deliveries], T0)
+    groups = await stores.outbox.claim("telegram", T0 + LEASE * 2, LEASE, 9)
+    # A group claimed before goes out alone: the moved row may follow in a second message.
+    groups += await stores.outbox.claim("telegram", T0 + LEASE * 2, LEASE, 9)
+    assert {g.destination for g in groups} == {new}
+    assert {d.event for g in groups for d in g.deliveries} == {NEW_ONE, ENTERED}
+    assert sum(len(g.deliveries) for g in groups) == 2
+
+
+async def test_a_removed_destination_makes_its_rows_dead_letters(tmp_path: Path) -> None:
+    storage = await SqliteStorage.open(tmp_path / "outbox.db")
+    await storage.migrate()
+    try:
+        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        outbox = await SqliteOutbox.beside(storage, clock=lambda: T0)
+        await subscriptions.add_subscription(Destination("discord", "5"), EVERYTHING_NETFLIX)
+        await storage.save_batch(Batch(events=[NEW_ONE]))
+        async with storage.lock:
+            await storage.connection.execute("DELETE FROM destinations")
+        [orphan] = await outbox.claim("discord", T0, LEASE, 9)
+        assert not orphan.active and orphan.inactive_reason == "destination removed"
+    finally:
+        await storage.close()
+
+
+async def test_queueing_a_burst_for_many_chats_is_one_statement(tmp_path: Path) -> None:
+    """Thousands of chats sharing a filter: rows for all of them, with the right platform."""
+    storage = await SqliteStorage.open(tmp_path / "outbox.db")
+    await storage.migrate()
+    try:
+        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        outbox = await SqliteOutbox.beside(storage, clock=lambda: T0)
+        for chat in range(2000):
+            platform = "telegram" if chat % 2 else "discord"
+            await subscriptions.add_subscription(
+                Destination(platform, str(chat)), EVERYTHING_NETFLIX
+            )
+        later = replace(ENTERED, title_id="delta", title="Delta")
+        await storage.save_batch(Batch(events=[NEW_ONE, ENTERED, later]))
+        assert (await outbox.counts()).pending == 6000
+        telegram = await outbox.claim("telegram", T0, LEASE, 5000)
+        assert len(telegram) == 1000 and all(len(g.deliveries) == 3 for g in telegram)
+    finally:
+        await storage.close()
