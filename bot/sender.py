@@ -583,21 +583,25 @@ class Sender:
         while True:
             lane.wake.clear()
             lane.room.clear()
-            claimed = 0
             room = lane.capacity - lane.queued
-            if room > 0:
+            # Top up in large claims only: each one holds the store's lock for a while, and a
+            # stream of small ones would keep the sent-recording of Telegram waiting.
+            full = room < lane.capacity // 2 and lane.queued > 0
+            if not full:
                 try:
                     groups = await self._outbox.claim(
                         lane.platform, self._clock(), config.lease, min(room, config.claim_batch)
                     )
                     await self._admit(lane, groups)
-                    # Held for quiet hours or settled at once, they still count: more may be due.
-                    claimed = len(groups)
                 except Exception:
                     log.exception("%s: claiming deliveries failed", lane.platform)
-            if claimed:
-                continue
-            waits = [asyncio.create_task(lane.wake.wait()), asyncio.create_task(lane.room.wait())]
+                    groups = []
+                if groups:
+                    # Held for quiet hours or settled at once, they still count: more may be due.
+                    continue
+            # Nothing due: new deliveries (or the next poll) bring more. Queue full: room does.
+            events = [lane.wake, lane.room] if full else [lane.wake]
+            waits = [asyncio.create_task(event.wait()) for event in events]
             try:
                 await asyncio.wait(
                     waits, timeout=config.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
@@ -716,10 +720,16 @@ class Sender:
             return
         recordings = list(lane.recordings)
         lane.recordings.clear()
-        for outcome in await asyncio.gather(*recordings, return_exceptions=True):
-            if isinstance(outcome, Exception):
+        pending = [task for task in recordings if not task.done()]
+        if pending:
+            # Only then: awaiting finished tasks would still cost a turn of the event loop,
+            # on the path of every Telegram message.
+            await asyncio.wait(pending)
+        for task in recordings:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
                 # The rows stay claimed; their lease brings them back (a duplicate, not a loss).
-                log.error("%s: recording a sent message failed: %r", lane.platform, outcome)
+                log.error("%s: recording a sent message failed: %r", lane.platform, error)
 
     async def _recorder(self, lane: _Lane) -> None:
         """Record a deduplicating platform's sent rows every RECORD_SECONDS (or sooner when
