@@ -306,12 +306,12 @@ async def run(
     stats = await pipeline.process([burst])
     stored = time.time()
     expected = await outbox_total(storage)
-    while True:
-        counts = await outbox.counts()
-        if counts.pending == 0 and counts.failed == 0 and counts.sent + counts.dead >= expected:
-            break
+    # Watched through the open-rows index: counting 300,000 rows twice a second would hold the
+    # store's lock long enough to slow the sender being measured.
+    while await open_rows(storage):  # noqa: ASYNC110 - a database, no event to wait on
         await asyncio.sleep(0.5)
     done = time.time()
+    counts = await outbox.counts()
 
     report: dict[str, Any] = {}
     for pipe in pipes:
@@ -333,6 +333,15 @@ async def run(
         sender=sender.stats,
     )
     return report
+
+
+async def open_rows(storage: Any) -> bool:
+    """Whether any delivery is still pending or failed (a lookup in a partial index)."""
+    async with storage.lock:
+        rows = await storage.connection.execute_fetchall(
+            "SELECT 1 FROM deliveries WHERE status IN ('pending', 'failed') LIMIT 1"
+        )
+    return bool(list(rows))
 
 
 async def outbox_total(storage: Any) -> int:
