@@ -14,7 +14,6 @@ from bot.events import Event
 from bot.models import WORLD, ChartKey
 from bot.poll import Poller, PollOutput, SourceReport, load_poll_config
 from bot.ports import Storage
-from bot.sources.fetch import create_session
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
 from storage import open_storage
 from tests.fakes.source_server import (
@@ -44,18 +43,6 @@ def nl_key(category: str) -> ChartKey:
 
 def page_key(region: str, service: str = "netflix") -> ChartKey:
     return ChartKey("flixpatrol", service, region, "page", "daily")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourceServer]:
-    async with SourceServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
-        yield client
 
 
 @pytest.fixture

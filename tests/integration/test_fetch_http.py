@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -14,25 +13,12 @@ from bot.sources.fetch import (
     FetchSettings,
     HttpFetcher,
     Validators,
-    create_session,
 )
 from storage import MemoryStorage
 from tests.fakes.source_server import Reply, SourceServer
 
 FAST = FetchSettings(timeout=0.5, retries=2, retry_wait=0.01, retry_wait_max=0.02)
 PATH = "/data/file.tsv"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourceServer]:
-    async with SourceServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
-        yield client
 
 
 def fetcher(

@@ -15,7 +15,6 @@ from bot.models import ALL_REGIONS, WORLD, ChartKey
 from bot.poll import Poller, PollOutput, SourceReport, load_poll_config
 from bot.ports import Storage
 from bot.sources import netflix
-from bot.sources.fetch import create_session
 from bot.sources.netflix_fetch import GLOBAL_CATEGORIES, latest_published_week
 from storage import open_storage
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
@@ -41,18 +40,6 @@ def without_newest_weeks(text: str, count: int, *, week_column: int = 0) -> str:
 
 def global_key(category: str) -> ChartKey:
     return ChartKey("netflix", "netflix", WORLD, category, "weekly")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourceServer]:
-    async with SourceServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
-        yield client
 
 
 def make_config(tmp_path: Path, server: SourceServer, **netflix_keys: object) -> Config:

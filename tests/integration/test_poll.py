@@ -31,7 +31,6 @@ from bot.poll import (
 from bot.ports import Storage
 from bot.scheduler import poll_on_schedule
 from bot.sources import netflix
-from bot.sources.fetch import create_session
 from bot.sources.netflix_fetch import NetflixSource
 from bot.status import collect_status, format_status
 from storage import open_storage
@@ -40,18 +39,6 @@ from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer,
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
 GLOBAL_PATH = "/tudum/top10/data/" + netflix.GLOBAL_FILE
 NOW = datetime(2026, 7, 22, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourceServer]:
-    async with SourceServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
-        yield client
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ scheduled run time and wakes the scheduler instead of waiting for real hours to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,6 @@ from bot.pipeline import Pipeline
 from bot.poll import CatchupSummary, Poller, PollOutput, load_poll_config
 from bot.scheduler import PollScheduler, cron_trigger, next_fire_time
 from bot.sources import netflix
-from bot.sources.fetch import create_session
 from bot.sources.flixpatrol import PageRequest, parse_flixpatrol_page
 from storage import MemoryStorage, open_storage
 from tests.fakes.source_server import (
@@ -99,18 +98,6 @@ class Delivered:
         keys = [event.key for _, event in self.events]
         keys.extend(event.key for _, summary in self.summaries for event in summary.events)
         return keys
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourceServer]:
-    async with SourceServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
-        yield client
 
 
 def make_config(tmp_path: Path, server: SourceServer) -> Config:
