@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 Granularity = Literal["daily", "weekly", "alltime"]
 GRANULARITIES: tuple[Granularity, ...] = ("daily", "weekly", "alltime")
@@ -50,6 +52,74 @@ class Entry:
     views: int | None = None
     runtime: float | None = None  # hours, as Netflix publishes it
 
+    # Written out instead of generated, for speed only: parsing builds an entry for about a third
+    # of a file's rows, and the __init__ a frozen dataclass generates sets each field through
+    # object.__setattr__, at twice the cost of the slots' own setters. Same parameters as the
+    # generated one (checked at import by _slot_setters) and the same instances.
+    def __init__(
+        self,
+        rank: int,
+        title_id: str,
+        title: str,
+        season: str | None = None,
+        points: int | None = None,
+        days_in_top10: int | None = None,
+        weeks_in_top10: int | None = None,
+        hours: int | None = None,
+        views: int | None = None,
+        runtime: float | None = None,
+    ) -> None:
+        _set_rank(self, rank)
+        _set_title_id(self, title_id)
+        _set_title(self, title)
+        _set_season(self, season)
+        _set_points(self, points)
+        _set_days_in_top10(self, days_in_top10)
+        _set_weeks_in_top10(self, weeks_in_top10)
+        _set_hours(self, hours)
+        _set_views(self, views)
+        _set_runtime(self, runtime)
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    """The setters of a slotted dataclass's fields, in field order; they bypass the frozen
+    __setattr__ (only __init__ may use them). Fails unless a written-out __init__ takes exactly
+    the fields, in order, with their defaults."""
+    declared = fields(cls)
+    parameters = tuple(inspect.signature(cls).parameters.values())
+    names = tuple(item.name for item in declared)
+    if tuple(parameter.name for parameter in parameters) != names or not all(
+        map(_same_default, declared, parameters)
+    ):
+        raise TypeError(f"{cls.__name__}.__init__ does not match its fields {names}")
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+def _same_default(declared: Field[Any], parameter: inspect.Parameter) -> bool:
+    if declared.default_factory is not MISSING:
+        return parameter.default is not inspect.Parameter.empty  # __init__ makes the value itself
+    if declared.default is MISSING:
+        return parameter.default is inspect.Parameter.empty
+    return bool(parameter.default == declared.default)
+
+
+(
+    _set_rank,
+    _set_title_id,
+    _set_title,
+    _set_season,
+    _set_points,
+    _set_days_in_top10,
+    _set_weeks_in_top10,
+    _set_hours,
+    _set_views,
+    _set_runtime,
+) = _slot_setters(Entry)
+
+
+# Stands for "no extra given" in Chart.__init__ (never stored: each chart gets its own dict).
+_NO_EXTRA: dict[str, str] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class Chart:
@@ -65,6 +135,23 @@ class Chart:
     parse_error: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
+    # Written out for speed, like Entry.__init__; `extra` gets a new dict unless one is given.
+    def __init__(
+        self,
+        key: ChartKey,
+        period: date,
+        entries: tuple[Entry, ...],
+        expected_size: int = 10,
+        parse_error: str | None = None,
+        extra: dict[str, str] = _NO_EXTRA,
+    ) -> None:
+        _set_key(self, key)
+        _set_period(self, period)
+        _set_entries(self, entries)
+        _set_expected_size(self, expected_size)
+        _set_parse_error(self, parse_error)
+        _set_extra(self, {} if extra is _NO_EXTRA else extra)
+
     @property
     def rows(self) -> int:
         return len(self.entries)
@@ -77,6 +164,11 @@ class Chart:
 
     def label(self) -> str:
         return f"{self.key}@{self.period.isoformat()}"
+
+
+_set_key, _set_period, _set_entries, _set_expected_size, _set_parse_error, _set_extra = (
+    _slot_setters(Chart)
+)
 
 
 @dataclass(frozen=True, slots=True)

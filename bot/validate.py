@@ -26,6 +26,8 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import lru_cache
+from operator import attrgetter
 from typing import Final
 
 from bot.models import Chart, ChartKey, Entry
@@ -36,14 +38,21 @@ MIN_CHARTS_FOR_FETCH_CHURN: Final = 5
 # #2 in April 2026, "1917", "1922"), so only a chart where most titles are numbers is suspicious.
 _NUMBER_TITLE: Final = re.compile(r"\d+(?:[.,]\d+)?")
 
+_rank = attrgetter("rank")
+_title = attrgetter("title")
+_title_id = attrgetter("title_id")
+
 
 def _ranks_reason(chart: Chart) -> str | None:
+    ranks = tuple(map(_rank, chart.entries))
+    if len(ranks) == chart.expected_size and ranks == _ranks_up_to(chart.expected_size):
+        return None  # hot path: a clean chart lists its ranks 1..N in order
     expected = f"expected ranks 1..{chart.expected_size}"
     seen: set[int] = set()
-    for entry in chart.entries:
-        if entry.rank in seen:
-            return f"duplicate rank {entry.rank}"
-        seen.add(entry.rank)
+    for rank in ranks:
+        if rank in seen:
+            return f"duplicate rank {rank}"
+        seen.add(rank)
     if chart.rows != chart.expected_size:
         noun = "row" if chart.rows == 1 else "rows"
         return f"{chart.rows} {noun}, {expected}"
@@ -54,6 +63,11 @@ def _ranks_reason(chart: Chart) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8)  # sizes are 10 but for all-time lists (as long as the file made them)
+def _ranks_up_to(size: int) -> tuple[int, ...]:
+    return tuple(range(1, size + 1))
+
+
 def _ranks_text(ranks: list[int]) -> str:
     if len(ranks) == 2:
         return f"{ranks[0]} and {ranks[1]}"
@@ -61,14 +75,17 @@ def _ranks_text(ranks: list[int]) -> str:
 
 
 def _titles_reason(entries: Sequence[Entry]) -> str | None:
-    for entry in entries:
-        if not entry.title.strip():
-            return f"empty title at rank {entry.rank}"
-    numeric = [
-        entry.title.strip() for entry in entries if _NUMBER_TITLE.fullmatch(entry.title.strip())
-    ]
+    # Hot path (every chart of a replay): each check is one pass of built-in calls over the
+    # entries; only a rejected chart is looked at again, to word the reason.
+    titles = list(map(str.strip, map(_title, entries)))
+    if "" in titles:
+        return f"empty title at rank {entries[titles.index('')].rank}"
+    numeric = list(filter(None, map(_NUMBER_TITLE.fullmatch, titles)))
     if entries and len(numeric) * 2 > len(entries):
-        return f"titles look like ranks ({', '.join(numeric[:2])}, …)"
+        return f"titles look like ranks ({', '.join(match.group() for match in numeric[:2])}, …)"
+    title_ids = list(map(_title_id, entries))
+    if len(set(title_ids)) == len(title_ids):
+        return None
     ranks_by_id: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
         ranks_by_id[entry.title_id].append(entry)
@@ -106,7 +123,7 @@ def validate_chart(
     Top 10, points and hours always move, so identical counters mean the source served the old
     page again. Charts without counters are never judged this way.
     """
-    if previous is not None and previous.key != chart.key:
+    if previous is not None and previous.key is not chart.key and previous.key != chart.key:
         raise ValueError(f"previous chart {previous.label()} is not of {chart.key}")
     if chart.parse_error:
         return chart.parse_error
@@ -126,14 +143,14 @@ def validate_chart(
 
 
 def _title_ids(chart: Chart) -> tuple[str, ...]:
-    return tuple(entry.title_id for entry in sorted(chart.entries, key=lambda e: e.rank))
+    return tuple(map(_title_id, sorted(chart.entries, key=_rank)))
 
 
 def _changed_completely(chart: Chart, before: Chart | None) -> bool | None:
     """None when there is nothing to compare with."""
     if before is None or not before.entries or not chart.entries:
         return None
-    return not set(_title_ids(chart)) & set(_title_ids(before))
+    return set(map(_title_id, chart.entries)).isdisjoint(map(_title_id, before.entries))
 
 
 def _predecessors(
@@ -147,7 +164,9 @@ def _predecessors(
     before: dict[int, Chart | None] = {}
     for key, indexes in by_key.items():
         last: Chart | None = previous.get(key)
-        for index in sorted(indexes, key=lambda i: charts[i].period):
+        if len(indexes) > 1:  # a history import; a live fetch has one period
+            indexes.sort(key=lambda i: charts[i].period)
+        for index in indexes:
             chart = charts[index]
             if last is not None and last.period >= chart.period:
                 before[index] = None  # a revision of a stored period: no change to judge
@@ -186,6 +205,8 @@ def validate_batch(charts: Sequence[Chart], previous: Mapping[ChartKey, Chart]) 
             family = (chart.key.source, chart.key.granularity, chart.key.category, chart.period)
             groups[(*family, _title_ids(chart))].append(index)
     for indexes in groups.values():
+        if len(indexes) < 2:
+            continue  # no other chart has this list (the common case)
         for index in indexes:
             chart = charts[index]
             twins = [charts[i] for i in indexes if charts[i].key != chart.key]

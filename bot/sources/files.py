@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import Path
 
 from bot.models import Chart
@@ -143,4 +144,4 @@ def read_charts(chart_file: ChartFile) -> Iterator[Chart]:
 
 def merge_by_period(streams: Iterable[Iterator[Chart]]) -> Iterator[Chart]:
     """Merge period-ascending streams; equal periods keep the order the files were given."""
-    return heapq.merge(*streams, key=lambda chart: chart.period)
+    return heapq.merge(*streams, key=attrgetter("period"))

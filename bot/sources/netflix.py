@@ -68,6 +68,11 @@ _MAX_REASONS: Final = 3
 # Entries repeat across countries and weeks (same title, rank and week count): the frozen objects
 # are reused. Emptied when full: 20k entries keep ~99% of the hits at a few MB.
 _ENTRY_CACHE_LIMIT: Final = 20_000
+# The fast path's cache keeps two generations of this many entries: when the newer one is full it
+# becomes the older one (the oldest is dropped), and an entry found in the older is copied up.
+# Emptying a single cache when full lost every entry at once: the replay benchmark built 170k
+# entries for its 22k distinct rows, now 38k.
+_ENTRY_GENERATION_SIZE: Final = 20_000
 _KEY_CACHE_LIMIT: Final = 10_000
 _READ_CHUNK: Final = 1 << 20
 _CSV_FIELD_LIMIT: Final = csv.field_size_limit()
@@ -325,7 +330,8 @@ class _CountriesLayout:
         # and its "tail" (the entry), which is also the entry's cache key.
         last_key_index = max(self.key_indices)
         self._tail_index = last_key_index + 1 if min(entry_indices) > last_key_index else None
-        self._tail_entries: dict[str, Entry] = {}
+        self._tail_entries: dict[str, Entry] = {}  # the newer generation
+        self._older_tail_entries: dict[str, Entry] = {}
         # A run of lines with the same leading fields, up to and including the last key column.
         self.chart_run_pattern: re.Pattern[str] | None = None
         self._tail_entry_fields: Callable[[list[str]], Any] = itemgetter(*entry_indices)
@@ -358,22 +364,28 @@ class _CountriesLayout:
         """The entries of rows given by their tails (the fields after the key columns), or
         None if one is not clean: it lacks fields or holds an unreadable value (the general
         parser then reports which). Only for a layout with a `chart_run_pattern`."""
-        tail_index = self._tail_index if self._tail_index is not None else self.n_fields
         cache = self._tail_entries
         missing = list(filterfalse(cache.__contains__, tails))  # in C, like the lookups below
-        if missing:
-            if len(cache) + len(missing) > _ENTRY_CACHE_LIMIT:
-                cache.clear()
-                missing = tails
-            n_tail_fields = self.n_fields - tail_index
-            for tail in missing:
+        if not missing:
+            return tuple(map(cache.__getitem__, tails))
+        if len(cache) + len(missing) > _ENTRY_GENERATION_SIZE:
+            self._older_tail_entries = cache
+            cache = self._tail_entries = {}
+            missing = tails
+        older = self._older_tail_entries
+        tail_index = self._tail_index if self._tail_index is not None else self.n_fields
+        n_tail_fields = self.n_fields - tail_index
+        for tail in missing:
+            entry = older.get(tail)
+            if entry is None:
                 tail_fields = tail.split("\t")
                 if len(tail_fields) != n_tail_fields:
                     return None
                 try:
-                    cache[tail] = self._build_entry(self._tail_entry_fields(tail_fields))
+                    entry = self._build_entry(self._tail_entry_fields(tail_fields))
                 except _RowError:
                     return None
+            cache[tail] = entry
         return tuple(map(cache.__getitem__, tails))
 
     def _build_entry(self, fields: tuple[str, str, str, str]) -> Entry:
@@ -395,13 +407,8 @@ class _CountriesLayout:
             weeks = int(weeks_text) if weeks_text else None
         except ValueError:
             raise _RowError(f"cumulative_weeks_in_top_10 {weeks_text!r} is not a number") from None
-        return Entry(
-            rank=rank,
-            title_id=_title_id(show, season),
-            title=show,
-            season=season,
-            weeks_in_top10=weeks,
-        )
+        # Positional: keywords cost a third more.
+        return Entry(rank, _title_id(show, season), show, season, None, None, weeks)
 
 
 _Key = TypeVar("_Key")
@@ -687,7 +694,7 @@ def iter_countries_file_by_period(path: Path) -> Iterator[Chart]:
     The file is sorted by country, then week descending, and the live one is ~31 MB: pass 1
     records the byte range of each (country, week) block, pass 2 reads the blocks week by week.
     Memory holds the block list, one week's blocks and a bounded entry cache, never the file
-    (~14 MB peak on a 29 MB, 460k-row file). Charts equal those of `parse_countries` on the same
+    (~17 MB peak on a 31 MB, 490k-row file). Charts equal those of `parse_countries` on the same
     file (parse_error texts included), in another order.
     """
     what = path.name
