@@ -43,7 +43,9 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import pairwise
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from bot.events import Event, EventType, Record, RecordHolder
@@ -72,6 +74,14 @@ _EVENT_ORDER: dict[EventType, int] = {
         )
     )
 }
+
+# Event types read in the diff's hot loops. Python 3.11's EnumType defines __getattr__, which makes
+# every `EventType.X` lookup go through a slow hook; a module constant is a plain global read.
+_ENTERED = EventType.ENTERED
+_CLIMBED = EventType.CLIMBED
+_LEFT = EventType.LEFT
+_TOP10_STREAK = EventType.TOP10_STREAK
+_HOURS_MILESTONE = EventType.HOURS_MILESTONE
 
 # Qualifier of a countries_at_number_one event fired because a title is #1 in every region.
 ALL_REGIONS_QUALIFIER = "all"
@@ -153,7 +163,7 @@ class RecordMark:
             "title": self.title,
             "season": self.season,
             "value": self.value,
-            "period": self.period.isoformat(),
+            "period": _isoformat(self.period),
         }
 
     @classmethod
@@ -167,9 +177,24 @@ class RecordMark:
         )
 
 
+# Record members with their JSON names, in enum order (iterating an enum and .value are slow).
+_RECORD_NAMES: tuple[tuple[Record, str], ...] = tuple((record, record.value) for record in Record)
+
+
+@lru_cache(maxsize=4096)
+def _isoformat(day: date) -> str:
+    # State JSON repeats the same few dates (periods, run starts) in every state it saves, and
+    # date.isoformat is slow enough to matter there.
+    return day.isoformat()
+
+
+_row_rank = itemgetter(1)  # the rank of a row of ChartState.to_json()["entries"]
+_title_id_of = attrgetter("title_id")
+
+
 def _records_to_json(records: Mapping[Record, RecordMark]) -> dict[str, Any]:
     # Enum order, not insertion order, so equal states always serialise identically.
-    return {record.value: records[record].to_json() for record in Record if record in records}
+    return {name: records[record].to_json() for record, name in _RECORD_NAMES if record in records}
 
 
 def _records_from_json(data: Mapping[str, Any]) -> dict[Record, RecordMark]:
@@ -177,7 +202,9 @@ def _records_from_json(data: Mapping[str, Any]) -> dict[Record, RecordMark]:
 
 
 def _record_periods_to_json(record_periods: Mapping[Record, int]) -> dict[str, int]:
-    return {record.value: record_periods[record] for record in Record if record in record_periods}
+    return {
+        name: record_periods[record] for record, name in _RECORD_NAMES if record in record_periods
+    }
 
 
 def _record_periods_from_json(data: Mapping[str, Any]) -> dict[Record, int]:
@@ -213,18 +240,18 @@ class ChartState:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        ranked = sorted(self.entries.items(), key=lambda item: item[1].rank)
+        iso = _isoformat
+        rows = [
+            [title_id, rank, title, season, iso(since)]
+            for title_id, (rank, title, season, since) in self.entries.items()
+        ]
+        rows.sort(key=_row_rank)  # stable: titles of one rank stay in entry order
         return {
             "v": STATE_VERSION,
-            "last_period": self.last_period.isoformat(),
+            "last_period": iso(self.last_period),
             "periods_seen": self.periods_seen,
-            "entries": [
-                [title_id, held.rank, held.title, held.season, held.since.isoformat()]
-                for title_id, held in ranked
-            ],
-            "number_one_since": (
-                self.number_one_since.isoformat() if self.number_one_since else None
-            ),
+            "entries": rows,
+            "number_one_since": iso(self.number_one_since) if self.number_one_since else None,
             "records": _records_to_json(self.records),
             "record_periods": _record_periods_to_json(self.record_periods),
             "cumulative_hours": dict(self.cumulative_hours),
@@ -258,10 +285,10 @@ def detect_chart_events(
         return [], state
     if chart.key.granularity == "alltime":
         events, new_state = _fold_all_time(state, chart)
-    else:
-        events, new_state = _fold_periodic(state, chart, config)
-    events.sort(key=_event_sort_key)
-    return events, new_state
+        events.sort(key=_event_sort_key)
+        return events, new_state
+    # Sorts its events itself: they mostly come out in order already.
+    return _fold_periodic(state, chart, config)
 
 
 def _event_sort_key(event: Event) -> tuple[int, bool, int, str, str]:
@@ -272,25 +299,6 @@ def _event_sort_key(event: Event) -> tuple[int, bool, int, str, str]:
         rank if rank is not None else 0,
         event.title_id,
         event.qualifier,
-    )
-
-
-def _event(
-    event_type: EventType,
-    chart: Chart,
-    title_id: str,
-    title: str,
-    season: str | None,
-    **details: Any,
-) -> Event:
-    return Event(
-        type=event_type,
-        chart=chart.key,
-        period=chart.period,
-        title_id=title_id,
-        title=title,
-        season=season,
-        **details,
     )
 
 
@@ -323,52 +331,210 @@ def _challenge(
 def _fold_periodic(
     state: ChartState | None, chart: Chart, config: DiffConfig
 ) -> tuple[list[Event], ChartState]:
+    # Hot path of a replay (every chart, ~15 events each): one pass over the entries does the new
+    # state, movement, streaks, hours and the record candidates; names used per entry are locals.
+    key = chart.key
     period = chart.period
-    granularity = chart.key.granularity
+    granularity = key.granularity
     step_days = period_step(granularity).days
     unit = "weeks" if granularity == "weekly" else "days"
 
-    first_chart = state is None
+    # The state of the chart "before" this one: None for a baseline (first chart, or a gap
+    # longer than max_gap_periods), which gives no movement or streak events.
+    before: ChartState | None = None
+    previous: Mapping[str, HeldEntry] = {}
     if state is None:
-        continuing = False
-        previous: Mapping[str, HeldEntry] = {}
         periods_seen = 1
     else:
-        missing = (period - state.last_period).days // step_days - 1
-        continuing = missing <= config.max_gap_periods
-        previous = state.entries if continuing else {}
         periods_seen = state.periods_seen + 1
+        missing = (period - state.last_period).days // step_days - 1
+        if missing <= config.max_gap_periods:
+            before = state
+            previous = state.entries
 
-    def length(since: date, until: date) -> int:
-        return (until - since).days // step_days + 1
+    # Events of each type in entry order, joined in _EVENT_ORDER below. Entries normally come in
+    # rank order (ranks strictly increasing), and then each list is sorted already.
+    in_rank_order = True
+    rank_seen = 0
+    climbed: list[Event] = []
+    entered: list[Event] = []
+    top10_streaks: list[Event] = []
+    hours_milestones: list[Event] = []
+    entries: dict[str, HeldEntry] = {}
+    number_one: Entry | None = None
+    # The first entry with the most hours / views: the challengers of the weekly records.
+    most_hours: Entry | None = None
+    most_hours_value = 0
+    most_views: Entry | None = None
+    most_views_value = 0
+    cumulative_hours: Mapping[str, int] = state.cumulative_hours if state is not None else {}
+    # Copied on the first entry with hours: states never change once built, so a chart without
+    # hours shares its predecessor's totals instead of copying a map of every title ever charted.
+    totals: dict[str, int] | None = None
+
+    milestones = config.streak_milestones(granularity)
+    climb_places = config.climb_places
+    # Streak lengths count periods from the run's first one; counting days from the last period
+    # takes one date subtraction per title instead of two.
+    last = before.last_period if before is not None else period
+    days_since_last = (period - last).days
+    new_title_reached = _highest_crossed(milestones, 0, 1)  # a title new in the chart: 1 period
+    announce_hours = state is not None  # no hours milestone on the baseline chart
+    for entry in chart.entries:
+        title_id = entry.title_id
+        rank = entry.rank
+        if rank <= rank_seen:
+            in_rank_order = False
+        rank_seen = rank
+        held = previous.get(title_id)
+        since = period if held is None else held.since
+        # tuple.__new__ skips NamedTuple's Python-level __new__ (same fields, same order).
+        entries[title_id] = tuple.__new__(HeldEntry, (rank, entry.title, entry.season, since))
+        if rank == 1 and number_one is None:
+            number_one = entry
+        if before is not None:
+            # The most frequent events are made with positional arguments: a class call with
+            # keywords costs a third more. Order: rank, previous_rank, value, unit,
+            # total_regions, record, previous, qualifier.
+            if held is None:
+                # A debut at #1 is told by new_number_one alone.
+                if rank != 1:
+                    entered.append(
+                        Event(_ENTERED, key, period, title_id, entry.title, entry.season, rank)
+                    )
+                streak_now = 1
+                reached = new_title_reached
+            else:
+                if rank != 1 and held.rank - rank >= climb_places:
+                    climbed.append(
+                        Event(
+                            _CLIMBED,
+                            key,
+                            period,
+                            title_id,
+                            entry.title,
+                            entry.season,
+                            rank=rank,
+                            previous_rank=held.rank,
+                        )
+                    )
+                held_days = (last - since).days
+                streak_before = held_days // step_days + 1 if held_days >= 0 else 0
+                streak_now = (held_days + days_since_last) // step_days + 1
+                reached = _highest_crossed(milestones, streak_before, streak_now)
+            if reached is not None:
+                top10_streaks.append(
+                    Event(
+                        _TOP10_STREAK,
+                        key,
+                        period,
+                        title_id,
+                        entry.title,
+                        entry.season,
+                        rank,
+                        None,
+                        streak_now,  # value
+                        unit,
+                        None,
+                        None,
+                        None,
+                        str(reached),  # qualifier
+                    )
+                )
+        hours = entry.hours
+        if hours is not None:
+            if most_hours is None or hours > most_hours_value:
+                most_hours, most_hours_value = entry, hours
+            if totals is None:
+                totals = dict(cumulative_hours)
+            hours_before = totals.get(title_id, 0)
+            hours_after = totals[title_id] = hours_before + hours
+            if announce_hours:
+                hours_reached = _highest_crossed(config.hours_milestones, hours_before, hours_after)
+                if hours_reached is not None:
+                    hours_milestones.append(
+                        Event(
+                            _HOURS_MILESTONE,
+                            key,
+                            period,
+                            title_id,
+                            entry.title,
+                            entry.season,
+                            rank=rank,
+                            value=hours_after,
+                            unit="hours",
+                            qualifier=str(hours_reached),
+                        )
+                    )
+        views = entry.views
+        if views is not None and (most_views is None or views > most_views_value):
+            most_views, most_views_value = entry, views
 
     events: list[Event] = []
-    entries: dict[str, HeldEntry] = {}
-    for entry in chart.entries:
-        held = previous.get(entry.title_id)
-        since = held.since if held is not None else period
-        entries[entry.title_id] = HeldEntry(entry.rank, entry.title, entry.season, since)
-
-    number_one = chart.number_one()
     number_one_since: date | None = None
-    if number_one is not None:
-        number_one_since = period
-        if state is not None and continuing and state.number_one_id() == number_one.title_id:
-            number_one_since = state.number_one_since or period
-
-    if state is not None and continuing:
-        events.extend(_movement_events(state, chart, number_one, config))
-        milestones = config.streak_milestones(granularity)
-        last = state.last_period
+    if before is None:
+        if number_one is not None:
+            number_one_since = period
+    else:
+        previous_number_one = before.number_one_id()
+        if number_one is not None:
+            number_one_since = period
+            if number_one.title_id == previous_number_one:
+                number_one_since = before.number_one_since or period
+            else:
+                held = previous.get(number_one.title_id)
+                events.append(
+                    Event(
+                        EventType.NEW_NUMBER_ONE,
+                        key,
+                        period,
+                        number_one.title_id,
+                        number_one.title,
+                        number_one.season,
+                        rank=1,
+                        previous_rank=held.rank if held is not None else None,
+                    )
+                )
+        if previous_number_one is not None and (
+            number_one is None or number_one.title_id != previous_number_one
+        ):
+            old = previous[previous_number_one]
+            now = entries.get(previous_number_one)
+            events.append(
+                Event(
+                    EventType.LOST_NUMBER_ONE,
+                    key,
+                    period,
+                    previous_number_one,
+                    now.title if now is not None else old.title,
+                    now.season if now is not None else old.season,
+                    rank=now.rank if now is not None else None,
+                    previous_rank=1,
+                )
+            )
+        events += climbed
+        events += entered
+        left: list[Event] = []
+        for title_id, held in previous.items():
+            if title_id not in entries:
+                left.append(
+                    Event(_LEFT, key, period, title_id, held.title, held.season, None, held.rank)
+                )
+        # Titles that left have no rank: sorted by title_id.
+        left.sort(key=_title_id_of)
+        events += left
         if number_one is not None and number_one_since is not None:
-            run_before = length(number_one_since, last) if number_one_since <= last else 0
-            run_now = length(number_one_since, period)
+            run_before = (
+                (last - number_one_since).days // step_days + 1 if number_one_since <= last else 0
+            )
+            run_now = (period - number_one_since).days // step_days + 1
             reached = _highest_crossed(milestones, run_before, run_now)
             if reached is not None:
                 events.append(
-                    _event(
+                    Event(
                         EventType.NUMBER_ONE_STREAK,
-                        chart,
+                        key,
+                        period,
                         number_one.title_id,
                         number_one.title,
                         number_one.season,
@@ -378,90 +544,56 @@ def _fold_periodic(
                         qualifier=str(reached),
                     )
                 )
-        for entry in chart.entries:
-            since = entries[entry.title_id].since
-            streak_before = length(since, last) if since <= last else 0
-            streak_now = length(since, period)
-            reached = _highest_crossed(milestones, streak_before, streak_now)
-            if reached is not None:
-                events.append(
-                    _event(
-                        EventType.TOP10_STREAK,
-                        chart,
-                        entry.title_id,
-                        entry.title,
-                        entry.season,
-                        rank=entry.rank,
-                        value=streak_now,
-                        unit=unit,
-                        qualifier=str(reached),
-                    )
-                )
+        events += top10_streaks
 
-    # (record, the title challenging it, its mark, the event's unit) for each record measured here.
-    challengers: list[tuple[Record, Entry, RecordMark, str]] = []
+    # (record, the title challenging it, its value, the event's unit) for each record measured.
+    challengers: list[tuple[Record, Entry, int, str]] = []
     if number_one is not None and number_one_since is not None:
-        run = RecordMark(
-            number_one.title_id,
-            number_one.title,
-            number_one.season,
-            length(number_one_since, period),
-            period,
-        )
+        run = (period - number_one_since).days // step_days + 1
         challengers.append((Record.LONGEST_NUMBER_ONE_RUN, number_one, run, unit))
-    for record, value_of, value_unit in (
-        (Record.MOST_WEEKLY_HOURS, _hours_of, "hours"),
-        (Record.MOST_WEEKLY_VIEWS, _views_of, "views"),
-    ):
-        best: Entry | None = None
-        best_value = 0
-        for entry in chart.entries:
-            value = value_of(entry)
-            if value is not None and (best is None or value > best_value):
-                best, best_value = entry, value
-        if best is not None:
-            mark = RecordMark(best.title_id, best.title, best.season, best_value, period)
-            challengers.append((record, best, mark, value_unit))
+    if most_hours is not None:
+        challengers.append((Record.MOST_WEEKLY_HOURS, most_hours, most_hours_value, "hours"))
+    if most_views is not None:
+        challengers.append((Record.MOST_WEEKLY_VIEWS, most_views, most_views_value, "views"))
 
     records = dict(state.records) if state is not None else {}
     record_periods = dict(state.record_periods) if state is not None else {}
-    for record, challenger, mark, value_unit in challengers:
+    broken: list[Event] = []
+    for record, challenger, value, value_unit in challengers:
         # Counted per record: a measure a source starts publishing late (Netflix's views) needs
         # its own history before it can hold a record worth announcing.
         record_periods[record] = record_periods.get(record, 0) + 1
+        standing = records.get(record)
+        if standing is not None and value <= standing.value:
+            continue  # checked before building a mark: most charts set no record
         announce = record_periods[record] >= config.record_min_periods
+        mark = RecordMark(challenger.title_id, challenger.title, challenger.season, value, period)
         passed = _challenge(records, record, mark, announce)
         if passed is not None:
-            events.append(_record_event(chart, record, challenger, mark, value_unit, passed))
-
-    # States never change once built, so a chart without hours can share its predecessor's totals
-    # instead of copying a map that grows with every title the chart ever had.
-    cumulative_hours: Mapping[str, int] = state.cumulative_hours if state is not None else {}
-    with_hours = [(entry, entry.hours) for entry in chart.entries if entry.hours is not None]
-    if with_hours:
-        totals = dict(cumulative_hours)
-        for entry, hours in with_hours:
-            before = totals.get(entry.title_id, 0)
-            after = before + hours
-            totals[entry.title_id] = after
-            if first_chart:
-                continue
-            reached = _highest_crossed(config.hours_milestones, before, after)
-            if reached is not None:
-                events.append(
-                    _event(
-                        EventType.HOURS_MILESTONE,
-                        chart,
-                        entry.title_id,
-                        entry.title,
-                        entry.season,
-                        rank=entry.rank,
-                        value=after,
-                        unit="hours",
-                        qualifier=str(reached),
-                    )
+            broken.append(
+                Event(
+                    EventType.RECORD_BROKEN,
+                    key,
+                    period,
+                    challenger.title_id,
+                    challenger.title,
+                    challenger.season,
+                    rank=challenger.rank,
+                    value=value,
+                    unit=value_unit,
+                    record=record,
+                    previous=passed,
+                    # One title may break several records in one period: the qualifier keeps
+                    # their keys apart.
+                    qualifier=record.value,
                 )
-        cumulative_hours = totals
+            )
+    if len(broken) > 1:
+        broken.sort(key=_event_sort_key)
+    events += broken
+    events += hours_milestones
+    if not in_rank_order:
+        events.sort(key=_event_sort_key)
 
     new_state = ChartState(
         last_period=period,
@@ -470,117 +602,9 @@ def _fold_periodic(
         number_one_since=number_one_since,
         records=records,
         record_periods=record_periods,
-        cumulative_hours=cumulative_hours,
+        cumulative_hours=totals if totals is not None else cumulative_hours,
     )
     return events, new_state
-
-
-def _hours_of(entry: Entry) -> int | None:
-    return entry.hours
-
-
-def _views_of(entry: Entry) -> int | None:
-    return entry.views
-
-
-def _record_event(
-    chart: Chart, record: Record, entry: Entry, mark: RecordMark, unit: str, passed: RecordHolder
-) -> Event:
-    return _event(
-        EventType.RECORD_BROKEN,
-        chart,
-        entry.title_id,
-        entry.title,
-        entry.season,
-        rank=entry.rank,
-        value=mark.value,
-        unit=unit,
-        record=record,
-        previous=passed,
-        # One title may break several records in one period; the qualifier keeps the keys apart.
-        qualifier=record.value,
-    )
-
-
-def _movement_events(
-    state: ChartState, chart: Chart, number_one: Entry | None, config: DiffConfig
-) -> list[Event]:
-    previous = state.entries
-    events: list[Event] = []
-    previous_number_one = state.number_one_id()
-    new_number_one_id = number_one.title_id if number_one is not None else None
-
-    if number_one is not None and new_number_one_id != previous_number_one:
-        held = previous.get(number_one.title_id)
-        events.append(
-            _event(
-                EventType.NEW_NUMBER_ONE,
-                chart,
-                number_one.title_id,
-                number_one.title,
-                number_one.season,
-                rank=1,
-                previous_rank=held.rank if held is not None else None,
-            )
-        )
-    current: dict[str, Entry] = {entry.title_id: entry for entry in chart.entries}
-    if previous_number_one is not None and previous_number_one != new_number_one_id:
-        old = previous[previous_number_one]
-        now = current.get(previous_number_one)
-        events.append(
-            _event(
-                EventType.LOST_NUMBER_ONE,
-                chart,
-                previous_number_one,
-                now.title if now is not None else old.title,
-                now.season if now is not None else old.season,
-                rank=now.rank if now is not None else None,
-                previous_rank=1,
-            )
-        )
-
-    for entry in chart.entries:
-        held = previous.get(entry.title_id)
-        if held is None:
-            # A debut at #1 is told by new_number_one alone.
-            if entry.rank != 1:
-                events.append(
-                    _event(
-                        EventType.ENTERED,
-                        chart,
-                        entry.title_id,
-                        entry.title,
-                        entry.season,
-                        rank=entry.rank,
-                        previous_rank=None,
-                    )
-                )
-        elif entry.rank != 1 and held.rank - entry.rank >= config.climb_places:
-            events.append(
-                _event(
-                    EventType.CLIMBED,
-                    chart,
-                    entry.title_id,
-                    entry.title,
-                    entry.season,
-                    rank=entry.rank,
-                    previous_rank=held.rank,
-                )
-            )
-    for title_id, held in previous.items():
-        if title_id not in current:
-            events.append(
-                _event(
-                    EventType.LEFT,
-                    chart,
-                    title_id,
-                    held.title,
-                    held.season,
-                    rank=None,
-                    previous_rank=held.rank,
-                )
-            )
-    return events
 
 
 def _fold_all_time(state: ChartState | None, chart: Chart) -> tuple[list[Event], ChartState]:
@@ -603,9 +627,10 @@ def _fold_all_time(state: ChartState | None, chart: Chart) -> tuple[list[Event],
         else:
             value, unit = None, None
         events.append(
-            _event(
+            Event(
                 EventType.ALL_TIME_LIST,
-                chart,
+                chart.key,
+                period,
                 entry.title_id,
                 entry.title,
                 entry.season,

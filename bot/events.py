@@ -1,4 +1,10 @@
-"""Events: what the diff engine says happened, with a deterministic key and a stable JSON form."""
+"""Events: what the diff engine says happened, with a deterministic key and a stable JSON form.
+
+A replay makes an event for roughly every row it reads, so building one is kept cheap: an Event is
+a slotted dataclass with a plain `__init__` (a frozen dataclass sets every field through
+`object.__setattr__`, several times slower), and what its key and JSON text share with the other
+events of its chart and period is computed once for them all (see `_ChartText`).
+"""
 
 from __future__ import annotations
 
@@ -67,9 +73,52 @@ class RecordHolder:
         }
 
 
-@dataclass(frozen=True, slots=True)
+class _ChartText:
+    """What the key and JSON text of every event of one chart and period share: the middle of the
+    key ("source:...:period:") and the chart fields of the JSON (`,"source":...,"period":"...",`,
+    encoded by orjson like the rest of the text)."""
+
+    __slots__ = ("chart", "json_middle", "key_middle", "period")
+
+    def __init__(self, chart: ChartKey, period: date) -> None:
+        self.chart = chart
+        self.period = period
+        period_text = str(period)
+        self.key_middle = (
+            f"{chart.source}:{chart.service}:{chart.region}:{chart.category}:{chart.granularity}:"
+            f"{period_text}:"
+        )
+        fields = orjson.dumps(
+            {
+                "source": chart.source,
+                "service": chart.service,
+                "region": chart.region,
+                "category": chart.category,
+                "granularity": chart.granularity,
+                "period": period_text,
+            }
+        )
+        self.json_middle = b"," + fields[1:-1] + b","
+
+
+# The chart text of the newest event. The diff engine makes all events of one chart in a row, so
+# each chart computes its text once; matched by identity, so a hit always has the same inputs.
+_recent_chart_text: _ChartText | None = None
+
+# `,"type":"..."` of each event type, as it appears in an event's JSON text.
+_TYPE_JSON: dict[EventType, bytes] = {
+    event_type: b',"type":' + orjson.dumps(event_type.value) for event_type in EventType
+}
+
+
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Event:
-    """One thing a fan may want to hear about. `key` is deterministic: replays never duplicate."""
+    """One thing a fan may want to hear about. `key` is deterministic: replays never duplicate.
+
+    Immutable by contract: nothing assigns to an event after `__init__` (its key and cached JSON
+    text derive from its fields). Not a frozen dataclass only because that makes construction
+    several times slower; equality and hashing (unsafe_hash) are over the fields, as if frozen.
+    """
 
     type: EventType
     chart: ChartKey
@@ -89,56 +138,101 @@ class Event:
     # Computed once: a long replay asks for them several times per event (dedupe, store, print).
     key: str = field(init=False, repr=False, compare=False)
     _json_text: str | None = field(init=False, repr=False, compare=False, default=None)
+    _chart_text: _ChartText = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        c = self.chart
-        key = (
-            f"{self.type}:{c.source}:{c.service}:{c.region}:{c.category}:{c.granularity}:"
-            f"{self.period}:{self.title_id}"
-        )
-        object.__setattr__(self, "key", f"{key}:{self.qualifier}" if self.qualifier else key)
+    def __init__(
+        self,
+        type: EventType,
+        chart: ChartKey,
+        period: date,
+        title_id: str,
+        title: str,
+        season: str | None,
+        rank: int | None = None,
+        previous_rank: int | None = None,
+        value: int | None = None,
+        unit: str | None = None,
+        total_regions: int | None = None,
+        record: Record | None = None,
+        previous: RecordHolder | None = None,
+        qualifier: str = "",
+    ) -> None:
+        global _recent_chart_text
+        self.type = type
+        self.chart = chart
+        self.period = period
+        self.title_id = title_id
+        self.title = title
+        self.season = season
+        self.rank = rank
+        self.previous_rank = previous_rank
+        self.value = value
+        self.unit = unit
+        self.total_regions = total_regions
+        self.record = record
+        self.previous = previous
+        self.qualifier = qualifier
+        chart_text = _recent_chart_text
+        if chart_text is None or chart_text.chart is not chart or chart_text.period is not period:
+            chart_text = _recent_chart_text = _ChartText(chart, period)
+        self._chart_text = chart_text
+        # "type:source:service:region:category:granularity:period:title_id[:qualifier]"
+        if qualifier:
+            self.key = "".join((type, ":", chart_text.key_middle, title_id, ":", qualifier))
+        else:
+            self.key = "".join((type, ":", chart_text.key_middle, title_id))
+        self._json_text = None
 
     @property
     def importance(self) -> int:
         return IMPORTANCE[self.type]
 
     def to_json(self) -> dict[str, Any]:
-        """The jsonl form printed by `top10bot replay --format jsonl` (keys in a fixed order)."""
-        c = self.chart
-        out: dict[str, Any] = {
-            "key": self.key,
-            "type": str(self.type),
-            "source": c.source,
-            "service": c.service,
-            "region": c.region,
-            "category": c.category,
-            "granularity": c.granularity,
-            "period": str(self.period),
-            "title": self.title,
-            "season": self.season,
-            "title_id": self.title_id,
-        }
-        if self.rank is not None or self.previous_rank is not None:
-            out["rank"] = self.rank
-            out["previous_rank"] = self.previous_rank
-        if self.value is not None:
-            out["value"] = self.value
-            out["unit"] = self.unit
-        if self.total_regions is not None:
-            out["total_regions"] = self.total_regions
-        if self.record is not None:
-            out["record"] = self.record.value
-            out["previous"] = self.previous.to_json() if self.previous else None
-        if self.qualifier:
-            out["qualifier"] = self.qualifier
-        return out
+        """The jsonl form printed by `top10bot replay --format jsonl`, as a dict (see to_json_text).
+
+        Keys in a fixed order: key, type, source, service, region, category, granularity, period,
+        title, season, title_id, then, each pair only when present, rank and previous_rank, value
+        and unit, total_regions, record and previous, qualifier.
+        """
+        data: dict[str, Any] = orjson.loads(self.to_json_text())
+        return data
 
     def to_json_text(self) -> str:
-        """to_json as compact UTF-8 JSON text, encoded once (orjson: replays encode every event)."""
-        if self._json_text is None:
-            object.__setattr__(self, "_json_text", orjson.dumps(self.to_json()).decode())
-        assert self._json_text is not None
-        return self._json_text
+        """The event as compact UTF-8 JSON text (orjson), built once: replays encode every event.
+
+        The key is encoded on its own and the chart fields come from the text shared by the
+        chart's events, so one orjson call encodes the rest.
+        """
+        text = self._json_text
+        if text is None:
+            own: dict[str, Any] = {
+                "title": self.title,
+                "season": self.season,
+                "title_id": self.title_id,
+            }
+            if self.rank is not None or self.previous_rank is not None:
+                own["rank"] = self.rank
+                own["previous_rank"] = self.previous_rank
+            if self.value is not None:
+                own["value"] = self.value
+                own["unit"] = self.unit
+            if self.total_regions is not None:
+                own["total_regions"] = self.total_regions
+            if self.record is not None:
+                own["record"] = str(self.record)
+                own["previous"] = self.previous.to_json() if self.previous else None
+            if self.qualifier:
+                own["qualifier"] = self.qualifier
+            text = self._json_text = b"".join(
+                (
+                    b'{"key":',
+                    orjson.dumps(self.key),
+                    _TYPE_JSON[self.type],
+                    self._chart_text.json_middle,
+                    orjson.dumps(own)[1:],  # '"title":...}'
+                )
+            ).decode()
+        return text
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
