@@ -125,11 +125,10 @@ async def _feed(
     try:
 
         async def write_events(events: list[Event]) -> None:
-            for event in events:
-                if since is not None and event.period < since:
-                    continue
-                line = event.to_json_text() if fmt == "jsonl" else event_line(event)
-                sys.stdout.write(line + "\n")
+            shown = events if since is None else [e for e in events if e.period >= since]
+            render = Event.to_json_text if fmt == "jsonl" else event_line
+            # One write per stored batch: a long replay prints hundreds of thousands of lines.
+            sys.stdout.write("".join([render(event) + "\n" for event in shown]))
 
         pipeline = Pipeline(storage, config.diff, sink=write_events if print_events else None)
         try:

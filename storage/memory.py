@@ -65,7 +65,9 @@ class MemoryStorage:
         if self._event_hook is not None and new_events:
             # Before anything is stored: a failing hook leaves the store as it was, as a rollback
             # of SqliteStorage's transaction would.
-            await self._event_hook(new_events)
+            # Ids as the SQL store numbers its events: in storage order, from 1.
+            first_id = len(self._events) + 1
+            await self._event_hook(new_events, list(range(first_id, first_id + len(new_events))))
         for chart in charts:
             self._put_chart(chart)
         for rejection in batch.rejected:

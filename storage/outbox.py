@@ -41,7 +41,7 @@ from bot.subscriptions import (
 )
 from storage import codec
 from storage.memory import MemoryStorage
-from storage.sqlite import SqliteStorage
+from storage.sqlite import EVENT_GROUP_OF, SqliteStorage
 from storage.subscriptions import (
     MemorySubscriptionStore,
     decode_clock_time,
@@ -106,7 +106,7 @@ CREATE TEMP TABLE IF NOT EXISTS outbox_matches (
     category TEXT,
     subscription_types TEXT NOT NULL,
     destination_types TEXT NOT NULL,
-    event_key TEXT NOT NULL
+    event_id INTEGER NOT NULL
 )
 """
 
@@ -123,9 +123,8 @@ WHERE d.active = 1
 _QUEUE_MATCHES = """
 INSERT INTO deliveries (event_id, destination_id, platform, status, due_at, created_at,
                         updated_at)
-SELECT e.id, d.id, d.platform, 'pending', ?1, ?1, ?1
+SELECT m.event_id, d.id, d.platform, 'pending', ?1, ?1, ?1
 FROM outbox_matches AS m
-JOIN events AS e ON e.key = m.event_key
 JOIN subscriptions AS s
   ON s.show IS m.show AND s.service IS m.service AND s.region IS m.region
  AND s.category IS m.category AND s.event_types = m.subscription_types
@@ -134,6 +133,13 @@ JOIN destinations AS d
 WHERE true
 ON CONFLICT (event_id, destination_id) DO NOTHING
 """
+
+# A delivery's event: d.event_id is an event number, stored in the group `g` (storage/sqlite.py).
+_JOIN_EVENT_GROUP = "JOIN event_groups AS g ON g.first_id = " + EVENT_GROUP_OF.format(
+    number="d.event_id"
+)
+# The event (path '') or one of its fields (path '.key') as JSON text, from its group's array.
+_EVENT_FIELD = "json_extract(g.events, '$[' || (d.event_id - g.first_id) || ']{path}')"
 
 _CLAIMABLE = "status IN ('pending', 'failed') AND due_at <= ? AND claimed_until <= ?"
 
@@ -172,10 +178,11 @@ class SqliteOutbox:
 
     # -- queueing (inside save_batch) ----------------------------------------------------------
 
-    async def queue_in_transaction(self, events: Sequence[Event]) -> int:
-        """Queue deliveries of new events; runs inside save_batch (lock held, transaction open)."""
+    async def queue_in_transaction(self, events: Sequence[Event], event_ids: Sequence[int]) -> int:
+        """Queue deliveries of new events (with their ids in the events table); runs inside
+        save_batch (lock held, transaction open)."""
         now = self._clock()
-        wanted = list(events)
+        wanted = list(zip(events, event_ids, strict=True))
         if not wanted:
             return 0
         filters = list(await self._db.execute_fetchall(_DISTINCT_FILTERS))
@@ -189,7 +196,7 @@ class SqliteOutbox:
                 event_types=decode_types(subscription_types),
             )
             settings = ChatSettings(event_types=decode_types(destination_types))
-            for event in wanted:
+            for event, event_id in wanted:
                 if subscription_matches(spec, settings, event):
                     matches.append(
                         (
@@ -199,7 +206,7 @@ class SqliteOutbox:
                             category,
                             subscription_types,
                             destination_types,
-                            event.key,
+                            event_id,
                         )
                     )
         if not matches:
@@ -239,9 +246,9 @@ class SqliteOutbox:
             rows_by_destination: dict[int, list[_OpenRow]] = {}
             for chunk in _chunks(destination_ids):
                 rows = await self._fetch(
-                    "SELECT d.id, d.destination_id, d.group_id, d.attempts, d.uncertain, e.json,"
-                    " d.created_at"
-                    " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
+                    "SELECT d.id, d.destination_id, d.group_id, d.attempts, d.uncertain,"
+                    f" {_EVENT_FIELD.format(path='')}, d.created_at"
+                    f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
                     f" WHERE d.destination_id IN ({_marks(len(chunk))})"
                     " AND d.status IN ('pending', 'failed') AND d.due_at <= ?"
                     " AND d.claimed_until <= ?",
@@ -442,8 +449,9 @@ class SqliteOutbox:
         async with self._lock:
             rows = await self._fetch(
                 "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
-                " coalesce(t.thread_id, ''), e.key, d.attempts, d.last_error, d.updated_at"
-                " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
+                f" coalesce(t.thread_id, ''), {_EVENT_FIELD.format(path='.key')}, d.attempts,"
+                " d.last_error, d.updated_at"
+                f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
                 " LEFT JOIN destinations AS t ON t.id = d.destination_id"
                 " WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT ?",
                 (codec.check_limit(limit),),
@@ -552,7 +560,9 @@ class MemoryOutbox:
         storage.on_new_events(outbox.queue)
         return outbox
 
-    async def queue(self, events: Sequence[Event]) -> int:
+    async def queue(self, events: Sequence[Event], event_ids: Sequence[int] = ()) -> int:
+        """Queue deliveries of new events (the ids, which the memory store hands over as the
+        SQL one does, are not needed: rows are matched by event key)."""
         now = self._clock()
         wanted = list(events)
         if not wanted:

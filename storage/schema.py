@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 _MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+# A migration that rebuilds a table other tables reference says so in its first line; the runner
+# then applies it with foreign keys off and checks them before it commits.
+_FOREIGN_KEYS_OFF = "-- migrate: foreign_keys off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,11 @@ class Migration:
         first, which would break "each migration in its own transaction".
         """
         return split_statements(self.sql)
+
+    @property
+    def foreign_keys_off(self) -> bool:
+        """Whether the migration must run with foreign keys off (it rebuilds a parent table)."""
+        return self.sql.lstrip().startswith(_FOREIGN_KEYS_OFF)
 
 
 def load_migrations() -> list[Migration]:

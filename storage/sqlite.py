@@ -10,12 +10,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from bot.events import Event
 from bot.models import Chart, ChartKey
@@ -44,12 +46,14 @@ INSERT INTO charts (id, source, service, region, category, granularity, period, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
-_INSERT_EVENT = """
-INSERT INTO events (key, type, source, service, region, category, granularity, period, title_id,
-                    json, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO NOTHING
+_INSERT_EVENT_GROUP = """
+INSERT INTO event_groups (first_id, count, source, service, region, category, granularity, period,
+                          part, events)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+
+# The group holding an event number: the one with the greatest first_id not above it.
+EVENT_GROUP_OF = "(SELECT max(first_id) FROM event_groups WHERE first_id <= {number})"
 
 _UPSERT_CHART_STATE = """
 INSERT INTO chart_state (source, service, region, category, granularity, state, updated_at)
@@ -159,18 +163,38 @@ class SqliteStorage:
             for migration in sorted(migrations, key=lambda migration: migration.version):
                 if migration.version <= current:
                     continue
-                async with self._transaction():
-                    # Another process may have applied it while this one waited for the lock.
-                    if await self._schema_version() >= migration.version:
-                        continue
-                    for statement in migration.statements():
-                        await self._db.execute(statement)
-                    await self._db.execute(
-                        "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                        (migration.version, migration.name, codec.encode_time(self._clock())),
-                    )
-                log.info("applied migration %04d_%s", migration.version, migration.name)
+                if migration.foreign_keys_off:
+                    # Only possible outside a transaction; restored whatever happens below.
+                    await self._db.execute("PRAGMA foreign_keys = OFF")
+                try:
+                    applied = await self._apply(migration)
+                finally:
+                    if migration.foreign_keys_off:
+                        await self._db.execute("PRAGMA foreign_keys = ON")
+                if applied:
+                    log.info("applied migration %04d_%s", migration.version, migration.name)
             return await self._schema_version()
+
+    async def _apply(self, migration: Migration) -> bool:
+        """One migration in its own transaction; False if another process applied it first."""
+        async with self._transaction():
+            # Another process may have applied it while this one waited for the lock.
+            if await self._schema_version() >= migration.version:
+                return False
+            for statement in migration.statements():
+                await self._db.execute(statement)
+            if migration.foreign_keys_off:
+                broken = await self._fetch("PRAGMA foreign_key_check")
+                if broken:
+                    raise sqlite3.IntegrityError(
+                        f"migration {migration.version:04d}_{migration.name} breaks"
+                        f" {len(broken)} foreign keys, first in table {broken[0][0]}"
+                    )
+            await self._db.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, codec.encode_time(self._clock())),
+            )
+        return True
 
     async def applied_migrations(self) -> list[tuple[int, str]]:
         rows = await self._read("SELECT version, name FROM schema_version ORDER BY version")
@@ -218,8 +242,7 @@ class SqliteStorage:
             (*family, codec.encode_state(state), now)
             for family, state in batch.family_states.items()
         ]
-        events = codec.first_per_key(batch.events)
-        event_rows = [_event_row(event, now) for event in events]
+        event_runs = _event_runs(codec.first_per_key(batch.events))
 
         async with self._lock, self._transaction():
             if charts:
@@ -234,15 +257,12 @@ class SqliteStorage:
                 await self._db.executemany(_UPSERT_CHART_STATE, chart_state_rows)
             if family_state_rows:
                 await self._db.executemany(_UPSERT_FAMILY_STATE, family_state_rows)
-            if not events:
+            if not event_runs:
                 return []
-            stored = await self._existing_event_keys([event.key for event in events])
-            new_rows = [row for row in event_rows if row[0] not in stored]
-            await self._db.executemany(_INSERT_EVENT, new_rows)
-            new_events = [event for event in events if event.key not in stored]
+            new_events, new_ids = await self._store_events(event_runs)
             if self._event_hook is not None and new_events:
                 # Same transaction: the outbox's deliveries commit with their events, or neither.
-                await self._event_hook(new_events)
+                await self._event_hook(new_events, new_ids)
         return new_events
 
     async def _store_charts(self, charts: Sequence[Chart], chart_rows: list[list[Any]]) -> None:
@@ -333,14 +353,74 @@ class SqliteStorage:
             found.extend((int(row[0]), _chart_from(row)) for row in rows)
         return found
 
-    async def _existing_event_keys(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(keys), _PARAMS_PER_QUERY):
-            chunk = keys[start : start + _PARAMS_PER_QUERY]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self._fetch(f"SELECT key FROM events WHERE key IN ({marks})", chunk)
-            found.update(str(row[0]) for row in rows)
-        return found
+    async def _store_events(self, runs: Sequence[_EventRun]) -> tuple[list[Event], list[int]]:
+        """Store each run as a new group and return the events that were new, with their numbers.
+
+        Numbers are handed out here, like chart ids, because the write lock is held. A run whose
+        chart and period already have a group (a chart diffed again by another process, family
+        events found again as more regions arrive) keeps only the events with unknown keys.
+        """
+        rows = await self._fetch(
+            "SELECT first_id + count FROM event_groups ORDER BY first_id DESC LIMIT 1"
+        )
+        next_id = int(rows[0][0]) if rows else 1
+        group_rows: list[tuple[Any, ...]] = []
+        for run in runs:
+            group_rows.append((next_id, len(run.events), *run.key, run.period, 0, run.json()))
+            next_id += len(run.events)
+        inserted = await self._db.executemany(
+            _INSERT_EVENT_GROUP + " ON CONFLICT DO NOTHING", group_rows
+        )
+        stored_runs = [(run, int(row[0])) for run, row in zip(runs, group_rows, strict=True)]
+        if inserted.rowcount < len(group_rows):
+            stored_runs, next_id = await self._store_known_runs(stored_runs, next_id)
+        numbered = sorted(
+            (run.start + index, event, first_id + index)
+            for run, first_id in stored_runs
+            for index, event in enumerate(run.events)
+        )
+        return [event for _, event, _ in numbered], [number for _, _, number in numbered]
+
+    async def _store_known_runs(
+        self, runs: list[tuple[_EventRun, int]], next_id: int
+    ) -> tuple[list[tuple[_EventRun, int]], int]:
+        """After an insert that met existing groups: the runs stored, with their first number.
+
+        A run whose group was not inserted is compared with every stored part of its chart and
+        period; its events with unknown keys are stored as the next part.
+        """
+        assigned = [first_id for _, first_id in runs]
+        present: set[int] = set()
+        for start in range(0, len(assigned), _PARAMS_PER_QUERY):
+            chunk = assigned[start : start + _PARAMS_PER_QUERY]
+            found = await self._fetch(
+                "SELECT first_id FROM event_groups"
+                f" WHERE first_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            present.update(int(row[0]) for row in found)
+        stored: list[tuple[_EventRun, int]] = []
+        for run, first_id in runs:
+            if first_id in present:
+                stored.append((run, first_id))
+                continue
+            parts = await self._fetch(
+                f"SELECT part, events FROM event_groups WHERE {_KEY_MATCH} AND period = ?",
+                (*run.key, run.period),
+            )
+            known = {event["key"] for _, text in parts for event in orjson.loads(text)}
+            unknown = [event for event in run.events if event.key not in known]
+            if not unknown:
+                continue
+            rest = _EventRun(run.key, run.period, run.start, unknown)
+            part = max(int(row[0]) for row in parts) + 1
+            await self._db.execute(
+                _INSERT_EVENT_GROUP,
+                (next_id, len(unknown), *rest.key, rest.period, part, rest.json()),
+            )
+            stored.append((rest, next_id))
+            next_id += len(unknown)
+        return stored, next_id
 
     async def set_meta(self, name: str, value: str) -> None:
         async with self._lock:
@@ -459,16 +539,27 @@ class SqliteStorage:
         ]
 
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
-        if title_id is None:
+        codec.check_limit(limit)
+        found: list[Event] = []
+        below: int | None = None
+        while len(found) < limit:
+            # Newest groups first, a page at a time: a title filter may need to look far back
+            # (there is no index by title: it would cost every stored event an insert).
             rows = await self._read(
-                "SELECT json FROM events ORDER BY id DESC LIMIT ?", (codec.check_limit(limit),)
+                "SELECT first_id, events FROM event_groups WHERE first_id < ?"
+                " ORDER BY first_id DESC LIMIT 64",
+                (below if below is not None else 2**63 - 1,),
             )
-        else:
-            rows = await self._read(
-                "SELECT json FROM events WHERE title_id = ? ORDER BY id DESC LIMIT ?",
-                (title_id, codec.check_limit(limit)),
-            )
-        return [codec.decode_event(row[0]) for row in rows]
+            if not rows:
+                break
+            for row in rows:
+                for data in reversed(orjson.loads(row[1])):
+                    if title_id is None or data["title_id"] == title_id:
+                        found.append(Event.from_json(data))
+                        if len(found) == limit:
+                            return found
+            below = int(rows[-1][0])
+        return found
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -522,16 +613,40 @@ def _title_tokens(chart: Chart) -> str:
     return " ".join(_title_token(entry.title_id) for entry in chart.entries)
 
 
-def _event_row(event: Event, created_at: str) -> tuple[str, ...]:
-    return (
-        event.key,
-        event.type.value,
-        *codec.key_columns(event.chart),
-        event.period.isoformat(),
-        event.title_id,
-        codec.encode_event(event),
-        created_at,
-    )
+@dataclass(frozen=True, slots=True)
+class _EventRun:
+    """Consecutive events of a batch from one chart and period: stored as one group."""
+
+    key: tuple[str, str, str, str, str]
+    period: str
+    start: int  # position of the first event in the batch, to return new events in batch order
+    events: Sequence[Event]
+
+    def json(self) -> str:
+        # Each event's JSON text is encoded once and shared with whoever prints the event.
+        return "[" + ",".join([codec.encode_event(event) for event in self.events]) + "]"
+
+
+def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
+    runs: list[_EventRun] = []
+    start = 0
+    for position in range(1, len(events) + 1):
+        if (
+            position == len(events)
+            or events[position].chart != events[start].chart
+            or events[position].period != events[start].period
+        ):
+            first = events[start]
+            runs.append(
+                _EventRun(
+                    codec.key_columns(first.chart),
+                    first.period.isoformat(),
+                    start,
+                    events[start:position],
+                )
+            )
+            start = position
+    return runs
 
 
 def _chart_from(row: Any) -> Chart:

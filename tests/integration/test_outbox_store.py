@@ -102,7 +102,7 @@ async def test_a_failing_queue_rolls_the_events_back(
 ) -> None:
     await stores.subscribe("telegram", "1")
 
-    async def broken(events: list[Event]) -> int:
+    async def broken(events: list[Event], event_ids: list[int]) -> int:
         raise RuntimeError("disk full")
 
     storage = stores.storage

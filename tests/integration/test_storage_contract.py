@@ -19,7 +19,7 @@ import pytest
 from bot.events import Event, EventType, Record, RecordHolder
 from bot.models import WORLD, Chart, ChartKey, Entry, Rejection
 from bot.ports import Batch, RankPoint, Storage, TitleHit
-from storage import MemoryStorage, SqliteStorage, StorageUrlError, open_storage
+from storage import MemoryStorage, SqliteStorage, StorageUrlError, codec, open_storage
 from storage.schema import Migration, load_migrations, split_statements
 
 NETFLIX_TV_US = ChartKey("flixpatrol", "netflix", "US", "TV Shows", "daily")
@@ -425,10 +425,10 @@ async def test_recent_events_newest_first_with_limit_and_title(storage: Storage)
 
 async def test_the_new_events_hook_runs_with_new_events_only(storage: Storage) -> None:
     assert isinstance(storage, MemoryStorage | SqliteStorage)
-    seen: list[list[str]] = []
+    seen: list[list[tuple[str, int]]] = []
 
-    async def remember(events: list[Event]) -> int:
-        seen.append([e.title for e in events])
+    async def remember(events: list[Event], event_ids: list[int]) -> int:
+        seen.append([(e.title, event_id) for e, event_id in zip(events, event_ids, strict=True)])
         return len(events)
 
     storage.on_new_events(remember)
@@ -437,13 +437,16 @@ async def test_the_new_events_hook_runs_with_new_events_only(storage: Storage) -
     await storage.save_batch(Batch(events=[event("C")]))
     await storage.save_batch(Batch(accepted=[chart(NETFLIX_TV_US, DAY_1, "A")]))
 
-    assert seen == [["A", "B"], ["C"]]
+    assert [[title for title, _ in run] for run in seen] == [["A", "B"], ["C"]]
+    # Event numbers (the outbox refers to them) increase in storage order, never reused.
+    numbers = [number for run in seen for _, number in run]
+    assert numbers == sorted(set(numbers)) and numbers[0] >= 1
 
 
 async def test_a_failing_hook_stores_nothing_of_the_batch(storage: Storage) -> None:
     assert isinstance(storage, MemoryStorage | SqliteStorage)
 
-    async def refuse(events: list[Event]) -> None:
+    async def refuse(events: list[Event], event_ids: list[int]) -> None:
         raise RuntimeError("outbox unavailable")
 
     storage.on_new_events(refuse)
@@ -613,6 +616,101 @@ async def test_sqlite_applies_only_newer_migrations_each_in_its_own_transaction(
         )
         assert sorted(row[0] for row in tables) == ["a", "b"]
         assert list(await store.connection.execute_fetchall("SELECT x FROM a")) == [(1,)]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_upgrade_to_event_groups_keeps_events_and_their_deliveries(
+    tmp_path: Path,
+) -> None:
+    before, after = load_migrations()[:3], load_migrations()[:4]
+    assert after[3].name == "event_groups" and after[3].foreign_keys_off
+    store = await SqliteStorage.open(tmp_path / "old.db")
+    try:
+        await store.apply_migrations(before)
+        db = store.connection
+        old = [event("A", DAY_1), event("B", DAY_2), event("C", DAY_2, kind=EventType.ENTERED)]
+        for event_id, stored in zip((3, 7, 9), old, strict=True):
+            await db.execute(
+                "INSERT INTO events (id, key, type, source, service, region, category,"
+                " granularity, period, title_id, json, created_at) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01')",
+                (
+                    event_id,
+                    stored.key,
+                    stored.type.value,
+                    *codec.key_columns(stored.chart),
+                    stored.period.isoformat(),
+                    stored.title_id,
+                    stored.to_json_text(),
+                ),
+            )
+        await db.execute(
+            "INSERT INTO deliveries (event_id, destination_id, platform, due_at, created_at,"
+            " updated_at) VALUES (7, 1, 'telegram', '', '', '')"
+        )
+
+        assert await store.apply_migrations(after) == 4
+
+        assert await store.recent_events() == old[::-1]
+        assert list(await db.execute_fetchall("PRAGMA foreign_key_check")) == []
+        assert list(await db.execute_fetchall("PRAGMA foreign_keys")) == [(1,)]
+        # The delivery still finds its event by number.
+        joined = await db.execute_fetchall(
+            "SELECT json_extract(g.events, '$[' || (d.event_id - g.first_id) || '].title')"
+            " FROM deliveries AS d JOIN event_groups AS g ON g.first_id ="
+            " (SELECT max(first_id) FROM event_groups WHERE first_id <= d.event_id)"
+        )
+        assert list(joined) == [("B",)]
+        # The old events' keys are still known: saving them again stores only the new one.
+        fresh = event("D", DAY_2)
+        assert await store.save_batch(Batch(events=[old[1], fresh, old[2]])) == [fresh]
+        assert await store.recent_events(limit=1) == [fresh]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_stores_a_chart_s_later_events_as_a_further_part(tmp_path: Path) -> None:
+    store = await open_sqlite(tmp_path / "top10.db")
+    numbers: list[list[tuple[str, int]]] = []
+
+    async def remember(events: list[Event], event_ids: list[int]) -> None:
+        numbers.append([(e.title, n) for e, n in zip(events, event_ids, strict=True)])
+
+    store.on_new_events(remember)
+    try:
+        a, b, c, d = (event(title) for title in "ABCD")
+        other = event("E", key=replace(NETFLIX_TV_US, region="KR"))
+        assert await store.save_batch(Batch(events=[a, b])) == [a, b]
+        # Same chart and period again (another process, late regions): only unknown keys stay,
+        # in batch order, and a run of the same chart later in the batch is checked too.
+        assert await store.save_batch(Batch(events=[b, c, other, a, d])) == [c, other, d]
+        # Numbers follow storage order: the batch's new group (E) before the further part (C, D).
+        assert numbers == [[("A", 1), ("B", 2)], [("C", 8), ("E", 5), ("D", 9)]]
+        assert await store.recent_events() == [d, c, other, b, a]
+        assert await store.recent_events(title_id="c") == [c]
+        assert await store.save_batch(Batch(events=[a, b, c, d, other])) == []
+    finally:
+        await store.close()
+
+
+async def test_sqlite_refuses_a_migration_that_breaks_foreign_keys(tmp_path: Path) -> None:
+    parent = Migration(1, "parent", "CREATE TABLE p (id INTEGER PRIMARY KEY);\n")
+    child = Migration(
+        2,
+        "child",
+        "CREATE TABLE c (p_id INTEGER REFERENCES p (id));\nINSERT INTO p VALUES (1);\n"
+        "INSERT INTO c VALUES (1);\n",
+    )
+    dropping = Migration(3, "dropping", "-- migrate: foreign_keys off\nDELETE FROM p;\n")
+    store = await SqliteStorage.open(tmp_path / "fk.db")
+    try:
+        assert await store.apply_migrations([parent, child]) == 2
+        with pytest.raises(sqlite3.IntegrityError, match="breaks 1 foreign keys"):
+            await store.apply_migrations([dropping])
+        assert await store.applied_migrations() == [(1, "parent"), (2, "child")]
+        assert list(await store.connection.execute_fetchall("SELECT id FROM p")) == [(1,)]
+        assert list(await store.connection.execute_fetchall("PRAGMA foreign_keys")) == [(1,)]
     finally:
         await store.close()
 
