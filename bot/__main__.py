@@ -128,7 +128,8 @@ async def _feed(
             shown = events if since is None else [e for e in events if e.period >= since]
             render = Event.to_json_text if fmt == "jsonl" else event_line
             # One write per stored batch: a long replay prints hundreds of thousands of lines.
-            sys.stdout.write("".join([render(event) + "\n" for event in shown]))
+            if shown:
+                sys.stdout.write("\n".join([render(event) for event in shown]) + "\n")
 
         pipeline = Pipeline(storage, config.diff, sink=write_events if print_events else None)
         try:

@@ -177,9 +177,10 @@ class Pipeline:
         """Store the batch and hand its new events to the sink.
 
         The diff of the next batch waits for the save. Overlapping them looks free, since SQLite
-        runs in aiosqlite's thread, but that thread needs the GIL back after every row it
-        writes, and a busy diff holds it for a switch interval (5 ms) each time: measured with
-        bench/replay.py, the overlapped pipeline was a quarter slower than this one.
+        runs in aiosqlite's thread, but the diff holds the GIL that thread needs after every
+        row it writes: measured with bench/replay.py, the overlapped pipeline was a quarter
+        slower with executemany, and no faster with multi-row inserts (the SQLite thread does
+        a fifth of the work; the rest is Python on this thread either way).
         """
         if not (self._batch.accepted or self._batch.rejected or self._batch.events):
             return

@@ -372,8 +372,16 @@ class SqliteStorage:
             _INSERT_EVENT_GROUP + " ON CONFLICT DO NOTHING", group_rows
         )
         stored_runs = [(run, int(row[0])) for run, row in zip(runs, group_rows, strict=True)]
-        if inserted.rowcount < len(group_rows):
-            stored_runs, next_id = await self._store_known_runs(stored_runs, next_id)
+        if inserted.rowcount == len(group_rows):
+            # Every run was new (always, in a replay): the batch's events in their order.
+            events = [event for run in runs for event in run.events]
+            numbers = [
+                first_id + index
+                for run, first_id in stored_runs
+                for index in range(len(run.events))
+            ]
+            return events, numbers
+        stored_runs, next_id = await self._store_known_runs(stored_runs, next_id)
         numbered = sorted(
             (run.start + index, event, first_id + index)
             for run, first_id in stored_runs
@@ -631,22 +639,26 @@ def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
     runs: list[_EventRun] = []
     start = 0
     for position in range(1, len(events) + 1):
-        if (
-            position == len(events)
-            or events[position].chart != events[start].chart
-            or events[position].period != events[start].period
-        ):
-            first = events[start]
-            runs.append(
-                _EventRun(
-                    codec.key_columns(first.chart),
-                    first.period.isoformat(),
-                    start,
-                    events[start:position],
-                )
+        if position < len(events) and _same_run(events[start], events[position]):
+            continue
+        first = events[start]
+        runs.append(
+            _EventRun(
+                codec.key_columns(first.chart),
+                first.period.isoformat(),
+                start,
+                events[start:position],
             )
-            start = position
+        )
+        start = position
     return runs
+
+
+def _same_run(first: Event, event: Event) -> bool:
+    # Events of one chart share its key and period objects: `is` settles most comparisons.
+    return (event.chart is first.chart or event.chart == first.chart) and (
+        event.period is first.period or event.period == first.period
+    )
 
 
 def _chart_from(row: Any) -> Chart:
