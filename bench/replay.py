@@ -5,7 +5,11 @@ forward (sorted like the live file: by country, newest week first), then runs
 `top10bot replay --db <file on disk> --format jsonl` in a child process over it and the global file.
 Prints rows/s end to end, the ratio to a bare csv.reader pass over the same files, and peak RSS.
 
-    .venv/bin/python bench/replay.py [--data ../shared/data/netflix] [--rows 490000]
+    .venv/bin/python bench/replay.py [--data ../shared/data/netflix] [--rows 490000] [--runs 3]
+
+With --runs N the replay runs N times, each into a new database, and the figures are those of the
+median run (this machine's speed drifts by a fifth between identical runs); every run's time is
+printed too.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rows", type=int, default=490_000)
+    parser.add_argument("--runs", type=int, default=1, help="replays to run; the median is shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="top10bot-bench-") as tmp:
         workdir = Path(tmp)
@@ -83,17 +88,25 @@ def main() -> int:
         )
         files = [countries, args.data / "all-weeks-global.tsv"]
         csv_rows, csv_seconds = csv_pass(files)
-        db = workdir / "bench.db"
-        cli = [sys.executable, "-m", "bot", "replay", "--db", str(db), "--format", "jsonl"]
-        start = time.perf_counter()
-        done = subprocess.run([*cli, *map(str, files)], capture_output=True, check=False)
-        seconds = time.perf_counter() - start
-        if done.returncode not in (0, 1):
-            sys.stderr.write(done.stderr.decode())
-            return 1
-        events = done.stdout.count(b"\n")
+        runs: list[tuple[float, int, float]] = []  # (seconds, events, database MB)
+        for run in range(max(1, args.runs)):
+            db = workdir / f"bench-{run}.db"
+            cli = [sys.executable, "-m", "bot", "replay", "--db", str(db), "--format", "jsonl"]
+            start = time.perf_counter()
+            done = subprocess.run([*cli, *map(str, files)], capture_output=True, check=False)
+            seconds = time.perf_counter() - start
+            if done.returncode not in (0, 1):
+                sys.stderr.write(done.stderr.decode())
+                return 1
+            db_mb = sum(p.stat().st_size for p in workdir.glob(f"bench-{run}.db*")) / 1e6
+            runs.append((seconds, done.stdout.count(b"\n"), db_mb))
+            for path in workdir.glob(f"bench-{run}.db*"):
+                path.unlink()
+        if len(runs) > 1:
+            print("runs: " + ", ".join(f"{seconds:.2f} s" for seconds, _, _ in runs))
+        seconds, events, db_mb = sorted(runs)[len(runs) // 2]
+        # The largest peak of the replay processes (ru_maxrss of children is their maximum).
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 1e6
         rows_per_s = (csv_rows - len(files)) / seconds
         figures = {
             "rows": csv_rows - len(files),
@@ -106,6 +119,7 @@ def main() -> int:
             "peak_rss_mb": round(peak_mb, 1),
             "db_mb": round(db_mb, 1),
             "cpu_count": os.cpu_count(),
+            "runs": len(runs),
         }
         print(
             f"rows: {figures['rows']:,} ({country_rows:,} per-country + global), events: {events:,}"

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from bot.events import Event
 from bot.ports import (
@@ -51,7 +52,8 @@ from storage.subscriptions import (
 log = logging.getLogger(__name__)
 
 # Events are read back once per delivery; a burst is a few events fanned out to many chats.
-_decode_event = lru_cache(maxsize=4096)(codec.decode_event)
+# Events kept decoded by the SQL outbox, by number (see SqliteOutbox._events).
+_EVENT_CACHE_SIZE = 4096
 # The rows of one burst share their queueing time.
 _decode_time = lru_cache(maxsize=1024)(codec.decode_time)
 # Bound on "?" parameters per IN (…) list (SQLite builds before 3.32 allow only 999).
@@ -160,6 +162,7 @@ class SqliteOutbox:
         self._clock = clock
         self._on_queued = on_queued
         self._matches_ready = False
+        self._event_cache: dict[int, Event] = {}
 
     @classmethod
     async def beside(
@@ -247,17 +250,17 @@ class SqliteOutbox:
             for chunk in _chunks(destination_ids):
                 rows = await self._fetch(
                     "SELECT d.id, d.destination_id, d.group_id, d.attempts, d.uncertain,"
-                    f" {_EVENT_FIELD.format(path='')}, d.created_at"
-                    f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
+                    " d.event_id, d.created_at FROM deliveries AS d"
                     f" WHERE d.destination_id IN ({_marks(len(chunk))})"
                     " AND d.status IN ('pending', 'failed') AND d.due_at <= ?"
                     " AND d.claimed_until <= ?",
                     (*chunk, now_text, now_text),
                 )
+                events = await self._events({int(row[5]) for row in rows})
                 for row in rows:
                     delivery = Delivery(
                         id=int(row[0]),
-                        event=_decode_event(row[5]),
+                        event=events[int(row[5])],
                         attempts=int(row[3]),
                         uncertain=int(row[4]),
                         queued_at=_decode_time(row[6]),
@@ -298,6 +301,29 @@ class SqliteOutbox:
                 "UPDATE deliveries SET claimed_until = ?, group_id = ? WHERE id = ?", updates
             )
         return groups
+
+    async def _events(self, numbers: set[int]) -> dict[int, Event]:
+        """The events with these numbers. A burst sends the same few events to thousands of
+        chats: each group is read and decoded once, and its events kept (they never change)."""
+        found = {number: self._event_cache[number] for number in numbers & self._event_cache.keys()}
+        for number in sorted(numbers - found.keys()):
+            if number in found:
+                continue  # decoded with the group of an earlier number
+            rows = await self._fetch(
+                "SELECT first_id, events FROM event_groups WHERE first_id = "
+                + EVENT_GROUP_OF.format(number="?"),
+                (number,),
+            )
+            if not rows:
+                raise LookupError(f"a delivery refers to event {number}, which is not stored")
+            if len(self._event_cache) >= _EVENT_CACHE_SIZE:
+                self._event_cache.clear()
+            first_id = int(rows[0][0])
+            for index, data in enumerate(orjson.loads(rows[0][1])):
+                event = self._event_cache[first_id + index] = Event.from_json(data)
+                if first_id + index in numbers:
+                    found[first_id + index] = event
+        return found
 
     async def _destinations(self, ids: Sequence[int]) -> dict[int, _Place]:
         places: dict[int, _Place] = {}
