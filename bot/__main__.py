@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -252,6 +253,13 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
         await storage.close()
 
 
+def _collect_garbage_less_often() -> None:
+    """For bulk replays and imports: a young-generation collection every 20,000 allocations
+    instead of 700. They allocate millions of short-lived objects (entries, events, JSON) that
+    reference counting frees anyway; bench/replay.py spent a tenth of its time in the collector."""
+    gc.set_threshold(20_000, 10, 10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # python-telegram-bot 22: read time periods as timedelta (the future default); without it
     # every flood-control answer also raises a deprecation warning.
@@ -268,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     try:
+        if args.command in ("replay", "import"):
+            _collect_garbage_less_often()
         if args.command == "replay":
             return asyncio.run(_replay(config, args))
         if args.command == "import":
