@@ -28,6 +28,19 @@ class ChartKey:
     region: str  # ISO 3166-1 alpha-2, or WORLD
     category: str  # "Films (English)", "TV", "Movies", "TV Shows", "Overall" ...
     granularity: Granularity
+    # A key is hashed a dozen times per chart (states, last charts, batches): computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.source, self.service, self.region, self.category, self.granularity)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[ChartKey], tuple[str, str, str, str, Granularity]]:
+        # Rebuilt through __init__: string hashes differ between processes, so _hash is not kept.
+        return (ChartKey, (self.source, self.service, self.region, self.category, self.granularity))
 
     def family(self) -> tuple[str, str, str, Granularity]:
         """The key without its region: all regions of one family are compared for '#1 in N'."""

@@ -107,8 +107,12 @@ class Pipeline:
             if chart.key in seen or (last is not None and chart.period <= last.period):
                 stats.skipped += 1
                 continue
-            unchanged = last is not None and chart.entries == last.entries
-            if chart.key.granularity == "alltime" and unchanged:
+            unchanged = (
+                chart.key.granularity == "alltime"
+                and last is not None
+                and chart.entries == last.entries
+            )
+            if unchanged:
                 # An all-time list that did not change since the last snapshot is news to no
                 # one; it is not stored again (the previous snapshot still stands).
                 stats.skipped += 1

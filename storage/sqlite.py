@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import sqlite3
 from collections import Counter
@@ -13,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -638,27 +640,15 @@ class _EventRun:
 def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
     runs: list[_EventRun] = []
     start = 0
-    for position in range(1, len(events) + 1):
-        if position < len(events) and _same_run(events[start], events[position]):
-            continue
-        first = events[start]
-        runs.append(
-            _EventRun(
-                codec.key_columns(first.chart),
-                first.period.isoformat(),
-                start,
-                events[start:position],
-            )
-        )
-        start = position
+    for (chart, period), run in itertools.groupby(events, key=_chart_and_period):
+        run_events = list(run)
+        runs.append(_EventRun(codec.key_columns(chart), period.isoformat(), start, run_events))
+        start += len(run_events)
     return runs
 
 
-def _same_run(first: Event, event: Event) -> bool:
-    # Events of one chart share its key and period objects: `is` settles most comparisons.
-    return (event.chart is first.chart or event.chart == first.chart) and (
-        event.period is first.period or event.period == first.period
-    )
+# Events of one chart share its key and period objects, so groupby's comparisons are mostly `is`.
+_chart_and_period = attrgetter("chart", "period")
 
 
 def _chart_from(row: Any) -> Chart:
