@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from bot.config import CONFIG_ENV, Config, ConfigError, load_config
 from bot.events import Event
 from bot.models import Chart
 from bot.pipeline import Pipeline, PipelineStats
+from bot.ports import Storage
 from bot.render import event_line
 from bot.sources.errors import SourceError
 from bot.sources.files import merge_by_period, read_charts, resolve_files
@@ -97,6 +100,18 @@ def _storage_url(config: Config, db_path: str | None) -> str:
     return f"sqlite:///{Path(db_path).resolve()}" if db_path else config.storage.url
 
 
+@asynccontextmanager
+async def _opened_storage(url: str) -> AsyncIterator[Storage]:
+    """The store at `url`, migrated, closed on the way out whatever happens."""
+    from bot.app import open_storage_url
+
+    storage = await open_storage_url(url)
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
 def _chart_stream(files: Sequence[str], until: date | None) -> Iterator[Chart]:
     stream = merge_by_period(read_charts(f) for f in resolve_files(files))
     for chart in stream:
@@ -120,10 +135,7 @@ async def _feed(
     since: date | None = None,
     fmt: str = "text",
 ) -> int:
-    from bot.app import open_storage_url
-
-    storage = await open_storage_url(url)
-    try:
+    async with _opened_storage(url) as storage:
 
         async def write_events(events: list[Event]) -> None:
             shown = events if since is None else [e for e in events if e.period >= since]
@@ -148,24 +160,15 @@ async def _feed(
             stats.events,
         )
         return 1 if stats.rejected else 0
-    finally:
-        await storage.close()
 
 
 async def _replay(config: Config, args: argparse.Namespace) -> int:
-    if args.db:
-        url = _storage_url(config, args.db)
-        return await _feed(
-            config,
-            url,
-            args.files,
-            until=args.until,
-            print_events=True,
-            since=args.since,
-            fmt=args.format,
-        )
-    with tempfile.TemporaryDirectory(prefix="top10bot-replay-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'replay.db'}"
+    with contextlib.ExitStack() as scratch:
+        if args.db:
+            url = _storage_url(config, args.db)
+        else:
+            tmp = scratch.enter_context(tempfile.TemporaryDirectory(prefix="top10bot-replay-"))
+            url = f"sqlite:///{Path(tmp) / 'replay.db'}"
         return await _feed(
             config,
             url,
@@ -178,24 +181,17 @@ async def _replay(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _migrate(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import open_storage_url
-
-    storage = await open_storage_url(_storage_url(config, args.db))  # opening migrates
-    try:
+    async with _opened_storage(_storage_url(config, args.db)) as storage:  # opening migrates
         version = await storage.migrate()
-    finally:
-        await storage.close()
     print(f"schema version {version}")
     return 0
 
 
 async def _poll(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import open_storage_url
     from bot.poll import SourceReport, poll_once_command, print_output
     from bot.scheduler import poll_on_schedule
 
-    storage = await open_storage_url(_storage_url(config, args.db))
-    try:
+    async with _opened_storage(_storage_url(config, args.db)) as storage:
         if args.once:
             return await poll_once_command(config, storage, source=args.source)
         output = print_output(sys.stdout, sys.stderr)
@@ -206,40 +202,28 @@ async def _poll(config: Config, args: argparse.Namespace) -> int:
         return await poll_on_schedule(
             config, storage, source=args.source, output=output, on_report=summary
         )
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        await storage.close()
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import open_delivery_outbox, open_storage_url
+    from bot.app import open_delivery_outbox
     from bot.outbox import format_delivery_counts
     from bot.status import status_command
 
-    storage = await open_storage_url(_storage_url(config, args.db))
-    try:
+    async with _opened_storage(_storage_url(config, args.db)) as storage:
         code = await status_command(config, storage)
         outbox = await open_delivery_outbox(storage)
         print(format_delivery_counts(await outbox.counts()))
         return code
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        await storage.close()
 
 
 async def _deliveries(config: Config, args: argparse.Namespace) -> int:
     """`top10bot deliveries status|retry`: what the outbox holds; dead letters queued again."""
     from datetime import UTC, datetime
 
-    from bot.app import open_delivery_outbox, open_storage_url
+    from bot.app import open_delivery_outbox
     from bot.outbox import format_dead_letter, format_delivery_counts
 
-    storage = await open_storage_url(_storage_url(config, args.db))
-    try:
+    async with _opened_storage(_storage_url(config, args.db)) as storage:
         outbox = await open_delivery_outbox(storage)
         if args.deliveries_command == "retry":
             requeued = await outbox.requeue_dead(datetime.now(UTC))
@@ -249,8 +233,6 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
         for letter in await outbox.dead_letters(args.limit):
             print(format_dead_letter(letter))
         return 0
-    finally:
-        await storage.close()
 
 
 def _collect_garbage_less_often() -> None:
@@ -294,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.app import run_bot
 
         return asyncio.run(run_bot(config))
+    except ConfigError as exc:  # a section a command reads when it needs it ([netflix], …)
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
     except SourceError as exc:
         print(
             f"error: {exc.what}: {exc.reason}" if exc.what else f"error: {exc.reason}",
