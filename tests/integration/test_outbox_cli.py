@@ -63,3 +63,18 @@ def test_dead_letters_are_listed_and_queued_again(
     assert main(["status", "--db", str(db)]) == 0
     status = capsys.readouterr().out.splitlines()
     assert status[-1] == "deliveries: 1 pending, 0 failed (retry scheduled), 1 sent, 0 dead"
+
+
+@pytest.mark.parametrize("command", [["status"], ["poll", "--once", "--source", "nowhere"]])
+def test_a_config_error_of_a_command_is_a_clear_message_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config = tmp_path / "top10bot.toml"
+    config.write_text('[alerts]\ncatchup_max_age = "soon"\n', encoding="utf-8")
+    db = tmp_path / "top10.db"
+
+    assert main(["--config", str(config), *command, "--db", str(db)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("config error: ")
+    assert "Traceback" not in err
