@@ -17,7 +17,7 @@ from bot.models import GRANULARITIES, Chart, ChartKey, Entry, Granularity, norma
 from bot.ports import StateJson, TitleHit
 
 Clock = Callable[[], datetime]
-# Called by save_batch with the events it stored and their ids in the store, before it commits
+# Called by save_batch with the events it stored and their event numbers, before it commits
 # (the outbox queues their deliveries there); an exception undoes the whole batch. See
 # on_new_events.
 EventHook = Callable[[list[Event], list[int]], Awaitable[Any]]

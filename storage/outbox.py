@@ -140,8 +140,8 @@ ON CONFLICT (event_id, destination_id) DO NOTHING
 _JOIN_EVENT_GROUP = "JOIN event_groups AS g ON g.first_id = " + EVENT_GROUP_OF.format(
     number="d.event_id"
 )
-# The event (path '') or one of its fields (path '.key') as JSON text, from its group's array.
-_EVENT_FIELD = "json_extract(g.events, '$[' || (d.event_id - g.first_id) || ']{path}')"
+# A delivery's event key, read from its group's array.
+_EVENT_KEY = "json_extract(g.events, '$[' || (d.event_id - g.first_id) || '].key')"
 
 _CLAIMABLE = "status IN ('pending', 'failed') AND due_at <= ? AND claimed_until <= ?"
 
@@ -182,8 +182,8 @@ class SqliteOutbox:
     # -- queueing (inside save_batch) ----------------------------------------------------------
 
     async def queue_in_transaction(self, events: Sequence[Event], event_ids: Sequence[int]) -> int:
-        """Queue deliveries of new events (with their ids in the events table); runs inside
-        save_batch (lock held, transaction open)."""
+        """Queue deliveries of new events (with their event numbers); runs inside save_batch
+        (lock held, transaction open)."""
         now = self._clock()
         wanted = list(zip(events, event_ids, strict=True))
         if not wanted:
@@ -475,7 +475,7 @@ class SqliteOutbox:
         async with self._lock:
             rows = await self._fetch(
                 "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
-                f" coalesce(t.thread_id, ''), {_EVENT_FIELD.format(path='.key')}, d.attempts,"
+                f" coalesce(t.thread_id, ''), {_EVENT_KEY}, d.attempts,"
                 " d.last_error, d.updated_at"
                 f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
                 " LEFT JOIN destinations AS t ON t.id = d.destination_id"

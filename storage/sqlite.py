@@ -551,14 +551,14 @@ class SqliteStorage:
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
         codec.check_limit(limit)
         found: list[Event] = []
-        below: int | None = None
+        below = 2**63 - 1  # above every event number
         while len(found) < limit:
             # Newest groups first, a page at a time: a title filter may need to look far back
             # (there is no index by title: it would cost every stored event an insert).
             rows = await self._read(
                 "SELECT first_id, events FROM event_groups WHERE first_id < ?"
                 " ORDER BY first_id DESC LIMIT 64",
-                (below if below is not None else 2**63 - 1,),
+                (below,),
             )
             if not rows:
                 break
