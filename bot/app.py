@@ -12,21 +12,23 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.alerts import DirectAlerts
-from bot.commands import CommandService
 from bot.config import Config, ConfigError, section
-from bot.poll import CatchupSummary, PollOutput, load_poll_config, operator_sink
-from bot.ports import Outbox, Storage, SubscriptionStore
-from bot.ratelimit import CommandRateLimiter
-from bot.scheduler import PollingService, start_polling
-from bot.sender import DeliveryConfig, Sender
-from handlers.delivery import alert_senders
-from handlers.runner import ChatAdapter, build_adapters, run_adapters
+from bot.ports import Outbox, Storage
 from storage import open_storage
-from storage.outbox import open_outbox
-from storage.subscriptions import open_subscription_store
+
+if TYPE_CHECKING:
+    from bot.alerts import DirectAlerts
+    from bot.commands import CommandService
+    from bot.ports import SubscriptionStore
+    from bot.scheduler import PollingService
+    from bot.sender import DeliveryConfig, Sender
+    from handlers.runner import ChatAdapter
+
+# The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
+# CLI's replay, import, status and deliveries commands only open the store, and importing
+# discord.py, python-telegram-bot and aiohttp took ~0.5 s of each such command's start.
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,12 @@ def build_chat_layer(
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
 ) -> ChatLayer:
+    from bot.alerts import DirectAlerts
+    from bot.commands import CommandService
+    from bot.ratelimit import CommandRateLimiter
+    from handlers.runner import build_adapters
+    from storage.subscriptions import open_subscription_store
+
     subscriptions = open_subscription_store(storage)
     limits = section(config, "commands")
     service = CommandService(
@@ -91,6 +99,10 @@ async def run_bot(
     and the bot runs until interrupted: the end of stdin ends the console, not the polling.
     `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
     """
+    from bot.poll import load_poll_config
+    from bot.sender import DeliveryConfig
+    from handlers.runner import run_adapters
+
     try:
         poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
         delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
@@ -148,6 +160,10 @@ async def build_sender(
 ) -> Sender:
     """The delivery engine: from now on every stored batch queues its deliveries in the outbox
     (same transaction), and the sender sends them through the chat adapters' clients."""
+    from bot.sender import Sender
+    from handlers.delivery import alert_senders
+    from storage.outbox import open_outbox
+
     outbox = await open_outbox(storage, chat.subscriptions, on_queued=lambda: sender.wake())
     sender = Sender(
         outbox,
@@ -161,6 +177,9 @@ async def build_sender(
 
 async def open_delivery_outbox(storage: Storage) -> Outbox:
     """The outbox of a store, for `top10bot status` and `top10bot deliveries` (sends nothing)."""
+    from storage.outbox import open_outbox
+    from storage.subscriptions import open_subscription_store
+
     return await open_outbox(storage, open_subscription_store(storage))
 
 
@@ -171,6 +190,8 @@ async def _start_polling(
     queued as they are stored; the sinks only wake the sender. Old events (a catch-up) fold into
     one summary per chat when the sender builds its digest. Source failures go to the admin
     chat."""
+    from bot.poll import CatchupSummary, PollOutput, operator_sink
+    from bot.scheduler import start_polling
 
     async def catchup(summary: CatchupSummary) -> None:
         sender.wake()
