@@ -21,8 +21,12 @@ from storage.schema import latest_version
 
 @dataclass(frozen=True, slots=True)
 class _StoredEvent:
+    """An event in its stored form (codec.encode_events), so it reads back as from SQLite."""
+
+    chart: ChartKey
+    period: date
     title_id: str
-    json: str
+    encoded: str
 
 
 class MemoryStorage:
@@ -60,7 +64,7 @@ class MemoryStorage:
         chart_states = {key: codec.encode_state(s) for key, s in batch.chart_states.items()}
         family_states = {family: codec.encode_state(s) for family, s in batch.family_states.items()}
         events = codec.first_per_key(batch.events)
-        encoded_events = [(event, codec.encode_event(event)) for event in events]
+        encoded_events = [(event, codec.encode_events([event])) for event in events]
         new_events = [event for event in events if event.key not in self._events]
         if self._event_hook is not None and new_events:
             # Before anything is stored: a failing hook leaves the store as it was, as a rollback
@@ -83,7 +87,9 @@ class MemoryStorage:
         self._chart_states.update(chart_states)
         self._family_states.update(family_states)
         for event, encoded in encoded_events:
-            self._events.setdefault(event.key, _StoredEvent(event.title_id, encoded))
+            self._events.setdefault(
+                event.key, _StoredEvent(event.chart, event.period, event.title_id, encoded)
+            )
         return new_events
 
     def _put_chart(self, chart: Chart) -> None:
@@ -168,7 +174,7 @@ class MemoryStorage:
                 break
             stored = self._events[key]
             if title_id is None or stored.title_id == title_id:
-                found.append(codec.decode_event(stored.json))
+                found.extend(codec.decode_events(stored.chart, stored.period, stored.encoded))
         return found
 
     async def get_meta(self, name: str) -> str | None:

@@ -15,12 +15,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from bot.events import Event
 from bot.ports import (
@@ -140,8 +139,15 @@ ON CONFLICT (event_id, destination_id) DO NOTHING
 _JOIN_EVENT_GROUP = "JOIN event_groups AS g ON g.first_id = " + EVENT_GROUP_OF.format(
     number="d.event_id"
 )
-# A delivery's event key, read from its group's array.
-_EVENT_KEY = "json_extract(g.events, '$[' || (d.event_id - g.first_id) || '].key')"
+# A group's columns, as _group_events reads them.
+_GROUP_COLUMNS = "first_id, source, service, region, category, granularity, period, events"
+
+
+def _group_events(row: Any) -> list[Event]:
+    """The events of a row of _GROUP_COLUMNS (with the `g.` prefix or without)."""
+    chart = codec.key_from_columns(*row[1:6])
+    return codec.decode_events(chart, date.fromisoformat(row[6]), row[7])
+
 
 _CLAIMABLE = "status IN ('pending', 'failed') AND due_at <= ? AND claimed_until <= ?"
 
@@ -310,7 +316,7 @@ class SqliteOutbox:
             if number in found:
                 continue  # decoded with the group of an earlier number
             rows = await self._fetch(
-                "SELECT first_id, events FROM event_groups WHERE first_id = "
+                f"SELECT {_GROUP_COLUMNS} FROM event_groups WHERE first_id = "
                 + EVENT_GROUP_OF.format(number="?"),
                 (number,),
             )
@@ -319,8 +325,8 @@ class SqliteOutbox:
             if len(self._event_cache) >= _EVENT_CACHE_SIZE:
                 self._event_cache.clear()
             first_id = int(rows[0][0])
-            for index, data in enumerate(orjson.loads(rows[0][1])):
-                event = self._event_cache[first_id + index] = Event.from_json(data)
+            for index, event in enumerate(_group_events(rows[0])):
+                self._event_cache[first_id + index] = event
                 if first_id + index in numbers:
                     found[first_id + index] = event
         return found
@@ -475,8 +481,9 @@ class SqliteOutbox:
         async with self._lock:
             rows = await self._fetch(
                 "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
-                f" coalesce(t.thread_id, ''), {_EVENT_KEY}, d.attempts,"
-                " d.last_error, d.updated_at"
+                " coalesce(t.thread_id, ''), d.event_id, d.attempts, d.last_error, d.updated_at,"
+                " g.first_id, g.source, g.service, g.region, g.category, g.granularity,"
+                " g.period, g.events"
                 f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
                 " LEFT JOIN destinations AS t ON t.id = d.destination_id"
                 " WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT ?",
@@ -486,7 +493,7 @@ class SqliteOutbox:
             DeadLetter(
                 id=int(row[0]),
                 destination=Destination(row[1], row[2], row[3] or None),
-                event_key=row[4],
+                event_key=_group_events(row[8:])[row[4] - row[8]].key,
                 attempts=int(row[5]),
                 reason=row[6],
                 updated_at=codec.decode_time(row[7]),

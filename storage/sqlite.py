@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from bot.events import Event
 from bot.models import Chart, ChartKey
@@ -368,7 +367,7 @@ class SqliteStorage:
         next_id = int(rows[0][0]) if rows else 1
         group_rows: list[tuple[Any, ...]] = []
         for run in runs:
-            group_rows.append((next_id, len(run.events), *run.key, run.period, 0, run.json()))
+            group_rows.append((next_id, len(run.events), *run.key, run.period, 0, run.encoded()))
             next_id += len(run.events)
         inserted = await self._db.executemany(
             _INSERT_EVENT_GROUP + " ON CONFLICT DO NOTHING", group_rows
@@ -418,7 +417,10 @@ class SqliteStorage:
                 f"SELECT part, events FROM event_groups WHERE {_KEY_MATCH} AND period = ?",
                 (*run.key, run.period),
             )
-            known = {event["key"] for _, text in parts for event in orjson.loads(text)}
+            chart, period = run.events[0].chart, run.events[0].period
+            known = {
+                event.key for _, text in parts for event in codec.decode_events(chart, period, text)
+            }
             unknown = [event for event in run.events if event.key not in known]
             if not unknown:
                 continue
@@ -426,7 +428,7 @@ class SqliteStorage:
             part = max(int(row[0]) for row in parts) + 1
             await self._db.execute(
                 _INSERT_EVENT_GROUP,
-                (next_id, len(unknown), *rest.key, rest.period, part, rest.json()),
+                (next_id, len(unknown), *rest.key, rest.period, part, rest.encoded()),
             )
             stored.append((rest, next_id))
             next_id += len(unknown)
@@ -556,18 +558,19 @@ class SqliteStorage:
             # Newest groups first, a page at a time: a title filter may need to look far back
             # (there is no index by title: it would cost every stored event an insert).
             rows = await self._read(
-                "SELECT first_id, events FROM event_groups WHERE first_id < ?"
-                " ORDER BY first_id DESC LIMIT 64",
+                f"SELECT first_id, {_KEY_ORDER}, period, events FROM event_groups"
+                " WHERE first_id < ? ORDER BY first_id DESC LIMIT 64",
                 (below,),
             )
             if not rows:
                 break
             for row in rows:
-                for data in reversed(orjson.loads(row[1])):
-                    if title_id is None or data["title_id"] == title_id:
-                        found.append(Event.from_json(data))
-                        if len(found) == limit:
-                            return found
+                chart = codec.key_from_columns(*row[1:6])
+                period = date.fromisoformat(row[6])
+                events = codec.decode_events(chart, period, row[7], title_id=title_id)
+                found.extend(reversed(events[-(limit - len(found)) :]))
+                if len(found) == limit:
+                    return found
             below = int(rows[-1][0])
         return found
 
@@ -632,9 +635,8 @@ class _EventRun:
     start: int  # position of the first event in the batch, to return new events in batch order
     events: Sequence[Event]
 
-    def json(self) -> str:
-        # Each event's JSON text is encoded once and shared with whoever prints the event.
-        return "[" + ",".join([codec.encode_event(event) for event in self.events]) + "]"
+    def encoded(self) -> str:
+        return codec.encode_events(self.events)
 
 
 def _event_runs(events: Sequence[Event]) -> list[_EventRun]:

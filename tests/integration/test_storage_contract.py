@@ -623,7 +623,7 @@ async def test_sqlite_applies_only_newer_migrations_each_in_its_own_transaction(
 async def test_sqlite_upgrade_to_event_groups_keeps_events_and_their_deliveries(
     tmp_path: Path,
 ) -> None:
-    before, after = load_migrations()[:3], load_migrations()[:4]
+    before, after = load_migrations()[:3], load_migrations()
     assert after[3].name == "event_groups" and after[3].foreign_keys_off
     store = await SqliteStorage.open(tmp_path / "old.db")
     try:
@@ -650,14 +650,14 @@ async def test_sqlite_upgrade_to_event_groups_keeps_events_and_their_deliveries(
             " updated_at) VALUES (7, 1, 'telegram', '', '', '')"
         )
 
-        assert await store.apply_migrations(after) == 4
+        assert await store.apply_migrations(after) == after[-1].version
 
         assert await store.recent_events() == old[::-1]
         assert list(await db.execute_fetchall("PRAGMA foreign_key_check")) == []
         assert list(await db.execute_fetchall("PRAGMA foreign_keys")) == [(1,)]
         # The delivery still finds its event by number.
         joined = await db.execute_fetchall(
-            "SELECT json_extract(g.events, '$[' || (d.event_id - g.first_id) || '].title')"
+            "SELECT json_extract(g.events, '$[' || (d.event_id - g.first_id) || '][2]')"
             " FROM deliveries AS d JOIN event_groups AS g ON g.first_id ="
             " (SELECT max(first_id) FROM event_groups WHERE first_id <= d.event_id)"
         )
@@ -666,6 +666,92 @@ async def test_sqlite_upgrade_to_event_groups_keeps_events_and_their_deliveries(
         fresh = event("D", DAY_2)
         assert await store.save_batch(Batch(events=[old[1], fresh, old[2]])) == [fresh]
         assert await store.recent_events(limit=1) == [fresh]
+    finally:
+        await store.close()
+
+
+def _every_kind_of_event() -> list[Event]:
+    """Events of one chart and period that use every stored field."""
+    return [
+        Event(
+            EventType.RECORD_BROKEN,
+            OFFICIAL_TV,
+            DAY_1,
+            "squid game|season 2",
+            "Squid Game",
+            "Season 2",
+            rank=1,
+            value=68_000_000,
+            unit="views",
+            record=Record.MOST_WEEKLY_VIEWS,
+            previous=RecordHolder("Wednesday", None, 50_100_000, date(2022, 11, 27)),
+        ),
+        Event(
+            EventType.HOURS_MILESTONE,
+            OFFICIAL_TV,
+            DAY_1,
+            "squid game|season 2",
+            "Squid Game",
+            "Season 2",
+            value=1_000_000_000,
+            unit="hours",
+            qualifier="1e9",
+        ),
+        Event(
+            EventType.COUNTRIES_AT_NUMBER_ONE,
+            OFFICIAL_TV,
+            DAY_1,
+            "wednesday",
+            "Wednesday",
+            None,
+            value=50,
+            unit="regions",
+            total_regions=93,
+            qualifier="50",
+        ),
+        Event(EventType.ENTERED, OFFICIAL_TV, DAY_1, "kitz", "Kitz", None, rank=9),
+        Event(EventType.LEFT, OFFICIAL_TV, DAY_1, "", "Untitled", "", previous_rank=10),
+        Event(EventType.ALL_TIME_LIST, OFFICIAL_TV, DAY_1, "x", "X", ""),
+    ]
+
+
+def test_stored_events_keep_only_their_own_fields() -> None:
+    events = _every_kind_of_event()
+    encoded = codec.encode_events(events)
+    assert codec.decode_events(OFFICIAL_TV, DAY_1, encoded) == events
+    # The chart, period and key are not repeated per event; trailing nulls are left out.
+    assert "netflix" not in encoded and "2024-03-01" not in encoded
+    assert '["entered","kitz","Kitz",null,9]' in encoded
+    assert len(encoded) * 3 < sum(len(event.to_json_text()) for event in events)
+    only_kitz = codec.decode_events(OFFICIAL_TV, DAY_1, encoded, title_id="kitz")
+    assert only_kitz == [events[3]]
+
+
+async def test_sqlite_upgrade_to_compact_events_keeps_every_field(tmp_path: Path) -> None:
+    before, after = load_migrations()[:4], load_migrations()
+    assert after[4].name == "compact_events"
+    events = _every_kind_of_event()
+    store = await SqliteStorage.open(tmp_path / "old.db")
+    try:
+        await store.apply_migrations(before)
+        db = store.connection
+        # A group as version 4 stored it: an array of the events' jsonl objects.
+        await db.execute(
+            "INSERT INTO event_groups (first_id, count, source, service, region, category,"
+            " granularity, period, part, events) VALUES (1, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            (
+                len(events),
+                *codec.key_columns(OFFICIAL_TV),
+                DAY_1.isoformat(),
+                "[" + ",".join(event.to_json_text() for event in events) + "]",
+            ),
+        )
+
+        assert await store.apply_migrations(after) == after[-1].version
+
+        assert await store.recent_events() == events[::-1]
+        # Their keys are still known: nothing is stored twice.
+        assert await store.save_batch(Batch(events=events)) == []
     finally:
         await store.close()
 
