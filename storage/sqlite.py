@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+import orjson
 
 from bot.events import Event
 from bot.models import Chart, ChartKey
@@ -27,6 +29,8 @@ from storage import codec
 from storage.schema import Migration, load_migrations
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # How long a statement waits for another process's write lock (a CLI import beside the bot).
 BUSY_TIMEOUT_MS = 5_000
@@ -41,10 +45,46 @@ _CHART_COLUMNS = (
     "id, source, service, region, category, granularity, period, expected_size, extra, entries"
 )
 
+
+def _json_rows(columns: int, *, numbered: bool = False) -> str:
+    """A SELECT of `columns` values from each array of the JSON array bound as ?1.
+
+    Bulk writes bind a whole batch as one JSON text: SQLite reads all its rows in C, in one step,
+    without the GIL. With executemany, aiosqlite's thread takes the GIL back for every row, so a
+    save could not run beside the diff of the next batch (measured: executemany beside a busy
+    thread took as long as both one after the other; one statement per table ran alongside).
+    `numbered`: the first value is an offset from ?2, for ids handed out in the transaction.
+    """
+    picks = [f"json_extract(value, '$[{index}]')" for index in range(columns)]
+    if numbered:
+        picks[0] = f"?2 + {picks[0]}"
+    return f"SELECT {', '.join(picks)} FROM json_each(?1) WHERE true"
+
+
+def _json_text(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows of str, int, float and None as the JSON text _json_rows reads (TEXT: a BLOB is not
+    JSON to SQLite)."""
+    return orjson.dumps(rows).decode()
+
+
 _INSERT_CHART = """
 INSERT INTO charts (id, source, service, region, category, granularity, period, rows,
                     expected_size, extra, entries, stored_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_INSERT_CHART_ROWS = f"""
+INSERT INTO charts (id, source, service, region, category, granularity, period, rows,
+                    expected_size, extra, entries, stored_at)
+{_json_rows(12, numbered=True)}
+"""
+
+_INSERT_CHART_TITLES = f"INSERT INTO chart_titles (rowid, tokens) {_json_rows(2, numbered=True)}"
+
+_INSERT_EVENT_GROUP_ROWS = f"""
+INSERT INTO event_groups (first_id, count, source, service, region, category, granularity, period,
+                          part, events)
+{_json_rows(10, numbered=True)}
 """
 
 _INSERT_EVENT_GROUP = """
@@ -56,16 +96,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 # The group holding an event number: the one with the greatest first_id not above it.
 EVENT_GROUP_OF = "(SELECT max(first_id) FROM event_groups WHERE first_id <= {number})"
 
-_UPSERT_CHART_STATE = """
+_UPSERT_CHART_STATES = f"""
 INSERT INTO chart_state (source, service, region, category, granularity, state, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+{_json_rows(7)}
 ON CONFLICT (source, service, region, category, granularity)
 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
 """
 
-_UPSERT_FAMILY_STATE = """
+_UPSERT_FAMILY_STATES = f"""
 INSERT INTO family_state (source, service, category, granularity, state, updated_at)
-VALUES (?, ?, ?, ?, ?, ?)
+{_json_rows(6)}
 ON CONFLICT (source, service, category, granularity)
 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
 """
@@ -76,8 +116,8 @@ def _entry_field(name: str) -> str:
     return f"json_extract(e.value, '$[{codec.ENTRY_FORMAT.index(name)}]')"
 
 
-_ADD_TITLE_MENTIONS = """
-INSERT INTO titles (title_id, title, season, title_norm, entries) VALUES (?, ?, ?, ?, ?)
+_ADD_TITLE_MENTIONS = f"""
+INSERT INTO titles (title_id, title, season, title_norm, entries) {_json_rows(5)}
 ON CONFLICT (title_id, title, coalesce(season, ''), season IS NULL)
 DO UPDATE SET entries = entries + excluded.entries
 """
@@ -208,231 +248,42 @@ class SqliteStorage:
     # -- writing ---------------------------------------------------------------------------------
 
     async def save_batch(self, batch: Batch) -> list[Event]:
-        now = codec.encode_time(self._clock())
-        charts = codec.last_per_period(batch.accepted)
-        # Encode everything before the transaction starts: a value that cannot be stored fails
-        # here, with nothing written and no lock held.
-        chart_rows = [
-            [
-                0,  # the id, known once the transaction holds the write lock
-                *codec.key_columns(chart.key),
-                chart.period.isoformat(),
-                chart.rows,
-                chart.expected_size,
-                codec.encode_extra(chart.extra),
-                codec.encode_entries(chart.entries),
-                now,
-            ]
-            for chart in charts
-        ]
-        rejection_rows = [
-            (
-                *codec.key_columns(rejection.chart.key),
-                rejection.chart.period.isoformat(),
-                rejection.reason,
-                rejection.chart.rows,
-                now,
-            )
-            for rejection in batch.rejected
-        ]
-        chart_state_rows = [
-            (*codec.key_columns(key), codec.encode_state(state), now)
-            for key, state in batch.chart_states.items()
-        ]
-        family_state_rows = [
-            (*family, codec.encode_state(state), now)
-            for family, state in batch.family_states.items()
-        ]
-        event_runs = _event_runs(codec.first_per_key(batch.events))
-
-        async with self._lock, self._transaction():
-            if charts:
-                await self._store_charts(charts, chart_rows)
-            if rejection_rows:
-                await self._db.executemany(
-                    "INSERT INTO rejections (source, service, region, category, granularity,"
-                    " period, reason, rows, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rejection_rows,
+        # Everything is encoded before the transaction starts: a value that cannot be stored
+        # fails here, with nothing written and no lock held.
+        writes = _BatchWrites.encode(batch, codec.encode_time(self._clock()))
+        hook = self._event_hook
+        async with self._lock:
+            try:
+                new_events, new_ids = await self._in_connection_thread(
+                    functools.partial(writes.write, commit=hook is None)
                 )
-            if chart_state_rows:
-                await self._db.executemany(_UPSERT_CHART_STATE, chart_state_rows)
-            if family_state_rows:
-                await self._db.executemany(_UPSERT_FAMILY_STATE, family_state_rows)
-            if not event_runs:
-                return []
-            new_events, new_ids = await self._store_events(event_runs)
-            if self._event_hook is not None and new_events:
-                # Same transaction: the outbox's deliveries commit with their events, or neither.
-                await self._event_hook(new_events, new_ids)
+                if hook is not None:
+                    if new_events:
+                        # Same transaction: the outbox's deliveries commit with their events, or
+                        # neither.
+                        await hook(new_events, new_ids)
+                    await self._db.execute("COMMIT")
+            except BaseException:
+                # Queued behind the job even after a cancellation, so it undoes exactly this
+                # transaction (and fails harmlessly if the job had committed).
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._db.execute("ROLLBACK")
+                raise
         return new_events
 
-    async def _store_charts(self, charts: Sequence[Chart], chart_rows: list[list[Any]]) -> None:
-        # Ids are handed out here instead of read back chart by chart: one query per batch, and
-        # safe because BEGIN IMMEDIATE holds the only write lock until COMMIT.
-        first_id = int((await self._fetch("SELECT coalesce(max(id), 0) + 1 FROM charts"))[0][0])
-        for chart_id, row in enumerate(chart_rows, start=first_id):
-            row[0] = chart_id
-        # Most batches store new periods only: insert and count, and look for charts to replace
-        # only when some insert met an existing key and period.
-        inserted = await self._db.executemany(_INSERT_CHART + " ON CONFLICT DO NOTHING", chart_rows)
-        replaced: list[tuple[int, Chart]] = []
-        if inserted.rowcount < len(chart_rows):
-            replaced = await self._replace_charts(charts, chart_rows, first_id)
-        await self._db.executemany(
-            "INSERT INTO chart_titles (rowid, tokens) VALUES (?, ?)",
-            [(row[0], _title_tokens(chart)) for row, chart in zip(chart_rows, charts, strict=True)],
-        )
-        await self._db.executemany(
-            _ADD_TITLE_MENTIONS,
-            [
-                (*title, codec.folded_title(title[1]), count)
-                for title, count in _title_mentions(charts).items()
-            ],
-        )
-        if replaced:
-            gone = _title_mentions([chart for _, chart in replaced])
-            await self._db.executemany(
-                "UPDATE titles SET entries = entries - ?"
-                " WHERE title_id = ? AND title = ? AND season IS ?",
-                [(count, *title) for title, count in gone.items()],
-            )
-            # The replaced charts held the last mention of these.
-            await self._db.executemany(
-                "DELETE FROM titles WHERE title_id = ? AND title = ? AND season IS ?"
-                " AND entries <= 0",
-                list(gone),
-            )
+    async def _in_connection_thread(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` with the sqlite3 connection on aiosqlite's thread, as one job.
 
-    async def _replace_charts(
-        self, charts: Sequence[Chart], chart_rows: list[list[Any]], first_id: int
-    ) -> list[tuple[int, Chart]]:
-        """Delete the stored charts this batch replaces and insert their successors."""
-        old = await self._stored_charts_of(charts, before_id=first_id)
-        old_by_period = {(chart.key, chart.period): (chart_id, chart) for chart_id, chart in old}
-        await self._db.executemany(
-            "DELETE FROM charts WHERE id = ?", [(chart_id,) for chart_id, _ in old]
-        )
-        # A contentless FTS5 table forgets a document only when given its tokens again.
-        await self._db.executemany(
-            "INSERT INTO chart_titles (chart_titles, rowid, tokens) VALUES ('delete', ?, ?)",
-            [(chart_id, _title_tokens(chart)) for chart_id, chart in old],
-        )
-        await self._db.executemany(
-            _INSERT_CHART,
-            [
-                row
-                for row, chart in zip(chart_rows, charts, strict=True)
-                if (chart.key, chart.period) in old_by_period
-            ],
-        )
-        log.info("replaced %d stored charts with corrected ones", len(old))
-        return old
-
-    async def _stored_charts_of(
-        self, charts: Sequence[Chart], before_id: int
-    ) -> list[tuple[int, Chart]]:
-        """The stored charts with the key and period of any of `charts`, older than before_id."""
-        found: list[tuple[int, Chart]] = []
-        per_query = _PARAMS_PER_QUERY // 6
-        for start in range(0, len(charts), per_query):
-            chunk = charts[start : start + per_query]
-            wanted = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-            params: list[Any] = [
-                value
-                for chart in chunk
-                for value in (*codec.key_columns(chart.key), chart.period.isoformat())
-            ]
-            # A join on a VALUES list uses the unique index; a row-value IN (VALUES …) does not.
-            rows = await self._fetch(
-                f"WITH wanted (source, service, region, category, granularity, period)"
-                f" AS (VALUES {wanted})"
-                f" SELECT {_CHART_COLUMNS} FROM wanted JOIN charts USING"
-                " (source, service, region, category, granularity, period)"
-                " WHERE id < ?",
-                [*params, before_id],
-            )
-            found.extend((int(row[0]), _chart_from(row)) for row in rows)
-        return found
-
-    async def _store_events(self, runs: Sequence[_EventRun]) -> tuple[list[Event], list[int]]:
-        """Store each run as a new group and return the events that were new, with their numbers.
-
-        Numbers are handed out here, like chart ids, because the write lock is held. A run whose
-        chart and period already have a group (a chart diffed again by another process, family
-        events found again as more regions arrive) keeps only the events with unknown keys.
+        A save is one job from BEGIN to its last statement, so it runs on the other core without
+        waiting for this thread between statements: with one await per statement, a save went on
+        only when the event loop next ran, and the diff of the next batch (plain Python) rarely
+        lets it. aiosqlite runs each of its calls this way but has no public method for a
+        function of ours; `_execute` and `_conn` are what its own execute() uses (aiosqlite
+        0.20-0.22; the storage tests would fail at once if they changed).
         """
-        rows = await self._fetch(
-            "SELECT first_id + count FROM event_groups ORDER BY first_id DESC LIMIT 1"
-        )
-        next_id = int(rows[0][0]) if rows else 1
-        group_rows: list[tuple[Any, ...]] = []
-        for run in runs:
-            group_rows.append((next_id, len(run.events), *run.key, run.period, 0, run.encoded()))
-            next_id += len(run.events)
-        inserted = await self._db.executemany(
-            _INSERT_EVENT_GROUP + " ON CONFLICT DO NOTHING", group_rows
-        )
-        stored_runs = [(run, int(row[0])) for run, row in zip(runs, group_rows, strict=True)]
-        if inserted.rowcount == len(group_rows):
-            # Every run was new (always, in a replay): the batch's events in their order.
-            events = [event for run in runs for event in run.events]
-            numbers = [
-                first_id + index
-                for run, first_id in stored_runs
-                for index in range(len(run.events))
-            ]
-            return events, numbers
-        stored_runs, next_id = await self._store_known_runs(stored_runs, next_id)
-        numbered = sorted(
-            (run.start + index, event, first_id + index)
-            for run, first_id in stored_runs
-            for index, event in enumerate(run.events)
-        )
-        return [event for _, event, _ in numbered], [number for _, _, number in numbered]
-
-    async def _store_known_runs(
-        self, runs: list[tuple[_EventRun, int]], next_id: int
-    ) -> tuple[list[tuple[_EventRun, int]], int]:
-        """After an insert that met existing groups: the runs stored, with their first number.
-
-        A run whose group was not inserted is compared with every stored part of its chart and
-        period; its events with unknown keys are stored as the next part.
-        """
-        assigned = [first_id for _, first_id in runs]
-        present: set[int] = set()
-        for start in range(0, len(assigned), _PARAMS_PER_QUERY):
-            chunk = assigned[start : start + _PARAMS_PER_QUERY]
-            found = await self._fetch(
-                "SELECT first_id FROM event_groups"
-                f" WHERE first_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            present.update(int(row[0]) for row in found)
-        stored: list[tuple[_EventRun, int]] = []
-        for run, first_id in runs:
-            if first_id in present:
-                stored.append((run, first_id))
-                continue
-            parts = await self._fetch(
-                f"SELECT part, events FROM event_groups WHERE {_KEY_MATCH} AND period = ?",
-                (*run.key, run.period),
-            )
-            chart, period = run.events[0].chart, run.events[0].period
-            known = {
-                event.key for _, text in parts for event in codec.decode_events(chart, period, text)
-            }
-            unknown = [event for event in run.events if event.key not in known]
-            if not unknown:
-                continue
-            rest = _EventRun(run.key, run.period, run.start, unknown)
-            part = max(int(row[0]) for row in parts) + 1
-            await self._db.execute(
-                _INSERT_EVENT_GROUP,
-                (next_id, len(unknown), *rest.key, rest.period, part, rest.encoded()),
-            )
-            stored.append((rest, next_id))
-            next_id += len(unknown)
-        return stored, next_id
+        job = self._db._execute(work, self._db._conn)  # type: ignore[no-untyped-call]
+        result: _T = await job
+        return result
 
     async def set_meta(self, name: str, value: str) -> None:
         async with self._lock:
@@ -624,6 +475,259 @@ def _title_mentions(charts: Iterable[Chart]) -> Counter[_TitleIdentity]:
 
 def _title_tokens(chart: Chart) -> str:
     return " ".join(_title_token(entry.title_id) for entry in chart.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchWrites:
+    """A batch encoded for SqliteStorage.save_batch, and the statements that store it.
+
+    Bulk rows are JSON texts read by _json_rows; chart ids and event numbers are offsets from a
+    base read once the transaction holds the write lock (BEGIN IMMEDIATE: no other writer until
+    COMMIT, so the base stays true). `write` runs on the connection's thread.
+    """
+
+    charts: Sequence[Chart]
+    chart_rows: list[list[Any]]  # [index, key columns…, stored_at]; the id is base + index
+    chart_json: str  # chart_rows
+    tokens: str  # [index, search tokens] per chart, for chart_titles
+    mentions: str  # [title_id, title, season, title_norm, entries] per title, for titles
+    rejection_rows: list[tuple[Any, ...]]
+    chart_states: str | None
+    family_states: str | None
+    runs: list[_EventRun]
+    groups: str  # [run.start, count, key columns…, period, part, events] per run
+
+    @classmethod
+    def encode(cls, batch: Batch, now: str) -> _BatchWrites:
+        charts = codec.last_per_period(batch.accepted)
+        chart_rows = [
+            [
+                index,
+                *codec.key_columns(chart.key),
+                chart.period.isoformat(),
+                chart.rows,
+                chart.expected_size,
+                codec.encode_extra(chart.extra),
+                codec.encode_entries(chart.entries),
+                now,
+            ]
+            for index, chart in enumerate(charts)
+        ]
+        runs = _event_runs(codec.first_per_key(batch.events))
+        return cls(
+            charts=charts,
+            chart_rows=chart_rows,
+            chart_json=_json_text(chart_rows),
+            tokens=_json_text([[i, _title_tokens(chart)] for i, chart in enumerate(charts)]),
+            mentions=_json_text(
+                [
+                    [*title, codec.folded_title(title[1]), count]
+                    for title, count in _title_mentions(charts).items()
+                ]
+            ),
+            rejection_rows=[
+                (
+                    *codec.key_columns(rejection.chart.key),
+                    rejection.chart.period.isoformat(),
+                    rejection.reason,
+                    rejection.chart.rows,
+                    now,
+                )
+                for rejection in batch.rejected
+            ],
+            chart_states=_json_text(
+                [
+                    [*codec.key_columns(key), codec.encode_state(state), now]
+                    for key, state in batch.chart_states.items()
+                ]
+            )
+            if batch.chart_states
+            else None,
+            family_states=_json_text(
+                [
+                    [*family, codec.encode_state(state), now]
+                    for family, state in batch.family_states.items()
+                ]
+            )
+            if batch.family_states
+            else None,
+            runs=runs,
+            groups=_json_text(
+                [
+                    [run.start, len(run.events), *run.key, run.period, 0, run.encoded()]
+                    for run in runs
+                ]
+            ),
+        )
+
+    def write(self, conn: sqlite3.Connection, *, commit: bool) -> tuple[list[Event], list[int]]:
+        """Begin, store everything; commit if told to. The new events, with their numbers."""
+        conn.execute("BEGIN IMMEDIATE")
+        if self.charts:
+            self._store_charts(conn)
+        if self.rejection_rows:
+            conn.executemany(
+                "INSERT INTO rejections (source, service, region, category, granularity,"
+                " period, reason, rows, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.rejection_rows,
+            )
+        if self.chart_states is not None:
+            conn.execute(_UPSERT_CHART_STATES, (self.chart_states,))
+        if self.family_states is not None:
+            conn.execute(_UPSERT_FAMILY_STATES, (self.family_states,))
+        stored = self._store_events(conn) if self.runs else ([], [])
+        if commit:
+            conn.execute("COMMIT")
+        return stored
+
+    def _store_charts(self, conn: sqlite3.Connection) -> None:
+        base = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM charts").fetchone()[0])
+        # Most batches store new periods only: insert and count, and look for charts to replace
+        # only when some insert met an existing key and period.
+        inserted = conn.execute(
+            _INSERT_CHART_ROWS + " ON CONFLICT DO NOTHING", (self.chart_json, base)
+        )
+        replaced: list[tuple[int, Chart]] = []
+        if inserted.rowcount < len(self.charts):
+            replaced = self._replace_charts(conn, base)
+        conn.execute(_INSERT_CHART_TITLES, (self.tokens, base))
+        conn.execute(_ADD_TITLE_MENTIONS, (self.mentions,))
+        if replaced:
+            gone = _title_mentions([chart for _, chart in replaced])
+            conn.executemany(
+                "UPDATE titles SET entries = entries - ?"
+                " WHERE title_id = ? AND title = ? AND season IS ?",
+                [(count, *title) for title, count in gone.items()],
+            )
+            # The replaced charts held the last mention of these.
+            conn.executemany(
+                "DELETE FROM titles WHERE title_id = ? AND title = ? AND season IS ?"
+                " AND entries <= 0",
+                list(gone),
+            )
+
+    def _replace_charts(self, conn: sqlite3.Connection, base: int) -> list[tuple[int, Chart]]:
+        """Delete the stored charts this batch replaces and insert their successors."""
+        old = _stored_charts_of(conn, self.charts, before_id=base)
+        old_by_period = {(chart.key, chart.period): (chart_id, chart) for chart_id, chart in old}
+        conn.executemany("DELETE FROM charts WHERE id = ?", [(chart_id,) for chart_id, _ in old])
+        # A contentless FTS5 table forgets a document only when given its tokens again.
+        conn.executemany(
+            "INSERT INTO chart_titles (chart_titles, rowid, tokens) VALUES ('delete', ?, ?)",
+            [(chart_id, _title_tokens(chart)) for chart_id, chart in old],
+        )
+        conn.executemany(
+            _INSERT_CHART,
+            [
+                (base + row[0], *row[1:])
+                for row, chart in zip(self.chart_rows, self.charts, strict=True)
+                if (chart.key, chart.period) in old_by_period
+            ],
+        )
+        log.info("replaced %d stored charts with corrected ones", len(old))
+        return old
+
+    def _store_events(self, conn: sqlite3.Connection) -> tuple[list[Event], list[int]]:
+        """Store each run as a new group and return the events that were new, with their numbers.
+
+        A run whose chart and period already have a group (a chart diffed again by another
+        process, family events found again as more regions arrive) keeps only the events with
+        unknown keys.
+        """
+        row = conn.execute(
+            "SELECT first_id + count FROM event_groups ORDER BY first_id DESC LIMIT 1"
+        ).fetchone()
+        base = int(row[0]) if row else 1
+        inserted = conn.execute(
+            _INSERT_EVENT_GROUP_ROWS + " ON CONFLICT DO NOTHING", (self.groups, base)
+        )
+        stored_runs = [(run, base + run.start) for run in self.runs]
+        if inserted.rowcount == len(self.runs):
+            # Every run was new (always, in a replay): the batch's events in their order.
+            events = [event for run in self.runs for event in run.events]
+            numbers = [
+                first + index for run, first in stored_runs for index in range(len(run.events))
+            ]
+            return events, numbers
+        last = self.runs[-1]
+        stored_runs = _store_known_runs(conn, stored_runs, base + last.start + len(last.events))
+        numbered = sorted(
+            (run.start + index, event, first + index)
+            for run, first in stored_runs
+            for index, event in enumerate(run.events)
+        )
+        return [event for _, event, _ in numbered], [number for _, _, number in numbered]
+
+
+def _stored_charts_of(
+    conn: sqlite3.Connection, charts: Sequence[Chart], before_id: int
+) -> list[tuple[int, Chart]]:
+    """The stored charts with the key and period of any of `charts`, older than before_id."""
+    found: list[tuple[int, Chart]] = []
+    per_query = _PARAMS_PER_QUERY // 6
+    for start in range(0, len(charts), per_query):
+        chunk = charts[start : start + per_query]
+        wanted = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params: list[Any] = [
+            value
+            for chart in chunk
+            for value in (*codec.key_columns(chart.key), chart.period.isoformat())
+        ]
+        # A join on a VALUES list uses the unique index; a row-value IN (VALUES …) does not.
+        rows = conn.execute(
+            f"WITH wanted (source, service, region, category, granularity, period)"
+            f" AS (VALUES {wanted})"
+            f" SELECT {_CHART_COLUMNS} FROM wanted JOIN charts USING"
+            " (source, service, region, category, granularity, period)"
+            " WHERE id < ?",
+            [*params, before_id],
+        ).fetchall()
+        found.extend((int(row[0]), _chart_from(row)) for row in rows)
+    return found
+
+
+def _store_known_runs(
+    conn: sqlite3.Connection, runs: list[tuple[_EventRun, int]], next_id: int
+) -> list[tuple[_EventRun, int]]:
+    """After an insert that met existing groups: the runs stored, with their first number.
+
+    A run whose group was not inserted is compared with every stored part of its chart and
+    period; its events with unknown keys are stored as the next part, numbered from next_id.
+    """
+    assigned = [first_id for _, first_id in runs]
+    present: set[int] = set()
+    for start in range(0, len(assigned), _PARAMS_PER_QUERY):
+        chunk = assigned[start : start + _PARAMS_PER_QUERY]
+        found = conn.execute(
+            f"SELECT first_id FROM event_groups WHERE first_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        present.update(int(row[0]) for row in found)
+    stored: list[tuple[_EventRun, int]] = []
+    for run, first_id in runs:
+        if first_id in present:
+            stored.append((run, first_id))
+            continue
+        parts = conn.execute(
+            f"SELECT part, events FROM event_groups WHERE {_KEY_MATCH} AND period = ?",
+            (*run.key, run.period),
+        ).fetchall()
+        chart, period = run.events[0].chart, run.events[0].period
+        known = {
+            event.key for _, text in parts for event in codec.decode_events(chart, period, text)
+        }
+        unknown = [event for event in run.events if event.key not in known]
+        if not unknown:
+            continue
+        rest = _EventRun(run.key, run.period, run.start, unknown)
+        part = max(int(row[0]) for row in parts) + 1
+        conn.execute(
+            _INSERT_EVENT_GROUP,
+            (next_id, len(unknown), *rest.key, rest.period, part, rest.encoded()),
+        )
+        stored.append((rest, next_id))
+        next_id += len(unknown)
+    return stored
 
 
 @dataclass(frozen=True, slots=True)

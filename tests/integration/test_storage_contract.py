@@ -572,6 +572,48 @@ async def open_sqlite(path: Path) -> SqliteStorage:
     return store
 
 
+@pytest.mark.parametrize("with_hook", [False, True])
+async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
+    tmp_path: Path, with_hook: bool
+) -> None:
+    store = await open_sqlite(tmp_path / "top10.db")
+    hook_started = asyncio.Event()
+
+    async def never_done(events: list[Event], event_ids: list[int]) -> None:
+        hook_started.set()
+        await asyncio.Event().wait()
+
+    async def accept(events: list[Event], event_ids: list[int]) -> None:
+        return None
+
+    if with_hook:
+        store.on_new_events(never_done)
+    batch = Batch(
+        accepted=[chart(NETFLIX_TV_US, DAY_1, "A")],
+        chart_states={NETFLIX_TV_US: {"top": ["a"]}},
+        events=[event("A")],
+    )
+    try:
+        saving = asyncio.create_task(store.save_batch(batch))
+        if with_hook:
+            await hook_started.wait()  # cancelled inside the transaction, in the hook
+        else:
+            await asyncio.sleep(0)  # cancelled while the connection's thread writes the batch
+        saving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await saving
+
+        stored = await store.has_chart(NETFLIX_TV_US, DAY_1)
+        assert stored is not with_hook  # without a hook the job commits; with one, rolled back
+        assert (await store.load_chart_state(NETFLIX_TV_US) is not None) is stored
+        assert (await store.recent_events() == [event("A")]) is stored
+        # No transaction was left open: the next save goes through.
+        store.on_new_events(accept)
+        assert await store.save_batch(Batch(events=[event("B")])) == [event("B")]
+    finally:
+        await store.close()
+
+
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = await open_sqlite(tmp_path / "top10.db")
     try:
