@@ -112,6 +112,9 @@ async def _opened_storage(url: str) -> AsyncIterator[Storage]:
         await storage.close()
 
 
+EVENTS_PER_WRITE = 1_000
+
+
 def _chart_stream(files: Sequence[str], until: date | None) -> Iterator[Chart]:
     stream = merge_by_period(read_charts(f) for f in resolve_files(files))
     for chart in stream:
@@ -140,9 +143,12 @@ async def _feed(
         async def write_events(events: list[Event]) -> None:
             shown = events if since is None else [e for e in events if e.period >= since]
             render = Event.to_json_text if fmt == "jsonl" else event_line
-            # One write per stored batch: a long replay prints hundreds of thousands of lines.
-            if shown:
-                sys.stdout.write("\n".join([render(event) for event in shown]) + "\n")
+            # A few writes per stored batch (a long replay prints hundreds of thousands of
+            # lines), with a pause between them for the save running beside (see Pipeline).
+            for start in range(0, len(shown), EVENTS_PER_WRITE):
+                chunk = shown[start : start + EVENTS_PER_WRITE]
+                sys.stdout.write("\n".join([render(event) for event in chunk]) + "\n")
+                await asyncio.sleep(0)
 
         pipeline = Pipeline(storage, config.diff, sink=write_events if print_events else None)
         try:
