@@ -137,7 +137,6 @@ class Event:
     qualifier: str = ""
     # Computed once: a long replay asks for them several times per event (dedupe, store, print).
     key: str = field(init=False, repr=False, compare=False)
-    _json_text: str | None = field(init=False, repr=False, compare=False, default=None)
     _chart_text: _ChartText = field(init=False, repr=False, compare=False)
 
     def __init__(
@@ -181,7 +180,6 @@ class Event:
             self.key = "".join((type, ":", chart_text.key_middle, title_id, ":", qualifier))
         else:
             self.key = "".join((type, ":", chart_text.key_middle, title_id))
-        self._json_text = None
 
     @property
     def importance(self) -> int:
@@ -198,41 +196,42 @@ class Event:
         return data
 
     def to_json_text(self) -> str:
-        """The event as compact UTF-8 JSON text (orjson), built once: replays encode every event.
+        """The event as compact JSON text (see to_json_bytes)."""
+        return self.to_json_bytes().decode()
+
+    def to_json_bytes(self) -> bytes:
+        """The event as compact UTF-8 JSON (orjson): a replay prints every event this way.
 
         The key is encoded on its own and the chart fields come from the text shared by the
         chart's events, so one orjson call encodes the rest.
         """
-        text = self._json_text
-        if text is None:
-            own: dict[str, Any] = {
-                "title": self.title,
-                "season": self.season,
-                "title_id": self.title_id,
-            }
-            if self.rank is not None or self.previous_rank is not None:
-                own["rank"] = self.rank
-                own["previous_rank"] = self.previous_rank
-            if self.value is not None:
-                own["value"] = self.value
-                own["unit"] = self.unit
-            if self.total_regions is not None:
-                own["total_regions"] = self.total_regions
-            if self.record is not None:
-                own["record"] = str(self.record)
-                own["previous"] = self.previous.to_json() if self.previous else None
-            if self.qualifier:
-                own["qualifier"] = self.qualifier
-            text = self._json_text = b"".join(
-                (
-                    b'{"key":',
-                    orjson.dumps(self.key),
-                    _TYPE_JSON[self.type],
-                    self._chart_text.json_middle,
-                    orjson.dumps(own)[1:],  # '"title":...}'
-                )
-            ).decode()
-        return text
+        own: dict[str, Any] = {
+            "title": self.title,
+            "season": self.season,
+            "title_id": self.title_id,
+        }
+        if self.rank is not None or self.previous_rank is not None:
+            own["rank"] = self.rank
+            own["previous_rank"] = self.previous_rank
+        if self.value is not None:
+            own["value"] = self.value
+            own["unit"] = self.unit
+        if self.total_regions is not None:
+            own["total_regions"] = self.total_regions
+        if self.record is not None:
+            own["record"] = str(self.record)
+            own["previous"] = self.previous.to_json() if self.previous else None
+        if self.qualifier:
+            own["qualifier"] = self.qualifier
+        return b"".join(
+            (
+                b'{"key":',
+                orjson.dumps(self.key),
+                _TYPE_JSON[self.type],
+                self._chart_text.json_middle,
+                orjson.dumps(own)[1:],  # '"title":...}'
+            )
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
