@@ -93,9 +93,15 @@ ENTRY_FORMAT = (
 _entry_values = attrgetter(*ENTRY_FORMAT)
 
 
+def entry_rows(entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
+    """A chart's rows as tuples of ENTRY_FORMAT's fields, in order: what encode_entries encodes,
+    for a caller that puts them inside a larger JSON text."""
+    return [_entry_values(entry) for entry in entries]
+
+
 def encode_entries(entries: Iterable[Entry]) -> str:
     """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
-    return orjson.dumps([_entry_values(entry) for entry in entries]).decode()
+    return orjson.dumps(entry_rows(entries)).decode()
 
 
 def decode_entries(text: str) -> tuple[Entry, ...]:

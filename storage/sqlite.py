@@ -487,7 +487,9 @@ class _BatchWrites:
     """
 
     charts: Sequence[Chart]
-    chart_rows: list[list[Any]]  # [index, key columns…, stored_at]; the id is base + index
+    # [index, key columns…, period, rows, expected_size, extra, entries, stored_at]; the id is
+    # base + index, entries are codec.entry_rows
+    chart_rows: list[list[Any]]
     chart_json: str  # chart_rows
     tokens: str  # [index, search tokens] per chart, for chart_titles
     mentions: str  # [title_id, title, season, title_norm, entries] per title, for titles
@@ -508,7 +510,9 @@ class _BatchWrites:
                 chart.rows,
                 chart.expected_size,
                 codec.encode_extra(chart.extra),
-                codec.encode_entries(chart.entries),
+                # Nested, not as a string inside the row's JSON: no second escaping, and
+                # json_extract gives back a nested array as the very text encode_entries makes.
+                codec.entry_rows(chart.entries),
                 now,
             ]
             for index, chart in enumerate(charts)
@@ -619,7 +623,7 @@ class _BatchWrites:
         conn.executemany(
             _INSERT_CHART,
             [
-                (base + row[0], *row[1:])
+                (base + row[0], *row[1:10], codec.encode_entries(chart.entries), row[11])
                 for row, chart in zip(self.chart_rows, self.charts, strict=True)
                 if (chart.key, chart.period) in old_by_period
             ],

@@ -614,6 +614,26 @@ async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
         await store.close()
 
 
+async def test_sqlite_stores_entries_as_the_codec_encodes_them(tmp_path: Path) -> None:
+    # Rows reach SQLite nested in one JSON text per batch; what json_extract gives back must be
+    # the codec's own text, escapes, non-ASCII and float digits included.
+    entries = (
+        Entry(1, 'squid game|"red" light', 'Squid Game: "Red" \\ Light 🦑 é', "Season 1\u0001"),
+        Entry(
+            2, "x", "X", None, points=7, hours=1_000_000_000, views=12, runtime=1.8666666666666667
+        ),
+    )
+    stored = Chart(NETFLIX_TV_US, DAY_1, entries)
+    store = await open_sqlite(tmp_path / "top10.db")
+    try:
+        await store.save_batch(Batch(accepted=[stored]))
+        rows = await store.connection.execute_fetchall("SELECT entries FROM charts")
+        assert [row[0] for row in rows] == [codec.encode_entries(entries)]
+        assert (await store.latest_chart(NETFLIX_TV_US)) == codec.stored_form(stored)
+    finally:
+        await store.close()
+
+
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = await open_sqlite(tmp_path / "top10.db")
     try:
