@@ -122,13 +122,13 @@ def decode_extra(text: str | None) -> dict[str, str]:
 
 # Dates and datetimes are not JSON: refuse them (TypeError) instead of orjson's silent ISO text,
 # so a state that other stores could not read back never gets written.
-_STATE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+STATE_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def encode_state(state: StateJson) -> str:
     # States hold only strings, numbers and lists: orjson's compact, key-sorted output is
     # deterministic and several times faster than the json module on a long replay.
-    return orjson.dumps(state, option=_STATE_OPTIONS).decode()
+    return orjson.dumps(state, option=STATE_JSON_OPTIONS).decode()
 
 
 def decode_state(text: str) -> StateJson:
@@ -176,9 +176,14 @@ def _event_row(event: Event) -> list[Any]:
     return row
 
 
+def event_rows(events: Iterable[Event]) -> list[list[Any]]:
+    """What encode_events encodes, for a caller that puts it inside a larger JSON text."""
+    return [_event_row(event) for event in events]
+
+
 def encode_events(events: Iterable[Event]) -> str:
     """The stored form of events that share one chart and period (see EVENT_FORMAT)."""
-    return orjson.dumps([_event_row(event) for event in events]).decode()
+    return orjson.dumps(event_rows(events)).decode()
 
 
 def decode_events(

@@ -61,10 +61,13 @@ def _json_rows(columns: int, *, numbered: bool = False) -> str:
     return f"SELECT {', '.join(picks)} FROM json_each(?1) WHERE true"
 
 
-def _json_text(rows: Sequence[Sequence[Any]]) -> str:
-    """Rows of str, int, float and None as the JSON text _json_rows reads (TEXT: a BLOB is not
-    JSON to SQLite)."""
-    return orjson.dumps(rows).decode()
+def _json_text(rows: Sequence[Sequence[Any]], option: int | None = None) -> str:
+    """Rows as the JSON text _json_rows reads (TEXT: a BLOB is not JSON to SQLite).
+
+    A column stored as JSON (entries, states, events) goes in nested, not as an escaped string:
+    json_extract gives back a nested array or object as the very text orjson wrote for it.
+    """
+    return orjson.dumps(rows, option=option).decode()
 
 
 _INSERT_CHART = """
@@ -510,9 +513,7 @@ class _BatchWrites:
                 chart.rows,
                 chart.expected_size,
                 codec.encode_extra(chart.extra),
-                # Nested, not as a string inside the row's JSON: no second escaping, and
-                # json_extract gives back a nested array as the very text encode_entries makes.
-                codec.entry_rows(chart.entries),
+                codec.entry_rows(chart.entries),  # nested: see _json_text
                 now,
             ]
             for index, chart in enumerate(charts)
@@ -541,24 +542,30 @@ class _BatchWrites:
             ],
             chart_states=_json_text(
                 [
-                    [*codec.key_columns(key), codec.encode_state(state), now]
+                    [*codec.key_columns(key), state, now]
                     for key, state in batch.chart_states.items()
-                ]
+                ],
+                option=codec.STATE_JSON_OPTIONS,
             )
             if batch.chart_states
             else None,
             family_states=_json_text(
-                [
-                    [*family, codec.encode_state(state), now]
-                    for family, state in batch.family_states.items()
-                ]
+                [[*family, state, now] for family, state in batch.family_states.items()],
+                option=codec.STATE_JSON_OPTIONS,
             )
             if batch.family_states
             else None,
             runs=runs,
             groups=_json_text(
                 [
-                    [run.start, len(run.events), *run.key, run.period, 0, run.encoded()]
+                    [
+                        run.start,
+                        len(run.events),
+                        *run.key,
+                        run.period,
+                        0,
+                        codec.event_rows(run.events),
+                    ]
                     for run in runs
                 ]
             ),

@@ -614,7 +614,7 @@ async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
         await store.close()
 
 
-async def test_sqlite_stores_entries_as_the_codec_encodes_them(tmp_path: Path) -> None:
+async def test_sqlite_stores_json_columns_as_the_codec_encodes_them(tmp_path: Path) -> None:
     # Rows reach SQLite nested in one JSON text per batch; what json_extract gives back must be
     # the codec's own text, escapes, non-ASCII and float digits included.
     entries = (
@@ -624,12 +624,22 @@ async def test_sqlite_stores_entries_as_the_codec_encodes_them(tmp_path: Path) -
         ),
     )
     stored = Chart(NETFLIX_TV_US, DAY_1, entries)
+    state = {"z": [1.25, 'Pokémon "2"'], "a": {"y": None, "b": 10**15}}
+    events = _every_kind_of_event()
     store = await open_sqlite(tmp_path / "top10.db")
     try:
-        await store.save_batch(Batch(accepted=[stored]))
-        rows = await store.connection.execute_fetchall("SELECT entries FROM charts")
+        batch = Batch(accepted=[stored], chart_states={NETFLIX_TV_US: state}, events=events)
+        batch.family_states[TV_FAMILY] = state
+        await store.save_batch(batch)
+        db = store.connection
+        rows = await db.execute_fetchall("SELECT entries FROM charts")
         assert [row[0] for row in rows] == [codec.encode_entries(entries)]
         assert (await store.latest_chart(NETFLIX_TV_US)) == codec.stored_form(stored)
+        for table in ("chart_state", "family_state"):
+            rows = await db.execute_fetchall(f"SELECT state FROM {table}")
+            assert [row[0] for row in rows] == [codec.encode_state(state)]
+        rows = await db.execute_fetchall("SELECT events FROM event_groups")
+        assert [row[0] for row in rows] == [codec.encode_events(events)]
     finally:
         await store.close()
 
