@@ -255,14 +255,17 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
 
 
 def _collect_garbage_less_often() -> None:
-    """For bulk replays and imports: a young-generation collection every 50,000 allocations
-    instead of 700, an older one every 20 of those instead of 10, the oldest every 100 instead of
-    10. They allocate millions of short-lived objects (entries, events, JSON) that reference
-    counting frees anyway, and hold large young containers (a batch's rows) that each collection
-    walks: bench/replay.py spent a tenth of its time in the collector with the defaults, and still
-    ~0.9 s (32 collections of up to 40 ms, 372 objects freed in all, timed through gc.callbacks)
-    at 20,000/10/10; ~0.1 s now, with the same peak memory."""
-    gc.set_threshold(50_000, 20, 100)
+    """For bulk replays and imports: a young-generation collection every 200,000 allocations
+    instead of 700, older ones rarer in step.
+
+    They allocate millions of objects that reference counting frees (entries, events, the rows
+    of each batch), and hardly any cycles: the collector freed 372 objects in all over a
+    bench/replay.py run. Each young collection walks every young container and what it holds,
+    and took up to 50 ms: at 20,000 allocations they had ~1.1 s of the run (36 collections), at
+    200,000 ~0.1 s (one), timed through gc.callbacks, with the same peak memory. 50,000 did as
+    well, but a batch that holds more containers (nested rows did) brought it back to ~1 s.
+    """
+    gc.set_threshold(200_000, 50, 1000)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

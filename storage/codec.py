@@ -93,15 +93,9 @@ ENTRY_FORMAT = (
 _entry_values = attrgetter(*ENTRY_FORMAT)
 
 
-def entry_rows(entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
-    """A chart's rows as tuples of ENTRY_FORMAT's fields, in order: what encode_entries encodes,
-    for a caller that puts them inside a larger JSON text."""
-    return [_entry_values(entry) for entry in entries]
-
-
 def encode_entries(entries: Iterable[Entry]) -> str:
     """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
-    return orjson.dumps(entry_rows(entries)).decode()
+    return orjson.dumps([_entry_values(entry) for entry in entries]).decode()
 
 
 def decode_entries(text: str) -> tuple[Entry, ...]:
@@ -122,13 +116,13 @@ def decode_extra(text: str | None) -> dict[str, str]:
 
 # Dates and datetimes are not JSON: refuse them (TypeError) instead of orjson's silent ISO text,
 # so a state that other stores could not read back never gets written.
-STATE_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_STATE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def encode_state(state: StateJson) -> str:
     # States hold only strings, numbers and lists: orjson's compact, key-sorted output is
     # deterministic and several times faster than the json module on a long replay.
-    return orjson.dumps(state, option=STATE_JSON_OPTIONS).decode()
+    return orjson.dumps(state, option=_STATE_OPTIONS).decode()
 
 
 def decode_state(text: str) -> StateJson:
@@ -176,14 +170,9 @@ def _event_row(event: Event) -> list[Any]:
     return row
 
 
-def event_rows(events: Iterable[Event]) -> list[list[Any]]:
-    """What encode_events encodes, for a caller that puts it inside a larger JSON text."""
-    return [_event_row(event) for event in events]
-
-
 def encode_events(events: Iterable[Event]) -> str:
     """The stored form of events that share one chart and period (see EVENT_FORMAT)."""
-    return orjson.dumps(event_rows(events)).decode()
+    return orjson.dumps([_event_row(event) for event in events]).decode()
 
 
 def decode_events(

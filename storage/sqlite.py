@@ -61,13 +61,15 @@ def _json_rows(columns: int, *, numbered: bool = False) -> str:
     return f"SELECT {', '.join(picks)} FROM json_each(?1) WHERE true"
 
 
-def _json_text(rows: Sequence[Sequence[Any]], option: int | None = None) -> str:
-    """Rows as the JSON text _json_rows reads (TEXT: a BLOB is not JSON to SQLite).
+def _json_text(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows of str, int, float and None as the JSON text _json_rows reads (TEXT: a BLOB is not
+    JSON to SQLite).
 
-    A column stored as JSON (entries, states, events) goes in nested, not as an escaped string:
-    json_extract gives back a nested array or object as the very text orjson wrote for it.
-    """
-    return orjson.dumps(rows, option=option).decode()
+    Columns that hold JSON (entries, states, events) go in as strings. Nested arrays and objects
+    would spare this thread a second escaping, but SQLite then parses and re-renders them for
+    every column it extracts: its thread's CPU went from ~4 to ~6.5 s in a bench replay and the
+    diff waited for the saves (wall ~10 s -> ~12 s, per-thread CPU from /proc)."""
+    return orjson.dumps(rows).decode()
 
 
 _INSERT_CHART = """
@@ -490,9 +492,7 @@ class _BatchWrites:
     """
 
     charts: Sequence[Chart]
-    # [index, key columns…, period, rows, expected_size, extra, entries, stored_at]; the id is
-    # base + index, entries are codec.entry_rows
-    chart_rows: list[list[Any]]
+    chart_rows: list[list[Any]]  # [index, key columns…, stored_at]; the id is base + index
     chart_json: str  # chart_rows
     tokens: str  # [index, search tokens] per chart, for chart_titles
     mentions: str  # [title_id, title, season, title_norm, entries] per title, for titles
@@ -513,7 +513,7 @@ class _BatchWrites:
                 chart.rows,
                 chart.expected_size,
                 codec.encode_extra(chart.extra),
-                codec.entry_rows(chart.entries),  # nested: see _json_text
+                codec.encode_entries(chart.entries),
                 now,
             ]
             for index, chart in enumerate(charts)
@@ -542,30 +542,24 @@ class _BatchWrites:
             ],
             chart_states=_json_text(
                 [
-                    [*codec.key_columns(key), state, now]
+                    [*codec.key_columns(key), codec.encode_state(state), now]
                     for key, state in batch.chart_states.items()
-                ],
-                option=codec.STATE_JSON_OPTIONS,
+                ]
             )
             if batch.chart_states
             else None,
             family_states=_json_text(
-                [[*family, state, now] for family, state in batch.family_states.items()],
-                option=codec.STATE_JSON_OPTIONS,
+                [
+                    [*family, codec.encode_state(state), now]
+                    for family, state in batch.family_states.items()
+                ]
             )
             if batch.family_states
             else None,
             runs=runs,
             groups=_json_text(
                 [
-                    [
-                        run.start,
-                        len(run.events),
-                        *run.key,
-                        run.period,
-                        0,
-                        codec.event_rows(run.events),
-                    ]
+                    [run.start, len(run.events), *run.key, run.period, 0, run.encoded()]
                     for run in runs
                 ]
             ),
@@ -630,7 +624,7 @@ class _BatchWrites:
         conn.executemany(
             _INSERT_CHART,
             [
-                (base + row[0], *row[1:10], codec.encode_entries(chart.entries), row[11])
+                (base + row[0], *row[1:])
                 for row, chart in zip(self.chart_rows, self.charts, strict=True)
                 if (chart.key, chart.period) in old_by_period
             ],
