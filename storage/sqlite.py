@@ -66,9 +66,9 @@ def _json_text(rows: Sequence[Sequence[Any]]) -> str:
     JSON to SQLite).
 
     Columns that hold JSON (entries, states, events) go in as strings. Nested arrays and objects
-    would spare this thread a second escaping, but SQLite then parses and re-renders them for
-    every column it extracts: its thread's CPU went from ~4 to ~6.5 s in a bench replay and the
-    diff waited for the saves (wall ~10 s -> ~12 s, per-thread CPU from /proc)."""
+    would spare the event loop's thread a second escaping, but SQLite then parses and re-renders
+    them for every column it extracts: its thread's CPU went from ~4 to ~6.5 s in a bench replay
+    and the diff waited for the saves (wall ~10 s -> ~12 s, per-thread CPU from /proc)."""
     return orjson.dumps(rows).decode()
 
 
@@ -283,8 +283,8 @@ class SqliteStorage:
         waiting for this thread between statements: with one await per statement, a save went on
         only when the event loop next ran, and the diff of the next batch (plain Python) rarely
         lets it. aiosqlite runs each of its calls this way but has no public method for a
-        function of ours; `_execute` and `_conn` are what its own execute() uses (aiosqlite
-        0.20-0.22; the storage tests would fail at once if they changed).
+        function of ours; `_execute` and `_conn` are what its own execute() uses (pyproject.toml
+        keeps aiosqlite below 0.23; every storage test goes through here).
         """
         job = self._db._execute(work, self._db._conn)  # type: ignore[no-untyped-call]
         result: _T = await job
