@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -41,7 +41,7 @@ from bot.subscriptions import (
 )
 from storage import codec
 from storage.memory import MemoryStorage
-from storage.sqlite import EVENT_GROUP_OF, SqliteStorage
+from storage.sqlite import EVENT_GROUP_OF, GROUP_COLUMNS, SqliteStorage, group_events
 from storage.subscriptions import (
     MemorySubscriptionStore,
     decode_clock_time,
@@ -139,15 +139,8 @@ ON CONFLICT (event_id, destination_id) DO NOTHING
 _JOIN_EVENT_GROUP = "JOIN event_groups AS g ON g.first_id = " + EVENT_GROUP_OF.format(
     number="d.event_id"
 )
-# A group's columns, as _group_events reads them.
-_GROUP_COLUMNS = "first_id, source, service, region, category, granularity, period, events"
-
-
-def _group_events(row: Any) -> list[Event]:
-    """The events of a row of _GROUP_COLUMNS (with the `g.` prefix or without)."""
-    chart = codec.key_from_columns(*row[1:6])
-    return codec.decode_events(chart, date.fromisoformat(row[6]), row[7])
-
+# The columns of a delivery's group `g`, for group_events.
+_GROUP_OF_DELIVERY = ", ".join(f"g.{column}" for column in GROUP_COLUMNS.split(", "))
 
 _CLAIMABLE = "status IN ('pending', 'failed') AND due_at <= ? AND claimed_until <= ?"
 
@@ -316,7 +309,7 @@ class SqliteOutbox:
             if number in found:
                 continue  # decoded with the group of an earlier number
             rows = await self._fetch(
-                f"SELECT {_GROUP_COLUMNS} FROM event_groups WHERE first_id = "
+                f"SELECT {GROUP_COLUMNS} FROM event_groups WHERE first_id = "
                 + EVENT_GROUP_OF.format(number="?"),
                 (number,),
             )
@@ -325,7 +318,7 @@ class SqliteOutbox:
             if len(self._event_cache) >= _EVENT_CACHE_SIZE:
                 self._event_cache.clear()
             first_id = int(rows[0][0])
-            for index, event in enumerate(_group_events(rows[0])):
+            for index, event in enumerate(group_events(rows[0])):
                 self._event_cache[first_id + index] = event
                 if first_id + index in numbers:
                     found[first_id + index] = event
@@ -482,8 +475,7 @@ class SqliteOutbox:
             rows = await self._fetch(
                 "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
                 " coalesce(t.thread_id, ''), d.event_id, d.attempts, d.last_error, d.updated_at,"
-                " g.first_id, g.source, g.service, g.region, g.category, g.granularity,"
-                " g.period, g.events"
+                f" {_GROUP_OF_DELIVERY}"
                 f" FROM deliveries AS d {_JOIN_EVENT_GROUP}"
                 " LEFT JOIN destinations AS t ON t.id = d.destination_id"
                 " WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT ?",
@@ -493,7 +485,7 @@ class SqliteOutbox:
             DeadLetter(
                 id=int(row[0]),
                 destination=Destination(row[1], row[2], row[3] or None),
-                event_key=_group_events(row[8:])[row[4] - row[8]].key,
+                event_key=group_events(row[8:])[row[4] - row[8]].key,
                 attempts=int(row[5]),
                 reason=row[6],
                 updated_at=codec.decode_time(row[7]),

@@ -98,6 +98,16 @@ INSERT INTO event_groups (first_id, count, source, service, region, category, gr
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
+# A group's columns as group_events reads them.
+GROUP_COLUMNS = f"first_id, {_KEY_ORDER}, period, events"
+
+
+def group_events(row: Sequence[Any], *, title_id: str | None = None) -> list[Event]:
+    """The events of a row of GROUP_COLUMNS (all, or that title's), in event-number order."""
+    chart = codec.key_from_columns(*row[1:6])
+    return codec.decode_events(chart, date.fromisoformat(row[6]), row[7], title_id=title_id)
+
+
 # The group holding an event number: the one with the greatest first_id not above it.
 EVENT_GROUP_OF = "(SELECT max(first_id) FROM event_groups WHERE first_id <= {number})"
 
@@ -414,16 +424,14 @@ class SqliteStorage:
             # Newest groups first, a page at a time: a title filter may need to look far back
             # (there is no index by title: it would cost every stored event an insert).
             rows = await self._read(
-                f"SELECT first_id, {_KEY_ORDER}, period, events FROM event_groups"
+                f"SELECT {GROUP_COLUMNS} FROM event_groups"
                 " WHERE first_id < ? ORDER BY first_id DESC LIMIT 64",
                 (below,),
             )
             if not rows:
                 break
             for row in rows:
-                chart = codec.key_from_columns(*row[1:6])
-                period = date.fromisoformat(row[6])
-                events = codec.decode_events(chart, period, row[7], title_id=title_id)
+                events = group_events(row, title_id=title_id)
                 found.extend(reversed(events[-(limit - len(found)) :]))
                 if len(found) == limit:
                     return found
