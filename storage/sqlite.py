@@ -58,18 +58,19 @@ def _json_rows(columns: int, *, numbered: bool = False) -> str:
     picks = [f"json_extract(value, '$[{index}]')" for index in range(columns)]
     if numbered:
         picks[0] = f"?2 + {picks[0]}"
-    return f"SELECT {', '.join(picks)} FROM json_each(?1) WHERE true"
+    # The text is bound as UTF-8 bytes (a BLOB) and cast: a str parameter would be encoded to
+    # UTF-8 again by the sqlite3 module, the whole batch at once whenever one title is not Latin-1.
+    return f"SELECT {', '.join(picks)} FROM json_each(CAST(?1 AS TEXT)) WHERE true"
 
 
-def _json_text(rows: Sequence[Sequence[Any]]) -> str:
-    """Rows of str, int, float and None as the JSON text _json_rows reads (TEXT: a BLOB is not
-    JSON to SQLite).
+def _json_text(rows: Sequence[Sequence[Any]]) -> bytes:
+    """Rows of str, int, float and None as the JSON text _json_rows reads, in UTF-8.
 
     Columns that hold JSON (entries, states, events) go in as strings. Nested arrays and objects
     would spare the event loop's thread a second escaping, but SQLite then parses and re-renders
     them for every column it extracts: its thread's CPU went from ~4 to ~6.5 s in a bench replay
     and the diff waited for the saves (wall ~10 s -> ~12 s, per-thread CPU from /proc)."""
-    return orjson.dumps(rows).decode()
+    return orjson.dumps(rows)
 
 
 _INSERT_CHART = """
@@ -501,14 +502,14 @@ class _BatchWrites:
 
     charts: Sequence[Chart]
     chart_rows: list[list[Any]]  # [index, key columns…, stored_at]; the id is base + index
-    chart_json: str  # chart_rows
-    tokens: str  # [index, search tokens] per chart, for chart_titles
-    mentions: str  # [title_id, title, season, title_norm, entries] per title, for titles
+    chart_json: bytes  # chart_rows
+    tokens: bytes  # [index, search tokens] per chart, for chart_titles
+    mentions: bytes  # [title_id, title, season, title_norm, entries] per title, for titles
     rejection_rows: list[tuple[Any, ...]]
-    chart_states: str | None
-    family_states: str | None
+    chart_states: bytes | None
+    family_states: bytes | None
     runs: list[_EventRun]
-    groups: str  # [run.start, count, key columns…, period, part, events] per run
+    groups: bytes  # [run.start, count, key columns…, period, part, events] per run
 
     @classmethod
     def encode(cls, batch: Batch, now: str) -> _BatchWrites:
