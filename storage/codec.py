@@ -131,11 +131,11 @@ def decode_state(text: str) -> StateJson:
 
 
 # The stored form of the events of one chart and period (event_groups.events): a JSON array with
-# one array per event, holding EVENT_FORMAT's fields in this order, trailing nulls after the season
-# left out (an empty qualifier is stored as null). The chart and period are the group's own
-# columns and the key is rebuilt from the fields, so an event takes about a quarter of the bytes
-# of its jsonl form (bench/replay.py: the events were four fifths of the database). Changing it
-# needs a migration.
+# one array per event, holding EVENT_FORMAT's fields in this order. The chart and period are the
+# group's own columns and the key is rebuilt from the fields, so an event takes about a third of
+# the bytes of its jsonl form (bench/replay.py: the events were four fifths of the database).
+# Rows may be shorter (trailing nulls left out, as earlier versions wrote them) and a qualifier
+# may be null for "": both read back the same. Changing the fields needs a migration.
 EVENT_FORMAT = (
     "type",
     "title_id",
@@ -150,29 +150,24 @@ EVENT_FORMAT = (
     "previous",  # [title, season, value, period] of the record's previous holder
     "qualifier",
 )
-# Every field up to total_regions: all that most events have.
-_common_event_values = attrgetter(*EVENT_FORMAT[: EVENT_FORMAT.index("record")])
+# Every field, read in C: no Python code runs per event (the rows of a replay's ~750k events
+# were a third of the time spent storing each batch). `previous` (a RecordHolder) goes through
+# _previous_row.
+_event_values = attrgetter(*EVENT_FORMAT)
+_EVENT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def _event_row(event: Event) -> list[Any]:
-    row: list[Any] = list(_common_event_values(event))
-    if event.record is not None or event.qualifier:
-        previous = event.previous
-        row += (
-            event.record,
-            None
-            if previous is None
-            else [previous.title, previous.season, previous.value, previous.period.isoformat()],
-            event.qualifier or None,  # read back as ""
-        )
-    while len(row) > 4 and row[-1] is None:  # the season (index 3) is always kept
-        row.pop()
-    return row
+def _previous_row(value: object) -> list[Any]:
+    if isinstance(value, RecordHolder):
+        return [value.title, value.season, value.value, value.period.isoformat()]
+    raise TypeError(f"an event field of type {type(value).__name__} cannot be stored")
 
 
 def encode_events(events: Iterable[Event]) -> str:
     """The stored form of events that share one chart and period (see EVENT_FORMAT)."""
-    return orjson.dumps([_event_row(event) for event in events]).decode()
+    return orjson.dumps(
+        list(map(_event_values, events)), default=_previous_row, option=_EVENT_OPTIONS
+    ).decode()
 
 
 def decode_events(
