@@ -17,7 +17,7 @@ from datetime import date
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 import orjson
@@ -468,6 +468,8 @@ class SqliteStorage:
 
 
 @lru_cache(maxsize=65536)
+# Cached: a replay asks for the token of every entry of every chart, of a few thousand titles.
+@lru_cache(maxsize=65536)
 def _title_token(title_id: str) -> str:
     """The search token of a title_id in chart_titles: a hash, because FTS5 splits text into
     words and title_ids are text. A collision only costs a wasted look: readers compare the
@@ -480,15 +482,19 @@ def _title_query(title_id: str) -> str:
     return f'"{_title_token(title_id)}"'
 
 
+# Per entry, in C (map, chain, Counter): a replay stores half a million entries.
+_entries_of = attrgetter("entries")
+_title_id_of = attrgetter("title_id")
+_identity_of = attrgetter("title_id", "title", "season")
+
+
 def _title_mentions(charts: Iterable[Chart]) -> Counter[_TitleIdentity]:
     """How many entries of `charts` name each title."""
-    return Counter(
-        (entry.title_id, entry.title, entry.season) for chart in charts for entry in chart.entries
-    )
+    return Counter(map(_identity_of, itertools.chain.from_iterable(map(_entries_of, charts))))
 
 
 def _title_tokens(chart: Chart) -> str:
-    return " ".join(_title_token(entry.title_id) for entry in chart.entries)
+    return " ".join(map(_title_token, map(_title_id_of, chart.entries)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,7 +514,8 @@ class _BatchWrites:
     rejection_rows: list[tuple[Any, ...]]
     chart_states: bytes | None
     family_states: bytes | None
-    runs: list[_EventRun]
+    events: list[Event]  # the batch's events, duplicates left out, in their order
+    runs: list[_EventRun]  # events, cut where the chart or period changes
     groups: bytes  # [run.start, count, key columns…, period, part, events] per run
 
     @classmethod
@@ -527,7 +534,8 @@ class _BatchWrites:
             ]
             for index, chart in enumerate(charts)
         ]
-        runs = _event_runs(codec.first_per_key(batch.events))
+        events = codec.first_per_key(batch.events)
+        runs = _event_runs(events)
         return cls(
             charts=charts,
             chart_rows=chart_rows,
@@ -565,6 +573,7 @@ class _BatchWrites:
             )
             if batch.family_states
             else None,
+            events=events,
             runs=runs,
             groups=_json_text(
                 [
@@ -655,14 +664,11 @@ class _BatchWrites:
         inserted = conn.execute(
             _INSERT_EVENT_GROUP_ROWS + " ON CONFLICT DO NOTHING", (self.groups, base)
         )
-        stored_runs = [(run, base + run.start) for run in self.runs]
         if inserted.rowcount == len(self.runs):
-            # Every run was new (always, in a replay): the batch's events in their order.
-            events = [event for run in self.runs for event in run.events]
-            numbers = [
-                first + index for run, first in stored_runs for index in range(len(run.events))
-            ]
-            return events, numbers
+            # Every run was new (always, in a replay): the batch's events in their order, each
+            # numbered from base by its place (runs are numbered base + start).
+            return self.events, list(range(base, base + len(self.events)))
+        stored_runs = [(run, base + run.start) for run in self.runs]
         last = self.runs[-1]
         stored_runs = _store_known_runs(conn, stored_runs, base + last.start + len(last.events))
         numbered = sorted(
@@ -744,9 +750,10 @@ def _store_known_runs(
     return stored
 
 
-@dataclass(frozen=True, slots=True)
-class _EventRun:
-    """Consecutive events of a batch from one chart and period: stored as one group."""
+class _EventRun(NamedTuple):
+    """Consecutive events of a batch from one chart and period: stored as one group.
+
+    A NamedTuple: a replay builds one per chart, and a frozen dataclass costs twice as much."""
 
     key: tuple[str, str, str, str, str]
     period: str
