@@ -302,6 +302,11 @@ def _event_sort_key(event: Event) -> tuple[int, bool, int, str, str]:
     )
 
 
+@lru_cache(maxsize=16)
+def _as_set(milestones: tuple[int, ...]) -> frozenset[int]:
+    return frozenset(milestones)
+
+
 def _highest_crossed(thresholds: tuple[int, ...], before: int, after: int) -> int | None:
     """The highest threshold t with before < t <= after, if any (thresholds sorted ascending)."""
     # Called for every entry of every chart: bisect instead of scanning the whole tuple.
@@ -373,6 +378,7 @@ def _fold_periodic(
     totals: dict[str, int] | None = None
 
     milestones = config.streak_milestones(granularity)
+    milestone_set = _as_set(milestones)
     climb_places = config.climb_places
     # Streak lengths count periods from the run's first one; counting days from the last period
     # takes one date subtraction per title instead of two.
@@ -421,7 +427,10 @@ def _fold_periodic(
                 held_days = (last - since).days
                 streak_before = held_days // step_days + 1 if held_days >= 0 else 0
                 streak_now = (held_days + days_since_last) // step_days + 1
-                reached = _highest_crossed(milestones, streak_before, streak_now)
+                if streak_now == streak_before + 1:  # the usual step: one milestone to check
+                    reached = streak_now if streak_now in milestone_set else None
+                else:
+                    reached = _highest_crossed(milestones, streak_before, streak_now)
             if reached is not None:
                 top10_streaks.append(
                     Event(

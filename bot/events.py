@@ -83,22 +83,33 @@ class _ChartText:
     def __init__(self, chart: ChartKey, period: date) -> None:
         self.chart = chart
         self.period = period
-        period_text = str(period)
-        self.key_middle = (
-            f"{chart.source}:{chart.service}:{chart.region}:{chart.category}:{chart.granularity}:"
-            f"{period_text}:"
-        )
-        fields = orjson.dumps(
-            {
-                "source": chart.source,
-                "service": chart.service,
-                "region": chart.region,
-                "category": chart.category,
-                "granularity": chart.granularity,
-                "period": period_text,
-            }
-        )
-        self.json_middle = b"," + fields[1:-1] + b","
+        parts = _chart_parts.get(chart)
+        if parts is None:
+            if len(_chart_parts) >= _CHART_PARTS_LIMIT:
+                _chart_parts.clear()
+            fields = orjson.dumps(
+                {
+                    "source": chart.source,
+                    "service": chart.service,
+                    "region": chart.region,
+                    "category": chart.category,
+                    "granularity": chart.granularity,
+                }
+            )
+            parts = _chart_parts[chart] = (
+                f"{chart.source}:{chart.service}:{chart.region}:{chart.category}:"
+                f"{chart.granularity}:",
+                b"," + fields[1:-1] + b',"period":"',
+            )
+        period_text = period.isoformat()  # digits and dashes: nothing to escape in JSON
+        self.key_middle = parts[0] + period_text + ":"
+        self.json_middle = parts[1] + period_text.encode() + b'",'
+
+
+# The period-free parts of _ChartText for each chart key (a replay makes one _ChartText per chart
+# and period, of a few hundred keys): its key prefix and its JSON fields up to `"period":"`.
+_chart_parts: dict[ChartKey, tuple[str, bytes]] = {}
+_CHART_PARTS_LIMIT = 4096
 
 
 # The chart text of the newest event. The diff engine makes all events of one chart in a row, so
