@@ -468,8 +468,6 @@ class SqliteStorage:
 
 
 @lru_cache(maxsize=65536)
-# Cached: a replay asks for the token of every entry of every chart, of a few thousand titles.
-@lru_cache(maxsize=65536)
 def _title_token(title_id: str) -> str:
     """The search token of a title_id in chart_titles: a hash, because FTS5 splits text into
     words and title_ids are text. A collision only costs a wasted look: readers compare the
