@@ -8,6 +8,7 @@ everything one flush produces (charts, rejections, states, events) is stored in 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -34,6 +35,14 @@ FLUSH_CHARTS = 2_000
 # hold the event loop for a whole replay or poll, and the save under way (its end, an outbox hook)
 # and the chat adapters' heartbeats would wait with them.
 PAUSE_EVERY_CHARTS = 50
+
+# Saves started and not yet waited for. With one, the diff waited for each save to end before
+# starting the next: a save's thread needs the GIL back after each statement, and the diff
+# holds it for up to a switch interval (5 ms), so a save of ~100 ms of SQLite work sometimes
+# outlasted the diff of the next batch. With two, such a save has the time of two diffs: 5% and
+# 7% less time (medians of 8 and of 14 interleaved replays of the bench/replay.py input; three
+# did no better than two). Saves still run one at a time, in order, on the one connection.
+SAVES_IN_FLIGHT = 2
 
 
 @dataclass(slots=True)
@@ -71,7 +80,7 @@ class Pipeline:
         self._pending_charts = 0
         # Newest period of each family known to be stored (by earlier runs or by this pipeline).
         self._family_latest: dict[Family, date | None] = {}
-        self._saving: asyncio.Task[list[Event]] | None = None
+        self._saving: collections.deque[asyncio.Task[list[Event]]] = collections.deque()
         self._charts_since_pause = 0
 
     async def process(
@@ -87,11 +96,13 @@ class Pipeline:
             await self._flush(stats)
         except BaseException:
             # Nothing is left running when the error goes up: a save under way ends first.
-            with contextlib.suppress(Exception):
-                await self._saved()
+            while self._saving:
+                with contextlib.suppress(Exception):
+                    await self._saving.popleft()
             raise
         # Every batch is stored, and its events handed to the sink, when process() returns.
-        await self._hand_over(await self._saved())
+        while self._saving:
+            await self._hand_over(await self._saving.popleft())
         return stats
 
     async def reject(self, chart: Chart, reason: str, stats: PipelineStats) -> None:
@@ -199,31 +210,38 @@ class Pipeline:
             self._batch.events.extend(events)
 
     async def _flush(self, stats: PipelineStats) -> None:
-        """Start storing the batch: its save runs while the next batch is diffed.
+        """Start storing the batch: its save runs while the next batches are diffed.
 
         The diff needs nothing back from a save (states and last charts are kept in memory), and
         the SQLite store writes a batch as one job on its connection's thread, in a few
-        statements that SQLite runs without the GIL: the save runs on the other core. One save
-        at a time: this first waits for the previous one (raising its error), and hands that
-        batch's events to the sink once the new save is under way, so the sink's work overlaps
-        it too. Events reach the sink in batch order, each batch after the transaction that
-        stored it (bench/replay.py: 14% less time than saving between diffs, medians of 5).
+        statements that SQLite runs without the GIL: the save runs on the other core. Up to
+        SAVES_IN_FLIGHT saves are under way, stored one after the other; with that many, this
+        first waits for the oldest (raising its error), and hands that batch's events to the
+        sink once the new save is under way, so the sink's work overlaps it too. Events reach
+        the sink in batch order, each batch after the transaction that stored it
+        (bench/replay.py: 14% less time than saving between diffs, medians of 5).
         """
-        stored = await self._saved()
+        stored = await self._saving.popleft() if len(self._saving) >= SAVES_IN_FLIGHT else []
         if self._batch.accepted or self._batch.rejected or self._batch.events:
             batch, self._batch, self._pending_charts = self._batch, Batch(), 0
             batch.chart_states = {key: st.to_json() for key, st in self._unsaved_states.items()}
             self._unsaved_states = {}
-            self._saving = asyncio.create_task(self._save(batch, stats), name="pipeline-save")
+            after = self._saving[-1] if self._saving else None
+            self._saving.append(
+                asyncio.create_task(self._save(batch, stats, after), name="pipeline-save")
+            )
             await asyncio.sleep(0)  # the save encodes its batch and hands it to the store
         await self._hand_over(stored)
 
-    async def _saved(self) -> list[Event]:
-        """Wait for the save under way, if any: the new events it stored."""
-        saving, self._saving = self._saving, None
-        return [] if saving is None else await saving
-
-    async def _save(self, batch: Batch, stats: PipelineStats) -> list[Event]:
+    async def _save(
+        self, batch: Batch, stats: PipelineStats, after: asyncio.Task[list[Event]] | None
+    ) -> list[Event]:
+        if after is not None:
+            # Batches are stored in their order, and none after a batch whose save failed: its
+            # charts were folded into the states this batch stores.
+            await asyncio.wait([after])
+            if after.cancelled() or after.exception() is not None:
+                raise RuntimeError("batch not stored: the save of the batch before it failed")
         new_events = await self._storage.save_batch(batch)
         stats.events += len(new_events)
         if batch.accepted or batch.rejected:

@@ -8,6 +8,7 @@ replay of them is many batches.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -83,16 +84,31 @@ async def test_the_sink_gets_a_batch_only_once_another_connection_can_read_it(
 
 
 class FailingSecondSave(MemoryStorage):
-    def __init__(self) -> None:
+    """Fails its second save, a little later (the next batch is being diffed meanwhile) or,
+    with `next_save_started`, once the save of the batch after it has started too."""
+
+    def __init__(self, *, next_save_started: bool = False) -> None:
         super().__init__()
         self.saves = 0
+        self.next_save_started = next_save_started
 
     async def save_batch(self, batch: Batch) -> list[Event]:
         self.saves += 1
         if self.saves == 2:
-            await asyncio.sleep(0.01)  # fail while the next batch is being diffed
+            if self.next_save_started:
+                await self._next_save_started()
+            else:
+                await asyncio.sleep(0.01)
             raise RuntimeError("disk full")
         return await super().save_batch(batch)
+
+    @staticmethod
+    async def _next_save_started() -> None:
+        for _ in range(10_000):  # the pipeline starts the next save within a few turns
+            if sum(task.get_name() == "pipeline-save" for task in asyncio.all_tasks()) >= 2:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("the next batch's save never started")
 
 
 async def test_a_failed_save_stops_the_run_with_its_error_and_leaves_nothing_running(
@@ -114,6 +130,26 @@ async def test_a_failed_save_stops_the_run_with_its_error_and_leaves_nothing_run
     assert {event.key for event in delivered} == {
         event.key for event in await storage.recent_events(limit=100_000)
     }
+
+
+async def test_no_batch_after_a_failed_save_is_stored_even_when_its_save_had_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert pipeline_module.SAVES_IN_FLIGHT >= 2
+    monkeypatch.setattr(pipeline_module, "FLUSH_CHARTS", 5)
+    storage = FailingSecondSave(next_save_started=True)
+    first_batch = FailingSecondSave()  # what the first batch alone stores
+    with contextlib.suppress(RuntimeError):
+        await Pipeline(first_batch, DiffConfig()).process(chat_charts())
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await Pipeline(storage, DiffConfig()).process(chat_charts())
+
+    assert storage.saves == 2  # the third batch's save gave up without storing anything
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert await storage.recent_events(limit=100_000) == await first_batch.recent_events(
+        limit=100_000
+    )
 
 
 async def test_a_long_run_lets_the_event_loop_run(monkeypatch: pytest.MonkeyPatch) -> None:
