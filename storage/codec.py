@@ -98,7 +98,12 @@ _entry_values = attrgetter(*ENTRY_FORMAT)
 
 def encode_entries(entries: Iterable[Entry]) -> str:
     """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
-    return orjson.dumps(list(map(_entry_values, entries))).decode()
+    return encode_entries_utf8(entries).decode()
+
+
+def encode_entries_utf8(entries: Iterable[Entry]) -> bytes:
+    """encode_entries as UTF-8 bytes."""
+    return orjson.dumps(list(map(_entry_values, entries)))
 
 
 def decode_entries(text: str) -> tuple[Entry, ...]:
@@ -168,9 +173,14 @@ def _previous_row(value: object) -> list[Any]:
 
 def encode_events(events: Iterable[Event]) -> str:
     """The stored form of events that share one chart and period (see EVENT_FORMAT)."""
+    return encode_events_utf8(events).decode()
+
+
+def encode_events_utf8(events: Iterable[Event]) -> bytes:
+    """encode_events as UTF-8 bytes."""
     return orjson.dumps(
         list(map(_event_values, events)), default=_previous_row, option=_EVENT_OPTIONS
-    ).decode()
+    )
 
 
 def decode_events(

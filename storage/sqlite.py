@@ -46,7 +46,7 @@ _CHART_COLUMNS = (
 )
 
 
-def _json_rows(columns: int, *, numbered: bool = False) -> str:
+def _json_rows(columns: int, *, numbered: bool = False, text_at: int | None = None) -> str:
     """A SELECT of `columns` values from each array of the JSON array bound as ?1.
 
     Bulk writes bind a whole batch as one JSON text: SQLite reads all its rows in C, in one step,
@@ -54,13 +54,32 @@ def _json_rows(columns: int, *, numbered: bool = False) -> str:
     save could not run beside the diff of the next batch (measured: executemany beside a busy
     thread took as long as both one after the other; one statement per table ran alongside).
     `numbered`: the first value is an offset from ?2, for ids handed out in the transaction.
+    `text_at`: that column is a long text (a chart's entries, a group's events, themselves
+    JSON) kept out of the JSON: the row holds its 1-based byte offset and its length (two
+    values) in the UTF-8 bytes bound as ?3 (see _texts_joined). Inside the JSON such a text
+    would be escaped by this thread and unescaped by SQLite, quote by quote, and SQLite scans
+    it again for every value it extracts from the row.
     """
-    picks = [f"json_extract(value, '$[{index}]')" for index in range(columns)]
+    positions = list(range(columns))
+    if text_at is not None:
+        positions[text_at + 1 :] = [position + 1 for position in positions[text_at + 1 :]]
+    picks = [f"json_extract(value, '$[{position}]')" for position in positions]
     if numbered:
         picks[0] = f"?2 + {picks[0]}"
+    if text_at is not None:
+        offset, length = (f"json_extract(value, '$[{text_at + step}]')" for step in (0, 1))
+        picks[text_at] = f"CAST(substr(?3, {offset}, {length}) AS TEXT)"
     # The text is bound as UTF-8 bytes (a BLOB) and cast: a str parameter would be encoded to
     # UTF-8 again by the sqlite3 module, the whole batch at once whenever one title is not Latin-1.
     return f"SELECT {', '.join(picks)} FROM json_each(CAST(?1 AS TEXT)) WHERE true"
+
+
+def _texts_joined(texts: list[bytes]) -> tuple[list[int], bytes]:
+    """The 1-based byte offset of each text in the texts joined, and the texts joined (for a
+    `text_at` column of _json_rows; substr counts bytes in a BLOB)."""
+    offsets = list(itertools.accumulate(map(len, texts), initial=1))
+    offsets.pop()  # where a next text would start
+    return offsets, b"".join(texts)
 
 
 def _json_text(rows: Sequence[Sequence[Any]]) -> bytes:
@@ -82,7 +101,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 _INSERT_CHART_ROWS = f"""
 INSERT INTO charts (id, source, service, region, category, granularity, period, rows,
                     expected_size, extra, entries, stored_at)
-{_json_rows(12, numbered=True)}
+{_json_rows(12, numbered=True, text_at=10)}
 """
 
 _INSERT_CHART_TITLES = f"INSERT INTO chart_titles (rowid, tokens) {_json_rows(2, numbered=True)}"
@@ -90,7 +109,7 @@ _INSERT_CHART_TITLES = f"INSERT INTO chart_titles (rowid, tokens) {_json_rows(2,
 _INSERT_EVENT_GROUP_ROWS = f"""
 INSERT INTO event_groups (first_id, count, source, service, region, category, granularity, period,
                           part, events)
-{_json_rows(10, numbered=True)}
+{_json_rows(10, numbered=True, text_at=9)}
 """
 
 _INSERT_EVENT_GROUP = """
@@ -505,8 +524,12 @@ class _BatchWrites:
     """
 
     charts: Sequence[Chart]
-    chart_rows: list[list[Any]]  # [index, key columns…, stored_at]; the id is base + index
+    # [index, key columns…, period, rows, expected_size, extra, entries offset, entries length,
+    # stored_at] per chart; the id is base + index
+    chart_rows: list[list[Any]]
     chart_json: bytes  # chart_rows
+    entries: list[bytes]  # the stored entries of each chart
+    entries_joined: bytes
     tokens: bytes  # [index, search tokens] per chart, for chart_titles
     mentions: bytes  # [title_id, title, season, title_norm, entries] per title, for titles
     rejection_rows: list[tuple[Any, ...]]
@@ -514,11 +537,14 @@ class _BatchWrites:
     family_states: bytes | None
     events: list[Event]  # the batch's events, duplicates left out, in their order
     runs: list[_EventRun]  # events, cut where the chart or period changes
-    groups: bytes  # [run.start, count, key columns…, period, part, events] per run
+    groups: bytes  # [run.start, count, key columns…, period, part, events offset, length]
+    groups_events: bytes  # the events of every group, joined
 
     @classmethod
     def encode(cls, batch: Batch, now: str) -> _BatchWrites:
         charts = codec.last_per_period(batch.accepted)
+        entries = [codec.encode_entries_utf8(chart.entries) for chart in charts]
+        entries_at, entries_joined = _texts_joined(entries)
         chart_rows = [
             [
                 index,
@@ -527,17 +553,24 @@ class _BatchWrites:
                 chart.rows,
                 chart.expected_size,
                 codec.encode_extra(chart.extra),
-                codec.encode_entries(chart.entries),
+                offset,
+                len(text),
                 now,
             ]
-            for index, chart in enumerate(charts)
+            for index, (chart, offset, text) in enumerate(
+                zip(charts, entries_at, entries, strict=True)
+            )
         ]
         events = codec.first_per_key(batch.events)
         runs = _event_runs(events)
+        groups_events = [run.encoded() for run in runs]
+        groups_at, groups_joined = _texts_joined(groups_events)
         return cls(
             charts=charts,
             chart_rows=chart_rows,
             chart_json=_json_text(chart_rows),
+            entries=entries,
+            entries_joined=entries_joined,
             tokens=_json_text([[i, _title_tokens(chart)] for i, chart in enumerate(charts)]),
             mentions=_json_text(
                 [
@@ -575,10 +608,11 @@ class _BatchWrites:
             runs=runs,
             groups=_json_text(
                 [
-                    [run.start, len(run.events), *run.key, run.period, 0, run.encoded()]
-                    for run in runs
+                    [run.start, len(run.events), *run.key, run.period, 0, offset, len(text)]
+                    for run, offset, text in zip(runs, groups_at, groups_events, strict=True)
                 ]
             ),
+            groups_events=groups_joined,
         )
 
     def write(self, conn: sqlite3.Connection, *, commit: bool) -> tuple[list[Event], list[int]]:
@@ -606,7 +640,8 @@ class _BatchWrites:
         # Most batches store new periods only: insert and count, and look for charts to replace
         # only when some insert met an existing key and period.
         inserted = conn.execute(
-            _INSERT_CHART_ROWS + " ON CONFLICT DO NOTHING", (self.chart_json, base)
+            _INSERT_CHART_ROWS + " ON CONFLICT DO NOTHING",
+            (self.chart_json, base, self.entries_joined),
         )
         replaced: list[tuple[int, Chart]] = []
         if inserted.rowcount < len(self.charts):
@@ -640,8 +675,10 @@ class _BatchWrites:
         conn.executemany(
             _INSERT_CHART,
             [
-                (base + row[0], *row[1:])
-                for row, chart in zip(self.chart_rows, self.charts, strict=True)
+                (base + row[0], *row[1:10], entries.decode(), row[12])
+                for row, chart, entries in zip(
+                    self.chart_rows, self.charts, self.entries, strict=True
+                )
                 if (chart.key, chart.period) in old_by_period
             ],
         )
@@ -660,7 +697,8 @@ class _BatchWrites:
         ).fetchone()
         base = int(row[0]) if row else 1
         inserted = conn.execute(
-            _INSERT_EVENT_GROUP_ROWS + " ON CONFLICT DO NOTHING", (self.groups, base)
+            _INSERT_EVENT_GROUP_ROWS + " ON CONFLICT DO NOTHING",
+            (self.groups, base, self.groups_events),
         )
         if inserted.rowcount == len(self.runs):
             # Every run was new (always, in a replay): the batch's events in their order, each
@@ -741,7 +779,7 @@ def _store_known_runs(
         part = max(int(row[0]) for row in parts) + 1
         conn.execute(
             _INSERT_EVENT_GROUP,
-            (next_id, len(unknown), *rest.key, rest.period, part, rest.encoded()),
+            (next_id, len(unknown), *rest.key, rest.period, part, rest.encoded().decode()),
         )
         stored.append((rest, next_id))
         next_id += len(unknown)
@@ -758,8 +796,8 @@ class _EventRun(NamedTuple):
     start: int  # position of the first event in the batch, to return new events in batch order
     events: Sequence[Event]
 
-    def encoded(self) -> str:
-        return codec.encode_events(self.events)
+    def encoded(self) -> bytes:
+        return codec.encode_events_utf8(self.events)
 
 
 def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
