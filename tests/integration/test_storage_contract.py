@@ -20,6 +20,7 @@ from bot.events import Event, EventType, Record, RecordHolder
 from bot.models import WORLD, Chart, ChartKey, Entry, Rejection
 from bot.ports import Batch, RankPoint, Storage, TitleHit
 from storage import MemoryStorage, SqliteStorage, StorageUrlError, codec, open_storage
+from storage import sqlite as sqlite_module
 from storage.schema import Migration, load_migrations, split_statements
 
 NETFLIX_TV_US = ChartKey("flixpatrol", "netflix", "US", "TV Shows", "daily")
@@ -650,6 +651,34 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         assert await store.journal_mode() == "wal"
     finally:
         await store.close()
+
+
+async def test_a_new_sqlite_database_has_large_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    new = await open_sqlite(tmp_path / "new.db")
+    try:
+        await new.save_batch(Batch(accepted=[chart(NETFLIX_TV_US, DAY_1, "Alpha", "Beta")]))
+        rows = await new.connection.execute_fetchall("PRAGMA page_size")
+        assert [row[0] for row in rows] == [sqlite_module.PAGE_SIZE]
+    finally:
+        await new.close()
+
+    # A database made with SQLite's default pages (as before) opens, reads and stores as ever.
+    old_path = tmp_path / "old.db"
+    with sqlite3.connect(old_path) as old_db:
+        old_db.execute("PRAGMA page_size = 4096")
+        old_db.execute("PRAGMA journal_mode = WAL")
+        old_db.execute("CREATE TABLE made_before (x)")
+    old = await open_sqlite(old_path)
+    try:
+        day_1 = chart(NETFLIX_TV_US, DAY_1, "Alpha", "Beta")
+        await old.save_batch(Batch(accepted=[day_1]))
+        rows = await old.connection.execute_fetchall("PRAGMA page_size")
+        assert [row[0] for row in rows] == [4096]
+        assert await old.latest_chart(NETFLIX_TV_US) == day_1
+    finally:
+        await old.close()
 
 
 async def test_sqlite_records_each_migration_once(tmp_path: Path) -> None:
