@@ -100,10 +100,14 @@ INSERT INTO charts (id, source, service, region, category, granularity, period, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
+# Where a chart row holds its entries (the charts column, and the place of their offset and length
+# in _BatchWrites.chart_rows, whose last value is stored_at).
+_ENTRIES_AT = 10
+
 _INSERT_CHART_ROWS = f"""
 INSERT INTO charts (id, source, service, region, category, granularity, period, rows,
                     expected_size, extra, entries, stored_at)
-{_json_rows(12, numbered=True, text_at=10)}
+{_json_rows(12, numbered=True, text_at=_ENTRIES_AT)}
 """
 
 _INSERT_CHART_TITLES = f"INSERT INTO chart_titles (rowid, tokens) {_json_rows(2, numbered=True)}"
@@ -190,7 +194,7 @@ class SqliteStorage:
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             # Only a new database takes it (WAL fixes the page size of one that has pages). 16 KiB
-            # pages suit rows of 1-2 KB texts: a replay of the bench/replay.py input used 25-30%
+            # pages suit rows of 1-2 KB texts: an import of the bench/replay.py input used 26-33%
             # less CPU in SQLite than with the default 4 KiB (fewer pages to write to the WAL and
             # to copy back at checkpoints: COMMIT's time halved), for a 13% smaller file.
             await db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
@@ -682,7 +686,7 @@ class _BatchWrites:
         conn.executemany(
             _INSERT_CHART,
             [
-                (base + row[0], *row[1:10], entries.decode(), row[12])
+                (base + row[0], *row[1:_ENTRIES_AT], entries.decode(), row[-1])
                 for row, chart, entries in zip(
                     self.chart_rows, self.charts, self.entries, strict=True
                 )

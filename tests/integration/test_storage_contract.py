@@ -616,8 +616,10 @@ async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
 
 
 async def test_sqlite_stores_json_columns_as_the_codec_encodes_them(tmp_path: Path) -> None:
-    # Rows reach SQLite nested in one JSON text per batch; what json_extract gives back must be
-    # the codec's own text, escapes, non-ASCII and float digits included.
+    # States reach SQLite inside one JSON text per batch; entries and events beside it, as one
+    # UTF-8 blob per batch sliced by byte offset. What SQLite stores must be the codec's own text,
+    # escapes, non-ASCII and float digits included, also for a text that follows a non-ASCII one
+    # in the blob (a character offset would cut it in the wrong place).
     entries = (
         Entry(1, 'squid game|"red" light', 'Squid Game: "Red" \\ Light 🦑 é', "Season 1\u0001"),
         Entry(
@@ -625,22 +627,35 @@ async def test_sqlite_stores_json_columns_as_the_codec_encodes_them(tmp_path: Pa
         ),
     )
     stored = Chart(NETFLIX_TV_US, DAY_1, entries)
+    after = Chart(NETFLIX_TV_FR, DAY_1, (Entry(1, "lupin", "Lupin 🎩", "Partie 1"),))
     state = {"z": [1.25, 'Pokémon "2"'], "a": {"y": None, "b": 10**15}}
     events = _every_kind_of_event()
+    events_after = [Event(EventType.ENTERED, NETFLIX_TV_FR, DAY_1, "lupin", "Lupin 🎩", None, 3)]
     store = await open_sqlite(tmp_path / "top10.db")
     try:
-        batch = Batch(accepted=[stored], chart_states={NETFLIX_TV_US: state}, events=events)
+        batch = Batch(
+            accepted=[stored, after],
+            chart_states={NETFLIX_TV_US: state},
+            events=[*events, *events_after],
+        )
         batch.family_states[TV_FAMILY] = state
         await store.save_batch(batch)
         db = store.connection
-        rows = await db.execute_fetchall("SELECT entries FROM charts")
-        assert [row[0] for row in rows] == [codec.encode_entries(entries)]
+        rows = await db.execute_fetchall("SELECT entries FROM charts ORDER BY id")
+        assert [row[0] for row in rows] == [
+            codec.encode_entries(entries),
+            codec.encode_entries(after.entries),
+        ]
         assert (await store.latest_chart(NETFLIX_TV_US)) == codec.stored_form(stored)
+        assert (await store.latest_chart(NETFLIX_TV_FR)) == codec.stored_form(after)
         for table in ("chart_state", "family_state"):
             rows = await db.execute_fetchall(f"SELECT state FROM {table}")
             assert [row[0] for row in rows] == [codec.encode_state(state)]
-        rows = await db.execute_fetchall("SELECT events FROM event_groups")
-        assert [row[0] for row in rows] == [codec.encode_events(events)]
+        rows = await db.execute_fetchall("SELECT events FROM event_groups ORDER BY first_id")
+        assert [row[0] for row in rows] == [
+            codec.encode_events(events),
+            codec.encode_events(events_after),
+        ]
     finally:
         await store.close()
 
