@@ -666,6 +666,10 @@ class FamilyNotice(NamedTuple):
 
     highest: int  # the highest threshold value announced ("all" counts as the region total)
     all_regions: bool  # whether the "#1 in every region" event was announced
+    # Whether the title's record_broken (most regions at #1) was announced. As regions arrive,
+    # the lead can pass from one title to another and back within the period; each title is
+    # told once (its event's key is the same every time).
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,7 +694,7 @@ class FamilyState:
             ),
             "counts": dict(self.counts),
             "announced": {
-                title_id: [notice.highest, notice.all_regions]
+                title_id: [notice.highest, notice.all_regions, notice.record]
                 for title_id, notice in self.announced.items()
             },
             "record": self.record.to_json() if self.record is not None else None,
@@ -711,8 +715,11 @@ class FamilyState:
             ),
             counts={title_id: int(n) for title_id, n in data["counts"].items()},
             announced={
-                title_id: FamilyNotice(int(highest), bool(all_regions))
-                for title_id, (highest, all_regions) in data["announced"].items()
+                # States written before `record` existed hold two values: no record was told.
+                title_id: FamilyNotice(
+                    int(notice[0]), bool(notice[1]), len(notice) > 2 and bool(notice[2])
+                )
+                for title_id, notice in data["announced"].items()
             },
             record=RecordMark.from_json(record) if record is not None else None,
         )
@@ -728,7 +735,8 @@ def detect_family_events(
     """Fold every accepted regional chart of one family and period into "#1 in N regions" events.
 
     May be called again for the same period as more regions arrive: the counts are compared with
-    the same previous period, and thresholds already announced for the period are not repeated.
+    the same previous period, and neither thresholds nor a title's record already announced for
+    the period are repeated.
     """
     if state is not None and period < state.period:
         return [], state
@@ -804,7 +812,7 @@ def detect_family_events(
             if not candidates:
                 continue
             reached, is_all, qualifier = max(candidates)
-            announced[title_id] = FamilyNotice(reached, notice.all_regions or is_all)
+            announced[title_id] = FamilyNotice(reached, notice.all_regions or is_all, notice.record)
             events.append(
                 family_event(
                     shown[title_id],
@@ -821,7 +829,9 @@ def detect_family_events(
         announce = previous_counts is not None and periods_seen >= config.record_min_periods
         passed = _challenge(records, Record.MOST_REGIONS_AT_NUMBER_ONE, mark, announce)
         record = records[Record.MOST_REGIONS_AT_NUMBER_ONE]
-        if passed is not None:
+        notice = announced.get(leader_id, FamilyNotice(0, False))
+        if passed is not None and not notice.record:
+            announced[leader_id] = notice._replace(record=True)
             events.append(
                 family_event(
                     leader,

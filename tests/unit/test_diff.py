@@ -927,6 +927,46 @@ def test_most_regions_record() -> None:
     assert (state.record.title_id, state.record.value) == ("x", 21)
 
 
+def test_most_regions_record_passing_back_and_forth_in_one_period_tells_each_title_once() -> None:
+    # Found by hypothesis (test_diff_properties): as regions arrive, y leads, then x, then y
+    # again; y's second lead would have repeated its first event's key.
+    calls = [
+        (week(1), family_charts(week(1), leaders(1, 1))),
+        (week(2), family_charts(week(2), ["x", "y", "y"])),
+        (week(2), family_charts(week(2), ["x", "y", "y", "x", "x"])),
+        (week(2), family_charts(week(2), ["x", "y", "y", "x", "x", "y", "y"])),
+        (week(3), family_charts(week(3), ["y"] * 8)),
+    ]
+    per_call, state = fold_family(calls, DiffConfig(record_min_periods=2))
+    assert state is not None
+
+    records = [
+        [(e.title_id, e.value) for e in of_type(events, E.RECORD_BROKEN)] for events in per_call
+    ]
+    assert records == [[], [("y", 2)], [("x", 3)], [], []]
+    assert state.record is not None
+    assert (state.record.title_id, state.record.value) == ("y", 8)
+    keys = [event.key for events in per_call for event in events]
+    assert len(keys) == len(set(keys))
+
+
+def test_family_state_json_from_before_record_notices_reads_as_none_told() -> None:
+    _, state = fold_family(
+        [
+            (week(1), family_charts(week(1), leaders(3, 12))),
+            (week(2), family_charts(week(2), leaders(11, 12))),
+        ]
+    )
+    assert state is not None
+    data = state.to_json()
+    assert data["announced"] == {"x": [10, False, False]}
+    data["announced"] = {"x": [10, False]}  # as states were written before
+
+    restored = FamilyState.from_json(data)
+
+    assert restored == state
+
+
 def test_most_regions_record_waits_for_family_history() -> None:
     calls = [
         (week(1), family_charts(week(1), leaders(12, 30))),
