@@ -135,6 +135,10 @@ def period_step(granularity: Granularity) -> timedelta:
     raise ValueError(f"{granularity!r} charts have no regular period step")
 
 
+# period_step in days, read once per chart folded (period_step builds a timedelta per call).
+_STEP_DAYS: dict[str, int] = {"daily": 1, "weekly": 7}
+
+
 class HeldEntry(NamedTuple):
     """A title as it stood in the previous accepted chart."""
 
@@ -341,7 +345,7 @@ def _fold_periodic(
     key = chart.key
     period = chart.period
     granularity = key.granularity
-    step_days = period_step(granularity).days
+    step_days = _STEP_DAYS.get(granularity) or period_step(granularity).days
     unit = "weeks" if granularity == "weekly" else "days"
 
     # The state of the chart "before" this one: None for a baseline (first chart, or a gap

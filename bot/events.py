@@ -3,7 +3,7 @@
 A replay makes an event for roughly every row it reads, so building one is kept cheap: an Event is
 a slotted dataclass with a plain `__init__` (a frozen dataclass sets every field through
 `object.__setattr__`, several times slower), and what its key and JSON text share with the other
-events of its chart and period is computed once for them all (see `_ChartText`).
+events of its chart and period is computed once for them all (see `ChartPeriod`).
 """
 
 from __future__ import annotations
@@ -73,12 +73,18 @@ class RecordHolder:
         }
 
 
-class _ChartText:
-    """What the key and JSON text of every event of one chart and period share: the middle of the
-    key ("source:...:period:") and the chart fields of the JSON (`,"source":...,"period":"...",`,
-    encoded by orjson like the rest of the text)."""
+class ChartPeriod:
+    """The chart and period of events made in a row for them, with what their keys and JSON texts
+    share: the middle of the key ("source:...:period:") and the chart fields of the JSON
+    (`,"source":...,"period":"...",`, encoded by orjson like the rest of the text).
 
-    __slots__ = ("chart", "json_middle", "key_middle", "period")
+    One object for all the events of a chart and period that were made one after the other (the
+    diff engine makes them so): its identity tells where a chart's events end in a long list
+    (the store groups them by it). Events of one chart and period made apart may hold different
+    ones, with equal fields.
+    """
+
+    __slots__ = ("chart", "json_middle", "key_middle", "period", "period_text")
 
     def __init__(self, chart: ChartKey, period: date) -> None:
         self.chart = chart
@@ -101,20 +107,20 @@ class _ChartText:
                 f"{chart.granularity}:",
                 b"," + fields[1:-1] + b',"period":"',
             )
-        period_text = period.isoformat()  # digits and dashes: nothing to escape in JSON
+        period_text = self.period_text = period.isoformat()  # nothing to escape in JSON
         self.key_middle = parts[0] + period_text + ":"
         self.json_middle = parts[1] + period_text.encode() + b'",'
 
 
-# The period-free parts of _ChartText for each chart key (a replay makes one _ChartText per chart
+# The period-free parts of ChartPeriod for each chart key (a replay makes one ChartPeriod per chart
 # and period, of a few hundred keys): its key prefix and its JSON fields up to `"period":"`.
 _chart_parts: dict[ChartKey, tuple[str, bytes]] = {}
 _CHART_PARTS_LIMIT = 4096
 
 
-# The chart text of the newest event. The diff engine makes all events of one chart in a row, so
-# each chart computes its text once; matched by identity, so a hit always has the same inputs.
-_recent_chart_text: _ChartText | None = None
+# The ChartPeriod of the newest event. The diff engine makes all events of one chart in a row, so
+# each chart computes its texts once; matched by identity, so a hit always has the same inputs.
+_recent_chart_period: ChartPeriod | None = None
 
 # `,"type":"..."` of each event type, as it appears in an event's JSON text.
 _TYPE_JSON: dict[EventType, bytes] = {
@@ -148,7 +154,7 @@ class Event:
     qualifier: str = ""
     # Computed once: a long replay asks for them several times per event (dedupe, store, print).
     key: str = field(init=False, repr=False, compare=False)
-    _chart_text: _ChartText = field(init=False, repr=False, compare=False)
+    chart_period: ChartPeriod = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -167,7 +173,7 @@ class Event:
         previous: RecordHolder | None = None,
         qualifier: str = "",
     ) -> None:
-        global _recent_chart_text
+        global _recent_chart_period
         self.type = type
         self.chart = chart
         self.period = period
@@ -182,15 +188,15 @@ class Event:
         self.record = record
         self.previous = previous
         self.qualifier = qualifier
-        chart_text = _recent_chart_text
-        if chart_text is None or chart_text.chart is not chart or chart_text.period is not period:
-            chart_text = _recent_chart_text = _ChartText(chart, period)
-        self._chart_text = chart_text
+        shared = _recent_chart_period
+        if shared is None or shared.chart is not chart or shared.period is not period:
+            shared = _recent_chart_period = ChartPeriod(chart, period)
+        self.chart_period = shared
         # "type:source:service:region:category:granularity:period:title_id[:qualifier]"
         if qualifier:
-            self.key = "".join((type, ":", chart_text.key_middle, title_id, ":", qualifier))
+            self.key = "".join((type, ":", shared.key_middle, title_id, ":", qualifier))
         else:
-            self.key = "".join((type, ":", chart_text.key_middle, title_id))
+            self.key = "".join((type, ":", shared.key_middle, title_id))
 
     @property
     def importance(self) -> int:
@@ -239,7 +245,7 @@ class Event:
                 b'{"key":',
                 orjson.dumps(self.key),
                 _TYPE_JSON[self.type],
-                self._chart_text.json_middle,
+                self.chart_period.json_middle,
                 orjson.dumps(own)[1:],  # '"title":...}'
             )
         )

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 import aiosqlite
 import orjson
 
-from bot.events import Event
+from bot.events import ChartPeriod, Event
 from bot.models import Chart, ChartKey
 from bot.ports import Batch, Family, RankPoint, StateJson, StoredRejection, TitleHit
 from storage import codec
@@ -805,7 +805,7 @@ class _EventRun(NamedTuple):
     key: tuple[str, str, str, str, str]
     period: str
     start: int  # position of the first event in the batch, to return new events in batch order
-    events: Sequence[Event]
+    events: list[Event]
 
     def encoded(self) -> bytes:
         return codec.encode_events_utf8(self.events)
@@ -814,15 +814,29 @@ class _EventRun(NamedTuple):
 def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
     runs: list[_EventRun] = []
     start = 0
-    for (chart, period), run in itertools.groupby(events, key=_chart_and_period):
+    last: ChartPeriod | None = None
+    # Cut where the events' shared ChartPeriod changes: an identity test per event, where
+    # comparing (chart, period) pairs built a tuple per event and ran ChartKey's __eq__ in
+    # Python at every cut (a bench replay's 13 batches: 0.38 -> 0.24 s).
+    for shared, run in itertools.groupby(events, key=_chart_period_of):
         run_events = list(run)
-        runs.append(_EventRun(codec.key_columns(chart), period.isoformat(), start, run_events))
+        if (
+            last is not None
+            and shared.key_middle == last.key_middle  # a str compare in C: almost always unequal
+            and shared.chart == last.chart
+            and shared.period == last.period
+        ):
+            # Events of one chart and period made apart, one after the other here: still one run.
+            runs[-1].events.extend(run_events)
+        else:
+            key = codec.key_columns(shared.chart)
+            runs.append(_EventRun(key, shared.period_text, start, run_events))
+            last = shared
         start += len(run_events)
     return runs
 
 
-# Events of one chart share its key and period objects, so groupby's comparisons are mostly `is`.
-_chart_and_period = attrgetter("chart", "period")
+_chart_period_of = attrgetter("chart_period")
 
 
 def _chart_from(row: Any) -> Chart:
