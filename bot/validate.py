@@ -77,17 +77,27 @@ def _ranks_text(ranks: list[int]) -> str:
     return ", ".join(str(rank) for rank in ranks[:-1]) + f" and {ranks[-1]}"
 
 
+@lru_cache(maxsize=65536)
+def _odd_title(title: str) -> bool:
+    """Whether a title is blank or a number: what _titles_reason looks at more closely."""
+    stripped = title.strip()
+    return not stripped or _NUMBER_TITLE.fullmatch(stripped) is not None
+
+
 def _titles_reason(entries: Sequence[Entry]) -> str | None:
     # Hot path (every chart of a replay): each check is one pass of built-in calls over the
-    # entries; only a rejected chart is looked at again, to word the reason.
-    titles = list(map(str.strip, map(_title, entries)))
-    if "" in titles:
-        return f"empty title at rank {entries[titles.index('')].rank}"
-    numeric = list(filter(None, map(_number_title, titles)))
-    if entries and len(numeric) * 2 > len(entries):
-        return f"titles look like ranks ({', '.join(match.group() for match in numeric[:2])}, …)"
-    title_ids = list(map(_title_id, entries))
-    if len(set(title_ids)) == len(title_ids):
+    # entries; only a chart with a blank or numeric title is looked at again, to judge and word
+    # it. The same few thousand titles come back week after week, so the first pass is one
+    # cached look-up per title (the bench/replay.py input: 0.44 -> 0.39 s for 50,124 charts).
+    if any(map(_odd_title, map(_title, entries))):
+        titles = list(map(str.strip, map(_title, entries)))
+        if "" in titles:
+            return f"empty title at rank {entries[titles.index('')].rank}"
+        numeric = list(filter(None, map(_number_title, titles)))
+        if entries and len(numeric) * 2 > len(entries):
+            matches = ", ".join(match.group() for match in numeric[:2])
+            return f"titles look like ranks ({matches}, …)"
+    if len(set(map(_title_id, entries))) == len(entries):
         return None
     ranks_by_id: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
