@@ -156,7 +156,12 @@ def validate_chart(
 
 
 def _title_ids(chart: Chart) -> tuple[str, ...]:
-    return tuple(map(_title_id, sorted(chart.entries, key=_rank)))
+    """The chart's title_ids in rank order."""
+    entries = chart.entries
+    ranks = list(map(_rank, entries))
+    if ranks != sorted(ranks):  # rare: a chart that passed validate_chart lists them in order
+        entries = tuple(sorted(entries, key=_rank))
+    return tuple(map(_title_id, entries))
 
 
 def _changed_completely(chart: Chart, before: Chart | None) -> bool | None:

@@ -269,6 +269,16 @@ def test_a_copy_of_another_regions_list_that_changed_completely_is_rejected() ->
     assert reasons == {1: "identical to US and fully changed"}
 
 
+def test_a_copy_with_its_rows_in_another_order_is_still_a_copy() -> None:
+    unrelated = nl_movie_lists()[0]
+    canada_before = as_region(with_entries(DAY2, unrelated.entries), "CA")
+    canada_copy = as_region(with_entries(DAY3, DAY3.entries[::-1]), "CA")
+
+    reasons = validate_batch([DAY3, canada_copy], {DAY3.key: DAY2, canada_copy.key: canada_before})
+
+    assert reasons == {1: "identical to US and fully changed"}
+
+
 def test_identical_lists_both_changed_completely_are_both_rejected() -> None:
     unrelated = nl_movie_lists()[0]
     us_before = with_entries(DAY2, unrelated.entries)
