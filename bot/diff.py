@@ -136,7 +136,9 @@ def period_step(granularity: Granularity) -> timedelta:
 
 
 # period_step in days, read once per chart folded (period_step builds a timedelta per call).
-_STEP_DAYS: dict[str, int] = {"daily": 1, "weekly": 7}
+_STEP_DAYS: dict[str, int] = {
+    granularity: period_step(granularity).days for granularity in ("daily", "weekly")
+}
 
 
 class HeldEntry(NamedTuple):
