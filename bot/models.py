@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 Granularity = Literal["daily", "weekly", "alltime"]
 GRANULARITIES: tuple[Granularity, ...] = ("daily", "weekly", "alltime")
@@ -50,9 +48,16 @@ class ChartKey:
         return f"{self.source}/{self.service}/{self.region}/{self.category}/{self.granularity}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Entry:
-    """One ranked row of a chart."""
+    """One ranked row of a chart.
+
+    Immutable by contract, like Event: nothing assigns to an entry after `__init__`. Not a frozen
+    dataclass because parsing builds an entry for about a third of a file's rows, and a frozen
+    dataclass sets each field through `object.__setattr__` (twice the cost in CPython, and
+    interpreted code even where mypyc compiles this module). Equality and hashing are over the
+    fields, as if frozen.
+    """
 
     rank: int
     title_id: str  # stable identity: source id/slug, else normalised "show title|season"
@@ -65,10 +70,8 @@ class Entry:
     views: int | None = None
     runtime: float | None = None  # hours, as Netflix publishes it
 
-    # Written out instead of generated, for speed only: parsing builds an entry for about a third
-    # of a file's rows, and the __init__ a frozen dataclass generates sets each field through
-    # object.__setattr__, at twice the cost of the slots' own setters. Same parameters as the
-    # generated one (checked at import by _slot_setters) and the same instances.
+    # Written out, not generated: the generated one is interpreted code even in a compiled build
+    # (the dataclasses module writes it at import). Same parameters as the generated one.
     def __init__(
         self,
         rank: int,
@@ -82,61 +85,28 @@ class Entry:
         views: int | None = None,
         runtime: float | None = None,
     ) -> None:
-        _set_rank(self, rank)
-        _set_title_id(self, title_id)
-        _set_title(self, title)
-        _set_season(self, season)
-        _set_points(self, points)
-        _set_days_in_top10(self, days_in_top10)
-        _set_weeks_in_top10(self, weeks_in_top10)
-        _set_hours(self, hours)
-        _set_views(self, views)
-        _set_runtime(self, runtime)
-
-
-def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
-    """The setters of a slotted dataclass's fields, in field order; they bypass the frozen
-    __setattr__ (only __init__ may use them). Fails unless a written-out __init__ takes exactly
-    the fields, in order, with their defaults."""
-    declared = fields(cls)
-    parameters = tuple(inspect.signature(cls).parameters.values())
-    names = tuple(item.name for item in declared)
-    if tuple(parameter.name for parameter in parameters) != names or not all(
-        map(_same_default, declared, parameters)
-    ):
-        raise TypeError(f"{cls.__name__}.__init__ does not match its fields {names}")
-    return tuple(getattr(cls, name).__set__ for name in names)
-
-
-def _same_default(declared: Field[Any], parameter: inspect.Parameter) -> bool:
-    if declared.default_factory is not MISSING:
-        return parameter.default is not inspect.Parameter.empty  # __init__ makes the value itself
-    if declared.default is MISSING:
-        return parameter.default is inspect.Parameter.empty
-    return bool(parameter.default == declared.default)
-
-
-(
-    _set_rank,
-    _set_title_id,
-    _set_title,
-    _set_season,
-    _set_points,
-    _set_days_in_top10,
-    _set_weeks_in_top10,
-    _set_hours,
-    _set_views,
-    _set_runtime,
-) = _slot_setters(Entry)
+        self.rank = rank
+        self.title_id = title_id
+        self.title = title
+        self.season = season
+        self.points = points
+        self.days_in_top10 = days_in_top10
+        self.weeks_in_top10 = weeks_in_top10
+        self.hours = hours
+        self.views = views
+        self.runtime = runtime
 
 
 # Stands for "no extra given" in Chart.__init__ (never stored: each chart gets its own dict).
 _NO_EXTRA: dict[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Chart:
-    """One period of one chart family: what a source said, before or after the gate."""
+    """One period of one chart family: what a source said, before or after the gate.
+
+    Immutable by contract, like Entry (and not frozen for the same reason).
+    """
 
     key: ChartKey
     period: (
@@ -158,12 +128,12 @@ class Chart:
         parse_error: str | None = None,
         extra: dict[str, str] = _NO_EXTRA,
     ) -> None:
-        _set_key(self, key)
-        _set_period(self, period)
-        _set_entries(self, entries)
-        _set_expected_size(self, expected_size)
-        _set_parse_error(self, parse_error)
-        _set_extra(self, {} if extra is _NO_EXTRA else extra)
+        self.key = key
+        self.period = period
+        self.entries = entries
+        self.expected_size = expected_size
+        self.parse_error = parse_error
+        self.extra = {} if extra is _NO_EXTRA else extra
 
     @property
     def rows(self) -> int:
@@ -177,11 +147,6 @@ class Chart:
 
     def label(self) -> str:
         return f"{self.key}@{self.period.isoformat()}"
-
-
-_set_key, _set_period, _set_entries, _set_expected_size, _set_parse_error, _set_extra = (
-    _slot_setters(Chart)
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -600,9 +600,10 @@ def _parse_rows(
                 except _RowError as exc:
                     problems.add_row(f"line {line_no}: {exc}")
             break
-        except csv.Error as exc:  # e.g. a carriage return inside a row
+        # Not `exc`: a compiled build types a name by its first binding (a _RowError above).
+        except csv.Error as damage:  # e.g. a carriage return inside a row
             line_no += 1
-            problems.add_row(f"line {line_no}: {exc}")
+            problems.add_row(f"line {line_no}: {damage}")
     if group is not None:
         yield group.chart(expected_size)
     elif problems.reasons:

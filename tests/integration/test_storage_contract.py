@@ -7,6 +7,7 @@ changes nothing here.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -849,6 +850,22 @@ def test_stored_events_keep_only_their_own_fields() -> None:
     ) == [events[3], events[5]]
     only_kitz = codec.decode_events(OFFICIAL_TV, DAY_1, encoded, title_id="kitz")
     assert only_kitz == [events[3]]
+
+
+def test_stored_rows_hold_the_documented_fields_in_order() -> None:
+    """The codec builds rows field by field (faster compiled): they must follow the formats."""
+    entry = Entry(1, "id", "Title", "Season 1", 2, 3, 4, 5, 6, 7.5)
+    assert json.loads(codec.encode_entries([entry])) == [
+        [getattr(entry, name) for name in codec.ENTRY_FORMAT]
+    ]
+    for event in _every_kind_of_event():
+        expected: list[Any] = []
+        for name in codec.EVENT_FORMAT:
+            value = getattr(event, name)
+            if isinstance(value, RecordHolder):
+                value = [value.title, value.season, value.value, value.period.isoformat()]
+            expected.append(value)
+        assert json.loads(codec.encode_events([event])) == [expected]
 
 
 async def test_sqlite_upgrade_to_compact_events_keeps_every_field(tmp_path: Path) -> None:
