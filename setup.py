@@ -1,0 +1,44 @@
+"""Build script: everything else is in pyproject.toml.
+
+The modules a replay spends its time in (parsing, the gate, the diff, the events and their
+encodings) are compiled with mypyc, which turns their type-checked Python into a C extension:
+bench/replay.py runs about a fifth faster. It needs a C compiler and the Python headers; without
+them the build warns and the modules stay plain Python, which behaves the same. Set
+TOP10BOT_PURE_PYTHON=1 to skip compiling.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import Extension, setup
+
+# Also read by tests/unit/test_compiled_build.py. Modules with async code stay plain Python:
+# mypyc's coroutines mishandled an exception raised across an await in bot/pipeline.py.
+COMPILED_MODULES = [
+    "bot/diff.py",
+    "bot/events.py",
+    "bot/models.py",
+    "bot/validate.py",
+    "bot/sources/files.py",
+    "bot/sources/netflix.py",
+    "storage/codec.py",
+]
+
+
+def compiled_extensions() -> list[Extension]:
+    if os.environ.get("TOP10BOT_PURE_PYTHON"):
+        return []
+    from mypyc.build import mypycify
+
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    extensions: list[Extension] = mypycify(
+        ["--python-version", version, *COMPILED_MODULES], opt_level="3"
+    )
+    for extension in extensions:
+        extension.optional = True  # a failed compile leaves the plain Python module in use
+    return extensions
+
+
+setup(ext_modules=compiled_extensions())
