@@ -24,6 +24,7 @@ COMPILED_MODULES = [
     "bot/sources/files.py",
     "bot/sources/netflix.py",
     "storage/codec.py",
+    "storage/sqlite_rows.py",
 ]
 
 

@@ -5,27 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import itertools
 import logging
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from operator import attrgetter
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
-import orjson
 
-from bot.events import ChartPeriod, Event
+from bot.events import Event
 from bot.models import Chart, ChartKey
 from bot.ports import Batch, Family, RankPoint, StateJson, StoredRejection, TitleHit
-from storage import codec
+from storage import codec, sqlite_rows
 from storage.schema import Migration, load_migrations
 
 log = logging.getLogger(__name__)
@@ -74,24 +68,6 @@ def _json_rows(columns: int, *, numbered: bool = False, text_at: int | None = No
     # The text is bound as UTF-8 bytes (a BLOB) and cast: a str parameter would be encoded to
     # UTF-8 again by the sqlite3 module, the whole batch at once whenever one title is not Latin-1.
     return f"SELECT {', '.join(picks)} FROM json_each(CAST(?1 AS TEXT)) WHERE true"
-
-
-def _texts_joined(texts: list[bytes]) -> tuple[list[int], bytes]:
-    """The 1-based byte offset of each text in the texts joined, and the texts joined (for a
-    `text_at` column of _json_rows; substr counts bytes in a BLOB)."""
-    offsets = list(itertools.accumulate(map(len, texts), initial=1))
-    offsets.pop()  # where a next text would start
-    return offsets, b"".join(texts)
-
-
-def _json_text(rows: Sequence[Sequence[Any]]) -> bytes:
-    """Rows of str, int, float and None as the JSON text _json_rows reads, in UTF-8.
-
-    Columns that hold JSON (entries, states, events) go in as strings. Nested arrays and objects
-    would spare the event loop's thread a second escaping, but SQLite then parses and re-renders
-    them for every column it extracts: its thread's CPU went from ~4 to ~6.5 s in a bench replay
-    and the diff waited for the saves (wall ~10 s -> ~12 s, per-thread CPU from /proc)."""
-    return orjson.dumps(rows)
 
 
 _INSERT_CHART = """
@@ -170,9 +146,6 @@ CREATE TABLE IF NOT EXISTS schema_version (
     applied_at TEXT NOT NULL
 )
 """
-
-# One (title_id, title, season) as the titles table identifies it.
-_TitleIdentity = tuple[str, str, str | None]
 
 
 class SqliteStorage:
@@ -497,32 +470,9 @@ class SqliteStorage:
             raise
 
 
-@lru_cache(maxsize=65536)
-def _title_token(title_id: str) -> str:
-    """The search token of a title_id in chart_titles: a hash, because FTS5 splits text into
-    words and title_ids are text. A collision only costs a wasted look: readers compare the
-    entries' title_id too."""
-    return hashlib.blake2b(title_id.encode("utf-8"), digest_size=8).hexdigest()
-
-
 def _title_query(title_id: str) -> str:
     """An FTS5 query for the charts whose tokens include title_id's."""
-    return f'"{_title_token(title_id)}"'
-
-
-# Per entry, in C (map, chain, Counter): a replay stores half a million entries.
-_entries_of = attrgetter("entries")
-_title_id_of = attrgetter("title_id")
-_identity_of = attrgetter("title_id", "title", "season")
-
-
-def _title_mentions(charts: Iterable[Chart]) -> Counter[_TitleIdentity]:
-    """How many entries of `charts` name each title."""
-    return Counter(map(_identity_of, itertools.chain.from_iterable(map(_entries_of, charts))))
-
-
-def _title_tokens(chart: Chart) -> str:
-    return " ".join(map(_title_token, map(_title_id_of, chart.entries)))
+    return f'"{sqlite_rows.title_token(title_id)}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,7 +497,7 @@ class _BatchWrites:
     chart_states: bytes | None
     family_states: bytes | None
     events: list[Event]  # the batch's events, duplicates left out, in their order
-    runs: list[_EventRun]  # events, cut where the chart or period changes
+    runs: list[sqlite_rows.EventRun]  # events, cut where the chart or period changes
     groups: bytes  # [run.start, count, key columns…, period, part, events offset, length]
     groups_events: bytes  # the events of every group, joined
 
@@ -555,7 +505,7 @@ class _BatchWrites:
     def encode(cls, batch: Batch, now: str) -> _BatchWrites:
         charts = codec.last_per_period(batch.accepted)
         entries = [codec.encode_entries_utf8(chart.entries) for chart in charts]
-        entries_at, entries_joined = _texts_joined(entries)
+        entries_at, entries_joined = sqlite_rows.texts_joined(entries)
         chart_rows = [
             [
                 index,
@@ -573,20 +523,22 @@ class _BatchWrites:
             )
         ]
         events = codec.first_per_key(batch.events)
-        runs = _event_runs(events)
+        runs = sqlite_rows.event_runs(events)
         groups_events = [run.encoded() for run in runs]
-        groups_at, groups_joined = _texts_joined(groups_events)
+        groups_at, groups_joined = sqlite_rows.texts_joined(groups_events)
         return cls(
             charts=charts,
             chart_rows=chart_rows,
-            chart_json=_json_text(chart_rows),
+            chart_json=sqlite_rows.json_text(chart_rows),
             entries=entries,
             entries_joined=entries_joined,
-            tokens=_json_text([[i, _title_tokens(chart)] for i, chart in enumerate(charts)]),
-            mentions=_json_text(
+            tokens=sqlite_rows.json_text(
+                [[i, sqlite_rows.title_tokens(chart)] for i, chart in enumerate(charts)]
+            ),
+            mentions=sqlite_rows.json_text(
                 [
                     [*title, codec.folded_title(title[1]), count]
-                    for title, count in _title_mentions(charts).items()
+                    for title, count in sqlite_rows.title_mentions(charts).items()
                 ]
             ),
             rejection_rows=[
@@ -599,7 +551,7 @@ class _BatchWrites:
                 )
                 for rejection in batch.rejected
             ],
-            chart_states=_json_text(
+            chart_states=sqlite_rows.json_text(
                 [
                     [*codec.key_columns(key), codec.encode_state(state), now]
                     for key, state in batch.chart_states.items()
@@ -607,7 +559,7 @@ class _BatchWrites:
             )
             if batch.chart_states
             else None,
-            family_states=_json_text(
+            family_states=sqlite_rows.json_text(
                 [
                     [*family, codec.encode_state(state), now]
                     for family, state in batch.family_states.items()
@@ -617,7 +569,7 @@ class _BatchWrites:
             else None,
             events=events,
             runs=runs,
-            groups=_json_text(
+            groups=sqlite_rows.json_text(
                 [
                     [run.start, len(run.events), *run.key, run.period, 0, offset, len(text)]
                     for run, offset, text in zip(runs, groups_at, groups_events, strict=True)
@@ -660,7 +612,7 @@ class _BatchWrites:
         conn.execute(_INSERT_CHART_TITLES, (self.tokens, base))
         conn.execute(_ADD_TITLE_MENTIONS, (self.mentions,))
         if replaced:
-            gone = _title_mentions([chart for _, chart in replaced])
+            gone = sqlite_rows.title_mentions([chart for _, chart in replaced])
             conn.executemany(
                 "UPDATE titles SET entries = entries - ?"
                 " WHERE title_id = ? AND title = ? AND season IS ?",
@@ -681,7 +633,7 @@ class _BatchWrites:
         # A contentless FTS5 table forgets a document only when given its tokens again.
         conn.executemany(
             "INSERT INTO chart_titles (chart_titles, rowid, tokens) VALUES ('delete', ?, ?)",
-            [(chart_id, _title_tokens(chart)) for chart_id, chart in old],
+            [(chart_id, sqlite_rows.title_tokens(chart)) for chart_id, chart in old],
         )
         conn.executemany(
             _INSERT_CHART,
@@ -754,8 +706,8 @@ def _stored_charts_of(
 
 
 def _store_known_runs(
-    conn: sqlite3.Connection, runs: list[tuple[_EventRun, int]], next_id: int
-) -> list[tuple[_EventRun, int]]:
+    conn: sqlite3.Connection, runs: list[tuple[sqlite_rows.EventRun, int]], next_id: int
+) -> list[tuple[sqlite_rows.EventRun, int]]:
     """After an insert that met existing groups: the runs stored, with their first number.
 
     A run whose group was not inserted is compared with every stored part of its chart and
@@ -770,7 +722,7 @@ def _store_known_runs(
             chunk,
         ).fetchall()
         present.update(int(row[0]) for row in found)
-    stored: list[tuple[_EventRun, int]] = []
+    stored: list[tuple[sqlite_rows.EventRun, int]] = []
     for run, first_id in runs:
         if first_id in present:
             stored.append((run, first_id))
@@ -786,7 +738,7 @@ def _store_known_runs(
         unknown = [event for event in run.events if event.key not in known]
         if not unknown:
             continue
-        rest = _EventRun(run.key, run.period, run.start, unknown)
+        rest = sqlite_rows.EventRun(run.key, run.period, run.start, unknown)
         part = max(int(row[0]) for row in parts) + 1
         conn.execute(
             _INSERT_EVENT_GROUP,
@@ -795,48 +747,6 @@ def _store_known_runs(
         stored.append((rest, next_id))
         next_id += len(unknown)
     return stored
-
-
-class _EventRun(NamedTuple):
-    """Consecutive events of a batch from one chart and period: stored as one group.
-
-    A NamedTuple: a replay builds one per chart, and a frozen dataclass costs twice as much."""
-
-    key: tuple[str, str, str, str, str]
-    period: str
-    start: int  # position of the first event in the batch, to return new events in batch order
-    events: list[Event]
-
-    def encoded(self) -> bytes:
-        return codec.encode_events_utf8(self.events)
-
-
-def _event_runs(events: Sequence[Event]) -> list[_EventRun]:
-    runs: list[_EventRun] = []
-    start = 0
-    last: ChartPeriod | None = None
-    # Cut where the events' shared ChartPeriod changes: an identity test per event, where
-    # comparing (chart, period) pairs built a tuple per event and ran ChartKey's __eq__ in
-    # Python at every cut (a bench replay's 13 batches: 0.38 -> 0.24 s).
-    for shared, run in itertools.groupby(events, key=_chart_period_of):
-        run_events = list(run)
-        if (
-            last is not None
-            and shared.key_middle == last.key_middle  # a str compare in C: almost always unequal
-            and shared.chart == last.chart
-            and shared.period == last.period
-        ):
-            # Events of one chart and period made apart, one after the other here: still one run.
-            runs[-1].events.extend(run_events)
-        else:
-            key = codec.key_columns(shared.chart)
-            runs.append(_EventRun(key, shared.period_text, start, run_events))
-            last = shared
-        start += len(run_events)
-    return runs
-
-
-_chart_period_of = attrgetter("chart_period")
 
 
 def _chart_from(row: Any) -> Chart:
