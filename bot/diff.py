@@ -223,11 +223,14 @@ def _check_version(data: Mapping[str, Any], kind: str) -> None:
         raise ValueError(f"{kind} JSON has version {version!r}, expected {STATE_VERSION}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChartState:
     """What the engine remembers about one ChartKey after its last accepted chart.
 
-    Treat the mappings as read-only: the engine builds a fresh state for every chart it folds.
+    Immutable by contract, like Event: the engine builds a fresh state for every chart it folds
+    and never changes one (nor the mappings it holds). Not a frozen dataclass because its
+    generated __init__ sets each field through `object.__setattr__`, as interpreted code even
+    where mypyc compiles this module (setup.py), once per chart folded.
     """
 
     last_period: date
@@ -238,6 +241,24 @@ class ChartState:
     # record → accepted charts in which its measure was present, the baseline included.
     record_periods: Mapping[Record, int]
     cumulative_hours: Mapping[str, int]  # title_id → hours summed over every chart of the key
+
+    def __init__(
+        self,
+        last_period: date,
+        periods_seen: int,
+        entries: Mapping[str, HeldEntry],
+        number_one_since: date | None,
+        records: Mapping[Record, RecordMark],
+        record_periods: Mapping[Record, int],
+        cumulative_hours: Mapping[str, int],
+    ) -> None:
+        self.last_period = last_period
+        self.periods_seen = periods_seen
+        self.entries = entries
+        self.number_one_since = number_one_since
+        self.records = records
+        self.record_periods = record_periods
+        self.cumulative_hours = cumulative_hours
 
     def number_one_id(self) -> str | None:
         for title_id, held in self.entries.items():
