@@ -46,7 +46,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from bot.events import Event, EventType, Record, RecordHolder
 from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey, Entry, Granularity
@@ -56,7 +56,7 @@ from bot.ports import Family
 # 2: ChartState gained `record_periods`.
 STATE_VERSION = 2
 
-_EVENT_ORDER: dict[EventType, int] = {
+_EVENT_ORDER: Final[dict[EventType, int]] = {
     event_type: position
     for position, event_type in enumerate(
         (
@@ -76,12 +76,13 @@ _EVENT_ORDER: dict[EventType, int] = {
 }
 
 # Event types read in the diff's hot loops. Python 3.11's EnumType defines __getattr__, which makes
-# every `EventType.X` lookup go through a slow hook; a module constant is a plain global read.
-_ENTERED = EventType.ENTERED
-_CLIMBED = EventType.CLIMBED
-_LEFT = EventType.LEFT
-_TOP10_STREAK = EventType.TOP10_STREAK
-_HOURS_MILESTONE = EventType.HOURS_MILESTONE
+# every `EventType.X` lookup go through a slow hook; a module constant is a plain global read, and
+# compiled (setup.py) a Final one is a C variable instead of a look-up in the module's dict.
+_ENTERED: Final = EventType.ENTERED
+_CLIMBED: Final = EventType.CLIMBED
+_LEFT: Final = EventType.LEFT
+_TOP10_STREAK: Final = EventType.TOP10_STREAK
+_HOURS_MILESTONE: Final = EventType.HOURS_MILESTONE
 
 # Qualifier of a countries_at_number_one event fired because a title is #1 in every region.
 ALL_REGIONS_QUALIFIER = "all"
@@ -136,7 +137,7 @@ def period_step(granularity: Granularity) -> timedelta:
 
 
 # period_step in days, read once per chart folded (period_step builds a timedelta per call).
-_STEP_DAYS: dict[str, int] = {
+_STEP_DAYS: Final[dict[str, int]] = {
     granularity: period_step(granularity).days for granularity in ("daily", "weekly")
 }
 
@@ -184,7 +185,9 @@ class RecordMark:
 
 
 # Record members with their JSON names, in enum order (iterating an enum and .value are slow).
-_RECORD_NAMES: tuple[tuple[Record, str], ...] = tuple((record, record.value) for record in Record)
+_RECORD_NAMES: Final[tuple[tuple[Record, str], ...]] = tuple(
+    (record, record.value) for record in Record
+)
 
 
 @lru_cache(maxsize=4096)
@@ -194,8 +197,13 @@ def _isoformat(day: date) -> str:
     return day.isoformat()
 
 
-_row_rank = itemgetter(1)  # the rank of a row of ChartState.to_json()["entries"]
-_title_id_of = attrgetter("title_id")
+# Final: compiled, C variables read instead of looking `__new__` up on tuple and HeldEntry up in the
+# module's dict for every entry.
+_new_tuple: Final = tuple.__new__
+_HELD_ENTRY: Final = HeldEntry
+
+_row_rank: Final = itemgetter(1)  # the rank of a row of ChartState.to_json()["entries"]
+_title_id_of: Final = attrgetter("title_id")
 
 
 def _records_to_json(records: Mapping[Record, RecordMark]) -> dict[str, Any]:
@@ -235,7 +243,9 @@ class ChartState:
 
     last_period: date
     periods_seen: int  # accepted charts folded, the baseline included
-    entries: Mapping[str, HeldEntry]  # title_id → its place in the last accepted chart
+    # title_id → its place in the last accepted chart. A dict (read-only by contract, like every
+    # mapping here): compiled, a dict's get is a C call, a Mapping's a method looked up by name.
+    entries: dict[str, HeldEntry]
     number_one_since: date | None  # first period of the current #1's unbroken run at #1
     records: Mapping[Record, RecordMark]
     # record → accepted charts in which its measure was present, the baseline included.
@@ -246,7 +256,7 @@ class ChartState:
         self,
         last_period: date,
         periods_seen: int,
-        entries: Mapping[str, HeldEntry],
+        entries: dict[str, HeldEntry],
         number_one_since: date | None,
         records: Mapping[Record, RecordMark],
         record_periods: Mapping[Record, int],
@@ -374,7 +384,7 @@ def _fold_periodic(
     # The state of the chart "before" this one: None for a baseline (first chart, or a gap
     # longer than max_gap_periods), which gives no movement or streak events.
     before: ChartState | None = None
-    previous: Mapping[str, HeldEntry] = {}
+    previous: dict[str, HeldEntry] = {}
     if state is None:
         periods_seen = 1
     else:
@@ -422,7 +432,7 @@ def _fold_periodic(
         held = previous.get(title_id)
         since = period if held is None else held.since
         # tuple.__new__ skips NamedTuple's Python-level __new__ (same fields, same order).
-        entries[title_id] = tuple.__new__(HeldEntry, (rank, entry.title, entry.season, since))
+        entries[title_id] = _new_tuple(_HELD_ENTRY, (rank, entry.title, entry.season, since))
         if rank == 1 and number_one is None:
             number_one = entry
         if before is not None:
@@ -646,7 +656,7 @@ def _fold_periodic(
 def _fold_all_time(state: ChartState | None, chart: Chart) -> tuple[list[Event], ChartState]:
     """All-time lists only say which titles joined the list or moved up in it."""
     period = chart.period
-    previous: Mapping[str, HeldEntry] = state.entries if state is not None else {}
+    previous: dict[str, HeldEntry] = state.entries if state is not None else {}
     events: list[Event] = []
     entries: dict[str, HeldEntry] = {}
     for entry in chart.entries:
