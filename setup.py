@@ -31,12 +31,16 @@ COMPILED_MODULES = [
 def compiled_extensions() -> list[Extension]:
     if os.environ.get("TOP10BOT_PURE_PYTHON"):
         return []
-    from mypyc.build import mypycify
-
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    extensions: list[Extension] = mypycify(
-        ["--python-version", version, *COMPILED_MODULES], opt_level="3"
-    )
+    try:
+        from mypyc.build import mypycify
+
+        extensions: list[Extension] = mypycify(
+            ["--python-version", version, *COMPILED_MODULES], opt_level="3"
+        )
+    except (Exception, SystemExit) as exc:  # mypyc exits when its type check fails
+        print(f"top10bot: not compiling, plain Python instead ({exc!r})", file=sys.stderr)
+        return []
     for extension in extensions:
         extension.optional = True  # a failed compile leaves the plain Python module in use
     return extensions
