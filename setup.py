@@ -2,8 +2,8 @@
 
 The modules a replay spends its time in (parsing, the gate, the diff, the events and their
 encodings) are compiled with mypyc, which turns their type-checked Python into a C extension:
-bench/replay.py takes about a quarter less time. It needs a C compiler and the Python headers; without
-them the build warns and the modules stay plain Python, which behaves the same. Set
+bench/replay.py takes about a quarter less time. It needs a C compiler and the Python headers;
+without them the build warns and the modules stay plain Python, which behaves the same. Set
 TOP10BOT_PURE_PYTHON=1 to skip compiling.
 """
 
