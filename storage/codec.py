@@ -93,7 +93,8 @@ ENTRY_FORMAT = (
 
 def _entry_row(entry: Entry) -> tuple[Any, ...]:
     # Fields read one by one, not by an attrgetter: compiled (setup.py), this reads them straight
-    # from the object, where an attrgetter looks each one up by name (2.4x the time).
+    # from the object, where an attrgetter looks each one up by name (a scratch timing over the
+    # entries of 9,593 real charts: 0.213 -> 0.093 us per row; events: 0.361 -> 0.230 us).
     return (
         entry.rank,
         entry.title_id,
