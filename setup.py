@@ -25,7 +25,6 @@ COMPILED_MODULES = [
     "bot/sources/files.py",
     "bot/sources/netflix.py",
     "storage/codec.py",
-    "storage/sqlite_rows.py",
 ]
 
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
-from bot.ports import Outbox, Storage
-from storage import open_storage
+from bot.ports import Backend, Outbox, Storage
+from storage import open_backend
 
 if TYPE_CHECKING:
     from bot.alerts import DirectAlerts
@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def open_storage_url(url: str) -> Storage:
-    """Open (and migrate) the store a URL names: sqlite:///path.db, memory://."""
-    return await open_storage(url)
+async def open_storage_url(url: str) -> Backend:
+    """Open (and migrate) the backend a URL names: sqlite:///path.db, memory://."""
+    return await open_backend(url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class ChatLayer:
 
 def build_chat_layer(
     config: Config,
-    storage: Storage,
+    storage: Backend,
     *,
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
@@ -62,9 +62,8 @@ def build_chat_layer(
     from bot.commands import CommandService
     from bot.ratelimit import CommandRateLimiter
     from handlers.runner import build_adapters
-    from storage.subscriptions import open_subscription_store
 
-    subscriptions = open_subscription_store(storage)
+    subscriptions = storage.subscriptions
     limits = section(config, "commands")
     service = CommandService(
         storage,
@@ -153,20 +152,18 @@ async def run_bot(
 
 
 async def build_sender(
-    storage: Storage,
+    storage: Backend,
     chat: ChatLayer,
     config: DeliveryConfig,
     catchup_max_age: timedelta,
 ) -> Sender:
-    """The delivery engine: from now on every stored batch queues its deliveries in the outbox
-    (same transaction), and the sender sends them through the chat adapters' clients."""
+    """The delivery engine: it sends the deliveries live polling queued in the outbox (with
+    their events, in one transaction) through the chat adapters' clients."""
     from bot.sender import Sender
     from handlers.delivery import alert_senders
-    from storage.outbox import open_outbox
 
-    outbox = await open_outbox(storage, chat.subscriptions, on_queued=lambda: sender.wake())
     sender = Sender(
-        outbox,
+        storage.outbox,
         alert_senders(chat.adapters),
         chat.subscriptions,
         config,
@@ -175,21 +172,19 @@ async def build_sender(
     return sender
 
 
-async def open_delivery_outbox(storage: Storage) -> Outbox:
-    """The outbox of a store, for `top10bot status` and `top10bot deliveries` (sends nothing)."""
-    from storage.outbox import open_outbox
-    from storage.subscriptions import open_subscription_store
-
-    return await open_outbox(storage, open_subscription_store(storage))
+async def open_delivery_outbox(storage: Backend) -> Outbox:
+    """The outbox of a backend, for `top10bot status` and `top10bot deliveries` (sends
+    nothing)."""
+    return storage.outbox
 
 
 async def _start_polling(
     config: Config, storage: Storage, chat: ChatLayer, admin_chat: str | None, sender: Sender
 ) -> PollingService | None:
     """Live sources → the pipeline → the outbox → the sender. The deliveries of new events are
-    queued as they are stored; the sinks only wake the sender. Old events (a catch-up) fold into
-    one summary per chat when the sender builds its digest. Source failures go to the admin
-    chat."""
+    queued as they are stored (one unit of work); the sinks only wake the sender. Old events (a
+    catch-up) fold into one summary per chat when the sender builds its digest. Source failures
+    go to the admin chat."""
     from bot.poll import CatchupSummary, PollOutput, operator_sink
     from bot.scheduler import start_polling
 

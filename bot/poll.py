@@ -376,7 +376,10 @@ class Poller:
             run = SourceRun(
                 source=name,
                 storage=self._storage,
-                pipeline=Pipeline(self._storage, self._diff_config, sink=collect),
+                # Live events: their deliveries are queued with them (run and poll --once alike).
+                pipeline=Pipeline(
+                    self._storage, self._diff_config, queue_deliveries=True, sink=collect
+                ),
                 fetcher=HttpFetcher(self._session, self._storage, self.config.settings(name).fetch),
                 now=now,
             )

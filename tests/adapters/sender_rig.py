@@ -21,9 +21,9 @@ from bot.ports import Batch, DeliveryCounts
 from bot.sender import DeliveryConfig, Sender
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.delivery import DiscordAlertSender, TelegramAlertSender
-from storage.outbox import SqliteOutbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
+from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.subscriptions import SqliteSubscriptionStore
 from tests.fakes import FakeDiscord, FakeTelegram, run_client
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
@@ -53,7 +53,7 @@ def burst(count: int = 3, *, title_prefix: str = "Show", chart: ChartKey = CHART
 
 @dataclass
 class Rig:
-    storage: SqliteStorage
+    storage: SqliteBackend
     subscriptions: SqliteSubscriptionStore
     outbox: SqliteOutbox
 
@@ -75,7 +75,8 @@ class Rig:
 
     async def publish(self, events: Sequence[Event]) -> list[Event]:
         """Store events as the pipeline does: deliveries are queued in the same transaction."""
-        return await self.storage.save_batch(Batch(events=list(events)))
+        saved = await self.storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
+        return saved.events
 
     async def counts(self) -> DeliveryCounts:
         return await self.outbox.counts()
@@ -97,12 +98,10 @@ class Rig:
 
 @asynccontextmanager
 async def open_rig(path: Path) -> AsyncIterator[Rig]:
-    storage = await SqliteStorage.open(path / "bot.db")
+    storage = await SqliteBackend.open(path / "bot.db")
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage)
-        yield Rig(storage, subscriptions, outbox)
+        yield Rig(storage, storage.subscriptions, storage.outbox)
     finally:
         await storage.close()
 

@@ -18,8 +18,8 @@ from bot.ports import MessageRejected
 from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.discord_bot import DiscordAdapter, DiscordSettings, discord_settings
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
 from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
@@ -42,7 +42,7 @@ def alert(title: str = "Hellbound") -> Event:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     return CommandService(
         storage,
@@ -447,7 +447,7 @@ async def test_a_quick_command_on_a_slow_store_is_deferred(fake_discord: FakeDis
     fake_discord.add_channel(GUILD_ID, CHANNEL_ID, "alerts")
     fake_discord.add_member(GUILD_ID, MEMBER_ID, "member")
     store = SlowSubscriptions()
-    service = CommandService(MemoryStorage(), store)
+    service = CommandService(MemoryBackend(), store)
     settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05, defer_after=0.05)
     discord_adapter = DiscordAdapter(service, settings)
     task = asyncio.create_task(discord_adapter.run())

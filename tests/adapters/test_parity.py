@@ -20,8 +20,8 @@ from bot.ratelimit import CommandRateLimiter
 from handlers.console import ConsoleAdapter
 from handlers.discord_bot import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram_bot import START_COMMAND, TelegramAdapter, TelegramSettings
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, FakeTelegram
 
@@ -51,7 +51,7 @@ class Platforms:
 
 @pytest.fixture
 async def platforms(fake_discord: FakeDiscord) -> AsyncIterator[Platforms]:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     service = CommandService(
         storage,

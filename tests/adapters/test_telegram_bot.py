@@ -17,8 +17,8 @@ from bot.ports import DeliveryUncertain, DestinationGone, MessageRejected, Trans
 from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.telegram_bot import TelegramAdapter, TelegramSettings, telegram_settings
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeTelegram
 
@@ -46,7 +46,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     return CommandService(
         storage,

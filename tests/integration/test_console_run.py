@@ -20,9 +20,9 @@ from handlers.console import ConsoleAdapter
 from handlers.discord_bot import DiscordAdapter
 from handlers.runner import build_adapters, run_adapters, supervise
 from handlers.telegram_bot import TelegramAdapter
-from storage import open_storage
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage import open_backend
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 
 
@@ -34,7 +34,7 @@ async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
 @pytest.fixture
 async def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'top10bot.db'}"
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
         await load_chat_history(storage)
     finally:
@@ -62,7 +62,7 @@ async def test_subscriptions_persist_and_alerts_print(database: str) -> None:
     config = Config(storage=StorageConfig(url=database))
     await run_bot(config, lines=typed(["/subscribe Squid Game"]), out=out, environ={})
 
-    storage = await open_storage(database)
+    storage = await open_backend(database)
     try:
         printed = io.StringIO()
         chat = build_chat_layer(config, storage, environ={}, lines=typed([]), out=printed)
@@ -199,11 +199,11 @@ async def test_one_failing_adapter_does_not_stop_the_others() -> None:
 
 
 def build_chat_layer_service() -> CommandService:
-    return CommandService(MemoryStorage(), MemorySubscriptionStore())
+    return CommandService(MemoryBackend(), MemorySubscriptionStore())
 
 
 async def test_a_button_under_title_is_a_command_the_console_can_type(database: str) -> None:
-    storage = await open_storage(database)
+    storage = await open_backend(database)
     try:
         service = CommandService(storage, MemorySubscriptionStore())
         console = ConsoleAdapter(service, out=io.StringIO())

@@ -15,7 +15,7 @@ from bot.models import WORLD, ChartKey
 from bot.poll import Poller, PollOutput, SourceReport, load_poll_config
 from bot.ports import Storage
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import (
     FAST_FETCH,
     FIXTURES,
@@ -47,7 +47,7 @@ def page_key(region: str, service: str = "netflix") -> ChartKey:
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         yield opened
     finally:

@@ -13,26 +13,23 @@ from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Batch
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.outbox import SqliteOutbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 
 
 async def outbox_with_a_dead_letter(path: Path) -> str:
-    storage = await SqliteStorage.open(path)
+    storage = await SqliteBackend.open(path)
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage)
+        subscriptions, outbox = storage.subscriptions, storage.outbox
         for chat in ("1", "2"):
             await subscriptions.add_subscription(
                 Destination("telegram", chat), SubscriptionSpec(service="netflix")
             )
         today = datetime.now(UTC).date()
         event = Event(EventType.NEW_NUMBER_ONE, CHART, today, "hit", "Hit", None, rank=1)
-        await storage.save_batch(Batch(events=[event]))
+        await storage.save_batch(Batch(events=[event]), queue_deliveries=True)
         now = datetime.now(UTC)
         groups = await outbox.claim("telegram", now, timedelta(seconds=30), 10)
         first, second = sorted(groups, key=lambda g: g.destination.chat_id)

@@ -1,4 +1,7 @@
-"""One contract for every SubscriptionStore: in memory and in the SQLite file of SqliteStorage."""
+"""One contract for the subscription store of every backend (memory and SQLite).
+
+A PostgreSQL backend joins by adding a parameter to the `store` fixture.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.events import EventType
-from bot.ports import SubscriptionStore
+from bot.ports import Backend, SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from storage import open_storage
-from storage.subscriptions import (
-    MemorySubscriptionStore,
-    SqliteSubscriptionStore,
-    open_subscription_store,
-)
+from storage import MemoryBackend, open_backend
 
 GROUP = Destination("telegram", "-100")
 TOPIC = Destination("telegram", "-100", "7")
@@ -28,16 +26,15 @@ RECORDS = SubscriptionSpec(event_types=frozenset({EventType.RECORD_BROKEN}))
 
 @pytest.fixture(params=["memory", "sqlite"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SubscriptionStore]:
+    backend: Backend
     if request.param == "memory":
-        yield MemorySubscriptionStore()
-        return
-    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+        backend = MemoryBackend()
+    else:
+        backend = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
-        subscriptions = open_subscription_store(storage)
-        assert isinstance(subscriptions, SqliteSubscriptionStore)
-        yield subscriptions
+        yield backend.subscriptions
     finally:
-        await storage.close()
+        await backend.close()
 
 
 async def test_add_is_idempotent_per_identity(store: SubscriptionStore) -> None:
@@ -140,14 +137,14 @@ async def test_move_destination_merges_into_an_existing_chat(store: Subscription
 
 async def test_sqlite_subscriptions_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
-        await open_subscription_store(storage).add_subscription(GROUP, SQUID)
+        await storage.subscriptions.add_subscription(GROUP, SQUID)
     finally:
         await storage.close()
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
-        stored = await open_subscription_store(storage).subscriptions_of(GROUP)
+        stored = await storage.subscriptions.subscriptions_of(GROUP)
     finally:
         await storage.close()
     assert [s.spec for s in stored] == [SQUID]

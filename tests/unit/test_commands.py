@@ -24,8 +24,8 @@ from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Batch
 from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 
 # Three days after the last week of the fixture (week ending 2021-11-21) was published.
@@ -42,15 +42,15 @@ class Clock:
 
 
 @pytest.fixture
-async def storage() -> AsyncIterator[MemoryStorage]:
-    store = MemoryStorage()
+async def storage() -> AsyncIterator[MemoryBackend]:
+    store = MemoryBackend()
     await store.migrate()
     await load_chat_history(store)
     yield store
 
 
 @pytest.fixture
-def service(storage: MemoryStorage) -> CommandService:
+def service(storage: MemoryBackend) -> CommandService:
     # Rate limiting has its own test; here a test may run many commands as one user.
     generous = CommandRateLimiter(burst=1000, per_seconds=1)
     return CommandService(storage, MemorySubscriptionStore(), clock=Clock(), rate_limiter=generous)
@@ -347,7 +347,7 @@ async def test_records_of_the_worldwide_charts(service: CommandService) -> None:
     )
 
 
-async def test_status_tells_fresh_from_stale(storage: MemoryStorage) -> None:
+async def test_status_tells_fresh_from_stale(storage: MemoryBackend) -> None:
     clock = Clock()
     service = CommandService(storage, MemorySubscriptionStore(), clock=clock)
     fresh = await run(service, "/status")
@@ -359,7 +359,9 @@ async def test_status_tells_fresh_from_stale(storage: MemoryStorage) -> None:
     stale = await run(service, "/status")
     assert stale.lines[0].startswith("⚠️") and "(19 days ago)" in stale.lines[0]
     bad = Chart(ChartKey("netflix", "netflix", "KR", "TV", "weekly"), date(2021, 11, 28), ())
-    await storage.save_batch(Batch(rejected=[Rejection(bad, "0 rows, expected 10")]))
+    await storage.save_batch(
+        Batch(rejected=[Rejection(bad, "0 rows, expected 10")]), queue_deliveries=False
+    )
     with_rejection = await run(service, "/status")
     (field,) = with_rejection.fields
     assert "Netflix · South Korea · TV 2021-11-28: 0 rows, expected 10" in field.value
@@ -368,7 +370,7 @@ async def test_status_tells_fresh_from_stale(storage: MemoryStorage) -> None:
 # -- rules of execute -----------------------------------------------------------------------------
 
 
-async def test_rate_limit_per_user(storage: MemoryStorage) -> None:
+async def test_rate_limit_per_user(storage: MemoryBackend) -> None:
     moment = [0.0]
     limiter = CommandRateLimiter(burst=2, per_seconds=10, clock=lambda: moment[0])
     service = CommandService(storage, MemorySubscriptionStore(), rate_limiter=limiter)
@@ -393,8 +395,8 @@ async def test_argument_rules(service: CommandService) -> None:
     assert typo.title == "Unknown command /top1O" and "/top10" in typo.suggestions
 
 
-async def test_a_failing_command_answers_instead_of_raising(storage: MemoryStorage) -> None:
-    class BrokenStorage(MemoryStorage):
+async def test_a_failing_command_answers_instead_of_raising(storage: MemoryBackend) -> None:
+    class BrokenStorage(MemoryBackend):
         async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
             raise RuntimeError("disk on fire")
 

@@ -14,9 +14,9 @@ from bot.models import WORLD, ChartKey
 from bot.ports import Batch, DeliveryCounts, DeliveryError, MessageRejected, TransientFailure
 from bot.sender import DeliveryConfig, PlainAlertNotifier, Sender
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
+from storage.memory.subscriptions import MemorySubscriptionStore
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 CONFIG = DeliveryConfig(
@@ -73,7 +73,7 @@ class ScriptedNotifier:
 
 @dataclass
 class World:
-    storage: MemoryStorage
+    storage: MemoryBackend
     subscriptions: MemorySubscriptionStore
     outbox: MemoryOutbox
 
@@ -84,7 +84,7 @@ class World:
             )
 
     async def publish(self, events: list[Event]) -> None:
-        await self.storage.save_batch(Batch(events=events))
+        await self.storage.save_batch(Batch(events=events), queue_deliveries=True)
 
     async def settled(
         self, check: Callable[[DeliveryCounts], bool] | None = None
@@ -98,10 +98,8 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    storage = MemoryStorage()
-    subscriptions = MemorySubscriptionStore()
-    outbox = MemoryOutbox.beside(storage, subscriptions)
-    yield World(storage, subscriptions, outbox)
+    storage = MemoryBackend()
+    yield World(storage, storage.subscriptions, storage.outbox)
 
 
 async def run_until(

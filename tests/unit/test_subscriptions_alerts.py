@@ -11,7 +11,7 @@ from bot.events import Event, EventType
 from bot.models import ChartKey
 from bot.ports import DeliveryError, DestinationGone, DestinationMoved, RetryLater
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory.subscriptions import MemorySubscriptionStore
 
 KR_TV = ChartKey("netflix", "netflix", "KR", "TV", "weekly")
 JP_TV = ChartKey("netflix", "netflix", "JP", "TV", "weekly")
