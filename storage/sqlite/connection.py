@@ -104,15 +104,17 @@ class Database:
                 # Only possible outside a transaction; restored whatever happens below.
                 await self._db.execute("PRAGMA foreign_keys = OFF")
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    await self._db.execute("BEGIN IMMEDIATE")
                     yield Transaction(self._db)
                     if foreign_keys_off:
                         await _check_foreign_keys(self._db)
                     await self._db.execute("COMMIT")
                 except BaseException:
-                    # Queued behind anything still running on the connection's thread (even
-                    # after a cancellation), so it undoes exactly this transaction.
+                    # Queued behind anything still running on the connection's thread, so it
+                    # undoes exactly this transaction: a cancelled await of BEGIN (or COMMIT)
+                    # still runs it there. If BEGIN failed, or COMMIT went through, there is
+                    # nothing to roll back.
                     with contextlib.suppress(sqlite3.OperationalError):
                         await self._db.execute("ROLLBACK")
                     raise

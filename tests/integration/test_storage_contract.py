@@ -6,6 +6,7 @@ A PostgreSQL backend joins by adding a parameter to the `storage_and_clock` fixt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -687,6 +688,37 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     store = await SqliteBackend.open(path)
     await store.migrate()
     return store
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
+async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
+    tmp_path: Path, turns: int
+) -> None:
+    store = await open_sqlite(tmp_path / "top10.db")
+    await store.subscriptions.add_subscription(
+        Destination("telegram", "1"), SubscriptionSpec(service="flixpatrol")
+    )
+    batch = Batch(
+        accepted=[chart(NETFLIX_TV_US, DAY_1, "A")],
+        chart_states={NETFLIX_TV_US: {"top": ["a"]}},
+        events=[event("A")],
+    )
+    try:
+        saving = asyncio.create_task(store.save_batch(batch, queue_deliveries=True))
+        for _ in range(turns):  # cancelled at a different statement of the unit of work
+            await asyncio.sleep(0)
+        saving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await saving
+
+        stored = await store.has_chart(NETFLIX_TV_US, DAY_1)
+        assert (await store.load_chart_state(NETFLIX_TV_US) is not None) is stored
+        assert (await store.recent_events() == [event("A")]) is stored
+        assert (await store.outbox.counts()).pending == (1 if stored else 0)
+        # No transaction was left open: the next save goes through.
+        assert await save(store, Batch(events=[event("B")])) == [event("B")]
+    finally:
+        await store.close()
 
 
 async def test_sqlite_stores_json_columns_as_the_codec_encodes_them(tmp_path: Path) -> None:
