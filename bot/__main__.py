@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
 
-    deliveries = commands.add_parser("deliveries", help="the alert outbox: counts, dead letters")
+    deliveries = commands.add_parser(
+        "deliveries", help="the alert outbox: counts, dead letters, sending what is due"
+    )
     delivery_commands = deliveries.add_subparsers(
         dest="deliveries_command", required=True, metavar="ACTION"
     )
@@ -100,7 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_retry = delivery_commands.add_parser(
         "retry", help="queue every dead letter again (after fixing what killed it)"
     )
-    for sub in (delivery_status, delivery_retry):
+    delivery_send = delivery_commands.add_parser(
+        "send",
+        help="send every delivery due now through the configured platforms, then exit"
+        " (0: all sent, 1: some ended dead, 2: no platform configured); for cron after"
+        " `poll --once`",
+    )
+    for sub in (delivery_status, delivery_retry, delivery_send):
         sub.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
     return parser
 
@@ -234,7 +242,7 @@ async def _poll(config: Config, args: argparse.Namespace) -> int:
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
     from bot.app import open_delivery_outbox
-    from bot.outbox import format_delivery_counts
+    from bot.delivery.report import format_delivery_counts
     from bot.status import status_command
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
@@ -245,13 +253,16 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _deliveries(config: Config, args: argparse.Namespace) -> int:
-    """`top10bot deliveries status|retry`: what the outbox holds; dead letters queued again."""
+    """`top10bot deliveries status|retry|send`: what the outbox holds; dead letters queued
+    again; what is due sent now."""
     from datetime import UTC, datetime
 
-    from bot.app import open_delivery_outbox
-    from bot.outbox import format_dead_letter, format_delivery_counts
+    from bot.app import open_delivery_outbox, send_deliveries
+    from bot.delivery.report import format_dead_letter, format_delivery_counts
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
+        if args.deliveries_command == "send":
+            return await send_deliveries(config, storage, environ=os.environ)
         outbox = await open_delivery_outbox(storage)
         if args.deliveries_command == "retry":
             requeued = await outbox.requeue_dead(datetime.now(UTC))

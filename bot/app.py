@@ -19,11 +19,12 @@ from bot.ports import Outbox, Storage
 from storage import open_storage
 
 if TYPE_CHECKING:
-    from bot.alerts import DirectAlerts
     from bot.commands import CommandService
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.lifecycle import DestinationLifecycle
+    from bot.delivery.sender import Sender
     from bot.ports import SubscriptionStore
     from bot.scheduler import PollingService
-    from bot.sender import DeliveryConfig, Sender
     from handlers.runner import ChatAdapter
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
@@ -40,17 +41,17 @@ async def open_storage_url(url: str) -> Storage:
 
 @dataclass(frozen=True, slots=True)
 class ChatLayer:
-    """Commands, subscriptions, the chat adapters and the alert sink, built from the config."""
+    """Commands, subscriptions, the outbox and the chat adapters, built from the config."""
 
     service: CommandService
     subscriptions: SubscriptionStore
+    outbox: Outbox
+    # What the adapters call when a chat is gone or moved (the sender calls the same).
+    lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
-    # The pipeline's event sink (PollOutput(events=...)) until the delivery engine replaces it:
-    # new events are matched to subscriptions and sent straight to each platform's adapter.
-    alerts: DirectAlerts
 
 
-def build_chat_layer(
+async def build_chat_layer(
     config: Config,
     storage: Storage,
     *,
@@ -58,13 +59,17 @@ def build_chat_layer(
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
 ) -> ChatLayer:
-    from bot.alerts import DirectAlerts
     from bot.commands import CommandService
+    from bot.delivery.lifecycle import DestinationLifecycle
     from bot.ratelimit import CommandRateLimiter
     from handlers.runner import build_adapters
+    from storage.outbox import open_outbox
     from storage.subscriptions import open_subscription_store
 
     subscriptions = open_subscription_store(storage)
+    # From now on every stored batch queues its deliveries in the outbox (same transaction).
+    outbox = await open_outbox(storage, subscriptions)
+    lifecycle = DestinationLifecycle(subscriptions, outbox)
     limits = section(config, "commands")
     service = CommandService(
         storage,
@@ -77,12 +82,13 @@ def build_chat_layer(
     adapters = build_adapters(
         service,
         config.sections,
+        lifecycle,
         environ=environ,
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
     )
-    return ChatLayer(service, subscriptions, adapters, DirectAlerts(subscriptions, adapters))
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
 
 
 async def run_bot(
@@ -99,8 +105,8 @@ async def run_bot(
     and the bot runs until interrupted: the end of stdin ends the console, not the polling.
     `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
     """
+    from bot.delivery.config import DeliveryConfig
     from bot.poll import load_poll_config
-    from bot.sender import DeliveryConfig
     from handlers.runner import run_adapters
 
     try:
@@ -112,7 +118,7 @@ async def run_bot(
     storage = await open_storage_url(config.storage.url)
     try:
         try:  # a bad [discord] / [telegram] value fails here, with its key named
-            chat = build_chat_layer(
+            chat = await build_chat_layer(
                 config,
                 storage,
                 environ=os.environ if environ is None else environ,
@@ -125,7 +131,7 @@ async def run_bot(
         if not chat.adapters:
             log.error("nothing to run: enable the console or configure a chat platform token")
             return 2
-        sender = await build_sender(storage, chat, delivery_config, poll_config.catchup_max_age)
+        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
         # Adapters first, so they are connecting while the start-up catch-up fetches.
         adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
         delivery = asyncio.create_task(sender.run(), name="delivery")
@@ -152,27 +158,19 @@ async def run_bot(
         await storage.close()
 
 
-async def build_sender(
-    storage: Storage,
-    chat: ChatLayer,
-    config: DeliveryConfig,
-    catchup_max_age: timedelta,
+def build_sender(
+    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
 ) -> Sender:
-    """The delivery engine: from now on every stored batch queues its deliveries in the outbox
-    (same transaction), and the sender sends them through the chat adapters' clients."""
-    from bot.sender import Sender
-    from handlers.delivery import alert_senders
-    from storage.outbox import open_outbox
+    """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
+    from bot.delivery.sender import Sender
 
-    outbox = await open_outbox(storage, chat.subscriptions, on_queued=lambda: sender.wake())
-    sender = Sender(
-        outbox,
-        alert_senders(chat.adapters),
+    return Sender(
+        chat.outbox,
+        [adapter.notifier for adapter in chat.adapters],
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
     )
-    return sender
 
 
 async def open_delivery_outbox(storage: Storage) -> Outbox:
@@ -199,6 +197,45 @@ async def _start_polling(
     output = PollOutput(
         events=sender.on_new_events,
         catchup=catchup,
-        operator=operator_sink(admin_chat, chat.adapters),
+        operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
     )
     return await start_polling(config, storage, output=output)
+
+
+async def send_deliveries(config: Config, storage: Storage, *, environ: Mapping[str, str]) -> int:
+    """`top10bot deliveries send`: every delivery due now goes out through the platforms that
+    have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
+    2 when no platform is configured (or the config is wrong)."""
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.report import format_send_summary
+    from bot.delivery.sender import Sender
+    from bot.poll import load_poll_config
+    from handlers.notifiers import open_notifiers
+    from storage.subscriptions import open_subscription_store
+
+    try:
+        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        catchup_max_age = load_poll_config(config).catchup_max_age
+        async with open_notifiers(config.sections, environ) as notifiers:
+            if not notifiers:
+                print(
+                    "error: no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN"
+                    " (or a token in [telegram] / [discord]) to send deliveries",
+                    file=sys.stderr,
+                )
+                return 2
+            subscriptions = open_subscription_store(storage)
+            outbox = await open_delivery_outbox(storage)
+            sender = Sender(
+                outbox, notifiers, subscriptions, delivery_config, catchup_max_age=catchup_max_age
+            )
+            await sender.run(until_idle=True)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a token refused, a platform unreachable: the next run tries again
+        log.debug("deliveries send failed", exc_info=True)
+        print(f"error: deliveries not sent: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(format_send_summary(sender.stats, await outbox.counts()))
+    return 1 if sender.stats.dead else 0

@@ -26,6 +26,7 @@ from typing import Any, Final, NamedTuple, Protocol, TextIO
 import aiohttp
 
 from bot.config import Config, ConfigError, section
+from bot.delivery.text import split_text
 from bot.diff import DiffConfig
 from bot.events import Event, EventType
 from bot.pipeline import Pipeline
@@ -456,7 +457,8 @@ def operator_sink(
         notifier = by_platform.get(platform)
         if notifier is not None:
             try:
-                await notifier.send(chat_id or platform, text)
+                for part in split_text(text, notifier.text_limit, notifier.text_length):
+                    await notifier.send(chat_id or platform, part)
                 return
             except Exception:
                 log.exception("operator alert to %s failed", admin_chat)

@@ -372,11 +372,18 @@ async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
 
 
 class RecordingNotifier:
+    text_limit = 4096
+
     def __init__(self, platform: str) -> None:
         self.platform = platform
         self.sent: list[tuple[str, str]] = []
 
-    async def send(self, destination: str, text: str) -> None:
+    def text_length(self, text: str) -> int:
+        return len(text)
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None:
         self.sent.append((destination, text))
 
 

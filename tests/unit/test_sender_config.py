@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config, section
-from bot.sender import (
-    DeliveryConfig,
-    PlatformPacer,
-    backoff_seconds,
-    build_pacer,
-    telegram_chat_ceilings,
-)
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.failure_policy import backoff_seconds
+from bot.delivery.pacing import PlatformPacer, build_pacer, telegram_chat_ceilings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Batch, DeliveryCounts, DeliveryError, MessageRejected, TransientFailure
-from bot.sender import DeliveryConfig, PlainAlertNotifier, Sender
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
+from handlers.console import ConsoleNotifier
 from storage.memory import MemoryStorage
 from storage.outbox import MemoryOutbox
 from storage.subscriptions import MemorySubscriptionStore
@@ -187,22 +190,15 @@ async def test_transient_failures_end_as_dead_letters_after_max_attempts(world: 
     assert letter.reason == f"gave up after {attempts} attempts: TransientFailure: 502 Bad Gateway"
 
 
-async def test_the_console_gets_digests_through_its_plain_notifier(world: World) -> None:
-    printed: list[str] = []
-
-    class Console:
-        platform = "console"
-
-        async def send(self, destination: str, text: str) -> None:
-            printed.append(text)
-
+async def test_the_console_gets_digests_through_its_notifier(world: World) -> None:
+    printed = io.StringIO()
     await world.subscribe("console", "console")
     await world.publish(burst(3))
-    sender = Sender(world.outbox, [PlainAlertNotifier(Console())], world.subscriptions, CONFIG)
+    sender = Sender(world.outbox, [ConsoleNotifier(printed)], world.subscriptions, CONFIG)
     counts = await run_until(sender, world)
     assert counts.sent == 3
-    [digest] = printed
-    assert digest.startswith("3 chart updates\n• ")
+    assert printed.getvalue().startswith("3 chart updates\n• ")
+    assert printed.getvalue().count("chart updates") == 1
 
 
 async def test_chats_in_quiet_hours_do_not_hold_up_the_others(world: World) -> None:

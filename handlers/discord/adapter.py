@@ -1,8 +1,10 @@
-"""The Discord adapter (discord.py 2.7): slash commands in, embeds and alerts out.
+"""The Discord adapter (discord.py 2.7): slash commands in, embeds out.
 
 The app commands are generated from bot.commands.COMMANDS (names, options, choices, autocomplete,
 default permissions), so Discord, Telegram and the console can never drift apart. Translating is
-all it does: every command runs in bot.commands.CommandService.
+all it does: every command runs in bot.commands.CommandService; alerts go out through its
+`notifier` (handlers.discord.notifier); a deleted channel goes to the delivery lifecycle
+(bot.delivery.lifecycle), as when the sender notices it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-import aiohttp
-
 with warnings.catch_warnings():
     # discord.py imports the stdlib `audioop` (voice, unused here), deprecated since 3.11.
     warnings.filterwarnings(
@@ -26,7 +26,6 @@ with warnings.catch_warnings():
     import discord
     from discord import app_commands
 
-from bot.alerts import split_text
 from bot.commands import (
     BUTTON_PREFIX,
     COMMANDS,
@@ -39,20 +38,14 @@ from bot.commands import (
     decode_button,
 )
 from bot.config import ConfigError
-from bot.ports import (
-    DeliveryUncertain,
-    DestinationGone,
-    MessageRejected,
-    RetryLater,
-    TransientFailure,
-)
+from bot.delivery.lifecycle import DestinationLifecycle
 from bot.subscriptions import Destination, Platform
+from handlers.discord.notifier import DiscordNotifier, discord_content
 from handlers.secrets import redact_in_logs, resolve_token
 
 log = logging.getLogger(__name__)
 
-# Discord limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
-DISCORD_CONTENT_MAX = 2000
+# Discord's embed limits (message content limits are the notifier's).
 EMBED_TITLE_MAX = 256
 EMBED_DESCRIPTION_MAX = 4096
 EMBED_FIELDS_MAX = 25
@@ -60,15 +53,6 @@ EMBED_FIELD_NAME_MAX = 256
 EMBED_FIELD_VALUE_MAX = 1024
 EMBED_FOOTER_MAX = 2048
 COMMAND_DESCRIPTION_MAX = 100
-# After discord.py itself gave up on a 429, pause this long (its own retries already waited).
-RATE_LIMIT_PAUSE_SECONDS = 5.0
-# JSON error codes meaning "you may not post there" / "that channel is gone".
-GONE_CODES = {
-    10003: "unknown channel",
-    50001: "missing access",
-    50007: "cannot send messages to this user",
-    50013: "missing permissions",
-}
 
 Interaction = discord.Interaction[discord.Client]
 
@@ -94,15 +78,13 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _escape(text: str) -> str:
-    return discord.utils.escape_markdown(text, as_needed=True)
-
-
 def render_embed(reply: Reply) -> discord.Embed:
     """A reply as an embed; texts from data are markdown-escaped and clipped to Discord's limits."""
     embed = discord.Embed(
         title=_clip(("⚠️ " if not reply.ok else "") + reply.title, EMBED_TITLE_MAX),
-        description=_clip("\n".join(_escape(line) for line in reply.lines), EMBED_DESCRIPTION_MAX)
+        description=_clip(
+            "\n".join(discord_content(line) for line in reply.lines), EMBED_DESCRIPTION_MAX
+        )
         or None,
         colour=OK_COLOUR if reply.ok else ERROR_COLOUR,
     )
@@ -112,7 +94,7 @@ def render_embed(reply: Reply) -> discord.Embed:
     for field in fields[:EMBED_FIELDS_MAX]:
         embed.add_field(
             name=_clip(field.name, EMBED_FIELD_NAME_MAX),
-            value=_clip(_escape(field.value), EMBED_FIELD_VALUE_MAX) or "—",
+            value=_clip(discord_content(field.value), EMBED_FIELD_VALUE_MAX) or "—",
             inline=field.inline,
         )
     if reply.footer:
@@ -183,13 +165,21 @@ class DiscordAdapter:
         discord.PrivilegedIntentsRequired,
     )
 
-    def __init__(self, service: CommandService, settings: DiscordSettings) -> None:
+    def __init__(
+        self,
+        service: CommandService,
+        settings: DiscordSettings,
+        lifecycle: DestinationLifecycle,
+    ) -> None:
         self._service = service
+        self._lifecycle = lifecycle
         self._settings = settings
         redact_in_logs(settings.token, "DISCORD_TOKEN")
         intents = discord.Intents.none()
         intents.guilds = True  # channel and thread deletions arrive as guild events
         self.client = _Client(self, intents, settings.guild_ready_timeout)
+        # Alerts, operator alerts and owner DMs share the client: one gateway session.
+        self.notifier = DiscordNotifier(self.client)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         for command in COMMANDS:
             self.tree.add_command(self._app_command(command))
@@ -371,65 +361,7 @@ class DiscordAdapter:
         await self._channel_gone(thread.id, "thread deleted")
 
     async def _channel_gone(self, channel_id: int, reason: str) -> None:
-        changed = await self._service.subscriptions.set_active(
-            self.platform, str(channel_id), False, reason
-        )
-        if changed:
-            log.info("discord: channel %s paused: %s", channel_id, reason)
-
-    # -- outbound (Notifier, AlertNotifier) -------------------------------------------------------
-
-    text_limit = DISCORD_CONTENT_MAX
-
-    def text_length(self, text: str) -> int:
-        """What `send` puts on the wire counts: the markdown-escaped text."""
-        return len(_escape(text))
-
-    async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
-    ) -> None:
-        """Deliver plain text (markdown escaped, mentions off). With an idempotency key (a
-        nonce, ≤ 25 characters) Discord stores a message sent twice only once."""
-        target = Destination.from_address(self.platform, destination)
-        channel = self.client.get_partial_messageable(int(target.chat_id))
-        chunks = split_text(_escape(text), DISCORD_CONTENT_MAX)
-        for position, chunk in enumerate(chunks):
-            nonce = idempotency_key
-            if nonce is not None and len(chunks) > 1:
-                nonce = f"{nonce[:21]}:{position}"
-            extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
-            try:
-                await channel.send(chunk, allowed_mentions=discord.AllowedMentions.none(), **extra)
-            except (discord.Forbidden, discord.NotFound) as exc:
-                reason = GONE_CODES.get(exc.code, f"HTTP {exc.status}")
-                raise DestinationGone(reason) from exc
-            except discord.HTTPException as exc:
-                if exc.status == 429:  # discord.py retries 429s itself; this one it gave up on
-                    raise RetryLater(RATE_LIMIT_PAUSE_SECONDS) from exc
-                if exc.status >= 500:
-                    raise TransientFailure(f"HTTP {exc.status}") from exc
-                raise MessageRejected(f"HTTP {exc.status}: {exc.text}") from exc
-            except TimeoutError as exc:  # sent, but no answer: it may have been delivered
-                raise DeliveryUncertain("no answer from Discord") from exc
-            except aiohttp.ClientConnectionError as exc:
-                raise TransientFailure(str(exc)) from exc
-
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        """DM the owner of the server a lost channel belongs to (when the bot still knows it)."""
-        target = Destination.from_address(self.platform, destination)
-        channel = self.client.get_channel(int(target.chat_id))
-        guild = getattr(channel, "guild", None)
-        if guild is None or guild.owner_id is None:
-            return False
-        try:
-            dm = await self.client.create_dm(discord.Object(id=guild.owner_id))
-            await dm.send(
-                _escape(text)[:DISCORD_CONTENT_MAX], allowed_mentions=discord.AllowedMentions.none()
-            )
-        except discord.HTTPException as exc:
-            log.info("discord: cannot tell the owner of %s: %s", guild.id, exc)
-            return False
-        return True
+        await self._lifecycle.gone(self.platform, str(channel_id), reason)
 
 
 def discord_settings(

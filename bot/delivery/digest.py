@@ -1,37 +1,28 @@
-"""The outbox, pure part: which events a chat gets, how they become messages, and when.
+"""Digests, the pure part of delivery: which events a chat gets in one message, and how.
 
 - One message per chat per burst: every event claimed together for one destination becomes ONE
   digest, most important first, cut into several messages only where the platform's length limit
   forces it, and only between lines.
-- Quiet hours are local to the chat's time zone; a message due inside them waits for their end.
 - A catch-up (the bot was down) folds old periods into one summary instead of paging anyone
   about each of them.
+- Every message carries an idempotency key derived from its deliveries, so a message sent again
+  after a crash is the same message (Discord drops the repeat).
 
-Nothing here does I/O: storage/outbox.py and bot/sender.py call these functions.
+Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from datetime import timedelta
 
+from bot.delivery.text import Measure, wrap_line
 from bot.events import Event
 from bot.poll import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
-from bot.ports import DeadLetter, Delivery, DeliveryCounts
+from bot.ports import Delivery
 from bot.render import event_line
-from bot.subscriptions import ChatSettings
-
-# Message length limits, for notifiers that do not declare their own (AlertNotifier.text_limit).
-# Telegram: 4096 characters of text per message (Bot API sendMessage, counted in UTF-16 units).
-TELEGRAM_TEXT_LIMIT = 4096
-# Discord: 2000 characters of message content.
-DISCORD_TEXT_LIMIT = 2000
-TEXT_LIMITS: dict[str, int] = {"telegram": TELEGRAM_TEXT_LIMIT, "discord": DISCORD_TEXT_LIMIT}
-DEFAULT_TEXT_LIMIT = DISCORD_TEXT_LIMIT
 
 # Room kept for the header line of a digest part ("12 chart updates (2/3)"). Fixed, so that the
 # way a digest is cut does not depend on how many parts it has: after a crash the parts still to
@@ -40,14 +31,6 @@ HEADER_BUDGET = 48
 BULLET = "• "
 # Discord allows a nonce of at most 25 characters.
 MAX_IDEMPOTENCY_KEY = 25
-
-Measure = Callable[[str], int]
-
-
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units): an emoji counts twice."""
-    return len(text.encode("utf-16-le")) // 2
-
 
 # -- which events -------------------------------------------------------------------------------
 
@@ -85,29 +68,6 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _wrap_line(line: str, budget: int, measure: Measure) -> list[str]:
-    """Cut one over-long line at spaces (hard cut when a word alone is too long)."""
-    pieces: list[str] = []
-    current = ""
-    for word in line.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if measure(candidate) <= budget:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        while measure(word) > budget:
-            cut = budget
-            while cut > 1 and measure(word[:cut]) > budget:
-                cut -= 1
-            pieces.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def _header(total_events: int, part: int, parts: int) -> str:
     noun = "chart update" if total_events == 1 else "chart updates"
     suffix = f" ({part}/{parts})" if parts > 1 else ""
@@ -117,7 +77,7 @@ def _header(total_events: int, part: int, parts: int) -> str:
 def build_digest(
     deliveries: Sequence[Delivery],
     limit: int,
-    measure: Measure = utf16_length,
+    measure: Measure,
     *,
     catchup_max_age: timedelta | None = None,
 ) -> list[DigestPart]:
@@ -161,7 +121,7 @@ def build_digest(
     units: list[_Unit] = []
     for event in ordered:
         event_ids = fresh_ids[event.key]
-        pieces = _wrap_line(BULLET + event_line(event), budget, measure)
+        pieces = wrap_line(BULLET + event_line(event), budget, measure)
         for index, piece in enumerate(pieces):
             # An event is marked sent with the part that holds the end of its line.
             done = event_ids if index == len(pieces) - 1 else []
@@ -201,7 +161,7 @@ def _catchup_text(events: list[Event], budget: int, measure: Measure) -> str:
         text = summary.text(highlights)
         if measure(text) <= budget:
             return text
-    return "\n".join(_wrap_line(summary.text(0).replace("\n", " "), budget, measure)[:1])
+    return "\n".join(wrap_line(summary.text(0).replace("\n", " "), budget, measure)[:1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,80 +177,3 @@ class _Part:
     ids: list[int] = field(default_factory=list)
     touched: list[int] = field(default_factory=list)
     used: int = 0
-
-
-# -- quiet hours --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """A local period without alerts, e.g. 22:00–07:00 (it may wrap past midnight)."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> QuietHours | None:
-        """From "HH:MM" texts; None when either is empty (no quiet hours)."""
-        if not start or not end:
-            return None
-        return cls(time.fromisoformat(start), time.fromisoformat(end))
-
-
-def quiet_hours_of(settings: ChatSettings, default: QuietHours | None) -> QuietHours | None:
-    """The chat's own quiet hours, else the configured default."""
-    if settings.quiet_start is not None and settings.quiet_end is not None:
-        return QuietHours(settings.quiet_start, settings.quiet_end)
-    return default
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return UTC  # a zone this system does not know: UTC rather than no alerts at all
-
-
-def quiet_until(now: datetime, timezone: str, quiet: QuietHours | None) -> datetime | None:
-    """When the quiet period that `now` falls in ends (UTC), or None when `now` is not quiet."""
-    if quiet is None or quiet.start == quiet.end:
-        return None
-    zone = _zone(timezone)
-    local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    today = local.date()
-    if quiet.start < quiet.end:
-        if not quiet.start <= clock < quiet.end:
-            return None
-        end_day = today
-    elif clock >= quiet.start:
-        end_day = today + timedelta(days=1)
-    elif clock < quiet.end:
-        end_day = today
-    else:
-        return None
-    # A wall time inside a DST gap resolves to one side of it; either way it is after `now`.
-    end = datetime.combine(end_day, quiet.end, tzinfo=zone).astimezone(UTC)
-    return end if end > now else None
-
-
-# -- operators ------------------------------------------------------------------------------------
-
-
-def format_delivery_counts(counts: DeliveryCounts) -> str:
-    """One status line: `deliveries: 3 pending, 1 failed (retry scheduled), 250 sent, 2 dead`."""
-    line = (
-        f"deliveries: {counts.pending} pending, {counts.failed} failed (retry scheduled),"
-        f" {counts.sent} sent, {counts.dead} dead"
-    )
-    if counts.uncertain:
-        line += f"; {counts.uncertain} sent again after a timeout"
-    if counts.dead:
-        line += " — `top10bot deliveries status` lists them, `deliveries retry` queues them again"
-    return line
-
-
-def format_dead_letter(letter: DeadLetter) -> str:
-    when = letter.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    return f"dead #{letter.id} {when} {letter.destination} {letter.event_key}: {letter.reason}"

@@ -1,8 +1,10 @@
-"""The Telegram adapter (python-telegram-bot 22): commands in, replies and alerts out.
+"""The Telegram adapter (python-telegram-bot 22): commands in, replies out.
 
 It runs PTB's manual lifecycle (initialize → updater.start_polling → start … stop → shutdown)
 instead of `run_polling()`, which would own the event loop that discord.py and the scheduler share.
-Translating is all it does: every command runs in bot.commands.CommandService.
+Translating is all it does: every command runs in bot.commands.CommandService; alerts go out
+through its `notifier` (handlers.telegram.notifier); a chat that is gone or moved goes to the
+delivery lifecycle (bot.delivery.lifecycle), as when the sender notices it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import contextlib
 import html
 import logging
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -28,16 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -49,28 +40,22 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBDeprecationWarning
 
-from bot.alerts import split_text, utf16_length
 from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
 from bot.config import ConfigError
-from bot.ports import (
-    DeliveryUncertain,
-    DestinationGone,
-    DestinationMoved,
-    MessageRejected,
-    RetryLater,
-    TransientFailure,
-)
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.text import split_text
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs, resolve_token
+from handlers.telegram.notifier import (
+    TELEGRAM_COMMAND_DESCRIPTION_MAX,
+    TELEGRAM_TEXT_MAX,
+    TelegramNotifier,
+    telegram_text_length,
+)
 
 log = logging.getLogger(__name__)
 
-# Telegram: a message holds at most 4096 characters (after entity parsing).
-TELEGRAM_TEXT_MAX = 4096
-# Bot API: command descriptions are 1–256 characters; callback_data 1–64 bytes.
-TELEGRAM_COMMAND_DESCRIPTION_MAX = 256
 # /start is what Telegram clients send first; it answers like /help and is not listed.
 START_COMMAND = "start"
 
@@ -129,14 +114,6 @@ def bot_commands() -> list[BotCommand]:
     return commands
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
-    # PTB 22 warns when retry_after is read as an int; both forms mean seconds.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: int | float | timedelta = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def destination_of(message: Message) -> Destination:
     thread = str(message.message_thread_id) if message.is_topic_message else None
     return Destination(Platform.TELEGRAM.value, str(message.chat.id), thread)
@@ -156,8 +133,14 @@ class TelegramAdapter:
     platform = Platform.TELEGRAM.value
     fatal_errors: tuple[type[BaseException], ...] = (InvalidToken,)
 
-    def __init__(self, service: CommandService, settings: TelegramSettings) -> None:
+    def __init__(
+        self,
+        service: CommandService,
+        settings: TelegramSettings,
+        lifecycle: DestinationLifecycle,
+    ) -> None:
         self._service = service
+        self._lifecycle = lifecycle
         self._settings = settings
         redact_in_logs(settings.token, "TELEGRAM_TOKEN")
         # PTB 22 warns on every time period read as an int (even inside RetryAfter); opting in to
@@ -173,6 +156,8 @@ class TelegramAdapter:
         if settings.rate_limiter:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.flood_retries))
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        # Alerts and operator alerts share the application's Bot: one connection pool.
+        self.notifier = TelegramNotifier(self.application.bot)
         self._register_handlers()
         self._running = False
 
@@ -282,7 +267,7 @@ class TelegramAdapter:
         await self._answer(message, reply)
 
     async def _answer(self, message: Message, reply: Reply) -> None:
-        chunks = split_text(render_html(reply), TELEGRAM_TEXT_MAX, utf16_length)
+        chunks = split_text(render_html(reply), TELEGRAM_TEXT_MAX, telegram_text_length)
         try:
             for position, chunk in enumerate(chunks):
                 last = position == len(chunks) - 1
@@ -316,7 +301,9 @@ class TelegramAdapter:
         await self._answer(message, reply)
 
     async def _on_migrate(self, update: Update, context: DefaultContext) -> None:
-        """A group became a supergroup: its subscriptions follow it to the new chat id."""
+        """A group became a supergroup: its subscriptions, settings and undelivered alerts
+        follow it to the new chat id (both service messages arrive; the second finds nothing
+        left to move)."""
         message = update.effective_message
         if message is None:
             return
@@ -326,10 +313,9 @@ class TelegramAdapter:
             old, new = message.migrate_from_chat_id, message.chat.id
         else:
             return
-        moved = await self._service.subscriptions.move_destination(
+        await self._lifecycle.moved(
             Destination(self.platform, str(old)), Destination(self.platform, str(new))
         )
-        log.info("telegram: chat %s became %s; %d subscriptions moved", old, new, moved)
 
     async def _on_membership(self, update: Update, context: DefaultContext) -> None:
         """Blocked, kicked or re-added: pause or resume the chat (subscriptions are kept)."""
@@ -338,61 +324,16 @@ class TelegramAdapter:
             return
         chat = change.chat
         status = change.new_chat_member.status
-        store = self._service.subscriptions
         if status in GONE_STATUSES:
             reason = (
                 "blocked by the user" if chat.type == ChatType.PRIVATE else "bot removed from chat"
             )
-            changed = await store.set_active(self.platform, str(chat.id), False, reason)
+            await self._lifecycle.gone(self.platform, str(chat.id), reason)
         else:
-            changed = await store.set_active(self.platform, str(chat.id), True)
-        if changed:
-            log.info("telegram: chat %s is now %s", chat.id, status)
+            await self._lifecycle.back(self.platform, str(chat.id))
 
     async def _on_error(self, update: object, context: DefaultContext) -> None:
         log.error("telegram: handler failed", exc_info=context.error)
-
-    # -- outbound (Notifier, AlertNotifier) -------------------------------------------------------
-
-    text_limit = TELEGRAM_TEXT_MAX
-
-    def text_length(self, text: str) -> int:
-        """What `send` puts on the wire counts: the escaped text, in UTF-16 units."""
-        return utf16_length(html.escape(text, quote=False))
-
-    async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
-    ) -> None:
-        """Deliver plain text (escaped here). Telegram has no idempotency key: it is unused."""
-        target = Destination.from_address(self.platform, destination)
-        thread = int(target.thread_id) if target.thread_id else None
-        escaped = html.escape(text, quote=False)
-        for chunk in split_text(escaped, TELEGRAM_TEXT_MAX, utf16_length):
-            try:
-                await self.application.bot.send_message(
-                    chat_id=int(target.chat_id),
-                    text=chunk,
-                    parse_mode=ParseMode.HTML,
-                    message_thread_id=thread,
-                )
-            except Forbidden as exc:  # blocked by the user, kicked from the group
-                raise DestinationGone(exc.message) from exc
-            except ChatMigrated as exc:
-                raise DestinationMoved(str(exc.new_chat_id)) from exc
-            except RetryAfter as exc:
-                raise RetryLater(_retry_seconds(exc)) from exc
-            except TimedOut as exc:  # the request may have gone through
-                raise DeliveryUncertain(str(exc)) from exc
-            except BadRequest as exc:
-                if "not found" in exc.message.lower():  # chat or topic deleted
-                    raise DestinationGone(exc.message) from exc
-                raise MessageRejected(exc.message) from exc
-            except NetworkError as exc:  # 5xx, connection lost before an answer
-                raise TransientFailure(exc.message) from exc
-
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        """Nobody to tell: a Telegram chat the bot lost is the owner's own doing."""
-        return False
 
 
 def telegram_settings(
