@@ -31,8 +31,9 @@ def format_send_summary(stats: SenderStats, left: DeliveryCounts) -> str:
 
     `left` is the outbox after the run: what is still pending or failed waits for quiet hours, a
     retry not yet due, or a platform this run had no token for, and goes out with a later run."""
+    messages = f"{stats.messages_sent} message{'' if stats.messages_sent == 1 else 's'}"
     line = (
-        f"deliveries send: {stats.deliveries_sent} sent in {stats.messages_sent} messages,"
+        f"deliveries send: {stats.deliveries_sent} sent in {messages},"
         f" {stats.retries_scheduled} failed (retry scheduled), {stats.dead} dead"
     )
     waiting = left.pending + left.failed

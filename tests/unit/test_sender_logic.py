@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,14 @@ from bot.delivery.config import DeliveryConfig
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Batch, DeliveryCounts, DeliveryError, MessageRejected, TransientFailure
+from bot.ports import (
+    Batch,
+    DeliveryCounts,
+    DeliveryError,
+    MessageRejected,
+    RetryLater,
+    TransientFailure,
+)
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.console import ConsoleNotifier
 from storage.memory import MemoryStorage
@@ -227,3 +235,25 @@ async def test_chats_in_quiet_hours_do_not_hold_up_the_others(world: World) -> N
     assert notifier.sent[0][0] == "awake"
     assert counts.pending == len(sleepy)
     assert sender.stats.held_for_quiet_hours == len(sleepy)
+
+
+async def test_a_run_until_idle_sends_what_is_due_and_leaves_retries_for_later(
+    world: World,
+) -> None:
+    await world.subscribe("telegram", "1", "2", "3")
+    # Chat 2 fails once (a retry is scheduled); a flood-control pause is waited out in the run.
+    failures = {"2": TransientFailure("502 Bad Gateway"), "3": RetryLater(0.01)}
+
+    def fail_once(address: str, text: str, call: int) -> DeliveryError | None:
+        return failures.pop(address, None)
+
+    notifier = ScriptedNotifier(fail=fail_once)
+    await world.publish(burst(2))
+    later = dataclasses.replace(CONFIG, retry_base_seconds=60.0, retry_max_seconds=60.0)
+    sender = Sender(world.outbox, [notifier], world.subscriptions, later)
+    async with asyncio.timeout(10):  # a bound against a hang, not a timing assertion
+        await sender.run(until_idle=True)
+    assert sorted(address for address, _ in notifier.sent) == ["1", "3"]
+    assert sender.stats.retries_scheduled == 1 and sender.stats.rate_limited == 1
+    counts = await world.outbox.counts()
+    assert (counts.sent, counts.failed, counts.pending) == (4, 2, 0)
