@@ -1,4 +1,4 @@
-"""The sender's configuration, backoff and pacer (bot/sender.py), without any platform."""
+"""The sender's configuration, backoff and pacer (bot/delivery), without any platform."""
 
 from __future__ import annotations
 
