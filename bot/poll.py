@@ -181,7 +181,8 @@ class Poller:
             async def collect(new_events: list[Event]) -> None:
                 events.extend(new_events)
 
-            feed = SourceFeed(name, Pipeline(self._storage, self._diff_config, sink=collect))
+            pipeline = Pipeline(self._storage, self._diff_config, sink=collect)
+            feed = SourceFeed(name, pipeline)
             fetcher = ConditionalFetcher(
                 self._http, self._storage, self.config.settings(name).fetch
             )

@@ -1,4 +1,4 @@
-"""Polling on a schedule: APScheduler 3's AsyncIOScheduler inside the bot's one event loop.
+"""Polling on a schedule: APScheduler 3 runs the core's `Poller` inside the bot's one event loop.
 
 - One job per enabled source, on its cron expressions (UTC, crontab syntax; several expressions
   are OR-ed), plus an immediate run at start: that run is the catch-up after downtime.
