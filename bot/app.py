@@ -218,13 +218,15 @@ async def poll_once(config: Config, storage: Storage, *, source: str | None) -> 
 async def poll_on_schedule(config: Config, storage: Storage, *, source: str | None) -> int:
     """`top10bot poll`: catch up, then poll on the schedule until interrupted, events printed."""
     from bot.poll_command import print_output
-    from handlers.scheduler import poll_on_schedule
+    from handlers import scheduler
 
     async def summary(report: SourceReport) -> None:
         print(report.summary_line(), flush=True)
 
     output = print_output(sys.stdout, sys.stderr)
-    return await poll_on_schedule(config, storage, source=source, output=output, on_report=summary)
+    return await scheduler.poll_on_schedule(
+        config, storage, source=source, output=output, on_report=summary
+    )
 
 
 def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
