@@ -6,7 +6,8 @@
 - `lookup`: the title index shared by /title, /subscribe and autocomplete.
 - one module per command (`top10`, `title`, `subscribe`, `records`, `status`, `settings`,
   `help`), each exporting `HANDLERS`; `autocomplete` for Discord's choices.
-- `service`: `CommandService`, the one entry point of every adapter.
+- `service`: `CommandService`, the one entry point of every adapter, rate-limited per user by
+  `ratelimit`.
 """
 
 from bot.commands.autocomplete import MAX_CHOICE_TEXT, MAX_CHOICES
@@ -15,6 +16,7 @@ from bot.commands.formatting import MAX_FIELD_LINES, SOURCE_NAMES
 from bot.commands.help import help_reply
 from bot.commands.lookup import TITLE_CACHE_SECONDS, TITLE_MATCH_SCORE, Show, TitleLookup
 from bot.commands.parsing import MAX_COMMAND_TEXT_LENGTH, parse_command_text, resolve_timezone
+from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import (
     AUTOCOMPLETED_KINDS,
     CATEGORY_CHOICES,
@@ -55,6 +57,7 @@ __all__ = [
     "Clock",
     "Command",
     "CommandContext",
+    "CommandRateLimiter",
     "CommandService",
     "Field",
     "Handler",

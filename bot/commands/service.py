@@ -17,10 +17,10 @@ from bot.commands.autocomplete import complete
 from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.lookup import TitleLookup, fuzzy
 from bot.commands.parsing import parse_command_text
+from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.ports import Storage, SubscriptionStore
-from bot.ratelimit import CommandRateLimiter
 
 log = logging.getLogger(__name__)
 

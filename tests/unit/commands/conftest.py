@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.commands import CommandService
-from bot.ratelimit import CommandRateLimiter
+from bot.commands import CommandRateLimiter, CommandService
 from storage.memory import MemoryStorage
 from storage.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history

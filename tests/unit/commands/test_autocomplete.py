@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import (
-    ArgumentKind,
-    CommandService,
-)
+from bot.commands import ArgumentKind, CommandService
 from tests.unit.commands.command_helpers import member, run
 
 

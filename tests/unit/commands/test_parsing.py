@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import (
-    COMMANDS_BY_NAME,
-    ArgumentError,
-    parse_command_text,
-)
+from bot.commands import COMMANDS_BY_NAME, ArgumentError, parse_command_text
 
 
 @pytest.mark.parametrize(

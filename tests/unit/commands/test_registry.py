@@ -28,7 +28,17 @@ from tests.unit.commands.command_helpers import member, run
 
 # The modules of the package that hold no command of their own.
 SUPPORT_MODULES = frozenset(
-    {"autocomplete", "context", "formatting", "lookup", "parsing", "registry", "reply", "service"}
+    {
+        "autocomplete",
+        "context",
+        "formatting",
+        "lookup",
+        "parsing",
+        "ratelimit",
+        "registry",
+        "reply",
+        "service",
+    }
 )
 
 

@@ -3,12 +3,8 @@ and a failing command answering instead of raising."""
 
 from __future__ import annotations
 
-from bot.commands import (
-    Caller,
-    CommandService,
-)
+from bot.commands import Caller, CommandRateLimiter, CommandService
 from bot.models import ChartKey
-from bot.ratelimit import CommandRateLimiter
 from storage.memory import MemoryStorage
 from storage.subscriptions import MemorySubscriptionStore
 from tests.unit.commands.command_helpers import GROUP, member, run

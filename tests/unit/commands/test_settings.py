@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import (
-    CommandService,
-)
+from bot.commands import CommandService
 from tests.unit.commands.command_helpers import GROUP, run
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import (
-    CommandService,
-    decode_button,
-)
+from bot.commands import CommandService, decode_button
 from bot.subscriptions import SubscriptionSpec
 from tests.unit.commands.command_helpers import GROUP, member, run
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import (
-    CommandService,
-)
+from bot.commands import CommandService
 from tests.unit.commands.command_helpers import member, run
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.commands import (
-    CommandService,
-)
+from bot.commands import CommandService
 from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Batch
 from storage.memory import MemoryStorage
