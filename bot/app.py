@@ -61,7 +61,7 @@ def build_chat_layer(
 ) -> ChatLayer:
     from bot.alerts import DirectAlerts
     from bot.commands import CommandService
-    from bot.ratelimit import CommandRateLimiter
+    from bot.commands.ratelimit import CommandRateLimiter
     from handlers.runner import build_adapters
     from storage.subscriptions import open_subscription_store
 
