@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.catchup import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
 from bot.delivery.text import Measure, wrap_line
 from bot.events import Event
-from bot.poll import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
 from bot.ports import Delivery
 from bot.render import event_line
 

@@ -22,6 +22,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
@@ -30,7 +31,6 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
-from bot.poll import DEFAULT_CATCHUP_MAX_AGE
 from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
 
 log = logging.getLogger(__name__)

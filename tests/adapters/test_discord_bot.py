@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandService
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
 from bot.ports import Batch, MessageRejected
-from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_settings
 from storage.memory import MemoryStorage

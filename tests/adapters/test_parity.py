@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.commands import COMMANDS, CommandService, parse_command_text
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_command_text
 from bot.delivery.lifecycle import DestinationLifecycle
-from bot.ratelimit import CommandRateLimiter
 from handlers.console import ConsoleAdapter
 from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings

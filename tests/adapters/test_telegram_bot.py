@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandService
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
 from bot.poll import operator_sink
 from bot.ports import Batch, DeliveryUncertain, DestinationGone, MessageRejected, TransientFailure
-from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegram_settings
 from storage.memory import MemoryStorage
