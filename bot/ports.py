@@ -227,16 +227,16 @@ class TransientFailure(DeliveryError):
 
 
 class Notifier(Protocol):
-    """The one way out to a platform: alerts, operator alerts, a word to an owner.
+    """The one way out to a platform: alerts and operator alerts.
 
     One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
     `send` delivers `text` (plain text, already cut to `text_limit` as measured by `text_length`:
     bot.delivery cuts it) as ONE message, or raises a DeliveryError subclass; any other exception
     counts as transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
-    message: a platform that de-duplicates (Discord's nonce) delivers it once. `tell_owner`
-    reaches whoever can fix a destination the bot lost (a Discord server owner); False when there
-    is nobody to tell. `wait_until_ready` returns once the platform client can send (logged in):
-    claiming rows before that would let their leases run out unsent.
+    message: a platform that de-duplicates (Discord's nonce) delivers it once. Telling whoever
+    can fix a lost destination (a Discord server owner) is the notifier's own business when it
+    raises DestinationGone. `wait_until_ready` returns once the platform client can send (logged
+    in): claiming rows before that would let their leases run out unsent.
     """
 
     platform: str
@@ -251,8 +251,6 @@ class Notifier(Protocol):
     async def send(
         self, destination: str, text: str, *, idempotency_key: str | None = None
     ) -> None: ...
-
-    async def tell_owner(self, destination: str, text: str) -> bool: ...
 
 
 class DeliveryStatus(StrEnum):

@@ -51,7 +51,7 @@ def split_command(line: str) -> tuple[str, str] | None:
 
 class ConsoleNotifier:
     """bot.ports.Notifier for the console: an alert is printed. No flood control, no
-    idempotency, nobody else to tell."""
+    idempotency, never lost."""
 
     platform = Platform.CONSOLE.value
     # No platform limit; digests are still cut somewhere so that one alert stays readable.
@@ -71,9 +71,6 @@ class ConsoleNotifier:
         self, destination: str, text: str, *, idempotency_key: str | None = None
     ) -> None:
         print(text, file=self._out, flush=True)
-
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        return False
 
 
 class ConsoleAdapter:

@@ -45,14 +45,6 @@ def backoff_seconds(attempt: int, config: DeliveryConfig, rng: random.Random) ->
     return ceiling * (0.5 + rng.random() / 2)
 
 
-def gone_notice(reason: str) -> str:
-    """What the owner of a lost destination is told (where the platform has someone to tell)."""
-    return (
-        f"top10bot can no longer post alerts in this channel ({reason}). Its subscriptions "
-        "are kept: give the bot its access back and use /subscribe there to resume."
-    )
-
-
 class FailurePolicy:
     """Settles a digest part that could not be sent, in the outbox and in its lane."""
 
@@ -156,13 +148,6 @@ class FailurePolicy:
         self._stats.dead += dead
         lane.release(item)
         lane.drop_chat(destination.chat_id)
-        try:
-            told = await lane.notifier.tell_owner(destination.address, gone_notice(reason))
-        except Exception:
-            log.exception("%s: could not tell the owner of %s", lane.platform, destination)
-        else:
-            if told:
-                log.info("%s: told the owner of %s", lane.platform, destination)
 
     async def moved(self, lane: Lane, item: QueuedDigest, new_address: str) -> None:
         """A Telegram group became a supergroup: subscriptions and rows follow; send again."""

@@ -1,5 +1,6 @@
 """Everything top10bot sends to Discord that is not an interaction answer: alerts, operator
-alerts, a DM to the owner of a server whose channel the bot lost.
+alerts, and a DM to the owner of a server whose channel the bot lost (who can give the access
+back; the sender deactivates the channel, keeping its subscriptions).
 
 Its limits, its error map and its text measure are declared here, once. Alerts go out as channel
 messages, markdown-escaped (titles are data), mentions off, with a nonce so that Discord drops a
@@ -56,6 +57,15 @@ DISCORD_DEFAULT_RETRY_SECONDS = 5.0
 BUCKET_SWEEP_START = 256
 # How often to look whether the client has logged in yet (only at start-up).
 LOGIN_POLL_SECONDS = 0.5
+
+
+def lost_channel_notice(reason: str, guild_name: str, channel_id: str) -> str:
+    """What the owner of a server is told when the bot can no longer post in one of its channels."""
+    return (
+        f"top10bot can no longer post alerts in this channel ({reason}). Its subscriptions "
+        "are kept: give the bot its access back and use /subscribe there to resume.\n"
+        f"(Server: {guild_name}, channel id {channel_id})"
+    )
 
 
 def discord_content(text: str) -> str:
@@ -159,12 +169,15 @@ class DiscordNotifier:
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
             )
         except Exception as exc:
-            raise discord_delivery_error(exc) from exc
+            error = discord_delivery_error(exc)
+            if isinstance(error, DestinationGone):
+                await self.tell_owner(target.chat_id, error.reason)
+            raise error from exc
 
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        """DM the owner of the server the channel belongs to (known from the gateway cache)."""
-        target = Destination.from_address(self.platform, destination)
-        channel = self.client.get_channel(int(target.chat_id))
+    async def tell_owner(self, channel_id: str, reason: str) -> bool:
+        """DM the owner of the server a lost channel belongs to, when the gateway cache knows
+        it (not over REST only); False when there is nobody to tell or the DM fails."""
+        channel = self.client.get_channel(int(channel_id))
         guild = getattr(channel, "guild", None)
         if not isinstance(guild, discord.Guild) or guild.owner_id is None:
             return False
@@ -172,10 +185,11 @@ class DiscordNotifier:
             # A DM channel needs only the user's id: no user lookup, no member cache.
             dm = await self.client.create_dm(discord.Object(id=guild.owner_id))
             await dm.send(
-                f"{text}\n(Server: {guild.name}, channel id {target.chat_id})",
+                lost_channel_notice(reason, guild.name, channel_id),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:
             log.info("discord: could not DM the owner of %s: %s", guild.name, exc)
             return False
+        log.info("discord: told the owner of %s that channel %s is lost", guild.name, channel_id)
         return True

@@ -113,8 +113,6 @@ class TelegramNotifier:
                 link_preview_options=_NO_PREVIEW,
             )
         except telegram_error.TelegramError as exc:
+            # Nobody to tell about a lost chat: a user who blocked the bot, or a group that
+            # removed it, did so themselves and cannot be written to.
             raise telegram_delivery_error(exc) from exc
-
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        # A user who blocked the bot, or a group that removed it, cannot be written to.
-        return False

@@ -14,7 +14,7 @@ from bot.commands import COMMANDS, CommandRateLimiter, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
-from bot.ports import Batch, MessageRejected
+from bot.ports import Batch, DestinationGone, MessageRejected
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_settings
 from storage.memory import MemoryStorage
@@ -456,15 +456,18 @@ async def test_a_message_discord_refuses_is_rejected_not_retried(
     assert fake_discord.messages == []
 
 
-async def test_the_server_owner_is_told_about_a_lost_channel(
+async def test_the_server_owner_is_told_when_a_send_finds_the_channel_lost(
     fake_discord: FakeDiscord, adapter: DiscordAdapter
 ) -> None:
-    assert await adapter.notifier.tell_owner(str(CHANNEL_ID), "I lost access to #alerts")
+    fake_discord.revoke_access(CHANNEL_ID, code=50013)
+    with pytest.raises(DestinationGone):
+        await adapter.notifier.send(str(CHANNEL_ID), "New #1: Hellbound")
     (notice,) = fake_discord.messages
-    assert (
-        notice.content == f"I lost access to #alerts\n(Server: Chart fans, channel id {CHANNEL_ID})"
-    )
     assert notice.channel_id != CHANNEL_ID  # the owner's DM
+    assert notice.content.startswith(
+        "top10bot can no longer post alerts in this channel (missing permissions)."
+    )
+    assert notice.content.endswith(f"(Server: Chart fans, channel id {CHANNEL_ID})")
     assert not await adapter.notifier.tell_owner("999", "unknown channel")
 
 

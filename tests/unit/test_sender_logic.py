@@ -78,9 +78,6 @@ class ScriptedNotifier:
             raise error
         self.sent.append((destination, text))
 
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        return False
-
 
 @dataclass
 class World:
