@@ -230,7 +230,7 @@ class Notifier(Protocol):
     """The one way out to a platform: alerts and operator alerts.
 
     One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
-    `send` delivers `text` (plain text, already cut to `text_limit` as measured by `text_length`:
+    `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text` (plain text, already cut to `text_limit` as measured by `text_length`:
     bot.delivery cuts it) as ONE message, or raises a DeliveryError subclass; any other exception
     counts as transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
     message: a platform that de-duplicates (Discord's nonce) delivers it once. Telling whoever
