@@ -230,13 +230,14 @@ class Notifier(Protocol):
     """The one way out to a platform: alerts and operator alerts.
 
     One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
-    `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text` (plain text, already cut to `text_limit` as measured by `text_length`:
-    bot.delivery cuts it) as ONE message, or raises a DeliveryError subclass; any other exception
-    counts as transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
+    `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text`
+    (plain text, already cut to `text_limit` as measured by `text_length`: bot.delivery cuts
+    it) as ONE message, or raises a DeliveryError subclass; any other exception counts as
+    transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
     message: a platform that de-duplicates (Discord's nonce) delivers it once. Telling whoever
     can fix a lost destination (a Discord server owner) is the notifier's own business when it
-    raises DestinationGone. `wait_until_ready` returns once the platform client can send (logged
-    in): claiming rows before that would let their leases run out unsent.
+    raises DestinationGone. `wait_until_ready` returns once the platform client can send
+    (logged in): claiming rows before that would let their leases run out unsent.
     """
 
     platform: str
