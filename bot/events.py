@@ -91,19 +91,11 @@ class Event:
     def key(self) -> str:
         """type:source:service:region:category:granularity:period:title_id[:qualifier]"""
         chart = self.chart
-        parts = [
-            self.type.value,
-            chart.source,
-            chart.service,
-            chart.region,
-            chart.category,
-            chart.granularity,
-            self.period.isoformat(),
-            self.title_id,
-        ]
-        if self.qualifier:
-            parts.append(self.qualifier)
-        return ":".join(parts)
+        key = (
+            f"{self.type.value}:{chart.source}:{chart.service}:{chart.region}:{chart.category}:"
+            f"{chart.granularity}:{self.period.isoformat()}:{self.title_id}"
+        )
+        return f"{key}:{self.qualifier}" if self.qualifier else key
 
     @property
     def importance(self) -> int:

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.models import WORLD, Chart, ChartKey, Entry, make_title_id
-from bot.sources import netflix
 from bot.sources.errors import SourceError
 from bot.sources.netflix import (
     body_problem,
@@ -25,6 +24,7 @@ from bot.sources.netflix import (
     sniff_netflix_header,
     sorted_by_period,
 )
+from bot.sources.netflix import stream as netflix_stream
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "netflix"
 GLOBAL_CURRENT = "all-weeks-global.tsv"
@@ -653,7 +653,7 @@ def test_streamed_reader_is_independent_of_its_read_size(
 ) -> None:
     path = write_fixture_copy(tmp_path, fixture_text(COUNTRIES))
     whole = list(iter_countries_file_by_period(path))
-    monkeypatch.setattr(netflix, "_READ_CHUNK", 97)  # lines and blocks straddle every read
+    monkeypatch.setattr(netflix_stream, "READ_CHUNK", 97)  # lines and blocks straddle every read
 
     assert list(iter_countries_file_by_period(path)) == whole
 
