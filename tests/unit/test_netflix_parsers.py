@@ -24,7 +24,6 @@ from bot.sources.netflix import (
     sniff_netflix_header,
     sorted_by_period,
 )
-from bot.sources.netflix import stream as netflix_stream
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "netflix"
 GLOBAL_CURRENT = "all-weeks-global.tsv"
@@ -646,16 +645,6 @@ def test_streamed_reader_yields_the_same_charts_oldest_week_first(tmp_path: Path
         ("2022-02-13", "AR", "TV"),
         ("2022-02-13", "JP", "Films"),
     ]
-
-
-def test_streamed_reader_is_independent_of_its_read_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = write_fixture_copy(tmp_path, fixture_text(COUNTRIES))
-    whole = list(iter_countries_file_by_period(path))
-    monkeypatch.setattr(netflix_stream, "READ_CHUNK", 97)  # lines and blocks straddle every read
-
-    assert list(iter_countries_file_by_period(path)) == whole
 
 
 def corrupt_line(

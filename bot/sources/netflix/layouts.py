@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from bot.models import WORLD, ChartKey, Entry, make_title_id
 from bot.sources.netflix.cells import (
@@ -35,10 +35,6 @@ from bot.sources.netflix.header import (
 
 WEEKLY_CHART_SIZE = 10
 _MOST_POPULAR_HOURS = re.compile(r"hours_viewed_first_(\d+)_days\Z")
-# Entries repeat across countries and weeks (same title, rank and week count): the frozen objects
-# are reused. Emptied when full: 20k entries keep ~99% of the hits at a few MB.
-_ENTRY_CACHE_LIMIT = 20_000
-
 # The same (show, season) pair occurs in hundreds of rows; normalising it is the costliest step.
 _title_id = lru_cache(maxsize=32_768)(make_title_id)
 
@@ -104,7 +100,8 @@ class CountriesLayout:
     def __init__(self, columns: list[str], what: str) -> None:
         index = column_index(columns, COUNTRIES_REQUIRED_COLUMNS, what)
         self.key_indices = (index["country_iso2"], index["week"], index["category"])
-        self.block_indices = (index["country_iso2"], index["week"])  # what pass 1 cuts on
+        # What pass 1 of `iter_countries_file_by_period` cuts the file on: (country, week).
+        self.block_indices = (index["country_iso2"], index["week"])
         self.n_fields = len(columns)
         self.key_width = _key_width(self.key_indices, self.n_fields)
         self.key_of: Callable[[list[str]], Any] = itemgetter(*self.key_indices)
@@ -116,14 +113,7 @@ class CountriesLayout:
             index["cumulative_weeks_in_top_10"],
         )
         self._entry_fields = itemgetter(*entry_indices)
-        self._entries: dict[tuple[str, str, str, str], Entry] = {}  # see _ENTRY_CACHE_LIMIT
         self._keys = WeeklyKeys()
-        # Pass 1: a run of lines with the same leading fields, up to the last block-key column
-        # (which may end the line).
-        block_leading = rb"[^\t\n]*\t" * max(self.block_indices) + rb"[^\t\n]*"
-        self.block_run_pattern = re.compile(
-            rb"^(%b)(?![^\t\n]).*(?:\n\1(?![^\t\n]).*)*" % block_leading, re.MULTILINE
-        )
 
     def open_chart(self, raw_key: tuple[str, str, str]) -> OpenedChart | str:
         country, week_text, category = raw_key
@@ -132,35 +122,7 @@ class CountriesLayout:
         return self._keys.open(country, week_text, category)
 
     def entry(self, row: list[str]) -> Entry:
-        fields: tuple[str, str, str, str] = self._entry_fields(row)
-        cached = self._entries.get(fields)
-        if cached is None:
-            cached = _remember(self._entries, fields, self._build_entry(fields))
-        return cached
-
-    def _build_entry(self, fields: tuple[str, str, str, str]) -> Entry:
-        rank_text, show_text, season_text, weeks_text = fields
-        show = show_title(show_text)
-        season = season_of(season_text)
-        return Entry(
-            rank=required_int(rank_text, "rank"),
-            title_id=_title_id(show, season),
-            title=show,
-            season=season,
-            weeks_in_top10=optional_int(weeks_text, "cumulative_weeks_in_top_10"),
-        )
-
-
-_Key = TypeVar("_Key")
-_Value = TypeVar("_Value")
-
-
-def _remember(cache: dict[_Key, _Value], key: _Key, value: _Value) -> _Value:
-    """Store in a cache that is emptied when full: the working set is one week's rows."""
-    if len(cache) >= _ENTRY_CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
+        return _country_entry(*self._entry_fields(row))
 
 
 class MostPopularLayout:
@@ -208,3 +170,18 @@ class MostPopularLayout:
             if self._runtime is None
             else optional_float(row[self._runtime], "runtime"),
         )
+
+
+# A per-country row's entry repeats across countries and weeks (same title, rank and week count):
+# built once and shared (the live file's ~490k rows hold ~22k distinct entries).
+@lru_cache(maxsize=32_768)
+def _country_entry(rank_text: str, show_text: str, season_text: str, weeks_text: str) -> Entry:
+    show = show_title(show_text)
+    season = season_of(season_text)
+    return Entry(
+        rank=required_int(rank_text, "rank"),
+        title_id=_title_id(show, season),
+        title=show,
+        season=season,
+        weeks_in_top10=optional_int(weeks_text, "cumulative_weeks_in_top_10"),
+    )

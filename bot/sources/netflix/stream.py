@@ -16,8 +16,6 @@ from bot.sources.netflix.layouts import CountriesLayout
 from bot.sources.netflix.parse import parse_countries
 from bot.sources.netflix.rows import parse_rows
 
-READ_CHUNK = 1 << 20  # bytes read at a time by pass 1
-
 # (week, country_iso2, start offset, end offset, first line number) of one contiguous run of rows
 # of one country and week: both categories, as the file writes them together.
 _Block = tuple[bytes, bytes, int, int, int]
@@ -49,17 +47,15 @@ def iter_countries_file_by_period(path: Path) -> Iterator[Chart]:
     seen: set[Any] = set()  # a chart seen twice shares its week: one week's keys are enough
     with path.open("rb", buffering=0) as raw:
         for _week, week_group in groupby(blocks, itemgetter(0)):
-            week_blocks = list(week_group)
             seen.clear()
-            datas = [_read_range(raw, start, end) for _, _, start, end, _ in week_blocks]
-            for (_, _, _, _, line_no), data in zip(week_blocks, datas, strict=True):
-                yield from _block_charts(data, layout, line_no, seen, what)
+            for _, _, start, end, line_no in week_group:
+                yield from _block_charts(_read_range(raw, start, end), layout, line_no, seen, what)
 
 
 def _block_charts(
     data: bytes, layout: CountriesLayout, first_line_no: int, seen: set[Any], what: str
 ) -> Iterator[Chart]:
-    """Pass 2 for one block of a week that is not clean: the general row parser."""
+    """Pass 2 for one block: its rows parsed into charts."""
     try:
         lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -95,80 +91,47 @@ def _scan_country_blocks(
 ) -> list[_Block]:
     """Pass 1: the byte range of every contiguous (country, week) block, in file order.
 
-    A block starts at each row that names a valid chart and whose (country, week) differs from
-    the block being read; any other row (truncated, bad key, blank, not UTF-8) stays in the
-    current block, just as `parse_rows` gives it to the open chart. A regular expression
-    matches a whole run of lines sharing their leading columns at once, so Python code runs
-    once per block, not once per line.
+    A block starts at each line that names a valid chart of another (country, week) than the
+    block being read; every other line (truncated, bad key, blank, not UTF-8) stays in the
+    current block, just as `parse_rows` gives it to the open chart. Lines before the first
+    block belong to it.
     """
-    run_pattern = layout.block_run_pattern
     block_of = itemgetter(*layout.block_indices)
+    block_width = max(layout.block_indices) + 1
     blocks: list[_Block] = []
-    current: Any = None
-    block_start = data_start
+    current: tuple[bytes, bytes] | None = None  # (country, week) of the block being read
+    block_start = offset = data_start
     block_line = first_line_no
-    region_start = data_start  # file offset of `region`
-    region_line = first_line_no  # line number of the first line of `region`
-    carry = b""
     binary.seek(data_start)
-    while True:
-        chunk = binary.read(READ_CHUNK)
-        if chunk:
-            buffer = carry + chunk
-            cut = buffer.rfind(b"\n") + 1  # scan whole lines only; the rest waits for more
-            region, carry = buffer[:cut], buffer[cut:]
-        else:
-            region, carry = carry, b""
-        counted_to = 0  # newlines of `region` before this position are in `counted_line`
-        counted_line = region_line
-        for run in run_pattern.finditer(region):
-            run_key = block_of(run.group(1).split(b"\t"))
-            if run_key == current:
-                continue  # same block: whatever these lines hold, they stay in it
-            run_start, run_end = run.span()
-            boundary = _first_line_naming_a_chart(layout, region, run_start, run_end)
-            if boundary is None:
-                continue  # no line of the run can open a block: they stay in the current one
-            counted_line += region.count(b"\n", counted_to, boundary)
-            counted_to = boundary
+    for line_no, line in enumerate(binary, start=first_line_no):
+        fields = line.split(b"\t", block_width)
+        if (
+            len(fields) >= block_width
+            and block_of(fields) != current
+            and _names_a_chart(layout, line)
+        ):
             if current is not None:
-                blocks.append(
-                    (current[1], current[0], block_start, region_start + boundary, block_line)
-                )
-                block_start = region_start + boundary
-                block_line = counted_line
-            current = run_key
-        region_line = counted_line + region.count(b"\n", counted_to)
-        region_start += len(region)
-        if not chunk:
-            break
+                blocks.append((current[1], current[0], block_start, offset, block_line))
+                block_start, block_line = offset, line_no
+            current = block_of(fields)
+        offset += len(line)
     if current is not None:
-        blocks.append((current[1], current[0], block_start, region_start, block_line))
+        blocks.append((current[1], current[0], block_start, offset, block_line))
     return blocks
 
 
-def _first_line_naming_a_chart(
-    layout: CountriesLayout, region: bytes, start: int, end: int
-) -> int | None:
-    """Offset in `region` of the first line in region[start:end] that names a valid chart,
-    read as csv.reader would read it; None if none does."""
-    max_split = max(layout.key_indices) + 1
-    while start <= end:
-        line_end = region.find(b"\n", start, end)
-        if line_end < 0:
-            line_end = end
-        line = region[start:line_end].rstrip(b"\r")  # csv drops a row's trailing CRs
-        if b"\r" not in line:  # csv rejects any other carriage return
-            try:
-                fields = line.decode("utf-8").split("\t", max_split)
-            except UnicodeDecodeError:  # pass 2 reports the line and gives it to the open chart
-                fields = []
-            if len(fields) > layout.key_width and not isinstance(
-                layout.open_chart(layout.key_of(fields)), str
-            ):
-                return start
-        start = line_end + 1
-    return None
+def _names_a_chart(layout: CountriesLayout, line: bytes) -> bool:
+    """Whether a line names a valid chart, read as csv.reader would read it."""
+    text = line.rstrip(b"\n").rstrip(b"\r")  # csv drops a row's trailing carriage returns
+    if b"\r" in text:  # csv rejects any other carriage return
+        return False
+    try:
+        fields = text.decode("utf-8").split("\t", max(layout.key_indices) + 1)
+    except UnicodeDecodeError:  # pass 2 reports the line and gives it to the open chart
+        return False
+    return len(fields) > layout.key_width and not isinstance(
+        layout.open_chart(layout.key_of(fields)), str
+    )
 
 
 def _read_range(raw: BinaryIO, start: int, end: int) -> bytes:
