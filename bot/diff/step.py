@@ -15,6 +15,8 @@ from bot.models import Chart, Entry
 
 @dataclass(frozen=True, slots=True)
 class ChartStep:
+    """A periodic chart and what its rules compare it with; each rule is a function of this."""
+
     chart: Chart
     config: DiffConfig
     # The key's state before this chart: None for its first chart. Records and hours go on
