@@ -207,29 +207,21 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _poll(config: Config, args: argparse.Namespace) -> int:
-    from bot.poll import SourceReport, poll_once_command, print_output
-    from bot.scheduler import poll_on_schedule
+    from bot.app import poll_on_schedule, poll_once
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
         if args.once:
-            return await poll_once_command(config, storage, source=args.source)
-        output = print_output(sys.stdout, sys.stderr)
-
-        async def summary(report: SourceReport) -> None:
-            print(report.summary_line(), flush=True)
-
-        return await poll_on_schedule(
-            config, storage, source=args.source, output=output, on_report=summary
-        )
+            return await poll_once(config, storage, source=args.source)
+        return await poll_on_schedule(config, storage, source=args.source)
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import open_delivery_outbox
+    from bot.app import next_poll_time, open_delivery_outbox
     from bot.outbox import format_delivery_counts
     from bot.status import status_command
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
-        code = await status_command(config, storage)
+        code = await status_command(config, storage, next_fire=next_poll_time)
         outbox = await open_delivery_outbox(storage)
         print(format_delivery_counts(await outbox.counts()))
         return code

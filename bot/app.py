@@ -9,9 +9,9 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
@@ -21,10 +21,11 @@ from storage import open_storage
 if TYPE_CHECKING:
     from bot.alerts import DirectAlerts
     from bot.commands import CommandService
+    from bot.poll_report import SourceReport
     from bot.ports import SubscriptionStore
-    from bot.scheduler import PollingService
     from bot.sender import DeliveryConfig, Sender
     from handlers.runner import ChatAdapter
+    from handlers.scheduler import PollingService
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
 # CLI's replay, import, status and deliveries commands only open the store, and importing
@@ -60,7 +61,7 @@ def build_chat_layer(
 ) -> ChatLayer:
     from bot.alerts import DirectAlerts
     from bot.commands import CommandService
-    from bot.ratelimit import CommandRateLimiter
+    from bot.commands.ratelimit import CommandRateLimiter
     from handlers.runner import build_adapters
     from storage.subscriptions import open_subscription_store
 
@@ -99,7 +100,7 @@ async def run_bot(
     and the bot runs until interrupted: the end of stdin ends the console, not the polling.
     `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
     """
-    from bot.poll import load_poll_config
+    from bot.poll_config import load_poll_config
     from bot.sender import DeliveryConfig
     from handlers.runner import run_adapters
 
@@ -190,8 +191,9 @@ async def _start_polling(
     queued as they are stored; the sinks only wake the sender. Old events (a catch-up) fold into
     one summary per chat when the sender builds its digest. Source failures go to the admin
     chat."""
-    from bot.poll import CatchupSummary, PollOutput, operator_sink
-    from bot.scheduler import start_polling
+    from bot.catchup import CatchupSummary
+    from bot.poll import PollOutput, operator_sink
+    from handlers.scheduler import start_polling
 
     async def catchup(summary: CatchupSummary) -> None:
         sender.wake()
@@ -202,3 +204,33 @@ async def _start_polling(
         operator=operator_sink(admin_chat, chat.adapters),
     )
     return await start_polling(config, storage, output=output)
+
+
+async def poll_once(config: Config, storage: Storage, *, source: str | None) -> int:
+    """`top10bot poll --once`: one pass over the sources on a fresh HTTP session."""
+    from bot.poll_command import poll_once_command
+    from handlers.http import open_http_client
+
+    async with open_http_client() as http:
+        return await poll_once_command(config, storage, http, source=source)
+
+
+async def poll_on_schedule(config: Config, storage: Storage, *, source: str | None) -> int:
+    """`top10bot poll`: catch up, then poll on the schedule until interrupted, events printed."""
+    from bot.poll_command import print_output
+    from handlers import scheduler
+
+    async def summary(report: SourceReport) -> None:
+        print(report.summary_line(), flush=True)
+
+    output = print_output(sys.stdout, sys.stderr)
+    return await scheduler.poll_on_schedule(
+        config, storage, source=source, output=output, on_report=summary
+    )
+
+
+def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
+    """When a source's schedule fires next, read as the running bot's scheduler reads it."""
+    from handlers.scheduler import next_fire_time
+
+    return next_fire_time(schedule, now)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
+from bot.catchup import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
 from bot.events import Event
-from bot.poll import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
 from bot.ports import DeadLetter, Delivery, DeliveryCounts
 from bot.render import event_line
 from bot.subscriptions import ChatSettings

@@ -33,6 +33,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.config import ConfigError
 from bot.events import Event
 from bot.outbox import (
@@ -44,7 +45,6 @@ from bot.outbox import (
     quiet_until,
     utf16_length,
 )
-from bot.poll import DEFAULT_CATCHUP_MAX_AGE
 from bot.ports import (
     AlertNotifier,
     ClaimedGroup,

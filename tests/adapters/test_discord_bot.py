@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from bot.alerts import DirectAlerts
-from bot.commands import COMMANDS, CommandService
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService
 from bot.events import Event, EventType
 from bot.models import ChartKey
 from bot.ports import MessageRejected
-from bot.ratelimit import CommandRateLimiter
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.discord_bot import DiscordAdapter, DiscordSettings, discord_settings
 from storage.memory import MemoryStorage

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.commands import COMMANDS, CommandService, parse_command_text
-from bot.ratelimit import CommandRateLimiter
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_command_text
 from handlers.console import ConsoleAdapter
 from handlers.discord_bot import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram_bot import START_COMMAND, TelegramAdapter, TelegramSettings

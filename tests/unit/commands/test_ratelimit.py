@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ratelimit import CommandRateLimiter
+from bot.commands.ratelimit import CommandRateLimiter
 
 
 class FakeClock:

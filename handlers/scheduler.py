@@ -1,4 +1,4 @@
-"""Polling on a schedule: APScheduler 3's AsyncIOScheduler inside the bot's one event loop.
+"""Polling on a schedule: APScheduler 3 runs the core's `Poller` inside the bot's one event loop.
 
 - One job per enabled source, on its cron expressions (UTC, crontab syntax; several expressions
   are OR-ed), plus an immediate run at start: that run is the catch-up after downtime.
@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-import aiohttp
-
 # APScheduler 3 ships no type information (pyproject's mypy overrides do not list it).
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,17 +25,11 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config, ConfigError
-from bot.poll import (
-    Clock,
-    Poller,
-    PollOutput,
-    SourceReport,
-    load_poll_config,
-    resolve_source_names,
-    utc_now,
-)
+from bot.poll import Clock, Poller, PollOutput, utc_now
+from bot.poll_config import load_poll_config, resolve_source_names
+from bot.poll_report import SourceReport
 from bot.ports import Storage
-from bot.sources.fetch import create_session
+from handlers.http import AiohttpClient, create_session
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +181,13 @@ class PollScheduler:
 class PollingService:
     """Polling as the bot runs it: one HTTP session, one poller, one scheduler."""
 
-    def __init__(self, scheduler: PollScheduler, session: aiohttp.ClientSession) -> None:
+    def __init__(self, scheduler: PollScheduler, http: AiohttpClient) -> None:
         self.scheduler = scheduler
-        self._session = session
+        self._http = http
 
     async def stop(self) -> None:
         await self.scheduler.stop()
-        await self._session.close()
+        await self._http.close()
 
 
 async def start_polling(
@@ -216,17 +208,17 @@ async def start_polling(
     if not names:
         log.info("no source is enabled: not polling")
         return None
-    session = create_session()
-    poller = Poller(storage, poll_config, config.diff, session=session, output=output, clock=clock)
+    http = AiohttpClient(create_session())
+    poller = Poller(storage, poll_config, config.diff, http=http, output=output, clock=clock)
     scheduler = PollScheduler(
         poller, poll_config.schedules(names), on_report=on_report, clock=clock
     )
     try:
         scheduler.start()
     except BaseException:
-        await session.close()
+        await http.close()
         raise
-    return PollingService(scheduler, session)
+    return PollingService(scheduler, http)
 
 
 async def poll_on_schedule(
