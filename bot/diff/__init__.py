@@ -40,12 +40,13 @@ That record's history is the family's periods: every period folded has regions a
 from bot.diff.chart import detect_chart_events
 from bot.diff.config import DiffConfig, period_step
 from bot.diff.family import detect_family_events
-from bot.diff.state import ChartState, FamilyState
+from bot.diff.state import ChartState, FamilyState, RecordMark
 
 __all__ = [
     "ChartState",
     "DiffConfig",
     "FamilyState",
+    "RecordMark",
     "detect_chart_events",
     "detect_family_events",
     "period_step",
