@@ -17,6 +17,8 @@ import pytest
 import bot
 import handlers
 import storage
+from bot import __version__
+from bot.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (bot, handlers, storage)
@@ -55,3 +57,9 @@ def test_no_compiled_module_lies_next_to_the_sources() -> None:
         if any(path.name.endswith(suffix) for suffix in (*EXTENSION_SUFFIXES, ".c"))
     ]
     assert not built, f"compiled files would shadow their sources: {', '.join(built)}"
+
+
+def test_version_names_only_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"top10bot {__version__}"
