@@ -9,6 +9,11 @@ reads no clock; the same inputs always give the same events in the same order an
 and a state that went through `to_json` / `from_json` continues exactly like the original. The input
 state is never mutated.
 
+One module per rule family, each a set of pure functions of the chart being folded (`step.py`):
+`movement` (new/lost #1, entered, left, climbed), `streaks`, `records`, `hours`, and `family`
+(regions at #1); `chart` runs them in order and builds the next state; `state` holds the states
+and their JSON; `order` sorts a fold's events.
+
 Rules of the fold:
 
 - The first chart of a key is a baseline: no events, streaks start at 1, records and hours are
