@@ -35,20 +35,11 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def version_line() -> str:
-    """The version, and whether the hot modules run compiled (setup.py builds them with mypyc
-    where a C compiler is found; elsewhere they stay plain Python, about a fifth slower)."""
-    import bot.diff
-
-    compiled = not bot.diff.__file__.endswith(".py")  # a C extension: .so (.pyd on Windows)
-    return f"top10bot {__version__} (compiled: {'yes' if compiled else 'no'})"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="top10bot", description="Streaming chart alerts for Discord and Telegram."
     )
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action="version", version=f"top10bot {__version__}")
     parser.add_argument(
         "--config", metavar="FILE", help=f"TOML config file (default: ${CONFIG_ENV}, else none)"
     )

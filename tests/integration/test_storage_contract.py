@@ -924,12 +924,11 @@ async def test_sqlite_stores_a_chart_s_later_events_as_a_further_part(tmp_path: 
 async def test_sqlite_stores_one_group_for_a_chart_s_events_made_apart(tmp_path: Path) -> None:
     store = await open_sqlite(tmp_path / "top10.db")
     try:
-        # Made apart (another chart's event between them), the two share no ChartPeriod object,
-        # but side by side in a batch they are one run of one chart and period: one group.
+        # Made apart (another chart's event between them), but side by side in a batch they are
+        # one run of one chart and period: one group.
         a = event("A")
         other = event("E", key=replace(NETFLIX_TV_US, region="KR"))
         b = event("B", key=replace(NETFLIX_TV_US), period=date.fromisoformat(DAY_1.isoformat()))
-        assert a.chart_period is not b.chart_period
 
         assert await store.save_batch(Batch(events=[a, b, other])) == [a, b, other]
 
