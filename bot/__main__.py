@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -257,20 +256,6 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
         return 0
 
 
-def _collect_garbage_less_often() -> None:
-    """For bulk replays and imports: a young-generation collection every 200,000 allocations
-    instead of 700, older ones rarer in step.
-
-    They allocate millions of objects that reference counting frees (entries, events, the rows
-    of each batch), and hardly any cycles: the collector freed 372 objects in all over a
-    bench/replay.py run. Each young collection walks every young container and what it holds,
-    and took up to 50 ms: at 20,000 allocations they had ~1.1 s of the run (36 collections), at
-    200,000 ~0.1 s (one), timed through gc.callbacks, with the same peak memory. 50,000 did as
-    well, but a batch that holds more containers (nested rows did) brought it back to ~1 s.
-    """
-    gc.set_threshold(200_000, 50, 1000)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     # python-telegram-bot 22: read time periods as timedelta (the future default); without it
     # every flood-control answer also raises a deprecation warning.
@@ -287,8 +272,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.command in ("replay", "import"):
-            _collect_garbage_less_often()
         if args.command == "replay":
             return asyncio.run(_replay(config, args))
         if args.command == "import":

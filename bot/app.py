@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from handlers.scheduler import PollingService
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
-# CLI's replay, import, status and deliveries commands only open the store, and importing
-# discord.py, python-telegram-bot and aiohttp took ~0.5 s of each such command's start.
+# CLI's replay, import, status and deliveries commands only open the store, and should not pay
+# for loading discord.py, python-telegram-bot and aiohttp at every start.
 
 log = logging.getLogger(__name__)
 
