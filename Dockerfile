@@ -1,25 +1,16 @@
 # top10bot: slim Python image, non-root user, the SQLite database on a volume.
-
-# Build stage: a wheel with the hot modules compiled by mypyc (setup.py). The compiler stays here.
-FROM python:3.11-slim AS build
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY pyproject.toml setup.py README.md ./
-COPY bot ./bot
-COPY handlers ./handlers
-COPY storage ./storage
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
-
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
-COPY --from=build /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY storage ./storage
+RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 top10bot \
     && mkdir -p /data && chown top10bot:top10bot /data

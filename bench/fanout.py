@@ -5,7 +5,7 @@ python-telegram-bot and discord.py, against the fake servers enforcing R message
 
 What runs is the production path: a weekly chart goes through the Pipeline (gate → store → diff);
 its events and one delivery row per subscribed chat are committed in one transaction; the Sender
-claims, paces and sends them through the chat adapters' clients (`alert_senders`). Half of the
+claims, paces and sends them through the chat adapters' notifiers. Half of the
 chats are Telegram private chats, half Discord channels (in guilds of 20 channels); each gets one
 digest message carrying every event of the burst.
 
@@ -240,12 +240,13 @@ async def run(
     import yarl
 
     from bot.commands import CommandService
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.lifecycle import DestinationLifecycle
+    from bot.delivery.sender import Sender
     from bot.diff import DiffConfig
     from bot.pipeline import Pipeline
-    from bot.sender import DeliveryConfig, Sender
-    from handlers.delivery import alert_senders
-    from handlers.discord_bot import DiscordAdapter, DiscordSettings
-    from handlers.telegram_bot import TelegramAdapter, TelegramSettings
+    from handlers.discord.adapter import DiscordAdapter, DiscordSettings
+    from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
     from storage.sqlite import SqliteBackend
 
     discord.http.Route.BASE = fakes["discord_api"]
@@ -259,6 +260,9 @@ async def run(
     # The baseline week is history: it queues nothing.
     await Pipeline(storage, DiffConfig(), queue_deliveries=False).process([baseline])
 
+    sender: Sender | None = None
+    outbox = storage.outbox
+    lifecycle = DestinationLifecycle(subscriptions, outbox)
     service = CommandService(storage, subscriptions)
     telegram = TelegramAdapter(
         service,
@@ -270,14 +274,14 @@ async def run(
             rate_limiter=False,
             poll_timeout=5.0,
         ),
+        lifecycle,
     )
     discord_adapter = DiscordAdapter(
-        service, DiscordSettings(token=fakes["discord_token"], sync_commands=False)
+        service, DiscordSettings(token=fakes["discord_token"], sync_commands=False), lifecycle
     )
     adapters = [telegram, discord_adapter]
     running = [asyncio.create_task(adapter.run()) for adapter in adapters]
 
-    sender: Sender | None = None
     accepted: list[float] = []
 
     async def on_new_events(events: list[Any]) -> None:
@@ -285,11 +289,10 @@ async def run(
         assert sender is not None
         await sender.on_new_events(events)
 
-    outbox = storage.outbox
     config = DeliveryConfig(
         telegram_per_second=float(world.ceiling), discord_per_second=float(world.ceiling)
     )
-    notifiers = alert_senders(adapters)
+    notifiers = [adapter.notifier for adapter in adapters]
     sender = Sender(outbox, notifiers, subscriptions, config)
     for notifier in notifiers:
         await notifier.wait_until_ready()

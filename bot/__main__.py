@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -35,20 +34,11 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def version_line() -> str:
-    """The version, and whether the hot modules run compiled (setup.py builds them with mypyc
-    where a C compiler is found; elsewhere they stay plain Python, about a fifth slower)."""
-    import bot.diff
-
-    compiled = not bot.diff.__file__.endswith(".py")  # a C extension: .so (.pyd on Windows)
-    return f"top10bot {__version__} (compiled: {'yes' if compiled else 'no'})"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="top10bot", description="Streaming chart alerts for Discord and Telegram."
     )
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action="version", version=f"top10bot {__version__}")
     parser.add_argument(
         "--config", metavar="FILE", help=f"TOML config file (default: ${CONFIG_ENV}, else none)"
     )
@@ -96,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
 
-    deliveries = commands.add_parser("deliveries", help="the alert outbox: counts, dead letters")
+    deliveries = commands.add_parser(
+        "deliveries", help="the alert outbox: counts, dead letters, sending what is due"
+    )
     delivery_commands = deliveries.add_subparsers(
         dest="deliveries_command", required=True, metavar="ACTION"
     )
@@ -107,7 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_retry = delivery_commands.add_parser(
         "retry", help="queue every dead letter again (after fixing what killed it)"
     )
-    for sub in (delivery_status, delivery_retry):
+    delivery_send = delivery_commands.add_parser(
+        "send",
+        help="send every delivery due now through the configured platforms, then exit"
+        " (0: all sent, 1: some ended dead, 2: no platform configured); for cron after"
+        " `poll --once`",
+    )
+    for sub in (delivery_status, delivery_retry, delivery_send):
         sub.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
     return parser
 
@@ -229,42 +227,37 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _poll(config: Config, args: argparse.Namespace) -> int:
-    from bot.poll import SourceReport, poll_once_command, print_output
-    from bot.scheduler import poll_on_schedule
+    from bot.app import poll_on_schedule, poll_once
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
         if args.once:
-            return await poll_once_command(config, storage, source=args.source)
-        output = print_output(sys.stdout, sys.stderr)
-
-        async def summary(report: SourceReport) -> None:
-            print(report.summary_line(), flush=True)
-
-        return await poll_on_schedule(
-            config, storage, source=args.source, output=output, on_report=summary
-        )
+            return await poll_once(config, storage, source=args.source)
+        return await poll_on_schedule(config, storage, source=args.source)
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import open_delivery_outbox
-    from bot.outbox import format_delivery_counts
+    from bot.app import next_poll_time, open_delivery_outbox
+    from bot.delivery.report import format_delivery_counts
     from bot.status import status_command
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
-        code = await status_command(config, storage)
+        code = await status_command(config, storage, next_fire=next_poll_time)
         outbox = await open_delivery_outbox(storage)
         print(format_delivery_counts(await outbox.counts()))
         return code
 
 
 async def _deliveries(config: Config, args: argparse.Namespace) -> int:
-    """`top10bot deliveries status|retry`: what the outbox holds; dead letters queued again."""
+    """`top10bot deliveries status|retry|send`: what the outbox holds; dead letters queued
+    again; what is due sent now."""
     from datetime import UTC, datetime
 
-    from bot.app import open_delivery_outbox
-    from bot.outbox import format_dead_letter, format_delivery_counts
+    from bot.app import open_delivery_outbox, send_deliveries
+    from bot.delivery.report import format_dead_letter, format_delivery_counts
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
+        if args.deliveries_command == "send":
+            return await send_deliveries(config, storage, environ=os.environ)
         outbox = await open_delivery_outbox(storage)
         if args.deliveries_command == "retry":
             requeued = await outbox.requeue_dead(datetime.now(UTC))
@@ -274,20 +267,6 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
         for letter in await outbox.dead_letters(args.limit):
             print(format_dead_letter(letter))
         return 0
-
-
-def _collect_garbage_less_often() -> None:
-    """For bulk replays and imports: a young-generation collection every 200,000 allocations
-    instead of 700, older ones rarer in step.
-
-    They allocate millions of objects that reference counting frees (entries, events, the rows
-    of each batch), and hardly any cycles: the collector freed 372 objects in all over a
-    bench/replay.py run. Each young collection walks every young container and what it holds,
-    and took up to 50 ms: at 20,000 allocations they had ~1.1 s of the run (36 collections), at
-    200,000 ~0.1 s (one), timed through gc.callbacks, with the same peak memory. 50,000 did as
-    well, but a batch that holds more containers (nested rows did) brought it back to ~1 s.
-    """
-    gc.set_threshold(200_000, 50, 1000)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -306,8 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.command in ("replay", "import"):
-            _collect_garbage_less_often()
         if args.command == "replay":
             return asyncio.run(_replay(config, args))
         if args.command == "import":

@@ -9,9 +9,9 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
@@ -19,16 +19,18 @@ from bot.ports import Backend, Outbox, Storage
 from storage import open_backend
 
 if TYPE_CHECKING:
-    from bot.alerts import DirectAlerts
     from bot.commands import CommandService
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.lifecycle import DestinationLifecycle
+    from bot.delivery.sender import Sender
+    from bot.poll_report import SourceReport
     from bot.ports import SubscriptionStore
-    from bot.scheduler import PollingService
-    from bot.sender import DeliveryConfig, Sender
     from handlers.runner import ChatAdapter
+    from handlers.scheduler import PollingService
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
-# CLI's replay, import, status and deliveries commands only open the store, and importing
-# discord.py, python-telegram-bot and aiohttp took ~0.5 s of each such command's start.
+# CLI's replay, import, status and deliveries commands only open the store, and should not pay
+# for loading discord.py, python-telegram-bot and aiohttp at every start.
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +42,17 @@ async def open_storage_url(url: str) -> Backend:
 
 @dataclass(frozen=True, slots=True)
 class ChatLayer:
-    """Commands, subscriptions, the chat adapters and the alert sink, built from the config."""
+    """Commands, subscriptions, the outbox and the chat adapters, built from the config."""
 
     service: CommandService
     subscriptions: SubscriptionStore
+    outbox: Outbox
+    # What the adapters call when a chat is gone or moved (the sender calls the same).
+    lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
-    # The pipeline's event sink (PollOutput(events=...)) until the delivery engine replaces it:
-    # new events are matched to subscriptions and sent straight to each platform's adapter.
-    alerts: DirectAlerts
 
 
-def build_chat_layer(
+async def build_chat_layer(
     config: Config,
     storage: Backend,
     *,
@@ -58,12 +60,14 @@ def build_chat_layer(
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
 ) -> ChatLayer:
-    from bot.alerts import DirectAlerts
     from bot.commands import CommandService
-    from bot.ratelimit import CommandRateLimiter
+    from bot.commands.ratelimit import CommandRateLimiter
+    from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
 
     subscriptions = storage.subscriptions
+    outbox = storage.outbox
+    lifecycle = DestinationLifecycle(subscriptions, outbox)
     limits = section(config, "commands")
     service = CommandService(
         storage,
@@ -76,12 +80,13 @@ def build_chat_layer(
     adapters = build_adapters(
         service,
         config.sections,
+        lifecycle,
         environ=environ,
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
     )
-    return ChatLayer(service, subscriptions, adapters, DirectAlerts(subscriptions, adapters))
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
 
 
 async def run_bot(
@@ -98,8 +103,8 @@ async def run_bot(
     and the bot runs until interrupted: the end of stdin ends the console, not the polling.
     `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
     """
-    from bot.poll import load_poll_config
-    from bot.sender import DeliveryConfig
+    from bot.delivery.config import DeliveryConfig
+    from bot.poll_config import load_poll_config
     from handlers.runner import run_adapters
 
     try:
@@ -111,7 +116,7 @@ async def run_bot(
     storage = await open_storage_url(config.storage.url)
     try:
         try:  # a bad [discord] / [telegram] value fails here, with its key named
-            chat = build_chat_layer(
+            chat = await build_chat_layer(
                 config,
                 storage,
                 environ=os.environ if environ is None else environ,
@@ -124,7 +129,7 @@ async def run_bot(
         if not chat.adapters:
             log.error("nothing to run: enable the console or configure a chat platform token")
             return 2
-        sender = await build_sender(storage, chat, delivery_config, poll_config.catchup_max_age)
+        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
         # Adapters first, so they are connecting while the start-up catch-up fetches.
         adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
         delivery = asyncio.create_task(sender.run(), name="delivery")
@@ -151,25 +156,19 @@ async def run_bot(
         await storage.close()
 
 
-async def build_sender(
-    storage: Backend,
-    chat: ChatLayer,
-    config: DeliveryConfig,
-    catchup_max_age: timedelta,
+def build_sender(
+    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
 ) -> Sender:
-    """The delivery engine: it sends the deliveries live polling queued in the outbox (with
-    their events, in one transaction) through the chat adapters' clients."""
-    from bot.sender import Sender
-    from handlers.delivery import alert_senders
+    """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
+    from bot.delivery.sender import Sender
 
-    sender = Sender(
-        storage.outbox,
-        alert_senders(chat.adapters),
+    return Sender(
+        chat.outbox,
+        [adapter.notifier for adapter in chat.adapters],
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
     )
-    return sender
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -185,8 +184,9 @@ async def _start_polling(
     queued as they are stored (one unit of work); the sinks only wake the sender. Old events (a
     catch-up) fold into one summary per chat when the sender builds its digest. Source failures
     go to the admin chat."""
-    from bot.poll import CatchupSummary, PollOutput, operator_sink
-    from bot.scheduler import start_polling
+    from bot.catchup import CatchupSummary
+    from bot.poll import PollOutput, operator_sink
+    from handlers.scheduler import start_polling
 
     async def catchup(summary: CatchupSummary) -> None:
         sender.wake()
@@ -194,6 +194,77 @@ async def _start_polling(
     output = PollOutput(
         events=sender.on_new_events,
         catchup=catchup,
-        operator=operator_sink(admin_chat, chat.adapters),
+        operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
     )
     return await start_polling(config, storage, output=output)
+
+
+async def poll_once(config: Config, storage: Storage, *, source: str | None) -> int:
+    """`top10bot poll --once`: one pass over the sources on a fresh HTTP session."""
+    from bot.poll_command import poll_once_command
+    from handlers.http import open_http_client
+
+    async with open_http_client() as http:
+        return await poll_once_command(config, storage, http, source=source)
+
+
+async def poll_on_schedule(config: Config, storage: Storage, *, source: str | None) -> int:
+    """`top10bot poll`: catch up, then poll on the schedule until interrupted, events printed."""
+    from bot.poll_command import print_output
+    from handlers import scheduler
+
+    async def summary(report: SourceReport) -> None:
+        print(report.summary_line(), flush=True)
+
+    output = print_output(sys.stdout, sys.stderr)
+    return await scheduler.poll_on_schedule(
+        config, storage, source=source, output=output, on_report=summary
+    )
+
+
+def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
+    """When a source's schedule fires next, read as the running bot's scheduler reads it."""
+    from handlers.scheduler import next_fire_time
+
+    return next_fire_time(schedule, now)
+
+
+async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[str, str]) -> int:
+    """`top10bot deliveries send`: every delivery due now goes out through the platforms that
+    have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
+    2 when no platform is configured (or the config is wrong)."""
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.report import format_send_summary
+    from bot.delivery.sender import Sender
+    from bot.poll_config import load_poll_config
+    from handlers.notifiers import open_notifiers
+
+    try:
+        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        catchup_max_age = load_poll_config(config).catchup_max_age
+        async with open_notifiers(config.sections, environ) as notifiers:
+            if not notifiers:
+                print(
+                    "error: no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN"
+                    " (or a token in [telegram] / [discord]) to send deliveries",
+                    file=sys.stderr,
+                )
+                return 2
+            outbox = storage.outbox
+            sender = Sender(
+                outbox,
+                notifiers,
+                storage.subscriptions,
+                delivery_config,
+                catchup_max_age=catchup_max_age,
+            )
+            await sender.run(until_idle=True)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a token refused, a platform unreachable: the next run tries again
+        log.debug("deliveries send failed", exc_info=True)
+        print(f"error: deliveries not sent: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(format_send_summary(sender.stats, await outbox.counts()))
+    return 1 if sender.stats.dead else 0

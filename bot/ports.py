@@ -251,26 +251,17 @@ class TransientFailure(DeliveryError):
 
 
 class Notifier(Protocol):
-    """Sends a rendered alert to one destination of one platform.
+    """The one way out to a platform: alerts and operator alerts.
 
-    `destination` is a `Destination.address` ("chat" or "chat/topic"); `text` is plain text that
-    the notifier escapes and splits for its platform. Raises a DeliveryError subclass for the
-    failures a sender must act on; anything else is transient.
-    """
-
-    platform: str
-
-    async def send(self, destination: str, text: str) -> None: ...
-
-
-class AlertNotifier(Protocol):
-    """What the delivery engine sends alerts through: one platform, its text limit, idempotency.
-
-    `send` delivers `text` (already cut to `text_limit` as measured by `text_length`) as ONE
-    message, or raises a DeliveryError subclass; any other exception counts as transient.
-    `idempotency_key` (≤ 25 characters) is the same for every attempt of one message: a platform
-    that de-duplicates (Discord's nonce) delivers it once. `tell_owner` reaches whoever can fix a
-    destination the bot lost (a Discord server owner); False when there is nobody to tell.
+    One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
+    `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text`
+    (plain text, already cut to `text_limit` as measured by `text_length`: bot.delivery cuts
+    it) as ONE message, or raises a DeliveryError subclass; any other exception counts as
+    transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
+    message: a platform that de-duplicates (Discord's nonce) delivers it once. Telling whoever
+    can fix a lost destination (a Discord server owner) is the notifier's own business when it
+    raises DestinationGone. `wait_until_ready` returns once the platform client can send
+    (logged in): claiming rows before that would let their leases run out unsent.
     """
 
     platform: str
@@ -278,17 +269,13 @@ class AlertNotifier(Protocol):
     # True when the platform drops a repeat carrying the same idempotency key (Discord).
     deduplicates: bool
 
-    async def wait_until_ready(self) -> None:
-        """Return once sending can start (the platform client has logged in)."""
-        ...
+    async def wait_until_ready(self) -> None: ...
 
     def text_length(self, text: str) -> int: ...
 
     async def send(
         self, destination: str, text: str, *, idempotency_key: str | None = None
     ) -> None: ...
-
-    async def tell_owner(self, destination: str, text: str) -> bool: ...
 
 
 class DeliveryStatus(StrEnum):

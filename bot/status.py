@@ -2,26 +2,31 @@
 its reason), the last poll and the next scheduled one.
 
 It reads the store and the config only, so it answers the same whether the bot is running or not;
-a running bot can pass its scheduler's next run times instead of the ones computed from the cron.
+a running bot can pass its scheduler's next run times instead of the ones computed from the cron
+(by the scheduler's own cron reading, handed in as `next_fire`: the core does not parse crontabs).
 """
 
 from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final, TextIO
 
 from bot.config import Config
 from bot.models import ChartKey
-from bot.poll import SOURCE_NAMES, LastPoll, PollConfig, last_poll_key, load_poll_config, utc_now
+from bot.poll import utc_now
+from bot.poll_config import SOURCE_NAMES, PollConfig, load_poll_config
+from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Storage, StoredRejection
-from bot.scheduler import next_fire_time
 
 # Rejections are read newest first up to this many; older ones are not worth a status line.
 REJECTION_SCAN: Final = 5000
+
+# When a schedule (crontab lines, UTC) fires next after a moment; None for an empty schedule.
+NextFire = Callable[[Sequence[str], datetime], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ async def collect_status(
     poll_config: PollConfig,
     *,
     now: datetime,
+    next_fire: NextFire,
     next_runs: Mapping[str, datetime | None] | None = None,
 ) -> list[SourceStatus]:
     rejected = _newest_rejections(await storage.recent_rejections(REJECTION_SCAN))
@@ -79,7 +85,7 @@ async def collect_status(
         if next_runs is not None:
             next_run = next_runs.get(name)
         else:
-            next_run = next_fire_time(schedule, now) if enabled else None
+            next_run = next_fire(schedule, now) if enabled else None
         statuses.append(
             SourceStatus(
                 name=name,
@@ -153,11 +159,18 @@ def format_status(statuses: list[SourceStatus]) -> list[str]:
 
 
 async def status_command(
-    config: Config, storage: Storage, *, out: TextIO | None = None, now: datetime | None = None
+    config: Config,
+    storage: Storage,
+    *,
+    next_fire: NextFire,
+    out: TextIO | None = None,
+    now: datetime | None = None,
 ) -> int:
     """`top10bot status`: prints the report; 0 (the report is the answer, not a health check)."""
     stream = out or sys.stdout
-    statuses = await collect_status(storage, load_poll_config(config), now=now or utc_now())
+    statuses = await collect_status(
+        storage, load_poll_config(config), now=now or utc_now(), next_fire=next_fire
+    )
     for line in format_status(statuses):
         stream.write(line + "\n")
     stream.flush()

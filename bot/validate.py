@@ -26,30 +26,21 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
-from functools import lru_cache
-from operator import attrgetter
-from typing import Final
 
 from bot.models import Chart, ChartKey, Entry
 
 # Fewer charts than this cannot show that "everything changed" is the fetch's fault.
-MIN_CHARTS_FOR_FETCH_CHURN: Final = 5
+MIN_CHARTS_FOR_FETCH_CHURN = 5
 # A title made only of digits ("1.0", "2", "3,0"). Real titles can be numbers ("180" was a Dutch
 # #2 in April 2026, "1917", "1922"), so only a chart where most titles are numbers is suspicious.
-_NUMBER_TITLE: Final = re.compile(r"\d+(?:[.,]\d+)?")
-# Per title, cached: the gate looks at every title of every chart, and the same few thousand
-# titles come back week after week (a dict lookup costs a fifth of the regex).
-_number_title: Final = lru_cache(maxsize=65536)(_NUMBER_TITLE.fullmatch)
-
-_rank = attrgetter("rank")
-_title = attrgetter("title")
-_title_id = attrgetter("title_id")
+_NUMBER_TITLE = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def _ranks_reason(chart: Chart) -> str | None:
-    ranks = tuple(map(_rank, chart.entries))
-    if len(ranks) == chart.expected_size and ranks == _ranks_up_to(chart.expected_size):
-        return None  # hot path: a clean chart lists its ranks 1..N in order
+    ranks = [entry.rank for entry in chart.entries]
+    expected_ranks = list(range(1, chart.expected_size + 1))
+    if ranks == expected_ranks:
+        return None
     expected = f"expected ranks 1..{chart.expected_size}"
     seen: set[int] = set()
     for rank in ranks:
@@ -61,14 +52,9 @@ def _ranks_reason(chart: Chart) -> str | None:
         return f"{chart.rows} {noun}, {expected}"
     outside = sorted(rank for rank in seen if not 1 <= rank <= chart.expected_size)
     if outside:
-        missing = min(set(range(1, chart.expected_size + 1)) - seen)
+        missing = min(set(expected_ranks) - seen)
         return f"rank {outside[0]} instead of {missing}, {expected}"
     return None
-
-
-@lru_cache(maxsize=8)  # sizes are 10 but for all-time lists (as long as the file made them)
-def _ranks_up_to(size: int) -> tuple[int, ...]:
-    return tuple(range(1, size + 1))
 
 
 def _ranks_text(ranks: list[int]) -> str:
@@ -77,36 +63,21 @@ def _ranks_text(ranks: list[int]) -> str:
     return ", ".join(str(rank) for rank in ranks[:-1]) + f" and {ranks[-1]}"
 
 
-@lru_cache(maxsize=65536)
-def _odd_title(title: str) -> bool:
-    """Whether a title is blank or a number: what _titles_reason looks at more closely."""
-    stripped = title.strip()
-    return not stripped or _NUMBER_TITLE.fullmatch(stripped) is not None
-
-
 def _titles_reason(entries: Sequence[Entry]) -> str | None:
-    # Hot path (every chart of a replay): each check is one pass of built-in calls over the
-    # entries; only a chart with a blank or numeric title is looked at again, to judge and word
-    # it. The same few thousand titles come back week after week, so the first pass is one
-    # cached look-up per title (the bench/replay.py input's 50,124 charts: 0.44 -> 0.39 s in
-    # this function, timed inside one replay each).
-    if any(map(_odd_title, map(_title, entries))):
-        titles = list(map(str.strip, map(_title, entries)))
-        if "" in titles:
-            return f"empty title at rank {entries[titles.index('')].rank}"
-        numeric = list(filter(None, map(_number_title, titles)))
-        if entries and len(numeric) * 2 > len(entries):
-            matches = ", ".join(match.group() for match in numeric[:2])
-            return f"titles look like ranks ({matches}, …)"
-    if len(set(map(_title_id, entries))) == len(entries):
-        return None
-    ranks_by_id: dict[str, list[Entry]] = defaultdict(list)
+    titles = [entry.title.strip() for entry in entries]
+    if "" in titles:
+        return f"empty title at rank {entries[titles.index('')].rank}"
+    numeric = [match for match in map(_NUMBER_TITLE.fullmatch, titles) if match]
+    if len(numeric) * 2 > len(entries):
+        matches = ", ".join(match.group() for match in numeric[:2])
+        return f"titles look like ranks ({matches}, …)"
+    ranks_by_id: dict[str, list[int]] = defaultdict(list)
     for entry in entries:
-        ranks_by_id[entry.title_id].append(entry)
-    for same in ranks_by_id.values():
-        if len(same) > 1:
-            ranks = sorted(entry.rank for entry in same)
-            return f"duplicate title {same[0].title!r} at ranks {_ranks_text(ranks)}"
+        ranks_by_id[entry.title_id].append(entry.rank)
+    for entry in entries:
+        ranks = ranks_by_id[entry.title_id]
+        if len(ranks) > 1:
+            return f"duplicate title {entry.title!r} at ranks {_ranks_text(sorted(ranks))}"
     return None
 
 
@@ -137,7 +108,7 @@ def validate_chart(
     Top 10, points and hours always move, so identical counters mean the source served the old
     page again. Charts without counters are never judged this way.
     """
-    if previous is not None and previous.key is not chart.key and previous.key != chart.key:
+    if previous is not None and previous.key != chart.key:
         raise ValueError(f"previous chart {previous.label()} is not of {chart.key}")
     if chart.parse_error:
         return chart.parse_error
@@ -158,18 +129,16 @@ def validate_chart(
 
 def _title_ids(chart: Chart) -> tuple[str, ...]:
     """The chart's title_ids in rank order."""
-    entries = chart.entries
-    ranks = list(map(_rank, entries))
-    if ranks != sorted(ranks):  # rare: a chart that passed validate_chart lists them in order
-        entries = tuple(sorted(entries, key=_rank))
-    return tuple(map(_title_id, entries))
+    return tuple(entry.title_id for entry in sorted(chart.entries, key=lambda e: e.rank))
 
 
 def _changed_completely(chart: Chart, before: Chart | None) -> bool | None:
     """None when there is nothing to compare with."""
     if before is None or not before.entries or not chart.entries:
         return None
-    return set(map(_title_id, chart.entries)).isdisjoint(map(_title_id, before.entries))
+    return {entry.title_id for entry in chart.entries}.isdisjoint(
+        entry.title_id for entry in before.entries
+    )
 
 
 def _predecessors(

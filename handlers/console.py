@@ -19,6 +19,8 @@ from bot.subscriptions import Destination, Platform
 log = logging.getLogger(__name__)
 
 CONSOLE_DESTINATION = Destination(Platform.CONSOLE.value, "console")
+# The longest alert message printed in one piece (the length Telegram allows).
+CONSOLE_TEXT_MAX = 4096
 
 
 def render_plain(reply: Reply) -> str:
@@ -47,6 +49,30 @@ def split_command(line: str) -> tuple[str, str] | None:
     return head.lstrip("/").lower(), rest.strip()
 
 
+class ConsoleNotifier:
+    """bot.ports.Notifier for the console: an alert is printed. No flood control, no
+    idempotency, never lost."""
+
+    platform = Platform.CONSOLE.value
+    # No platform limit; digests are still cut somewhere so that one alert stays readable.
+    text_limit = CONSOLE_TEXT_MAX
+    deduplicates = False
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out or sys.stdout
+
+    async def wait_until_ready(self) -> None:
+        return None
+
+    def text_length(self, text: str) -> int:
+        return len(text)
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None:
+        print(text, file=self._out, flush=True)
+
+
 class ConsoleAdapter:
     platform = Platform.CONSOLE.value
     fatal_errors: tuple[type[BaseException], ...] = ()
@@ -70,12 +96,10 @@ class ConsoleAdapter:
             where="the console",
         )
 
+        self.notifier = ConsoleNotifier(self._out)
+
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
-
-    async def send(self, destination: str, text: str) -> None:
-        """Notifier: an alert for the console is printed."""
-        self._print(text)
 
     async def handle_line(self, line: str) -> str | None:
         """Answer one typed line; None for blank lines."""

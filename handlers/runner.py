@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, Protocol, TextIO
 
 from bot.commands import CommandService
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.ports import Notifier
 from handlers.console import ConsoleAdapter
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,8 @@ HEALTHY_RUN_SECONDS = 600.0
 
 
 class ChatAdapter(Protocol):
-    """What the composition root needs from a platform adapter: a Notifier that can run."""
+    """What the composition root needs from a platform adapter: something that runs, and the
+    platform's notifier (the one way out: alerts, operator alerts)."""
 
     platform: str
     # Failures no restart can fix (a rejected token): the adapter stays off.
@@ -35,7 +38,8 @@ class ChatAdapter(Protocol):
         """Serve until cancelled; return when done (the console at end of input)."""
         ...
 
-    async def send(self, destination: str, text: str) -> None: ...
+    @property
+    def notifier(self) -> Notifier: ...
 
 
 async def supervise(
@@ -72,6 +76,7 @@ async def supervise(
 def build_adapters(
     service: CommandService,
     sections: Mapping[str, Any],
+    lifecycle: DestinationLifecycle,
     *,
     environ: Mapping[str, str],
     console_enabled: bool | None,
@@ -80,26 +85,26 @@ def build_adapters(
 ) -> list[ChatAdapter]:
     """The adapters to run: Discord and Telegram when they have a token, the console when asked
     for (or when no platform has a token). A missing token is one log line, not an error."""
-    from handlers.discord_bot import DiscordAdapter, discord_settings
-    from handlers.telegram_bot import TelegramAdapter, telegram_settings
+    from handlers.discord.adapter import DiscordAdapter, discord_settings
+    from handlers.telegram.adapter import TelegramAdapter, telegram_settings
 
     adapters: list[ChatAdapter] = []
-    discord_config = discord_settings(_table(sections, "discord"), environ)
+    discord_config = discord_settings(config_table(sections, "discord"), environ)
     if discord_config is None:
         log.info("discord: disabled (no DISCORD_TOKEN and no [discord] token)")
     else:
-        adapters.append(DiscordAdapter(service, discord_config))
-    telegram_config = telegram_settings(_table(sections, "telegram"), environ)
+        adapters.append(DiscordAdapter(service, discord_config, lifecycle))
+    telegram_config = telegram_settings(config_table(sections, "telegram"), environ)
     if telegram_config is None:
         log.info("telegram: disabled (no TELEGRAM_TOKEN and no [telegram] token)")
     else:
-        adapters.append(TelegramAdapter(service, telegram_config))
+        adapters.append(TelegramAdapter(service, telegram_config, lifecycle))
     if console_enabled if console_enabled is not None else not adapters:
         adapters.append(ConsoleAdapter(service, lines, out=out))
     return adapters
 
 
-def _table(sections: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def config_table(sections: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     table = sections.get(name, {})
     return table if isinstance(table, Mapping) else {}
 

@@ -36,12 +36,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
-from urllib.parse import urlparse
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.models import Chart, ChartKey, Entry
 from bot.sources.errors import SourceError
+from bot.sources.flixpatrol_rows import has_class, list_rows, node_text
 from bot.sources.regions import (
     flixpatrol_slug,
     resolve_region,
@@ -67,13 +67,6 @@ CATEGORIES: dict[str, str] = {
     "overall": "Overall",
     "overall (from amazon channels)": "Overall (Amazon Channels)",
 }
-
-# Badge class → how the change is written in Chart.extra.
-_CHANGE_SAME = "bg-warning"
-_CHANGE_UP = "bg-success"
-_CHANGE_DOWN = "bg-danger"
-_CHANGE_NEW = "bg-info"
-_BADGE_CLASSES = frozenset({_CHANGE_SAME, _CHANGE_UP, _CHANGE_DOWN, _CHANGE_NEW})
 
 _MONTHS = {
     name: number
@@ -106,9 +99,6 @@ _PAGE_TITLE = re.compile(
     rf"TOP\s*10\s+on\s+(?P<service>.+?)\s+in\s+(?P<country>.+?)\s+on\s+{_DAY_TEXT}", re.IGNORECASE
 )
 _LIST_HEADING = re.compile(r"^TOP\s*10\s+(?P<name>.+)$", re.IGNORECASE)
-_RANK = re.compile(r"^(?P<rank>\d{1,3})\.?$")
-_DAYS = re.compile(r"^(?P<days>\d{1,5})\s*d$")
-_POINTS = re.compile(r"^(?P<points>\d{1,3}(?:[,.\s]\d{3})*|\d+)$")
 _NOT_FOUND = re.compile(r"page\s+not\s+found|\b404\b", re.IGNORECASE)
 
 _CHALLENGE_TITLES = ("just a moment", "attention required")
@@ -171,7 +161,7 @@ def parse_flixpatrol_page(html: str, request: PageRequest) -> list[Chart]:
     """
     what = request.describe()
     tree = LexborHTMLParser(html)
-    page_title = _text(tree.css_first("title"))
+    page_title = node_text(tree.css_first("title"))
     # Error pages first, so that a small "Page Not Found" says so rather than "too small".
     _raise_if_error_page(tree, page_title, what)
     size = len(html.strip())
@@ -213,19 +203,19 @@ def _find_lists(tree: LexborHTMLParser) -> list[tuple[_ListHeading, LexborNode |
     pending: _ListHeading | None = None
     for node in _elements(tree):
         if node.tag == "h2":
-            heading = _section_heading(_text(node))
+            heading = _section_heading(node_text(node))
             if heading is not None:
                 if pending is not None:
                     lists.append((pending, None))
                     pending = None
                 section = heading
         elif node.tag == "h3":
-            list_heading = _list_heading(_text(node), section)
+            list_heading = _list_heading(node_text(node), section)
             if list_heading is not None:
                 if pending is not None:
                     lists.append((pending, None))
                 pending = list_heading
-        elif node.tag == "table" and pending is not None and _has_class(node, "card-table"):
+        elif node.tag == "table" and pending is not None and has_class(node, "card-table"):
             lists.append((pending, node))
             pending = None
     if pending is not None:
@@ -250,27 +240,12 @@ def _elements(tree: LexborHTMLParser) -> Iterable[LexborNode]:
     return root.traverse(include_text=False)
 
 
-def _text(node: LexborNode | None) -> str:
-    """Visible text of a node, whitespace (including &nbsp;) collapsed to single spaces."""
-    if node is None:
-        return ""
-    return " ".join(node.text(deep=True, separator=" ").split())
-
-
-def _classes(node: LexborNode) -> set[str]:
-    return set((node.attributes.get("class") or "").split())
-
-
-def _has_class(node: LexborNode, name: str) -> bool:
-    return name in _classes(node)
-
-
 def _raise_if_error_page(tree: LexborHTMLParser, page_title: str, what: str) -> None:
     """Signals strong enough to reject a page whatever else it holds."""
     folded_title = page_title.casefold()
     if any(marker in folded_title for marker in _CHALLENGE_TITLES):
         raise SourceError(f"Cloudflare challenge page ({page_title!r})", source=SOURCE, what=what)
-    headings = [page_title, *(_text(node) for node in tree.css("h1"))]
+    headings = [page_title, *(node_text(node) for node in tree.css("h1"))]
     for heading in headings:
         if _NOT_FOUND.search(heading):
             raise SourceError(
@@ -281,7 +256,7 @@ def _raise_if_error_page(tree: LexborHTMLParser, page_title: str, what: str) -> 
 def _why_no_lists(tree: LexborHTMLParser, html: str, page_title: str) -> str:
     """Name the most likely reason a page held no Top 10 list."""
     lowered = html.casefold()
-    body_text = _text(tree.body).casefold()
+    body_text = node_text(tree.body).casefold()
     if any(marker in lowered for marker in _CHALLENGE_MARKERS) or any(
         text in body_text for text in _CHALLENGE_TEXTS
     ):
@@ -318,7 +293,7 @@ def _section_heading(text: str) -> _Heading | None:
 def _page_heading(tree: LexborHTMLParser, page_title: str) -> _Heading | None:
     """Country and day named by the page as a whole (title, else h1): the fallback for lists
     that have no section heading of their own, as on single-service pages."""
-    for text in (page_title, *(_text(node) for node in tree.css("h1"))):
+    for text in (page_title, *(node_text(node) for node in tree.css("h1"))):
         match = _PAGE_TITLE.search(text)
         if match:
             return _heading_from_match(match)
@@ -405,7 +380,7 @@ def _list_chart(
         changes: dict[int, str] = {}
         problems.append(f"no table after {heading.text!r}")
     else:
-        entries, changes, row_problems = _rows(table)
+        entries, changes, row_problems = list_rows(table)
         problems.extend(row_problems)
     return Chart(
         key=ChartKey(SOURCE, service, request.region.upper(), heading.category, "daily"),
@@ -415,103 +390,3 @@ def _list_chart(
         parse_error="; ".join(problems) or None,
         extra={f"change:{rank}": change for rank, change in changes.items()},
     )
-
-
-def _rows(table: LexborNode) -> tuple[list[Entry], dict[int, str], list[str]]:
-    """Entries of one list table; only rows inside the table count (never the poster link)."""
-    entries: list[Entry] = []
-    changes: dict[int, str] = {}
-    problems: list[str] = []
-    for position, row in enumerate(_table_rows(table), start=1):
-        cells = [cell for cell in row.iter(include_text=False) if cell.tag == "td"]
-        if not cells:
-            continue  # a header row
-        entry, change, problem = _row(cells, position)
-        if problem is not None:
-            problems.append(problem)
-        if entry is None:
-            continue
-        entries.append(entry)
-        if change is not None:
-            changes[entry.rank] = change
-    return entries, changes, problems
-
-
-def _table_rows(table: LexborNode) -> list[LexborNode]:
-    """The table's own rows, not those of a table nested in a cell."""
-    return [row for row in table.css("tr") if _nearest_table(row) == table]
-
-
-def _nearest_table(node: LexborNode) -> LexborNode | None:
-    parent = node.parent
-    while parent is not None and parent.tag != "table":
-        parent = parent.parent
-    return parent
-
-
-def _row(cells: list[LexborNode], position: int) -> tuple[Entry | None, str | None, str | None]:
-    rank_match = _RANK.match(_text(cells[0]))
-    if rank_match is None:
-        return None, None, f"row {position}: no rank in {_text(cells[0])!r}"
-    rank = int(rank_match["rank"])
-    link_index, link = _title_link(cells)
-    if link is None:
-        return None, None, f"rank {rank}: no /title/ link"
-    slug = _title_slug(link)
-    title = _text(link)
-    if not slug or not title:
-        return None, None, f"rank {rank}: empty title link"
-
-    days: int | None = None
-    points: int | None = None
-    for cell in cells[link_index + 1 :]:
-        value = _text(cell)
-        if days_match := _DAYS.match(value):
-            days = int(days_match["days"])
-        elif points_match := _POINTS.match(value):
-            points = int(re.sub(r"\D", "", points_match["points"]))
-    change = _change(cells[1:link_index])
-    entry = Entry(
-        rank=rank,
-        title_id=f"fp:{slug}",
-        title=title,
-        points=points,
-        days_in_top10=days,
-    )
-    return entry, change, None
-
-
-def _title_link(cells: list[LexborNode]) -> tuple[int, LexborNode | None]:
-    for index, cell in enumerate(cells):
-        for link in cell.css("a[href]"):
-            if _title_slug(link):
-                return index, link
-    return len(cells), None
-
-
-def _title_slug(link: LexborNode) -> str:
-    """'/title/sugar-2024/' (or the absolute URL) → 'sugar-2024'; '' for any other link."""
-    path = urlparse(link.attributes.get("href") or "").path
-    if not path.startswith("/title/"):
-        return ""
-    return path.removeprefix("/title/").strip("/")
-
-
-def _change(cells: Iterable[LexborNode]) -> str | None:
-    """The change badge between the rank and the title: '+3', '0', '-2', 'new', or None."""
-    for cell in cells:
-        for node in (cell, *cell.css("*")):
-            badge = _classes(node) & _BADGE_CLASSES
-            if not badge:
-                continue
-            kind = next(iter(badge))
-            digits = "".join(ch for ch in _text(node) if ch.isdigit())
-            if kind == _CHANGE_NEW:
-                return "new"
-            if kind == _CHANGE_SAME:
-                return "0"
-            if not digits:
-                return None
-            sign = "+" if kind == _CHANGE_UP else "-"
-            return f"{sign}{int(digits)}"
-    return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Final, Literal
@@ -30,9 +30,11 @@ from bot.config import ConfigError
 from bot.models import WORLD, Chart, ChartKey
 from bot.sources import flixpatrol
 from bot.sources.errors import SourceError
-from bot.sources.fetch import FetchError, FetchSettings, SectionReader, SourceRun
+from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem
 from bot.sources.flixpatrol import PageRequest, flixpatrol_url, parse_flixpatrol_page
+from bot.sources.http import FetchError, FetchResult, FetchSettings
 from bot.sources.regions import flixpatrol_slug
+from bot.sources.settings import SectionReader
 
 log = logging.getLogger(__name__)
 
@@ -194,26 +196,26 @@ class FlixPatrolSource:
         return key.service not in self.settings.services
 
     async def _done_until(
-        self, run: SourceRun, target: PageTarget, known: Iterable[ChartKey]
+        self, context: PollContext, target: PageTarget, known: Iterable[ChartKey]
     ) -> date | None:
         """The newest day with an accepted list from this page."""
         newest: date | None = None
         for key in known:
             if not self._covers(target, key):
                 continue
-            chart = await run.storage.latest_chart(key)
+            chart = await context.history.latest_chart(key)
             if chart is not None and (newest is None or chart.period > newest):
                 newest = chart.period
         return newest
 
-    async def poll(self, run: SourceRun) -> None:
+    async def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
         self._requests = 0
-        yesterday = run.today - timedelta(days=1)
+        yesterday = context.today - timedelta(days=1)
         oldest_allowed = yesterday - timedelta(days=self.settings.backfill_days - 1)
-        known = await run.storage.chart_keys(NAME)
+        known = await context.history.chart_keys(NAME)
         starts: dict[PageTarget, date] = {}
         for target in self.targets():
-            done = await self._done_until(run, target, known)
+            done = await self._done_until(context, target, known)
             start = (
                 oldest_allowed if done is None else max(oldest_allowed, done + timedelta(days=1))
             )
@@ -226,42 +228,54 @@ class FlixPatrolSource:
         while day <= yesterday:
             charts: list[Chart] = []
             for target, start in starts.items():
-                if start <= day:
-                    charts.extend(await self._fetch_page(run, target, day))
-            await run.process(sorted(charts, key=lambda chart: chart.key), expected_period=day)
+                if start > day:
+                    continue
+                result = await self._fetch_page(context, target, day)
+                if isinstance(result, Refused):
+                    yield result
+                    continue
+                yield Fetched(result.url)
+                page = self._read_page(result, target, day)
+                if isinstance(page, Refused):
+                    yield page
+                else:
+                    charts.extend(page)
+            yield Charts(sorted(charts, key=lambda chart: chart.key), expected_period=day)
             day += timedelta(days=1)
 
-    async def _fetch_page(self, run: SourceRun, target: PageTarget, day: date) -> list[Chart]:
-        """The wanted lists of one page and day; a failed page is rejected and gives none."""
+    async def _fetch_page(
+        self, context: PollContext, target: PageTarget, day: date
+    ) -> FetchResult | Refused:
+        """One page of one day, or its refusal when the fetch failed."""
         url = target.url(self.settings.base_url, day)
         if self._requests and self.settings.request_interval > 0:
             await self._sleep(self.settings.request_interval)
         self._requests += 1
-        page_key = target.page_key()
         try:
             # Each dated URL is processed once: no validators are kept (they would pile up).
-            result = await run.fetcher.fetch_text(url, conditional=False)
+            return await context.fetcher.fetch_text(url, conditional=False)
         except FetchError as exc:
-            await run.fetch_failed([page_key], day, exc)
-            return []
-        run.fetched += 1
+            return Refused.fetch_failed([target.page_key()], day, exc)
+
+    def _read_page(
+        self, result: FetchResult, target: PageTarget, day: date
+    ) -> list[Chart] | Refused:
+        """The wanted lists of a fetched page; a page that fails is refused and gives none."""
         assert result.text is not None
-        requested_path = urlparse(url).path.rstrip("/")
+        page_key = (target.page_key(),)
+        requested_path = urlparse(result.url).path.rstrip("/")
         final_path = urlparse(result.final_url).path.rstrip("/")
         if final_path != requested_path:
-            await run.reject([page_key], day, f"redirected to {final_path or '/'}")
-            return []
+            return Refused(page_key, day, f"redirected to {final_path or '/'}")
         try:
             charts = parse_flixpatrol_page(result.text, target.request(day))
         except SourceError as exc:
-            await run.reject([page_key], day, exc.reason)
-            return []
+            return Refused(page_key, day, exc.reason)
         listed = [chart for chart in charts if list_name(chart.key.category) in self.settings.lists]
         if not listed:
             found = ", ".join(sorted({chart.key.category for chart in charts}))
             lists = ", ".join(self.settings.lists)
-            await run.reject([page_key], day, f"none of the lists {lists} (page has: {found})")
-            return []
+            return Refused(page_key, day, f"none of the lists {lists} (page has: {found})")
         # A streaming page repeats the lists of services fetched on their own pages: those come
         # from the service page (which also has the Kids lists), never twice.
         return [

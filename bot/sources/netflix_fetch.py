@@ -2,8 +2,8 @@
 
 Netflix publishes every Tuesday (afternoon, US Pacific) the Monday–Sunday week before; polling
 twice a day costs nothing because each file is fetched conditionally (304) and skipped when its
-content hash has not changed. When a file did change, only the periods not stored yet go through
-the pipeline, oldest first — which is also how the bot catches up after being stopped: the files
+content hash has not changed. When a file did change, only the periods not stored yet are yielded
+to the poller, oldest first — which is also how the bot catches up after being stopped: the files
 hold every week since 2021, so whatever weeks were missed are simply the ones not stored.
 
 - `all-weeks-countries.tsv` (~31 MB) is streamed to a temporary file and read from there in
@@ -13,14 +13,15 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
 - A body that is not the file (HTML, `null`, empty, another header), that is far smaller than the
   last one processed (a file cut on a row boundary), or that could not be fetched is a rejected
   snapshot of every chart the file should have given, never an empty chart. Such a body is not
-  remembered as processed, so the next poll fetches and judges it again.
+  remembered as processed (its validators are committed only after its charts were taken), so
+  the next poll fetches and judges it again.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -31,7 +32,9 @@ from bot.config import ConfigError
 from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey
 from bot.sources import netflix
 from bot.sources.errors import SourceError
-from bot.sources.fetch import FetchError, FetchResult, FetchSettings, SectionReader, SourceRun
+from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, Unchanged, relay
+from bot.sources.http import FetchError, FetchResult, FetchSettings
+from bot.sources.settings import SectionReader
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,7 @@ def _family(category: str) -> tuple[str, str, str, Any]:
 
 
 class NetflixSource:
-    """One poll: each configured file, fetched conditionally, its new periods processed."""
+    """One poll: each configured file, fetched conditionally, its new periods yielded."""
 
     name = NAME
 
@@ -125,24 +128,31 @@ class NetflixSource:
         self.settings = settings
         self._temp_dir = temp_dir
 
-    async def poll(self, run: SourceRun) -> None:
-        for kind in self.settings.files:
-            url = file_url(self.settings.base_url, FILE_NAMES[kind])
-            if kind is NetflixFile.GLOBAL:
-                await self._poll_global(run, url)
-            elif kind is NetflixFile.COUNTRIES:
-                await self._poll_countries(run, url)
-            else:
-                await self._poll_most_popular(run, url)
+    def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
+        return relay(self._poll_file(context, kind) for kind in self.settings.files)
+
+    def _poll_file(
+        self, context: PollContext, kind: NetflixFile
+    ) -> AsyncGenerator[SourceItem, None]:
+        url = file_url(self.settings.base_url, FILE_NAMES[kind])
+        if kind is NetflixFile.GLOBAL:
+            return self._poll_global(context, url)
+        if kind is NetflixFile.COUNTRIES:
+            return self._poll_countries(context, url)
+        return self._poll_most_popular(context, url)
 
     # -- files ----------------------------------------------------------------------------------
 
-    async def _poll_global(self, run: SourceRun, url: str) -> None:
+    async def _poll_global(
+        self, context: PollContext, url: str
+    ) -> AsyncGenerator[SourceItem, None]:
         keys = [ChartKey(NAME, netflix.SERVICE, WORLD, c, "weekly") for c in GLOBAL_CATEGORIES]
-        expected = latest_published_week(run.today)
-        result = await _fetch_text(run, url, keys, expected)
-        if result is None:
+        expected = latest_published_week(context.today)
+        result = await _fetch(context.fetcher.fetch_text(url), keys, expected)
+        if not isinstance(result, FetchResult):
+            yield result
             return
+        yield Fetched(url)
         assert result.text is not None  # a changed body is always returned with its text
         try:
             problem = netflix.body_problem(result.text) or result.shrink_problem()
@@ -150,32 +160,31 @@ class NetflixSource:
                 raise SourceError(problem, source=NAME, what=url)
             charts = netflix.sorted_by_period(netflix.parse_global(result.text, what=url))
         except SourceError as exc:
-            await run.reject(keys, expected, exc.reason)
+            yield Refused(tuple(keys), expected, exc.reason)
             return
-        latest = await _latest_periods(run, {chart.key.category for chart in charts})
+        latest = await _latest_periods(context, {chart.key.category for chart in charts})
         future: list[Chart] = []
-        await run.process(_new_periods(charts, latest, run.today, future))
-        await _reject_future(run, future)
-        await run.fetcher.commit(result)
+        yield Charts(_new_periods(charts, latest, context.today, future))
+        for item in _refuse_future(context, future):
+            yield item
+        await context.fetcher.commit(result)
 
-    async def _poll_countries(self, run: SourceRun, url: str) -> None:
+    async def _poll_countries(
+        self, context: PollContext, url: str
+    ) -> AsyncGenerator[SourceItem, None]:
         keys = [
             ChartKey(NAME, netflix.SERVICE, ALL_REGIONS, c, "weekly") for c in COUNTRY_CATEGORIES
         ]
-        expected = latest_published_week(run.today)
+        expected = latest_published_week(context.today)
         with tempfile.TemporaryDirectory(prefix="top10bot-netflix-", dir=self._temp_dir) as tmp:
             path = Path(tmp) / netflix.COUNTRIES_FILE
-            try:
-                result = await run.fetcher.fetch_to_file(url, path)
-            except FetchError as exc:
-                await run.fetch_failed(keys, expected, exc)
+            result = await _fetch(context.fetcher.fetch_to_file(url, path), keys, expected)
+            if not isinstance(result, FetchResult):
+                yield result
                 return
-            if result.unchanged:
-                _note_unchanged(run, result)
-                return
-            run.fetched += 1
+            yield Fetched(url)
             log.info("%s: %d bytes downloaded", url, result.size)
-            latest = await _latest_periods(run, COUNTRY_CATEGORIES)
+            latest = await _latest_periods(context, COUNTRY_CATEGORIES)
             future: list[Chart] = []
             try:
                 problem = _file_problem(path) or result.shrink_problem()
@@ -183,19 +192,24 @@ class NetflixSource:
                     raise SourceError(problem, source=NAME, what=url)
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
                 charts = netflix.iter_countries_file_by_period(path)
-                await run.process(_new_periods(charts, latest, run.today, future))
+                yield Charts(_new_periods(charts, latest, context.today, future))
             except SourceError as exc:
-                await run.reject(keys, expected, exc.reason)
+                yield Refused(tuple(keys), expected, exc.reason)
                 return
-        await _reject_future(run, future)
-        await run.fetcher.commit(result)
+        for item in _refuse_future(context, future):
+            yield item
+        await context.fetcher.commit(result)
 
-    async def _poll_most_popular(self, run: SourceRun, url: str) -> None:
-        snapshot = run.today
-        keys = await _most_popular_keys(run)
-        result = await _fetch_text(run, url, keys, snapshot)
-        if result is None:
+    async def _poll_most_popular(
+        self, context: PollContext, url: str
+    ) -> AsyncGenerator[SourceItem, None]:
+        snapshot = context.today
+        keys = await _most_popular_keys(context)
+        result = await _fetch(context.fetcher.fetch_text(url), keys, snapshot)
+        if not isinstance(result, FetchResult):
+            yield result
             return
+        yield Fetched(url)
         assert result.text is not None
         try:
             problem = netflix.body_problem(result.text) or result.shrink_problem()
@@ -203,45 +217,27 @@ class NetflixSource:
                 raise SourceError(problem, source=NAME, what=url)
             charts = netflix.parse_most_popular(result.text, snapshot, what=url)
         except SourceError as exc:
-            await run.reject(keys, snapshot, exc.reason)
+            yield Refused(tuple(keys), snapshot, exc.reason)
             return
-        fresh: list[Chart] = []
-        for chart in charts:
-            latest = await run.storage.latest_chart(chart.key)
-            if latest is not None and (
-                latest.period >= snapshot or latest.entries == chart.entries
-            ):
-                # A list Netflix did not revise is not a new snapshot: the stored one still holds
-                # (and the gate would rightly call an identical later copy stale).
-                run.stats.skipped += 1
-                continue
-            fresh.append(chart)
-        await run.process(sorted(fresh, key=lambda chart: chart.key))
-        await run.fetcher.commit(result)
+        # A list Netflix did not revise is not a new snapshot: the pipeline skips it, as it skips
+        # a snapshot of a day already stored (the stored one still holds).
+        yield Charts(sorted(charts, key=lambda chart: chart.key))
+        await context.fetcher.commit(result)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-async def _fetch_text(
-    run: SourceRun, url: str, keys: Iterable[ChartKey], period: date
-) -> FetchResult | None:
-    """The changed body of `url`, or None (unchanged, or failed and recorded as rejected)."""
+async def _fetch(
+    fetching: Awaitable[FetchResult], keys: Iterable[ChartKey], period: date
+) -> FetchResult | Refused | Unchanged:
+    """The changed body, or what to yield instead: the refused charts of a failed fetch, or the
+    news that nothing changed."""
     try:
-        result = await run.fetcher.fetch_text(url)
+        result = await fetching
     except FetchError as exc:
-        await run.fetch_failed(keys, period, exc)
-        return None
-    if result.unchanged:
-        _note_unchanged(run, result)
-        return None
-    run.fetched += 1
-    return result
-
-
-def _note_unchanged(run: SourceRun, result: FetchResult) -> None:
-    log.info("%s: %s, skipped", result.url, result.unchanged_reason)
-    run.unchanged.append(result.url)
+        return Refused.fetch_failed(keys, period, exc)
+    return Unchanged(result) if result.unchanged else result
 
 
 def _file_problem(path: Path) -> str | None:
@@ -250,8 +246,10 @@ def _file_problem(path: Path) -> str | None:
     return netflix.body_problem(head.decode("utf-8", errors="replace"))
 
 
-async def _latest_periods(run: SourceRun, categories: Iterable[str]) -> dict[str, date | None]:
-    return {c: await run.storage.latest_period(_family(c)) for c in categories}
+async def _latest_periods(
+    context: PollContext, categories: Iterable[str]
+) -> dict[str, date | None]:
+    return {c: await context.history.latest_period(_family(c)) for c in categories}
 
 
 def _new_periods(
@@ -263,7 +261,7 @@ def _new_periods(
     """Charts of periods after the newest one stored for their family, in the order given.
 
     A week that has not ended yet cannot be in a published file: such charts are set aside in
-    `future` (rejected by the caller) rather than stored under a date that does not exist yet.
+    `future` (refused by the caller) rather than stored under a date that does not exist yet.
     """
     for chart in charts:
         stored = latest.get(chart.key.category)
@@ -275,16 +273,17 @@ def _new_periods(
         yield chart
 
 
-async def _reject_future(run: SourceRun, charts: list[Chart]) -> None:
+def _refuse_future(context: PollContext, charts: list[Chart]) -> Iterator[Refused]:
     for chart in charts:
-        reason = f"period {chart.period.isoformat()} is after today ({run.today.isoformat()})"
-        await run.reject([chart.key], chart.period, reason)
+        reason = f"period {chart.period.isoformat()} is after today ({context.today.isoformat()})"
+        yield Refused((chart.key,), chart.period, reason)
 
 
-async def _most_popular_keys(run: SourceRun) -> list[ChartKey]:
+async def _most_popular_keys(context: PollContext) -> list[ChartKey]:
     """The all-time charts a failed fetch should have given: those stored before, else the
     categories of the current (91-day) form."""
-    known = [key for key in await run.storage.chart_keys(NAME) if key.granularity == "alltime"]
+    stored = await context.history.chart_keys(NAME)
+    known = [key for key in stored if key.granularity == "alltime"]
     if known:
         return known
     return [

@@ -15,12 +15,16 @@ import discord
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.lanes import SenderStats
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Batch, DeliveryCounts
-from bot.sender import DeliveryConfig, Sender
+from bot.ports import Batch, DeliveryCounts, Notifier, Outbox, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from handlers.delivery import DiscordAlertSender, TelegramAlertSender
+from handlers.discord.notifier import DiscordNotifier
+from handlers.telegram.notifier import TelegramNotifier
 from storage.sqlite import SqliteBackend
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscriptions import SqliteSubscriptionStore
@@ -73,6 +77,11 @@ class Rig:
             destinations.append(destination)
         return destinations
 
+    @property
+    def lifecycle(self) -> DestinationLifecycle:
+        """What the adapters call when a chat is gone or moved (the sender builds the same)."""
+        return DestinationLifecycle(self.subscriptions, self.outbox)
+
     async def publish(self, events: Sequence[Event]) -> list[Event]:
         """Store events as the pipeline does: deliveries are queued in the same transaction."""
         saved = await self.storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
@@ -94,6 +103,22 @@ class Rig:
     async def settled(self, max_wait_s: float = 20.0) -> DeliveryCounts:
         """Wait until nothing is pending or scheduled for a retry."""
         return await self.wait_for_counts(lambda c: c.pending == 0 and c.failed == 0, max_wait_s)
+
+
+async def deliver(
+    storage: Storage,
+    outbox: Outbox,
+    subscriptions: SubscriptionStore,
+    notifier: Notifier,
+    events: Sequence[Event],
+) -> SenderStats:
+    """Store events as a live poll does (their deliveries are queued with them), then send what
+    is due through `notifier` until nothing is left, as `top10bot deliveries send` does. Every
+    event is listed (no catch-up summary), whatever its age."""
+    await storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
+    sender = Sender(outbox, [notifier], subscriptions, fast_config(), catchup_max_age=None)
+    await sender.run(until_idle=True)
+    return sender.stats
 
 
 @asynccontextmanager
@@ -168,9 +193,9 @@ def add_channels(fake: FakeDiscord, channel_ids: Iterable[int]) -> None:
         fake.add_channel(GUILD_ID, channel_id, f"alerts-{channel_id}")
 
 
-def telegram_sender(bot: Bot) -> TelegramAlertSender:
-    return TelegramAlertSender(bot)
+def telegram_sender(bot: Bot) -> TelegramNotifier:
+    return TelegramNotifier(bot)
 
 
-def discord_sender(client: discord.Client) -> DiscordAlertSender:
-    return DiscordAlertSender(client)
+def discord_sender(client: discord.Client) -> DiscordNotifier:
+    return DiscordNotifier(client)

@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import DirectAlerts
-from bot.commands import COMMANDS, CommandService
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
-from bot.ports import MessageRejected
-from bot.ratelimit import CommandRateLimiter
+from bot.ports import Batch, DestinationGone, MessageRejected
 from bot.subscriptions import Destination, SubscriptionSpec
-from handlers.discord_bot import DiscordAdapter, DiscordSettings, discord_settings
+from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_settings
 from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
+from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
 from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
@@ -46,15 +47,28 @@ async def service() -> CommandService:
     await load_chat_history(storage)
     return CommandService(
         storage,
-        MemorySubscriptionStore(),
+        storage.subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
     )
 
 
 @pytest.fixture
+def outbox(service: CommandService) -> MemoryOutbox:
+    """The backend's outbox: live events stored queue their deliveries."""
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage.outbox
+
+
+async def alert_now(adapter: DiscordAdapter, outbox: MemoryOutbox, *events: Event) -> Any:
+    """Store the events (deliveries queued) and send what is due through the adapter's notifier."""
+    service = adapter._service
+    return await deliver(service.storage, outbox, service.subscriptions, adapter.notifier, events)
+
+
+@pytest.fixture
 async def adapter(
-    fake_discord: FakeDiscord, service: CommandService
+    fake_discord: FakeDiscord, service: CommandService, outbox: MemoryOutbox
 ) -> AsyncIterator[DiscordAdapter]:
     fake_discord.add_guild(GUILD_ID, "Chart fans")
     fake_discord.add_channel(GUILD_ID, CHANNEL_ID, "alerts")
@@ -64,7 +78,8 @@ async def adapter(
     fake_discord.add_member(GUILD_ID, MODERATOR_ID, "moderator", role_ids=[MODERATOR_ROLE_ID])
     # Global commands: they work in servers and in DMs (guild commands only in their guild).
     settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05)
-    discord_adapter = DiscordAdapter(service, settings)
+    lifecycle = DestinationLifecycle(service.subscriptions, outbox)
+    discord_adapter = DiscordAdapter(service, settings, lifecycle)
     task = asyncio.create_task(discord_adapter.run())
     try:
         await asyncio.wait_for(discord_adapter.wait_until_ready(), 10)
@@ -140,7 +155,10 @@ async def test_subscribe_needs_manage_channels(
 
 
 async def test_personal_subscriptions_in_dms(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     interaction = await fake_discord.send_interaction(
         "subscribe", {"title": "Squid Game"}, user_id=MEMBER_ID
@@ -150,39 +168,45 @@ async def test_personal_subscriptions_in_dms(
     dm = Destination("discord", str(interaction.channel_id))
     assert len(await service.subscriptions.subscriptions_of(dm)) == 1
 
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert("Squid Game")])
+    stats = await alert_now(adapter, outbox, alert("Squid Game"))
 
-    assert stats.sent == 1
+    assert stats.messages_sent == 1
     (message,) = fake_discord.messages
     assert message.channel_id == interaction.channel_id
     assert message.content.endswith("Squid Game debuts at #1")
 
 
 async def test_an_alert_reaches_a_subscribed_channel(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     await service.subscriptions.add_subscription(
         Destination("discord", str(CHANNEL_ID)), SubscriptionSpec(region="KR")
     )
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver(
-        [alert("@everyone *Bold* Title")]
-    )
-    assert stats.sent == 1
+    stats = await alert_now(adapter, outbox, alert("@everyone *Bold* Title"))
+    assert stats.messages_sent == 1
     (message,) = fake_discord.messages
     assert message.channel_id == CHANNEL_ID
     # Markdown in a title is escaped (shown as typed); mentions are never parsed.
     assert message.content == (
-        "• [week ending 2021-11-28] Netflix · South Korea · TV: "
-        "@everyone \\*Bold* Title debuts at #1"
+        "[week ending 2021-11-28] Netflix · South Korea · TV: @everyone \\*Bold* Title debuts at #1"
     )
     assert message.payload["allowed_mentions"]["parse"] == []
 
 
-async def test_a_deleted_channel_is_paused(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+async def test_a_deleted_channel_is_paused_and_its_alerts_set_aside(
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     channel = Destination("discord", str(CHANNEL_ID))
     await service.subscriptions.add_subscription(channel, SubscriptionSpec(region="KR"))
+    await service.storage.save_batch(
+        Batch(events=[alert()]), queue_deliveries=True
+    )  # queued, not sent yet
     fake_discord.delete_channel(CHANNEL_ID)  # while the bot is online: CHANNEL_DELETE
 
     async def paused() -> bool:
@@ -196,28 +220,39 @@ async def test_a_deleted_channel_is_paused(
     state = await service.subscriptions.destination_state(channel)
     assert state is not None and state.reason == "channel deleted"
     assert len(await service.subscriptions.subscriptions_of(channel)) == 1
+    # The same use case as when a send fails: the open delivery is a dead letter at once.
+    counts = await outbox.counts()
+    assert (counts.pending, counts.dead) == (0, 1)
 
 
 async def test_a_channel_deleted_while_offline_fails_once_then_pauses(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     channel = Destination("discord", str(OTHER_CHANNEL_ID))
     await service.subscriptions.add_subscription(channel, SubscriptionSpec(region="KR"))
     fake_discord.delete_channel(OTHER_CHANNEL_ID, notify_gateway=False)
-    alerts = DirectAlerts(service.subscriptions, [adapter])
-    assert (await alerts.deliver([alert()])).deactivated == 1
+    assert (await alert_now(adapter, outbox, alert())).deactivated == 1
     state = await service.subscriptions.destination_state(channel)
     assert state is not None and state.reason == "unknown channel"
-    assert (await alerts.deliver([alert()])).destinations == 0  # no repeated 404s
+    requests = len(fake_discord.requests)
+    again = await alert_now(adapter, outbox, alert("Squid Game"))
+    assert again.messages_sent == 0 and again.deactivated == 0
+    assert len(fake_discord.requests) == requests  # no repeated 404s
 
 
 async def test_a_removed_permission_pauses_the_channel(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     channel = Destination("discord", str(CHANNEL_ID))
     await service.subscriptions.add_subscription(channel, SubscriptionSpec(region="KR"))
     fake_discord.revoke_access(CHANNEL_ID, code=50013)
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+    stats = await alert_now(adapter, outbox, alert())
     assert stats.deactivated == 1
     state = await service.subscriptions.destination_state(channel)
     assert state is not None and state.reason == "missing permissions"
@@ -225,18 +260,21 @@ async def test_a_removed_permission_pauses_the_channel(
     fake_discord.restore_access(CHANNEL_ID)
     again = await slash(fake_discord, "subscribe", {"region": "JP"}, user_id=MODERATOR_ID)
     await answer_embed(fake_discord, again)
-    assert (await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])).sent == 1
+    assert (await alert_now(adapter, outbox, alert("Squid Game"))).messages_sent == 1
 
 
 async def test_a_user_who_blocks_dms_is_paused(
-    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+    fake_discord: FakeDiscord,
+    adapter: DiscordAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     interaction = await fake_discord.send_interaction(
         "subscribe", {"region": "KR"}, user_id=MEMBER_ID
     )
     await answer_embed(fake_discord, interaction)
     fake_discord.block_dms(MEMBER_ID)
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+    stats = await alert_now(adapter, outbox, alert())
     assert stats.deactivated == 1
     state = await service.subscriptions.destination_state(
         Destination("discord", str(interaction.channel_id))
@@ -405,8 +443,8 @@ def test_settings_come_from_the_environment_or_the_config() -> None:
 async def test_an_idempotency_key_delivers_a_message_once(
     fake_discord: FakeDiscord, adapter: DiscordAdapter
 ) -> None:
-    await adapter.send(str(CHANNEL_ID), "New #1: Hellbound", idempotency_key="grp-17")
-    await adapter.send(str(CHANNEL_ID), "New #1: Hellbound", idempotency_key="grp-17")
+    await adapter.notifier.send(str(CHANNEL_ID), "New #1: Hellbound", idempotency_key="grp-17")
+    await adapter.notifier.send(str(CHANNEL_ID), "New #1: Hellbound", idempotency_key="grp-17")
     assert [m.content for m in fake_discord.messages] == ["New #1: Hellbound"]
     assert fake_discord.deduplicated == 1
 
@@ -416,18 +454,23 @@ async def test_a_message_discord_refuses_is_rejected_not_retried(
 ) -> None:
     fake_discord.fail_next("/channels/", status=400, code=50035, message="Invalid Form Body")
     with pytest.raises(MessageRejected):
-        await adapter.send(str(CHANNEL_ID), "hello")
+        await adapter.notifier.send(str(CHANNEL_ID), "hello")
     assert fake_discord.messages == []
 
 
-async def test_the_server_owner_is_told_about_a_lost_channel(
+async def test_the_server_owner_is_told_when_a_send_finds_the_channel_lost(
     fake_discord: FakeDiscord, adapter: DiscordAdapter
 ) -> None:
-    assert await adapter.tell_owner(str(CHANNEL_ID), "I lost access to #alerts")
+    fake_discord.revoke_access(CHANNEL_ID, code=50013)
+    with pytest.raises(DestinationGone):
+        await adapter.notifier.send(str(CHANNEL_ID), "New #1: Hellbound")
     (notice,) = fake_discord.messages
-    assert notice.content == "I lost access to #alerts"
     assert notice.channel_id != CHANNEL_ID  # the owner's DM
-    assert not await adapter.tell_owner("999", "unknown channel")
+    assert notice.content.startswith(
+        "top10bot can no longer post alerts in this channel (missing permissions)."
+    )
+    assert notice.content.endswith(f"(Server: Chart fans, channel id {CHANNEL_ID})")
+    assert not await adapter.notifier.tell_owner("999", "unknown channel")
 
 
 class SlowSubscriptions(MemorySubscriptionStore):
@@ -449,7 +492,8 @@ async def test_a_quick_command_on_a_slow_store_is_deferred(fake_discord: FakeDis
     store = SlowSubscriptions()
     service = CommandService(MemoryBackend(), store)
     settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05, defer_after=0.05)
-    discord_adapter = DiscordAdapter(service, settings)
+    lifecycle = DestinationLifecycle(store, MemoryOutbox(store))
+    discord_adapter = DiscordAdapter(service, settings, lifecycle)
     task = asyncio.create_task(discord_adapter.run())
     try:
         await asyncio.wait_for(discord_adapter.wait_until_ready(), 10)

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.commands import COMMANDS, CommandService, parse_command_text
-from bot.ratelimit import CommandRateLimiter
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_command_text
+from bot.delivery.lifecycle import DestinationLifecycle
 from handlers.console import ConsoleAdapter
-from handlers.discord_bot import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
-from handlers.telegram_bot import START_COMMAND, TelegramAdapter, TelegramSettings
+from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
+from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings
 from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, FakeTelegram
@@ -53,17 +54,19 @@ class Platforms:
 async def platforms(fake_discord: FakeDiscord) -> AsyncIterator[Platforms]:
     storage = MemoryBackend()
     await load_chat_history(storage)
+    subscriptions = MemorySubscriptionStore()
     service = CommandService(
         storage,
-        MemorySubscriptionStore(),
+        subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
     )
     fake_discord.add_guild(GUILD_ID, "Chart fans")
     fake_discord.add_channel(GUILD_ID, CHANNEL_ID, "alerts")
     fake_discord.add_member(GUILD_ID, MEMBER_ID, "member")
+    lifecycle = DestinationLifecycle(service.subscriptions, MemoryOutbox(subscriptions))
     discord = DiscordAdapter(
-        service, DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05)
+        service, DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05), lifecycle
     )
     async with FakeTelegram(time_scale=0.05) as fake_telegram:
         telegram = TelegramAdapter(
@@ -71,6 +74,7 @@ async def platforms(fake_discord: FakeDiscord) -> AsyncIterator[Platforms]:
             TelegramSettings(
                 token=fake_telegram.token, base_url=fake_telegram.base_url, poll_timeout=1
             ),
+            lifecycle,
         )
         await telegram.start()
         task = asyncio.create_task(discord.run())

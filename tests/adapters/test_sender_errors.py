@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.sender import Sender
+from bot.delivery.sender import Sender
 from bot.subscriptions import ChatSettings, Destination
 from tests.adapters.sender_rig import (
     NETFLIX_WORLD,

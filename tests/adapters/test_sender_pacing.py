@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands import CommandService
-from bot.outbox import utf16_length
-from bot.sender import Sender
-from handlers.discord_bot import DiscordAdapter, DiscordSettings
-from handlers.telegram_bot import TelegramAdapter, TelegramSettings
+from bot.delivery.sender import Sender
+from handlers.discord.adapter import DiscordAdapter, DiscordSettings
+from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
+from handlers.telegram.notifier import telegram_text_length as utf16_length
 from tests.adapters.sender_rig import (
     GUILD_ID,
     add_channels,
@@ -106,15 +106,14 @@ async def test_telegram_command_replies_are_not_starved_by_a_fan_out(
                 rate_limiter=False,
                 poll_timeout=0.2,
             ),
+            rig.lifecycle,
         )
         await adapter.start()
         try:
             await rig.subscribe("telegram", chats)
             await rig.publish(burst(2))
             config = fast_config(**TELEGRAM_SCALED)
-            sender = Sender(
-                rig.outbox, [telegram_sender(adapter.application.bot)], rig.subscriptions, config
-            )
+            sender = Sender(rig.outbox, [adapter.notifier], rig.subscriptions, config)
             async with running(sender):
                 await fake.wait_until(lambda: len(fake.sent) >= 20, 20)
                 fake.inject_message(4242, "/help", from_user=4242, chat_type="private")
@@ -137,12 +136,14 @@ async def test_discord_command_replies_are_not_starved_by_a_fan_out(
     add_channels(fake, channels)
     async with open_rig(tmp_path) as rig:
         service = CommandService(rig.storage, rig.subscriptions)
-        adapter = DiscordAdapter(service, DiscordSettings(token=fake.token, sync_commands=True))
+        adapter = DiscordAdapter(
+            service, DiscordSettings(token=fake.token, sync_commands=True), rig.lifecycle
+        )
         async with run_client(adapter.client, fake.token):
             await rig.subscribe("discord", channels)
             await rig.publish(burst(2))
             config = fast_config(discord_per_second=400, discord_channel_seconds=0.5)
-            sender = Sender(rig.outbox, [discord_sender(adapter.client)], rig.subscriptions, config)
+            sender = Sender(rig.outbox, [adapter.notifier], rig.subscriptions, config)
             async with running(sender):
                 await fake.wait_until(lambda: len(fake.messages) >= 20, 20)
                 interaction = await fake.send_interaction(

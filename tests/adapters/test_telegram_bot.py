@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import DirectAlerts
-from bot.commands import COMMANDS, CommandService
+from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
-from bot.ports import DeliveryUncertain, DestinationGone, MessageRejected, TransientFailure
-from bot.ratelimit import CommandRateLimiter
+from bot.poll import operator_sink
+from bot.ports import Batch, DeliveryUncertain, DestinationGone, MessageRejected, TransientFailure
 from bot.subscriptions import Destination, SubscriptionSpec
-from handlers.telegram_bot import TelegramAdapter, TelegramSettings, telegram_settings
+from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegram_settings
 from storage.memory import MemoryBackend
-from storage.memory.subscriptions import MemorySubscriptionStore
+from storage.memory.outbox import MemoryOutbox
+from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeTelegram
 
@@ -50,15 +51,33 @@ async def service() -> CommandService:
     await load_chat_history(storage)
     return CommandService(
         storage,
-        MemorySubscriptionStore(),
+        storage.subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
     )
 
 
 @pytest.fixture
+def outbox(service: CommandService) -> MemoryOutbox:
+    """The backend's outbox: live events stored queue their deliveries."""
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage.outbox
+
+
+@pytest.fixture
+def lifecycle(service: CommandService, outbox: MemoryOutbox) -> DestinationLifecycle:
+    return DestinationLifecycle(service.subscriptions, outbox)
+
+
+async def alert_now(adapter: TelegramAdapter, outbox: MemoryOutbox, *events: Event) -> Any:
+    """Store the events (deliveries queued) and send what is due through the adapter's notifier."""
+    service = adapter._service
+    return await deliver(service.storage, outbox, service.subscriptions, adapter.notifier, events)
+
+
+@pytest.fixture
 async def adapter(
-    fake_telegram: FakeTelegram, service: CommandService
+    fake_telegram: FakeTelegram, service: CommandService, lifecycle: DestinationLifecycle
 ) -> AsyncIterator[TelegramAdapter]:
     fake_telegram.set_admins(GROUP_ID, [ADMIN_ID], owner_id=ADMIN_ID)
     settings = TelegramSettings(
@@ -67,7 +86,7 @@ async def adapter(
         base_file_url=fake_telegram.base_file_url,
         poll_timeout=1,
     )
-    telegram = TelegramAdapter(service, settings)
+    telegram = TelegramAdapter(service, settings, lifecycle)
     await telegram.start()
     try:
         yield telegram
@@ -134,7 +153,10 @@ async def test_private_chats_subscribe_without_an_admin_check(
 
 
 async def test_an_alert_reaches_a_forum_topic(
-    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     fake_telegram.set_admins(SUPERGROUP_ID, [ADMIN_ID])
     sent = await command(
@@ -149,27 +171,31 @@ async def test_an_alert_reaches_a_forum_topic(
     topic = Destination("telegram", str(SUPERGROUP_ID), "77")
     assert len(await service.subscriptions.subscriptions_of(topic)) == 1
 
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+    stats = await alert_now(adapter, outbox, alert())
 
-    assert stats.sent == 1
+    assert stats.messages_sent == 1
     delivered = fake_telegram.sent[-1]
     assert (delivered.chat_id, delivered.thread_id) == (SUPERGROUP_ID, 77)
+    # Plain text, no parse mode: nothing to escape.
+    assert delivered.parse_mode is None
     assert delivered.text == (
-        "• [week ending 2021-11-28] Netflix · South Korea · TV: Locke &amp; Key debuts at #1"
+        "[week ending 2021-11-28] Netflix · South Korea · TV: Locke & Key debuts at #1"
     )
-    assert delivered.plain_text.endswith("Locke & Key debuts at #1")
 
 
 async def test_a_blocked_user_is_paused_and_resumes_on_unblock(
-    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     await command(fake_telegram, USER_ID, "/subscribe KR", USER_ID)
     private = Destination("telegram", str(USER_ID))
     fake_telegram.block_chat(USER_ID)
 
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+    stats = await alert_now(adapter, outbox, alert())
 
-    assert stats.deactivated == 1
+    assert stats.deactivated == 1 and stats.dead == 1
     state = await service.subscriptions.destination_state(private)
     assert state is not None and not state.active and "blocked" in state.reason
     assert len(await service.subscriptions.subscriptions_of(private)) == 1
@@ -182,26 +208,39 @@ async def test_a_blocked_user_is_paused_and_resumes_on_unblock(
     assert state is not None and state.active
 
 
-async def test_a_kicked_bot_pauses_the_group(
-    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+async def test_a_kicked_bot_pauses_the_group_and_sets_its_alerts_aside(
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     await command(fake_telegram, GROUP_ID, "/subscribe KR", ADMIN_ID)
+    # Queued, not sent yet (a run of `deliveries send` would send it).
+    await service.storage.save_batch(Batch(events=[alert()]), queue_deliveries=True)
     fake_telegram.inject_update(my_chat_member(GROUP_ID, "group", old="member", new="kicked"))
     await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0)
     await command(fake_telegram, USER_ID, "/help", USER_ID)
     state = await service.subscriptions.destination_state(Destination("telegram", str(GROUP_ID)))
     assert state is not None and not state.active and state.reason == "bot removed from chat"
+    # The same use case as when a send fails: the open delivery is a dead letter at once.
+    counts = await outbox.counts()
+    assert (counts.pending, counts.dead) == (0, 1)
+    [letter] = await outbox.dead_letters()
+    assert letter.reason == "destination inactive: bot removed from chat"
 
 
 async def test_a_migrated_group_keeps_its_subscriptions(
-    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
     await command(fake_telegram, GROUP_ID, "/subscribe KR TV", ADMIN_ID)
     fake_telegram.migrate_chat(GROUP_ID, SUPERGROUP_ID)
 
-    stats = await DirectAlerts(service.subscriptions, [adapter]).deliver([alert()])
+    stats = await alert_now(adapter, outbox, alert())
 
-    assert stats.moved == 1 and stats.sent == 1
+    assert stats.moved == 1 and stats.messages_sent == 1
     assert fake_telegram.sent[-1].chat_id == SUPERGROUP_ID
     moved = await service.subscriptions.subscriptions_of(
         Destination("telegram", str(SUPERGROUP_ID))
@@ -212,10 +251,15 @@ async def test_a_migrated_group_keeps_its_subscriptions(
     )
 
 
-async def test_the_migration_service_message_moves_subscriptions(
-    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+async def test_the_migration_service_message_moves_subscriptions_and_pending_alerts(
+    fake_telegram: FakeTelegram,
+    adapter: TelegramAdapter,
+    service: CommandService,
+    outbox: MemoryOutbox,
 ) -> None:
-    await command(fake_telegram, GROUP_ID, "/subscribe records", ADMIN_ID)
+    await command(fake_telegram, GROUP_ID, "/subscribe KR", ADMIN_ID)
+    # Queued for the old group, not sent yet.
+    await service.storage.save_batch(Batch(events=[alert()]), queue_deliveries=True)
     fake_telegram.inject_update(
         {
             "message": {
@@ -233,6 +277,13 @@ async def test_the_migration_service_message_moves_subscriptions(
         Destination("telegram", str(SUPERGROUP_ID))
     )
     assert len(moved) == 1
+    # The pending alert followed the chat: sending now reaches the supergroup, no move needed.
+    stats = await deliver(
+        service.storage, outbox, service.subscriptions, adapter.notifier, [alert("Hellbound")]
+    )
+    assert stats.moved == 0 and stats.deliveries_sent == 2 and stats.messages_sent == 1
+    assert fake_telegram.sent[-1].chat_id == SUPERGROUP_ID
+    assert fake_telegram.sent[-1].text.startswith("2 chart updates\n")
 
 
 async def test_subscribe_button_under_title(
@@ -273,13 +324,16 @@ async def test_bad_input_gets_suggestions_in_escaped_html(
 
 
 async def test_the_token_never_reaches_the_logs(
-    fake_telegram: FakeTelegram, service: CommandService, caplog: pytest.LogCaptureFixture
+    fake_telegram: FakeTelegram,
+    service: CommandService,
+    lifecycle: DestinationLifecycle,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = TelegramSettings(
         token=fake_telegram.token, base_url=fake_telegram.base_url, poll_timeout=1
     )
-    telegram = TelegramAdapter(service, settings)
+    telegram = TelegramAdapter(service, settings, lifecycle)
     await telegram.start()
     try:
         await command(fake_telegram, USER_ID, "/help", USER_ID)
@@ -348,34 +402,35 @@ async def test_send_failures_map_to_what_a_sender_must_do(
 ) -> None:
     fake_telegram.fail_next("sendMessage", status=status, description=description)
     with pytest.raises(raised):
-        await adapter.send(str(GROUP_ID), "hello")
+        await adapter.notifier.send(str(GROUP_ID), "hello")
     assert fake_telegram.sent == []
 
 
 async def test_a_timeout_after_sending_is_uncertain(
-    fake_telegram: FakeTelegram, service: CommandService
+    fake_telegram: FakeTelegram, service: CommandService, lifecycle: DestinationLifecycle
 ) -> None:
     settings = TelegramSettings(
         token=fake_telegram.token, base_url=fake_telegram.base_url, read_timeout=0.2
     )
-    telegram = TelegramAdapter(service, settings)
+    telegram = TelegramAdapter(service, settings, lifecycle)
     await telegram.start()
     try:
         fake_telegram.delay_next("sendMessage", seconds=1.0)
         with pytest.raises(DeliveryUncertain):
-            await telegram.send(str(USER_ID), "maybe delivered")
+            await telegram.notifier.send(str(USER_ID), "maybe delivered")
     finally:
         await telegram.stop()
     assert [m.ambiguous for m in fake_telegram.sent] == [True]
 
 
-async def test_long_alerts_are_split_within_telegrams_limit(
+async def test_long_operator_alerts_are_split_within_telegrams_limit(
     fake_telegram: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
-    text = "\n".join(f"🔥 line {n} & more" for n in range(400))  # ~9000 UTF-16 units escaped
-    assert adapter.text_length(text) > 2 * adapter.text_limit
-    await adapter.send(str(USER_ID), text)
+    text = "\n".join(f"🔥 line {n} & more" for n in range(500))  # ~9300 UTF-16 units
+    notifier = adapter.notifier
+    assert notifier.text_length(text) > 2 * notifier.text_limit
+    await operator_sink(f"telegram:{USER_ID}", [notifier])(text)
     parts = fake_telegram.sent
     assert len(parts) == 3
     assert all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
-    assert "\n".join(p.plain_text for p in parts) == text
+    assert "\n".join(p.text for p in parts) == text

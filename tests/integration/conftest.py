@@ -1,13 +1,12 @@
-"""Fixtures shared by the fetch, poll and scheduler tests: the local source server and a session."""
+"""Fixtures of the fetch, poll and scheduler tests: the local source server and an HTTP client."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from bot.sources.fetch import create_session
+from handlers.http import AiohttpClient, open_http_client
 from tests.fakes.source_server import SourceServer
 
 
@@ -18,6 +17,6 @@ async def server() -> AsyncIterator[SourceServer]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_session() as client:
+async def http() -> AsyncIterator[AiohttpClient]:
+    async with open_http_client() as client:
         yield client

@@ -11,17 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_chat_layer, run_bot
+from bot.app import build_chat_layer, build_sender, run_bot
 from bot.commands import CommandService
 from bot.config import Config, ConfigError, ConsoleConfig, StorageConfig
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
+from bot.ports import Batch
 from handlers.console import ConsoleAdapter
-from handlers.discord_bot import DiscordAdapter
+from handlers.discord.adapter import DiscordAdapter
 from handlers.runner import build_adapters, run_adapters, supervise
-from handlers.telegram_bot import TelegramAdapter
+from handlers.telegram.adapter import TelegramAdapter
 from storage import open_backend
 from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 
@@ -65,7 +69,7 @@ async def test_subscriptions_persist_and_alerts_print(database: str) -> None:
     storage = await open_backend(database)
     try:
         printed = io.StringIO()
-        chat = build_chat_layer(config, storage, environ={}, lines=typed([]), out=printed)
+        chat = await build_chat_layer(config, storage, environ={}, lines=typed([]), out=printed)
         (console,) = chat.adapters
         assert isinstance(console, ConsoleAdapter)
         squid = Event(
@@ -87,12 +91,15 @@ async def test_subscriptions_persist_and_alerts_print(database: str) -> None:
             "Arcane: Season 1",
             rank=4,
         )
-        stats = await chat.alerts.deliver([other, squid])
+        # Stored as a live poll stores them: the deliveries they owe are queued with them.
+        await storage.save_batch(Batch(events=[other, squid]), queue_deliveries=True)
+        sender = build_sender(chat, DeliveryConfig(), catchup_max_age=None)
+        await sender.run(until_idle=True)
     finally:
         await storage.close()
-    assert stats.sent == 1
+    assert sender.stats.deliveries_sent == 1
     assert printed.getvalue() == (
-        "• [week ending 2021-11-28] Netflix · Germany · TV: "
+        "[week ending 2021-11-28] Netflix · Germany · TV: "
         "Squid Game: Season 1 is the new #1 (up from #3)\n"
     )
 
@@ -102,7 +109,9 @@ def test_missing_tokens_disable_platforms_with_one_line_each(
 ) -> None:
     caplog.set_level(logging.INFO)
     service = build_chat_layer_service()
-    adapters = build_adapters(service, {}, environ={}, console_enabled=None)
+    adapters = build_adapters(
+        service, {}, lifecycle=lifecycle_of(service), environ={}, console_enabled=None
+    )
     assert [type(a) for a in adapters] == [ConsoleAdapter]
     disabled = [r.getMessage() for r in caplog.records if "disabled" in r.getMessage()]
     assert disabled == [
@@ -114,13 +123,18 @@ def test_missing_tokens_disable_platforms_with_one_line_each(
 def test_tokens_enable_platforms_and_the_console_steps_aside() -> None:
     service = build_chat_layer_service()
     environ = {"DISCORD_TOKEN": "discord-token-xxxxxxxx", "TELEGRAM_TOKEN": "1:telegram-xxxxxxxx"}
-    adapters = build_adapters(service, {}, environ=environ, console_enabled=None)
+    adapters = build_adapters(
+        service, {}, lifecycle=lifecycle_of(service), environ=environ, console_enabled=None
+    )
     assert [type(a) for a in adapters] == [DiscordAdapter, TelegramAdapter]
-    forced = build_adapters(service, {}, environ=environ, console_enabled=True)
+    forced = build_adapters(
+        service, {}, lifecycle=lifecycle_of(service), environ=environ, console_enabled=True
+    )
     assert [type(a) for a in forced][-1] is ConsoleAdapter
     from_config = build_adapters(
         service,
         {"telegram": {"token": "1:config-xxxxxxxx", "base_url": "http://127.0.0.1:9/bot"}},
+        lifecycle=lifecycle_of(service),
         environ={},
         console_enabled=False,
     )
@@ -148,9 +162,6 @@ class FlakyAdapter:
         outcome = self.outcomes.pop(0)
         if outcome is not None:
             raise outcome
-
-    async def send(self, destination: str, text: str) -> None:
-        raise NotImplementedError
 
 
 async def test_supervisor_restarts_a_failing_adapter_with_growing_delays() -> None:
@@ -202,6 +213,11 @@ def build_chat_layer_service() -> CommandService:
     return CommandService(MemoryBackend(), MemorySubscriptionStore())
 
 
+def lifecycle_of(service: CommandService) -> DestinationLifecycle:
+    assert isinstance(service.subscriptions, MemorySubscriptionStore)
+    return DestinationLifecycle(service.subscriptions, MemoryOutbox(service.subscriptions))
+
+
 async def test_a_button_under_title_is_a_command_the_console_can_type(database: str) -> None:
     storage = await open_backend(database)
     try:
@@ -227,6 +243,7 @@ def test_bad_platform_settings_fail_with_their_key_name() -> None:
         build_adapters(
             service,
             {"discord": {"token": "discord-token-xxxxxxxx", "guild_ids": ["my server"]}},
+            lifecycle=lifecycle_of(service),
             environ={},
             console_enabled=False,
         )
@@ -234,6 +251,7 @@ def test_bad_platform_settings_fail_with_their_key_name() -> None:
         build_adapters(
             service,
             {"telegram": {"token": "1:telegram-xxxxxxxx", "read_timeout": "soon"}},
+            lifecycle=lifecycle_of(service),
             environ={},
             console_enabled=False,
         )

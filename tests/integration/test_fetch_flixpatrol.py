@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.config import Config, ConfigError, load_config
 from bot.events import Event
 from bot.models import WORLD, ChartKey
-from bot.poll import Poller, PollOutput, SourceReport, load_poll_config
+from bot.poll import Poller, PollOutput
+from bot.poll_config import load_poll_config
+from bot.poll_report import SourceReport
 from bot.ports import Storage
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
+from handlers.http import AiohttpClient
 from storage import open_backend
 from tests.fakes.source_server import (
     FAST_FETCH,
@@ -77,7 +79,7 @@ def make_config(tmp_path: Path, server: SourceServer, **keys: ConfigValue) -> Co
 async def poll(
     config: Config,
     storage: Storage,
-    session: aiohttp.ClientSession,
+    http: AiohttpClient,
     *,
     now: datetime = NOW,
     sink: list[Event] | None = None,
@@ -90,7 +92,7 @@ async def poll(
         storage,
         load_poll_config(config),
         config.diff,
-        session=session,
+        http=http,
         output=PollOutput(events=collect),
         clock=lambda: now,
     )
@@ -98,13 +100,13 @@ async def poll(
 
 
 async def test_country_and_world_pages_of_the_previous_day(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     server.put(WORLD_PATH, page("netflix-world-2026-03-10.html"), content_type="text/html")
     config = make_config(tmp_path, server)
 
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert (report.accepted, report.rejected, report.fetched) == (6, 0, 2)
     # Only yesterday is asked for: today's list is not published any more.
     assert server.paths("/top10/") == [NL_PATH, WORLD_PATH]
@@ -126,18 +128,18 @@ async def test_country_and_world_pages_of_the_previous_day(
     world = await storage.latest_chart(ChartKey("flixpatrol", "netflix", WORLD, "Movies", "daily"))
     assert world is not None and world.entries[0].points == 812
 
-    again = await poll(config, storage, session)
+    again = await poll(config, storage, http)
     assert (again.accepted, again.rejected, again.fetched, again.events) == (0, 0, 0, 0)
     assert len(server.paths("/top10/")) == 2  # up to date: nothing fetched
 
 
 async def test_lists_setting_filters_categories(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     server.put(WORLD_PATH, page("netflix-world-2026-03-10.html"), content_type="text/html")
     config = make_config(tmp_path, server, lists=["Kids"])
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert report.accepted == 2
     assert {k.category for k in await storage.chart_keys("flixpatrol")} == {
         "Kids Movies",
@@ -150,7 +152,7 @@ async def test_lists_setting_filters_categories(
 
 
 async def test_streaming_page_of_a_country(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(
         "/top10/streaming/united-states/2026-08-21/",
@@ -163,7 +165,7 @@ async def test_streaming_page_of_a_country(
         content_type="text/html",
     )
     config = make_config(tmp_path, server, countries=["US"], world=False, streaming=True)
-    report = await poll(config, storage, session, now=datetime(2026, 8, 22, 6, tzinfo=UTC))
+    report = await poll(config, storage, http, now=datetime(2026, 8, 22, 6, tzinfo=UTC))
     assert server.paths("/top10/") == [
         "/top10/netflix/united-states/2026-08-21/",
         "/top10/streaming/united-states/2026-08-21/",
@@ -200,7 +202,7 @@ FAILURES = [
 async def test_page_failures_are_rejected_snapshots_without_events(
     tmp_path: Path,
     server: SourceServer,
-    session: aiohttp.ClientSession,
+    http: AiohttpClient,
     storage: Storage,
     reply: Reply | None,
     reason: str,
@@ -214,7 +216,7 @@ async def test_page_failures_are_rejected_snapshots_without_events(
         server.script(NL_PATH, *([reply] * (3 if reply.status >= 500 else 1)))
     config = make_config(tmp_path, server, world=False)
     events: list[Event] = []
-    report = await poll(config, storage, session, sink=events)
+    report = await poll(config, storage, http, sink=events)
 
     assert report.failed and (report.accepted, report.events) == (0, 0) and events == []
     assert report.rejected == 1
@@ -243,7 +245,7 @@ async def test_page_failures_are_rejected_snapshots_without_events(
 async def test_broken_lists_are_rejected_by_the_gate(
     tmp_path: Path,
     server: SourceServer,
-    session: aiohttp.ClientSession,
+    http: AiohttpClient,
     storage: Storage,
     fixture: str,
     served_for: date,
@@ -258,29 +260,29 @@ async def test_broken_lists_are_rejected_by_the_gate(
     )
     config = make_config(tmp_path, server, world=False)
     morning_after = datetime.combine(served_for + timedelta(days=1), time(6), UTC)
-    report = await poll(config, storage, session, now=morning_after)
+    report = await poll(config, storage, http, now=morning_after)
     assert (report.accepted, report.rejected, report.events > 0) == (accepted, rejected, False)
     assert all(reason in why for _, why in report.rejections)
 
 
 async def test_5xx_then_success(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     server.script(NL_PATH, Reply(500, "oops"), Reply(504, "gateway timeout"))
     config = make_config(tmp_path, server, world=False)
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert (report.accepted, report.rejected, report.failed) == (4, 0, False)
     assert server.count(NL_PATH) == 3
 
 
 async def test_timeout_then_success(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     server.script(NL_PATH, Reply(200, "slow", "text/html", delay=0.6))
     config = make_config(tmp_path, server, world=False, timeout=0.2)
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert (report.accepted, report.failed) == (4, False)
 
 
@@ -295,7 +297,7 @@ TITLES = [f"Film {letter}" for letter in "ABCDEFGHIJKLMNOP"]
 
 
 async def test_backfill_goes_oldest_first_and_never_back(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     days = [date(2026, 3, d) for d in (7, 8, 9, 10)]
     for offset, day in enumerate(days):
@@ -307,7 +309,7 @@ async def test_backfill_goes_oldest_first_and_never_back(
             content_type="text/html",
         )
     config = make_config(tmp_path, server, world=False, backfill_days=4, lists=["Movies"])
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert server.paths("/top10/") == [
         f"/top10/netflix/netherlands/{day.isoformat()}/" for day in days
     ]
@@ -315,15 +317,15 @@ async def test_backfill_goes_oldest_first_and_never_back(
     assert report.rejections[0][0] == f"{page_key('NL')}@2026-03-08"
 
     # The lost day is not fetched again: a later day is stored, the diff never goes back.
-    later = await poll(config, storage, session)
+    later = await poll(config, storage, http)
     assert (later.fetched, later.accepted) == (0, 0)
 
 
 async def test_backfill_is_bounded_by_backfill_days(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     config = make_config(tmp_path, server, world=False, backfill_days=2)
-    await poll(config, storage, session)
+    await poll(config, storage, http)
     assert server.paths("/top10/") == [
         "/top10/netflix/netherlands/2026-03-09/",
         "/top10/netflix/netherlands/2026-03-10/",
@@ -331,7 +333,7 @@ async def test_backfill_is_bounded_by_backfill_days(
 
 
 async def test_pages_through_the_solver(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     config = make_config(
@@ -341,19 +343,19 @@ async def test_pages_through_the_solver(
         base_url="https://flixpatrol.invalid/",
         solver_url=server.solver_url,
     )
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert report.accepted == 4
     assert server.paths(via="solver") == [NL_PATH]
 
 
 async def test_pages_through_a_proxy(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put(NL_PATH, page("netflix-netherlands-2026-03-10.html"), content_type="text/html")
     config = make_config(
         tmp_path, server, world=False, base_url="http://flixpatrol.invalid/", proxy=server.proxy_url
     )
-    report = await poll(config, storage, session)
+    report = await poll(config, storage, http)
     assert report.accepted == 4
     assert server.paths(via="proxy") == [NL_PATH]
 

@@ -8,32 +8,24 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.__main__ import main
+from bot.catchup import CatchupSummary, event_age, fold_catchup, fold_catchup_per_chat
 from bot.config import Config, ConfigError, load_config
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.poll import (
-    FAILED_POLLS_BEFORE_ALERT,
-    CatchupSummary,
-    Poller,
-    PollOutput,
-    SourceReport,
-    event_age,
-    fold_catchup,
-    fold_catchup_per_chat,
-    load_poll_config,
-    operator_sink,
-    parse_duration,
-)
+from bot.poll import FAILED_POLLS_BEFORE_ALERT, Poller, PollOutput, operator_sink
+from bot.poll_config import load_poll_config, parse_duration
+from bot.poll_report import SourceReport
 from bot.ports import Storage
-from bot.scheduler import poll_on_schedule
 from bot.sources import netflix
+from bot.sources.feed import Fetched, SourceItem
 from bot.sources.netflix_fetch import NetflixSource
 from bot.status import collect_status, format_status
 from bot.subscriptions import Destination, SubscriptionSpec
+from handlers.http import AiohttpClient
+from handlers.scheduler import next_fire_time, poll_on_schedule
 from storage import open_backend
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
@@ -177,7 +169,7 @@ def test_config_mistakes_fail_fast(tmp_path: Path, toml: str, message: str) -> N
 
 
 async def test_three_failed_polls_in_a_row_alert_the_operator_once(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     config = load_config(write_config(tmp_path, server))
     alerts: list[str] = []
@@ -190,7 +182,7 @@ async def test_three_failed_polls_in_a_row_alert_the_operator_once(
             storage,
             load_poll_config(config),
             config.diff,
-            session=session,
+            http=http,
             output=PollOutput(operator=operator),
             clock=lambda: NOW,
         )
@@ -217,16 +209,17 @@ async def test_three_failed_polls_in_a_row_alert_the_operator_once(
 async def test_a_crashing_source_costs_one_failed_poll(
     tmp_path: Path,
     server: SourceServer,
-    session: aiohttp.ClientSession,
+    http: AiohttpClient,
     storage: Storage,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(self: NetflixSource, run: object) -> None:
+    async def broken(self: NetflixSource, context: object) -> AsyncIterator[SourceItem]:
+        yield Fetched(server.base_url)  # the body came; its parser then failed
         raise RuntimeError("parser bug")
 
     monkeypatch.setattr(NetflixSource, "poll", broken)
     config = load_config(write_config(tmp_path, server))
-    poller = Poller(storage, load_poll_config(config), config.diff, session=session)
+    poller = Poller(storage, load_poll_config(config), config.diff, http=http)
     report = await poller.poll("netflix")
     assert report.failed and report.error == "RuntimeError: parser bug"
     assert report.summary_line() == (
@@ -235,7 +228,7 @@ async def test_a_crashing_source_costs_one_failed_poll(
 
 
 async def test_old_events_of_a_first_poll_arrive_as_one_summary(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession, storage: Storage
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
 ) -> None:
     server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
     config = load_config(write_config(tmp_path, server))
@@ -252,7 +245,7 @@ async def test_old_events_of_a_first_poll_arrive_as_one_summary(
         storage,
         load_poll_config(config),
         config.diff,
-        session=session,
+        http=http,
         output=PollOutput(events=events, catchup=catchup),
         clock=lambda: NOW,
     )
@@ -357,16 +350,14 @@ async def test_poll_names_an_unknown_source(
 async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
     tmp_path: Path,
     server: SourceServer,
-    session: aiohttp.ClientSession,
+    http: AiohttpClient,
     storage: Storage,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
     config_path = write_config(tmp_path, server)
     config = load_config(config_path)
-    poller = Poller(
-        storage, load_poll_config(config), config.diff, session=session, clock=lambda: NOW
-    )
+    poller = Poller(storage, load_poll_config(config), config.diff, http=http, clock=lambda: NOW)
     await poller.poll("netflix")
     key = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
     assert (await storage.latest_chart(key)) is not None
@@ -374,7 +365,7 @@ async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
     await poller.poll("netflix")
 
     statuses = await collect_status(
-        storage, load_poll_config(config), now=NOW + timedelta(minutes=1)
+        storage, load_poll_config(config), now=NOW + timedelta(minutes=1), next_fire=next_fire_time
     )
     netflix_status = statuses[0]
     assert netflix_status.name == "netflix" and netflix_status.enabled
@@ -404,11 +395,18 @@ async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
 
 
 class RecordingNotifier:
+    text_limit = 4096
+
     def __init__(self, platform: str) -> None:
         self.platform = platform
         self.sent: list[tuple[str, str]] = []
 
-    async def send(self, destination: str, text: str) -> None:
+    def text_length(self, text: str) -> int:
+        return len(text)
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None:
         self.sent.append((destination, text))
 
 

@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 import time_machine
 
+from bot.catchup import CatchupSummary
 from bot.config import Config, ConfigError, load_config
 from bot.diff import DiffConfig
 from bot.events import Event, EventType
 from bot.models import Chart
 from bot.pipeline import Pipeline
-from bot.poll import CatchupSummary, Poller, PollOutput, load_poll_config
-from bot.scheduler import PollScheduler, cron_trigger, next_fire_time
+from bot.poll import Poller, PollOutput
+from bot.poll_config import load_poll_config
 from bot.sources import netflix
 from bot.sources.flixpatrol import PageRequest, parse_flixpatrol_page
+from handlers.http import AiohttpClient
+from handlers.scheduler import PollScheduler, cron_trigger, next_fire_time
 from storage import MemoryBackend, open_backend
 from tests.fakes.source_server import (
     FAST_FETCH,
@@ -149,7 +151,7 @@ async def expected_events() -> list[Event]:
 
 
 async def test_publication_outage_and_catch_up_emit_each_event_once(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession
+    tmp_path: Path, server: SourceServer, http: AiohttpClient
 ) -> None:
     server.put_netflix(netflix.GLOBAL_FILE, global_without_newest_week())
     for day in days(FIRST_PAGE_DAY, LAST_PAGE_DAY):
@@ -169,9 +171,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
     with time_machine.travel(at(20, 12), tick=False) as traveller:
         # --- first start, Monday 12:00: catch-up of both sources at once -------------------
         storage = await open_backend(config.storage.url)
-        poller = Poller(
-            storage, poll_config, config.diff, session=session, output=delivered.output()
-        )
+        poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
         scheduler = PollScheduler(poller, poll_config.schedules())
         scheduler.start()
         runs = 2
@@ -221,9 +221,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
 
         # --- restart, Saturday 10:00: catch-up, oldest first ----------------------------------
         storage = await open_backend(config.storage.url)
-        poller = Poller(
-            storage, poll_config, config.diff, session=session, output=delivered.output()
-        )
+        poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
         scheduler = PollScheduler(poller, poll_config.schedules())
         summaries_before = len(delivered.summaries)
         scheduler.start()
@@ -272,7 +270,7 @@ def test_a_bad_cron_expression_fails_fast() -> None:
 
 
 async def test_a_poll_in_flight_is_never_started_twice(
-    tmp_path: Path, server: SourceServer, session: aiohttp.ClientSession
+    tmp_path: Path, server: SourceServer, http: AiohttpClient
 ) -> None:
     release = asyncio.Event()
     server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
@@ -282,7 +280,7 @@ async def test_a_poll_in_flight_is_never_started_twice(
     with time_machine.travel(at(20, 13, 59), tick=False) as traveller:
         storage = await open_backend(config.storage.url)
         try:
-            poller = Poller(storage, poll_config, config.diff, session=session)
+            poller = Poller(storage, poll_config, config.diff, http=http)
             scheduler = PollScheduler(poller, {"netflix": ("0 14 * * *",)})
             scheduler.start()  # the start-up catch-up: its fetch is held by the server
             await server.wait_for(GLOBAL_PATH)

@@ -1,9 +1,5 @@
-"""An event's jsonl text is exactly what orjson writes for its fields, whatever its texts hold.
-
-Event.to_json_bytes joins the chart's fields, encoded once per chart and period, with the key and
-the event's own fields encoded per event: checked here against orjson.dumps of the whole object,
-on random texts.
-"""
+"""An event's jsonl text is exactly what orjson writes for its fields, whatever its texts hold:
+checked against orjson.dumps of the documented object, on random texts."""
 
 from __future__ import annotations
 

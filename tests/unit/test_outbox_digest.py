@@ -1,4 +1,5 @@
-"""The pure outbox (bot/outbox.py): digests, their cutting, idempotency keys, quiet hours."""
+"""The pure part of delivery (bot/delivery): digests, their cutting, idempotency keys, quiet
+hours, and the text splitting of everything that is not a digest."""
 
 from __future__ import annotations
 
@@ -8,22 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.events import Event, EventType
-from bot.models import WORLD, ChartKey
-from bot.outbox import (
+from bot.delivery.digest import (
     HEADER_BUDGET,
     MAX_IDEMPOTENCY_KEY,
-    QuietHours,
     build_digest,
     digest_order,
     idempotency_key,
-    quiet_hours_of,
-    quiet_until,
-    utf16_length,
 )
+from bot.delivery.quiet_hours import QuietHours, quiet_hours_of, quiet_until
+from bot.events import Event, EventType
+from bot.models import WORLD, ChartKey
 from bot.ports import Delivery
 from bot.render import event_line
 from bot.subscriptions import ChatSettings
+from handlers.telegram.notifier import telegram_text_length as utf16_length
 
 KEY = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 KR = ChartKey("netflix", "netflix", "KR", "TV (Non-English)", "weekly")
@@ -45,7 +44,7 @@ def deliveries(
 
 def test_one_event_is_sent_as_its_line_alone() -> None:
     only = event(EventType.NEW_NUMBER_ONE, "Squid Game")
-    [part] = build_digest(deliveries([only], first_id=7), 4096)
+    [part] = build_digest(deliveries([only], first_id=7), 4096, utf16_length)
     assert part.text == event_line(only)
     assert part.delivery_ids == (7,)
     assert part.idempotency_key == idempotency_key([7])
@@ -55,7 +54,7 @@ def test_several_events_become_one_message_most_important_first() -> None:
     entered = event(EventType.ENTERED, "Newcomer", rank=8)
     record = event(EventType.RECORD_BROKEN, "Record Holder")
     number_one = event(EventType.NEW_NUMBER_ONE, "Top Show")
-    [part] = build_digest(deliveries([entered, record, number_one]), 4096)
+    [part] = build_digest(deliveries([entered, record, number_one]), 4096, utf16_length)
     lines = part.text.split("\n")
     assert lines[0] == "3 chart updates"
     assert lines[1:] == [
@@ -85,7 +84,7 @@ def many_events(count: int) -> list[Event]:
 @pytest.mark.parametrize("limit", [400, 700, 2000, 4096])
 def test_a_long_digest_is_cut_between_lines_within_the_limit(limit: int) -> None:
     events = many_events(60)
-    parts = build_digest(deliveries(events), limit)
+    parts = build_digest(deliveries(events), limit, utf16_length)
     assert len(parts) > 1
     all_lines: list[str] = []
     for number, part in enumerate(parts, start=1):
@@ -114,7 +113,7 @@ def test_the_limit_is_measured_the_way_the_platform_counts() -> None:
 def test_a_line_longer_than_a_message_is_wrapped_not_lost() -> None:
     giant = event(EventType.NEW_NUMBER_ONE, "word " * 150)
     small = event(EventType.ENTERED, "Small", rank=3)
-    parts = build_digest(deliveries([giant, small]), 300)
+    parts = build_digest(deliveries([giant, small]), 300, utf16_length)
     assert all(utf16_length(p.text) <= 300 for p in parts)
     body = " ".join(line for p in parts for line in p.text.split("\n")[1:])
     assert body.split() == ("• " + event_line(giant) + " • " + event_line(small)).split()
@@ -135,10 +134,10 @@ def test_after_a_crash_the_rest_of_a_digest_is_cut_as_before(
 ) -> None:
     """Parts still to send after a crash keep their deliveries and keys (Discord's nonce)."""
     rows = deliveries(many_events(count))
-    parts = build_digest(rows, limit)
+    parts = build_digest(rows, limit, utf16_length)
     sent = min(sent_parts, len(parts) - 1)
     done = {i for part in parts[:sent] for i in part.delivery_ids}
-    rest = build_digest([d for d in rows if d.id not in done], limit)
+    rest = build_digest([d for d in rows if d.id not in done], limit, utf16_length)
     if len(parts) - sent == 1 and len(rest) == 1 and len(rest[0].delivery_ids) == 1:
         # A lone event is sent without a header: other text, same deliveries and key.
         assert rest[0].delivery_ids == parts[-1].delivery_ids
@@ -163,7 +162,7 @@ def test_idempotency_keys_fit_discord_and_follow_the_delivery_ids() -> None:
 
 def test_a_limit_without_room_for_the_header_is_refused() -> None:
     with pytest.raises(ValueError):
-        build_digest(deliveries([event(EventType.ENTERED, "X")]), HEADER_BUDGET)
+        build_digest(deliveries([event(EventType.ENTERED, "X")]), HEADER_BUDGET, utf16_length)
 
 
 # -- quiet hours ----------------------------------------------------------------------------------
@@ -239,14 +238,14 @@ def test_old_periods_fold_into_one_catch_up_summary_after_the_news() -> None:
         for w in range(1, 8)
     ]
     rows = deliveries([fresh, *backlog])
-    [message] = build_digest(rows, 4096, catchup_max_age=CATCH_UP)
+    [message] = build_digest(rows, 4096, utf16_length, catchup_max_age=CATCH_UP)
     lines = message.text.split("\n")
     assert lines[0] == "1 chart update"
     assert lines[1] == "• " + event_line(fresh)
     assert lines[2].startswith("Catch-up: 7 events from ")
     assert sorted(message.delivery_ids) == [r.id for r in rows]
     # Without a catch-up age every event is listed.
-    [listed] = build_digest(rows, 4096)
+    [listed] = build_digest(rows, 4096, utf16_length)
     assert listed.text.startswith("8 chart updates")
 
 
@@ -255,7 +254,7 @@ def test_only_old_events_make_a_catch_up_summary_alone() -> None:
         Event(EventType.LEFT, KEY, PERIOD - timedelta(weeks=w), f"o{w}", f"Gone {w}", None)
         for w in range(2, 5)
     ]
-    [message] = build_digest(deliveries(old), 2000, catchup_max_age=CATCH_UP)
+    [message] = build_digest(deliveries(old), 2000, utf16_length, catchup_max_age=CATCH_UP)
     assert message.text.startswith("Catch-up: 3 events from")
     assert utf16_length(message.text) <= 2000
 
@@ -265,5 +264,9 @@ def test_age_is_measured_when_queued_not_when_sent() -> None:
     recent = [event(EventType.ENTERED, f"Show {i}", rank=i) for i in range(1, 4)]
     queued_late = deliveries(recent, queued_at=QUEUED + timedelta(days=30))
     on_time = deliveries(recent)
-    assert build_digest(on_time, 4096, catchup_max_age=CATCH_UP)[0].text.startswith("3 chart")
-    assert build_digest(queued_late, 4096, catchup_max_age=CATCH_UP)[0].text.startswith("Catch-up")
+    assert build_digest(on_time, 4096, utf16_length, catchup_max_age=CATCH_UP)[0].text.startswith(
+        "3 chart"
+    )
+    assert build_digest(queued_late, 4096, utf16_length, catchup_max_age=CATCH_UP)[
+        0
+    ].text.startswith("Catch-up")

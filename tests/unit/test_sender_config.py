@@ -1,4 +1,4 @@
-"""The sender's configuration, backoff and pacer (bot/sender.py), without any platform."""
+"""The sender's configuration, backoff and pacer (bot/delivery), without any platform."""
 
 from __future__ import annotations
 
@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config, section
-from bot.sender import (
-    DeliveryConfig,
-    PlatformPacer,
-    backoff_seconds,
-    build_pacer,
-    telegram_chat_ceilings,
-)
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.failure_policy import backoff_seconds
+from bot.delivery.pacing import PlatformPacer, build_pacer, telegram_chat_ceilings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

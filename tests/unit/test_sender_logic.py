@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Batch, DeliveryCounts, DeliveryError, MessageRejected, TransientFailure
-from bot.sender import DeliveryConfig, PlainAlertNotifier, Sender
+from bot.ports import (
+    Batch,
+    DeliveryCounts,
+    DeliveryError,
+    MessageRejected,
+    RetryLater,
+    TransientFailure,
+)
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
+from handlers.console import ConsoleNotifier
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
@@ -66,9 +77,6 @@ class ScriptedNotifier:
         if error is not None:
             raise error
         self.sent.append((destination, text))
-
-    async def tell_owner(self, destination: str, text: str) -> bool:
-        return False
 
 
 @dataclass
@@ -185,22 +193,15 @@ async def test_transient_failures_end_as_dead_letters_after_max_attempts(world: 
     assert letter.reason == f"gave up after {attempts} attempts: TransientFailure: 502 Bad Gateway"
 
 
-async def test_the_console_gets_digests_through_its_plain_notifier(world: World) -> None:
-    printed: list[str] = []
-
-    class Console:
-        platform = "console"
-
-        async def send(self, destination: str, text: str) -> None:
-            printed.append(text)
-
+async def test_the_console_gets_digests_through_its_notifier(world: World) -> None:
+    printed = io.StringIO()
     await world.subscribe("console", "console")
     await world.publish(burst(3))
-    sender = Sender(world.outbox, [PlainAlertNotifier(Console())], world.subscriptions, CONFIG)
+    sender = Sender(world.outbox, [ConsoleNotifier(printed)], world.subscriptions, CONFIG)
     counts = await run_until(sender, world)
     assert counts.sent == 3
-    [digest] = printed
-    assert digest.startswith("3 chart updates\n• ")
+    assert printed.getvalue().startswith("3 chart updates\n• ")
+    assert printed.getvalue().count("chart updates") == 1
 
 
 async def test_chats_in_quiet_hours_do_not_hold_up_the_others(world: World) -> None:
@@ -229,3 +230,25 @@ async def test_chats_in_quiet_hours_do_not_hold_up_the_others(world: World) -> N
     assert notifier.sent[0][0] == "awake"
     assert counts.pending == len(sleepy)
     assert sender.stats.held_for_quiet_hours == len(sleepy)
+
+
+async def test_a_run_until_idle_sends_what_is_due_and_leaves_retries_for_later(
+    world: World,
+) -> None:
+    await world.subscribe("telegram", "1", "2", "3")
+    # Chat 2 fails once (a retry is scheduled); a flood-control pause is waited out in the run.
+    failures = {"2": TransientFailure("502 Bad Gateway"), "3": RetryLater(0.01)}
+
+    def fail_once(address: str, text: str, call: int) -> DeliveryError | None:
+        return failures.pop(address, None)
+
+    notifier = ScriptedNotifier(fail=fail_once)
+    await world.publish(burst(2))
+    later = dataclasses.replace(CONFIG, retry_base_seconds=60.0, retry_max_seconds=60.0)
+    sender = Sender(world.outbox, [notifier], world.subscriptions, later)
+    async with asyncio.timeout(10):  # a bound against a hang, not a timing assertion
+        await sender.run(until_idle=True)
+    assert sorted(address for address, _ in notifier.sent) == ["1", "3"]
+    assert sender.stats.retries_scheduled == 1 and sender.stats.rate_limited == 1
+    counts = await world.outbox.counts()
+    assert (counts.sent, counts.failed, counts.pending) == (4, 2, 0)

@@ -1,0 +1,44 @@
+"""What every command may use: the stores, the title lookup and the clock."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.commands.lookup import TitleLookup
+from bot.commands.registry import Caller
+from bot.commands.reply import Reply
+from bot.diff import ChartState, FamilyState, RecordMark
+from bot.models import ChartKey
+from bot.ports import Family, Storage, SubscriptionStore
+from bot.subscriptions import ChatSettings
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    storage: Storage
+    subscriptions: SubscriptionStore
+    titles: TitleLookup
+    clock: Clock
+
+    def today(self, settings: ChatSettings | None = None) -> date:
+        """Today in the chat's time zone (UTC without settings)."""
+        zone = zoneinfo.ZoneInfo(settings.timezone if settings else "UTC")
+        return self.clock().astimezone(zone).date()
+
+    async def chart_state(self, key: ChartKey) -> ChartState | None:
+        state_json = await self.storage.load_chart_state(key)
+        return None if state_json is None else ChartState.from_json(state_json)
+
+    async def family_record(self, family: Family) -> RecordMark | None:
+        """Who holds the most-countries-at-#1 record of a chart family, if anyone."""
+        family_json = await self.storage.load_family_state(family)
+        return None if family_json is None else FamilyState.from_json(family_json).record
+
+
+# One command's code: the arguments (checked against the registry) and who asks → the reply.
+Handler = Callable[[CommandContext, Mapping[str, str], Caller], Awaitable[Reply]]

@@ -1,0 +1,73 @@
+"""Small pieces of reply text that several commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from bot.diff import period_step
+from bot.events import Record
+from bot.ports import Family
+from bot.render import big_number, service_name
+from bot.subscriptions import Subscription, describe_spec
+
+# Lines of one reply field before "… and N more" (Discord: 1024 characters per field value).
+MAX_FIELD_LINES = 12
+
+SOURCE_NAMES = {
+    "netflix": "Netflix Top 10 (official)",
+    "flixpatrol": "FlixPatrol",
+    "the-numbers": "The Numbers",
+    "csv": "imported CSV",
+}
+
+
+def source_name(source: str) -> str:
+    return SOURCE_NAMES.get(source, source)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 day', '3 days', '2 countries'."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def cap_lines(lines: Sequence[str], limit: int = MAX_FIELD_LINES) -> str:
+    if len(lines) <= limit:
+        return "\n".join(lines)
+    return "\n".join([*lines[:limit], f"… and {len(lines) - limit} more"])
+
+
+def chart_step(granularity: str) -> timedelta:
+    """The distance between two periods; charts that are neither daily nor weekly use a week."""
+    return period_step("daily" if granularity == "daily" else "weekly")
+
+
+def periods_between(granularity: str, first: date, last: date) -> int:
+    if granularity not in ("daily", "weekly"):
+        return 1
+    return (last - first) // chart_step(granularity) + 1
+
+
+def streak_text(granularity: str, count: int) -> str:
+    return plural(count, "day" if granularity == "daily" else "week")
+
+
+def record_value(record: Record, value: int, granularity: str) -> str:
+    if record is Record.LONGEST_NUMBER_ONE_RUN:
+        return streak_text(granularity, value)
+    if record is Record.MOST_REGIONS_AT_NUMBER_ONE:
+        return f"{value} countries"
+    if record is Record.MOST_WEEKLY_HOURS:
+        return f"{big_number(value)} hours"
+    return f"{big_number(value)} views"
+
+
+def family_label(family: Family) -> str:
+    """'Netflix · TV' — a chart family across every country."""
+    _, service, category, _ = family
+    return f"{service_name(service)} · {category}"
+
+
+def subscription_line(subscription: Subscription) -> str:
+    """'#3 Netflix · South Korea · TV' — how lists and errors name a subscription."""
+    return f"#{subscription.id} {describe_spec(subscription.spec)}"

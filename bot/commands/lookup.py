@@ -1,0 +1,131 @@
+"""Finding a show from what a user typed: one title index shared by /title, /subscribe and
+autocomplete, read from storage and reused for a while."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.commands.reply import ArgumentError, error
+from bot.models import normalise_title
+from bot.ports import Storage, TitleHit
+from bot.render import display_title
+from bot.subscriptions import TITLE_REF_PREFIX, title_ref
+
+# How long the title list used by /title and autocomplete is reused before it is read again.
+TITLE_CACHE_SECONDS = 120.0
+# A fuzzy /title match at or above this score is taken without asking back.
+TITLE_MATCH_SCORE = 85.0
+
+
+def fuzzy_matches(
+    query: str, choices: Sequence[str], limit: int, cutoff: float = 60.0
+) -> list[tuple[str, float, int]]:
+    """(choice, score 0–100, index in `choices`) of the choices closest to `query`, best first."""
+    return process.extract(
+        query,
+        list(choices),
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=limit,
+        score_cutoff=cutoff,
+    )
+
+
+def fuzzy(query: str, choices: Sequence[str], limit: int, cutoff: float = 60.0) -> list[str]:
+    """The choices closest to `query`, best first."""
+    return [choice for choice, _score, _index in fuzzy_matches(query, choices, limit, cutoff)]
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Every stored title (seasons, sources) that shares one show title."""
+
+    norm: str
+    name: str
+    hits: tuple[TitleHit, ...]
+
+    @property
+    def title_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(hit.title_id for hit in self.hits))
+
+
+@dataclass(slots=True)
+class _TitleIndex:
+    shows: dict[str, Show]  # by normalised show title
+    names: list[str]  # display names, for fuzzy matching, in the order of `keys`
+    keys: list[str]  # the show of each name
+    refs: dict[str, str]  # title_ref → normalised show title
+    loaded_at: float
+
+
+def _build_title_index(hits: Sequence[TitleHit], loaded_at: float) -> _TitleIndex:
+    grouped: dict[str, list[TitleHit]] = {}
+    for hit in hits:
+        grouped.setdefault(normalise_title(hit.title), []).append(hit)
+    shows: dict[str, Show] = {}
+    names: list[str] = []
+    keys: list[str] = []
+    for norm, members in grouped.items():
+        if not norm:
+            continue
+        show = Show(norm, members[0].title, tuple(members))
+        shows[norm] = show
+        spellings = {show.name, *(display_title(h.title, h.season) for h in members)}
+        for spelling in sorted(spellings):
+            names.append(spelling)
+            keys.append(norm)
+    refs = {title_ref(norm): norm for norm in shows}
+    return _TitleIndex(shows, names, keys, refs, loaded_at)
+
+
+class TitleLookup:
+    """The stored titles, grouped into shows, matched exactly, by reference or fuzzily."""
+
+    def __init__(self, storage: Storage, monotonic: Callable[[], float]) -> None:
+        self._storage = storage
+        self._monotonic = monotonic
+        self._index: _TitleIndex | None = None
+
+    async def _current(self) -> _TitleIndex:
+        now = self._monotonic()
+        if self._index is None or now - self._index.loaded_at > TITLE_CACHE_SECONDS:
+            self._index = _build_title_index(await self._storage.all_titles(), now)
+        return self._index
+
+    async def resolve_show(self, text: str) -> Show:
+        """A typed title (or a button's title reference) → the show.
+
+        Raises ArgumentError with the closest titles when nothing matches well enough.
+        """
+        index = await self._current()
+        if text.startswith(TITLE_REF_PREFIX) and text in index.refs:
+            return index.shows[index.refs[text]]
+        norm = normalise_title(text)
+        if norm in index.shows:
+            return index.shows[norm]
+        for name, key in zip(index.names, index.keys, strict=True):
+            if normalise_title(name) == norm:
+                return index.shows[key]
+        found = fuzzy_matches(text, index.names, limit=8)
+        if found and found[0][1] >= TITLE_MATCH_SCORE:
+            return index.shows[index.keys[found[0][2]]]
+        hints = list(dict.fromkeys(index.shows[index.keys[i]].name for _, _, i in found))
+        if not index.shows:
+            raise ArgumentError(
+                error("No titles stored yet", "Import or poll some chart data first.")
+            )
+        raise ArgumentError(
+            error(
+                f"No title matches {text!r}",
+                "Check the spelling, or pick one of these:" if hints else "Check the spelling.",
+                suggestions=hints[:5],
+            )
+        )
+
+    async def closest_names(self, text: str, limit: int) -> list[str]:
+        """Display names of stored titles close to `text`, best first (for autocomplete)."""
+        index = await self._current()
+        return fuzzy(text, index.names, limit, cutoff=50)

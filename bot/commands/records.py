@@ -1,0 +1,73 @@
+"""/records: the standing records of the worldwide charts and of #1 in most countries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.commands.context import CommandContext, Handler
+from bot.commands.formatting import family_label, record_value
+from bot.commands.parsing import resolve_category_argument
+from bot.commands.registry import Caller
+from bot.commands.reply import Field, Reply
+from bot.diff import RecordMark
+from bot.events import Record
+from bot.models import WORLD
+from bot.render import RECORD_NAMES, chart_label, display_title, period_label
+from bot.subscriptions import category_matches
+
+# Discord shows at most 25 fields in one embed.
+MAX_RECORD_FIELDS = 25
+
+
+def _record_line(record: Record, mark: RecordMark, granularity: str) -> str:
+    return (
+        f"{RECORD_NAMES[record]}: {display_title(mark.title, mark.season)} — "
+        f"{record_value(record, mark.value, granularity)} "
+        f"({period_label(granularity, mark.period)})"
+    )
+
+
+async def records(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    pattern = resolve_category_argument(args["category"]) if "category" in args else None
+    keys = [
+        k
+        for k in await ctx.storage.chart_keys()
+        if k.granularity != "alltime" and (pattern is None or category_matches(pattern, k.category))
+    ]
+    fields: list[Field] = []
+    for key in sorted(k for k in keys if k.region == WORLD):
+        state = await ctx.chart_state(key)
+        if state is None:
+            continue
+        lines = [
+            _record_line(record, mark, key.granularity)
+            for record, mark in sorted(state.records.items())
+        ]
+        if lines:
+            fields.append(Field(chart_label(key), "\n".join(lines)))
+    for family in sorted({k.family() for k in keys if k.region != WORLD}):
+        family_mark = await ctx.family_record(family)
+        if family_mark is None:
+            continue
+        fields.append(
+            Field(
+                f"{family_label(family)} · every country",
+                _record_line(Record.MOST_REGIONS_AT_NUMBER_ONE, family_mark, family[3]),
+            )
+        )
+    if not fields:
+        return Reply(
+            title="No records yet",
+            lines=(
+                "Records are tracked once charts have some history; "
+                "import past weeks (top10bot import) to see them.",
+            ),
+        )
+    return Reply(
+        title="Records" + (f" — {pattern}" if pattern else ""),
+        fields=tuple(fields[:MAX_RECORD_FIELDS]),
+        footer="Worldwide charts and #1-in-most-countries · /title shows a title's records",
+    )
+
+
+HANDLERS: Mapping[str, Handler] = {"records": records}

@@ -1,0 +1,133 @@
+"""/subscribe, /unsubscribe and /subscriptions: what a chat receives alerts about."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.commands.context import CommandContext, Handler
+from bot.commands.formatting import plural, subscription_line
+from bot.commands.parsing import (
+    resolve_category_argument,
+    resolve_event_types_argument,
+    resolve_region_argument,
+    resolve_service_argument,
+)
+from bot.commands.registry import COMMANDS_BY_NAME, Caller
+from bot.commands.reply import Reply, error
+from bot.events import EventType
+from bot.sources.regions import service_from_display_name
+from bot.subscriptions import (
+    SubscriptionSpec,
+    category_matches,
+    describe_event_types,
+    describe_spec,
+)
+
+
+async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    if not caller.bot_can_post:
+        return error(
+            "I cannot post here",
+            "Give the bot the Send Messages and Embed Links permissions in this channel first.",
+        )
+    show = await ctx.titles.resolve_show(args["title"]) if "title" in args else None
+    region = resolve_region_argument(args["region"]) if "region" in args else None
+    service = resolve_service_argument(args["service"]) if "service" in args else None
+    category = resolve_category_argument(args["category"]) if "category" in args else None
+    types: frozenset[EventType] = (
+        resolve_event_types_argument(args["events"]) if "events" in args else frozenset()
+    )
+    spec = SubscriptionSpec(
+        show=show.norm if show else None,
+        show_title=show.name if show else None,
+        service=service,
+        region=region,
+        category=category,
+        event_types=types,
+    )
+    if spec.is_empty():
+        return error(
+            "Subscribe to what?",
+            "Name a title, a chart (region, category, service) or event types:",
+            *COMMANDS_BY_NAME["subscribe"].examples,
+        )
+    subscription, added = await ctx.subscriptions.add_subscription(caller.destination, spec)
+    settings = await ctx.subscriptions.get_settings(caller.destination)
+    lines = [describe_spec(spec)]
+    if not spec.event_types and settings.event_types:
+        defaults = describe_event_types(settings.event_types)
+        lines.append(f"This chat's default event types apply: {defaults}.")
+    if not await _chart_exists(ctx, spec):
+        lines.append("No matching chart is stored yet: alerts start when its data arrives.")
+    if added:
+        return Reply(
+            title=f"Subscribed #{subscription.id} — alerts go to {caller.where}",
+            lines=tuple(lines),
+            footer="/subscriptions lists them · /unsubscribe <number> stops one",
+        )
+    return Reply(
+        title=f"Already subscribed (#{subscription.id})",
+        lines=tuple(lines),
+        footer="/subscriptions lists them",
+    )
+
+
+async def _chart_exists(ctx: CommandContext, spec: SubscriptionSpec) -> bool:
+    if spec.service is None and spec.region is None and spec.category is None:
+        return True
+    for key in await ctx.storage.chart_keys():
+        if spec.service is not None and service_from_display_name(key.service) != spec.service:
+            continue
+        if spec.region is not None and key.region != spec.region:
+            continue
+        if spec.category is not None and not category_matches(spec.category, key.category):
+            continue
+        return True
+    return False
+
+
+async def unsubscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    wanted = args["subscription"].strip().lstrip("#")
+    if wanted.casefold() == "all":
+        removed = await ctx.subscriptions.remove_all_subscriptions(caller.destination)
+        return Reply(title=f"Removed {plural(removed, 'subscription')}")
+    if not wanted.isdigit():
+        return error(
+            f"Not a subscription number: {wanted!r}",
+            "Use the number shown by /subscriptions, or 'all'.",
+        )
+    if await ctx.subscriptions.remove_subscription(caller.destination, int(wanted)):
+        return Reply(title=f"Unsubscribed #{wanted}")
+    current = await ctx.subscriptions.subscriptions_of(caller.destination)
+    return error(
+        f"No subscription #{wanted} here",
+        "Subscriptions of this chat:" if current else "This chat has no subscriptions.",
+        suggestions=[subscription_line(s) for s in current][:10],
+    )
+
+
+async def subscriptions(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    current = await ctx.subscriptions.subscriptions_of(caller.destination)
+    settings = await ctx.subscriptions.get_settings(caller.destination)
+    state = await ctx.subscriptions.destination_state(caller.destination)
+    footer = f"Default event types: {describe_event_types(settings.event_types)}"
+    if state is not None and not state.active:
+        footer = f"Paused: {state.reason}. Subscribe again to resume · " + footer
+    if not current:
+        return Reply(
+            title=f"No subscriptions in {caller.where}",
+            lines=("Try /subscribe KR TV, /subscribe Squid Game or /subscribe records.",),
+            footer=footer,
+        )
+    return Reply(
+        title=f"Subscriptions of {caller.where}",
+        lines=tuple(subscription_line(s) for s in current),
+        footer=footer,
+    )
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
+    "subscriptions": subscriptions,
+}

@@ -1,0 +1,179 @@
+"""Digests, the pure part of delivery: which events a chat gets in one message, and how.
+
+- One message per chat per burst: every event claimed together for one destination becomes ONE
+  digest, most important first, cut into several messages only where the platform's length limit
+  forces it, and only between lines.
+- A catch-up (the bot was down) folds old periods into one summary instead of paging anyone
+  about each of them.
+- Every message carries an idempotency key derived from its deliveries, so a message sent again
+  after a crash is the same message (Discord drops the repeat).
+
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.catchup import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
+from bot.delivery.text import Measure, wrap_line
+from bot.events import Event
+from bot.ports import Delivery
+from bot.render import event_line
+
+# Room kept for the header line of a digest part ("12 chart updates (2/3)"). Fixed, so that the
+# way a digest is cut does not depend on how many parts it has: after a crash the parts still to
+# send are cut exactly as before and keep their idempotency keys.
+HEADER_BUDGET = 48
+BULLET = "• "
+# Discord allows a nonce of at most 25 characters.
+MAX_IDEMPOTENCY_KEY = 25
+
+# -- which events -------------------------------------------------------------------------------
+
+
+def digest_order(events: Iterable[Event]) -> list[Event]:
+    """Most important first; ties by chart, then rank, then key, so the order is stable."""
+    return sorted(
+        events,
+        key=lambda e: (-e.importance, e.chart, e.period, e.rank or 0, e.key),
+    )
+
+
+# -- digests ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPart:
+    """One message of a digest and the deliveries it carries."""
+
+    delivery_ids: tuple[int, ...]
+    text: str
+    idempotency_key: str
+
+
+def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
+    """Derived from the delivery ids a message carries: the same message always gets the same key,
+    a message with other deliveries never does. `<first id>-<digest of all ids>`, ≤ 25 chars."""
+    ids = sorted(set(delivery_ids))
+    if not ids:
+        raise ValueError("a message carries at least one delivery")
+    head = str(ids[0])
+    room = MAX_IDEMPOTENCY_KEY - len(head) - 1
+    material = ",".join(map(str, ids)) + salt
+    digest = hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+    return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
+
+
+def _header(total_events: int, part: int, parts: int) -> str:
+    noun = "chart update" if total_events == 1 else "chart updates"
+    suffix = f" ({part}/{parts})" if parts > 1 else ""
+    return f"{total_events} {noun}{suffix}"
+
+
+def build_digest(
+    deliveries: Sequence[Delivery],
+    limit: int,
+    measure: Measure,
+    *,
+    catchup_max_age: timedelta | None = None,
+) -> list[DigestPart]:
+    """The messages for one destination's deliveries: one if it fits, else as few as needed.
+
+    A single event is sent as its line alone; several get a header line and one bullet each,
+    most important first. Lines are never cut unless one alone exceeds the limit.
+
+    Events whose period had ended more than `catchup_max_age` before they were queued (a backfill
+    after downtime) are not listed one by one: they fold into one catch-up summary (the poller's
+    `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
+    at queueing, so a message sent again after a crash is cut exactly as before.
+    """
+    if limit <= HEADER_BUDGET + 8:
+        raise ValueError(f"a text limit of {limit} leaves no room for a digest")
+    budget = limit - HEADER_BUDGET
+    fresh_ids: dict[str, list[int]] = {}
+    fresh: dict[str, Event] = {}
+    old_ids: list[int] = []
+    old: dict[str, Event] = {}
+    for delivery in deliveries:
+        event = delivery.event
+        if catchup_max_age is not None and event_age(event, delivery.queued_at) > catchup_max_age:
+            old_ids.append(delivery.id)
+            old.setdefault(event.key, event)
+        else:
+            fresh_ids.setdefault(event.key, []).append(delivery.id)
+            fresh.setdefault(event.key, event)
+    ordered = digest_order(fresh.values())
+    summary = _catchup_text(list(old.values()), budget, measure) if old else None
+
+    if summary is None and len(ordered) == 1:
+        line = event_line(ordered[0])
+        only = tuple(fresh_ids[ordered[0].key])
+        if measure(line) <= limit:
+            return [DigestPart(only, line, idempotency_key(only))]
+    if summary is not None and not ordered:
+        return [DigestPart(tuple(old_ids), summary, idempotency_key(old_ids))]
+
+    # Units are packed whole, in order: a piece of an event's line, or the catch-up summary.
+    units: list[_Unit] = []
+    for event in ordered:
+        event_ids = fresh_ids[event.key]
+        pieces = wrap_line(BULLET + event_line(event), budget, measure)
+        for index, piece in enumerate(pieces):
+            # An event is marked sent with the part that holds the end of its line.
+            done = event_ids if index == len(pieces) - 1 else []
+            units.append(_Unit(piece, done, event_ids))
+    if summary is not None:
+        units.append(_Unit(summary, old_ids, old_ids))
+
+    parts: list[_Part] = []
+    current = _Part()
+    for unit in units:
+        size = measure(unit.text) + 1  # the newline before it
+        if current.lines and current.used + size > budget:
+            parts.append(current)
+            current = _Part()
+        current.lines.append(unit.text)
+        current.used += size
+        current.ids.extend(unit.ids)
+        current.touched.extend(unit.touched)
+    parts.append(current)
+
+    messages: list[DigestPart] = []
+    for number, part in enumerate(parts, start=1):
+        text = "\n".join([_header(len(ordered), number, len(parts)), *part.lines])
+        if part.ids:
+            key = idempotency_key(part.ids)
+        else:
+            # Only the start of an over-long line: nothing to mark, but a key of its own.
+            key = idempotency_key(part.touched, salt=f"/{number}")
+        messages.append(DigestPart(tuple(part.ids), text, key))
+    return messages
+
+
+def _catchup_text(events: list[Event], budget: int, measure: Measure) -> str:
+    """The catch-up summary, with as many highlights as fit in one message."""
+    summary = CatchupSummary(tuple(events))
+    for highlights in range(CATCHUP_HIGHLIGHTS, -1, -1):
+        text = summary.text(highlights)
+        if measure(text) <= budget:
+            return text
+    return "\n".join(wrap_line(summary.text(0).replace("\n", " "), budget, measure)[:1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    text: str
+    ids: list[int]  # deliveries done once this unit is sent
+    touched: list[int]  # deliveries this unit shows part of
+
+
+@dataclass(slots=True)
+class _Part:
+    lines: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    touched: list[int] = field(default_factory=list)
+    used: int = 0

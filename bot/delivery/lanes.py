@@ -1,0 +1,191 @@
+"""The sender's in-memory state per platform: claimed digests waiting for a pacing token.
+
+A lane holds the digests claimed for one platform. Workers take the first one whose chat may
+receive a message now (PlatformPacer.chat_wait); the others wait on a timer of their own, so a
+slow chat never holds the queue. A flood-control answer pauses the whole lane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.delivery.digest import DigestPart
+from bot.delivery.pacing import PlatformPacer
+from bot.ports import ClaimedGroup, Notifier
+from bot.subscriptions import Destination
+
+
+@dataclass(slots=True)
+class SenderStats:
+    messages_sent: int = 0
+    deliveries_sent: int = 0
+    rate_limited: int = 0  # flood-control answers (each paused the platform)
+    uncertain: int = 0  # timeouts after sending (each retried once)
+    retries_scheduled: int = 0
+    dead: int = 0
+    deactivated: int = 0
+    moved: int = 0
+    held_for_quiet_hours: int = 0
+    first_sent_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class QueuedDigest:
+    """One claimed group on its way: its digest parts still to send."""
+
+    group: ClaimedGroup
+    destination: Destination
+    parts: list[DigestPart]
+    moves: int = 0
+
+    @property
+    def all_ids(self) -> list[int]:
+        return [delivery.id for delivery in self.group.deliveries]
+
+    @property
+    def remaining_ids(self) -> list[int]:
+        return [i for part in self.parts for i in part.delivery_ids]
+
+    def attempts(self) -> int:
+        remaining = set(self.remaining_ids)
+        return max((d.attempts for d in self.group.deliveries if d.id in remaining), default=0)
+
+    def uncertain_before(self, part: DigestPart) -> bool:
+        ids = set(part.delivery_ids)
+        return any(d.uncertain > 0 for d in self.group.deliveries if d.id in ids)
+
+
+class Lane:
+    """The queue of one platform: claimed messages waiting for a pacing token."""
+
+    def __init__(self, notifier: Notifier, pacer: PlatformPacer, capacity: int) -> None:
+        self.notifier = notifier
+        self.platform = notifier.platform
+        self.pacer = pacer
+        self.capacity = capacity
+        self.ready: deque[QueuedDigest] = deque()
+        # Items whose chat must wait for its own pace, by token, with the timer that requeues them.
+        self._deferred: dict[int, tuple[asyncio.TimerHandle, QueuedDigest]] = {}
+        self._tokens = itertools.count()
+        self.held: set[int] = set()  # delivery ids this process holds (queued or in flight)
+        # Sent, not yet recorded: only on a platform that drops repeats (see Sender._sent).
+        self.unrecorded: list[int] = []
+        self.record_now = asyncio.Event()
+        # Elsewhere: the recording of the last messages sent, awaited before the next one goes.
+        self.recordings: set[asyncio.Task[None]] = set()
+        self.has_ready = asyncio.Event()
+        self.unpaused = asyncio.Event()
+        self.unpaused.set()
+        self.wake = asyncio.Event()
+        self.room = asyncio.Event()
+        self._paused_until = 0.0
+        self._pause_timer: asyncio.TimerHandle | None = None
+        # Digests admitted and not yet released (queued, deferred or in flight); `idle` is set
+        # whenever none is left, which is when a run until idle may look for the end.
+        self.open_items = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def queued(self) -> int:
+        return len(self.ready) + len(self._deferred)
+
+    def admit(self, item: QueuedDigest) -> None:
+        self.held.update(item.all_ids)
+        self.open_items += 1
+        self.idle.clear()
+        self.put(item)
+
+    def put(self, item: QueuedDigest, *, front: bool = False) -> None:
+        if front:
+            self.ready.appendleft(item)
+        else:
+            self.ready.append(item)
+        self.has_ready.set()
+
+    def release(self, item: QueuedDigest) -> None:
+        # Rows sent but not yet recorded stay held until they are.
+        self.held.difference_update(set(item.all_ids).difference(self.unrecorded))
+        self.open_items -= 1
+        if self.open_items == 0:
+            self.idle.set()
+        if self.queued < self.capacity // 2:
+            self.room.set()
+
+    def pop_ready(self) -> QueuedDigest | None:
+        """The first queued item whose chat may receive a message now; others are deferred."""
+        loop = asyncio.get_running_loop()
+        while self.ready:
+            item = self.ready.popleft()
+            wait = self.pacer.chat_wait(item.destination.chat_id)
+            if wait <= 0:
+                if not self.ready:
+                    self.has_ready.clear()
+                return item
+            token = next(self._tokens)
+            self._deferred[token] = (loop.call_later(wait, self._undefer, token), item)
+        self.has_ready.clear()
+        return None
+
+    def _undefer(self, token: int) -> None:
+        _, item = self._deferred.pop(token)
+        self.put(item, front=True)
+
+    def _items(self) -> list[QueuedDigest]:
+        return [*self.ready, *(item for _, item in self._deferred.values())]
+
+    def pause(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        if until <= self._paused_until:
+            return
+        self._paused_until = until
+        self.unpaused.clear()
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = loop.call_at(until, self.unpaused.set)
+
+    def drop_chat(self, chat_id: str) -> None:
+        """Forget queued items of a chat whose rows were settled in storage."""
+        kept: deque[QueuedDigest] = deque()
+        for item in self.ready:
+            if item.destination.chat_id == chat_id:
+                self.release(item)
+            else:
+                kept.append(item)
+        self.ready = kept
+        if not self.ready:
+            self.has_ready.clear()
+        for token, (handle, item) in list(self._deferred.items()):
+            if item.destination.chat_id == chat_id:
+                handle.cancel()
+                del self._deferred[token]
+                self.release(item)
+
+    def readdress(self, old: Destination, new: Destination) -> None:
+        for item in self._items():
+            if item.destination == old:
+                item.destination = new
+
+    def close(self) -> list[QueuedDigest]:
+        """Stop timers; return every item still queued or deferred (not in flight)."""
+        items = self._items()
+        for handle, _ in self._deferred.values():
+            handle.cancel()
+        self._deferred.clear()
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self.ready.clear()
+        return items
+
+    def advance(self, item: QueuedDigest) -> None:
+        """The first part of the digest is settled: queue the next one, or let the digest go."""
+        item.parts.pop(0)
+        if item.parts:
+            self.put(item, front=True)  # its chat's pacing decides when
+        else:
+            self.release(item)

@@ -1,0 +1,309 @@
+"""The sender: claims due deliveries from the outbox, paces them per platform, sends them through
+each platform's notifier, and hands every failure to the failure policy.
+
+Per platform there is one lane (bot.delivery.lanes): a claim loop that keeps a bounded queue
+filled from the outbox, and `in_flight` workers that take a pacing token, pick the first queued
+message whose chat may receive one now, and send it.
+
+- Pacing is aiolimiter leaky buckets a little below every ceiling (bot.delivery.pacing).
+- Telegram has no idempotency key, so a crash loses the knowledge of whether the request in
+  flight arrived: its rows are sent again when their lease runs out. A sent message is recorded
+  before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
+  most one message. Discord messages carry a nonce derived from their delivery ids, and Discord
+  drops a repeat; its sent rows are recorded in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.digest import build_digest
+from bot.delivery.failure_policy import FailurePolicy
+from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.pacing import PlatformPacer, build_pacer
+from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
+from bot.events import Event
+from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# A platform that drops repeated messages (Discord's nonce) gets its sent rows recorded in
+# batches: this many, or after this long, whichever comes first. Far below the nonce memory
+# (minutes), so a message resent after a crash is still recognised.
+RECORD_BATCH = 200
+RECORD_SECONDS = 0.2
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sender:
+    """Claims, paces and sends deliveries for every platform that has a notifier."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        notifiers: Iterable[Notifier],
+        subscriptions: SubscriptionStore,
+        config: DeliveryConfig | None = None,
+        *,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        pacers: Mapping[str, PlatformPacer] | None = None,
+        catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+    ) -> None:
+        """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
+        one catch-up summary per chat (None: every event is listed)."""
+        self._outbox = outbox
+        self._catchup_max_age = catchup_max_age
+        self.config = config or DeliveryConfig()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._quiet_default = self.config.default_quiet_hours
+        self.stats = SenderStats()
+        self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
+        self._policy = FailurePolicy(
+            outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+        )
+        self._lanes: dict[str, Lane] = {}
+        for notifier in notifiers:
+            platform = notifier.platform
+            pacer = (pacers or {}).get(platform) or build_pacer(platform, self.config)
+            # Room for about two seconds of sending, at least two claims' worth.
+            capacity = max(2 * self.config.claim_batch, int(2.0 / pacer.interval))
+            self._lanes[platform] = Lane(notifier, pacer, capacity)
+
+    def wake(self) -> None:
+        """New deliveries were committed: look for them now rather than at the next poll."""
+        for lane in self._lanes.values():
+            lane.wake.set()
+
+    async def on_new_events(self, events: Sequence[Event]) -> None:
+        """The pipeline's event sink: the outbox rows were written with the events."""
+        if events:
+            self.wake()
+
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Send until cancelled; then give back what was claimed but not sent.
+
+        `until_idle`: return once no lane has anything due now (`top10bot deliveries send`).
+        Rows waiting for quiet hours or a retry later stay in the outbox for the next run."""
+        claimers: list[asyncio.Task[None]] = []
+        helpers: list[asyncio.Task[None]] = []
+        try:
+            for lane in self._lanes.values():
+                claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if lane.notifier.deduplicates:
+                    helpers.append(asyncio.create_task(self._recorder(lane)))
+                for _ in range(self.config.in_flight(lane.platform)):
+                    helpers.append(asyncio.create_task(self._worker(lane)))
+            if until_idle:
+                await asyncio.gather(*claimers)  # workers and recorders are cancelled below
+            else:
+                await asyncio.gather(*claimers, *helpers)
+        finally:
+            tasks = [*claimers, *helpers]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for lane in self._lanes.values():
+                await self._recorded(lane)
+                with contextlib.suppress(Exception):
+                    await self._record(lane)
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        """Release queued rows at once, so a restart need not wait for their lease to run out.
+
+        Their groups are kept: a part of one may already have gone out."""
+        now = self._clock()
+        for lane in self._lanes.values():
+            ids = [i for item in lane.close() for i in item.remaining_ids]
+            if ids:
+                with contextlib.suppress(Exception):
+                    await self._outbox.postpone(ids, now)
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        while True:
+            try:
+                await lane.notifier.wait_until_ready()
+                break
+            except Exception:
+                if until_idle:
+                    raise  # a run from cron reports it and ends; the next run tries again
+                log.exception("%s: not ready to send; trying again", lane.platform)
+                await asyncio.sleep(config.idle_poll_seconds)
+        while True:
+            lane.wake.clear()
+            lane.room.clear()
+            room = lane.capacity - lane.queued
+            # Top up in large claims only: each one holds the store's lock for a while, and a
+            # stream of small ones would keep the sent-recording of Telegram waiting.
+            full = room < lane.capacity // 2 and lane.queued > 0
+            if not full:
+                try:
+                    groups = await self._outbox.claim(
+                        lane.platform, self._clock(), config.lease, min(room, config.claim_batch)
+                    )
+                    await self._admit(lane, groups)
+                except Exception:
+                    log.exception("%s: claiming deliveries failed", lane.platform)
+                    groups = []
+                if groups:
+                    # Held for quiet hours or settled at once, they still count: more may be due.
+                    continue
+                if until_idle and lane.open_items == 0:
+                    return  # nothing due now and nothing in hand
+            # Nothing due: new deliveries (or the next poll) bring more. Queue full: room does.
+            # A run until idle looks again once the lane has nothing in hand.
+            events = [lane.wake, lane.room] if full else [lane.wake]
+            if until_idle:
+                events.append(lane.idle)
+            waits = [asyncio.create_task(event.wait()) for event in events]
+            try:
+                await asyncio.wait(
+                    waits, timeout=config.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for wait in waits:
+                    wait.cancel()
+
+    async def _admit(self, lane: Lane, groups: Sequence[ClaimedGroup]) -> None:
+        """Queue claimed groups as digests; settle at once what must not be sent now."""
+        now = self._clock()
+        for group in groups:
+            ids = [delivery.id for delivery in group.deliveries]
+            if lane.held.intersection(ids):
+                continue  # a lease ran out while this process still holds the rows
+            if not group.active:
+                reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
+                await self._outbox.mark_dead(ids, now, reason)
+                self.stats.dead += len(ids)
+                continue
+            quiet = quiet_hours_of(group.settings, self._quiet_default)
+            until = quiet_until(now, group.settings.timezone, quiet)
+            if until is not None:
+                untouched = all(d.attempts == 0 for d in group.deliveries)
+                await self._outbox.postpone(ids, until, regroup=untouched)
+                self.stats.held_for_quiet_hours += 1
+                continue
+            notifier = lane.notifier
+            parts = build_digest(
+                group.deliveries,
+                notifier.text_limit,
+                notifier.text_length,
+                catchup_max_age=self._catchup_max_age,
+            )
+            lane.admit(QueuedDigest(group, group.destination, parts))
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _worker(self, lane: Lane) -> None:
+        while True:
+            await lane.unpaused.wait()
+            await lane.has_ready.wait()
+            await lane.pacer.overall()
+            if not lane.unpaused.is_set():
+                continue  # flood control began while this worker waited for its token
+            item = lane.pop_ready()
+            if item is None:
+                continue
+            await lane.pacer.take_chat(item.destination.chat_id)
+            try:
+                await self._attempt(lane, item)
+            except Exception:
+                # A storage failure while recording the outcome: the lease brings the rows back.
+                log.exception(
+                    "%s: delivery to %s failed unexpectedly", lane.platform, item.destination
+                )
+                lane.release(item)
+
+    async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
+        part = item.parts[0]
+        await self._recorded(lane)
+        try:
+            async with asyncio.timeout(self.config.send_timeout_seconds):
+                await lane.notifier.send(
+                    item.destination.address, part.text, idempotency_key=part.idempotency_key
+                )
+        except Exception as exc:
+            await self._policy.settle(lane, item, exc)
+            return
+        now = self._clock()
+        await self._sent(lane, part.delivery_ids, now)
+        self.stats.messages_sent += 1
+        self.stats.deliveries_sent += len(part.delivery_ids)
+        if self.stats.first_sent_at is None:
+            self.stats.first_sent_at = now
+        lane.advance(item)
+
+    async def _sent(self, lane: Lane, ids: Sequence[int], now: datetime) -> None:
+        """Record a sent message. On Telegram before anything else is sent: a crash can then
+        leave at most the one message in flight unrecorded (sent again after the restart).
+        Where the platform drops a repeat with the same idempotency key (Discord's nonce), a
+        message sent again is harmless, so sent rows are recorded in batches."""
+        if not ids:
+            return
+        if not lane.notifier.deduplicates:
+            # Recorded while the next message waits for its pacing token; it is not sent
+            # before this is done (`_recorded`).
+            lane.recordings.add(asyncio.create_task(self._outbox.mark_sent(ids, now)))
+            return
+        lane.unrecorded.extend(ids)
+        if len(lane.unrecorded) >= RECORD_BATCH:
+            lane.record_now.set()
+
+    async def _recorded(self, lane: Lane) -> None:
+        """Wait until the messages sent on a lane so far are recorded."""
+        if not lane.recordings:
+            return
+        recordings = list(lane.recordings)
+        lane.recordings.clear()
+        pending = [task for task in recordings if not task.done()]
+        if pending:
+            # Only then: awaiting finished tasks would still cost a turn of the event loop,
+            # on the path of every Telegram message.
+            await asyncio.wait(pending)
+        for task in recordings:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                # The rows stay claimed; their lease brings them back (a duplicate, not a loss).
+                log.error("%s: recording a sent message failed: %r", lane.platform, error)
+
+    async def _recorder(self, lane: Lane) -> None:
+        """Record a deduplicating platform's sent rows every RECORD_SECONDS (or sooner when
+        RECORD_BATCH of them wait)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECORD_SECONDS):
+                    await lane.record_now.wait()
+            lane.record_now.clear()
+            try:
+                await self._record(lane)
+            except Exception:
+                log.exception("%s: recording sent deliveries failed; will try again", lane.platform)
+
+    async def _record(self, lane: Lane) -> None:
+        if not lane.unrecorded:
+            return
+        ids, lane.unrecorded = lane.unrecorded, []
+        try:
+            await self._outbox.mark_sent(ids, self._clock())
+        except BaseException:
+            lane.unrecorded[:0] = ids
+            raise
+        lane.held.difference_update(ids)

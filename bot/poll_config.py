@@ -1,0 +1,106 @@
+"""The polling part of the config: `[sources.*]`, `[alerts] catchup_max_age`, `[admin] chat`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final, NamedTuple
+
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.config import Config, ConfigError, section
+from bot.sources import flixpatrol_fetch, netflix_fetch
+from bot.sources.flixpatrol_fetch import FlixPatrolSettings
+from bot.sources.http import FetchSettings
+from bot.sources.netflix_fetch import NetflixSettings
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAMES: Final = (netflix_fetch.NAME, flixpatrol_fetch.NAME)
+
+_DURATION = re.compile(r"^\s*(?P<amount>\d+)\s*(?P<unit>[smhdw])\s*$")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: Any, key: str) -> timedelta:
+    """'4d', '36h', '90m', '2w', '3600s' (or a number of seconds) → timedelta."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=int(match["amount"]) * _UNIT_SECONDS[match["unit"]])
+    raise ConfigError(f'{key} must be a duration such as "4d", "36h" or "90m", got {value!r}')
+
+
+class SourceBasics(NamedTuple):
+    """What every source's table says, whatever the source."""
+
+    enabled: bool
+    schedule: tuple[str, ...]  # crontab lines, UTC
+    fetch: FetchSettings
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    netflix: NetflixSettings = field(default_factory=NetflixSettings)
+    flixpatrol: FlixPatrolSettings = field(default_factory=FlixPatrolSettings)
+    catchup_max_age: timedelta = DEFAULT_CATCHUP_MAX_AGE
+    # "console", or "<platform>:<destination>" (e.g. "telegram:-100123", "discord:1234567890").
+    admin_chat: str | None = None
+
+    def enabled(self, name: str) -> bool:
+        return self.settings(name).enabled
+
+    def settings(self, name: str) -> SourceBasics:
+        if name == netflix_fetch.NAME:
+            n = self.netflix
+            return SourceBasics(n.enabled, n.schedule, n.fetch)
+        if name == flixpatrol_fetch.NAME:
+            f = self.flixpatrol
+            return SourceBasics(f.enabled, f.schedule, f.fetch)
+        raise KeyError(name)
+
+    def enabled_sources(self) -> list[str]:
+        return [name for name in SOURCE_NAMES if self.enabled(name)]
+
+    def schedules(self, names: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+        return {name: self.settings(name).schedule for name in names or self.enabled_sources()}
+
+
+def load_poll_config(config: Config) -> PollConfig:
+    """Read `[sources.*]`, `[alerts] catchup_max_age` and `[admin] chat`; fail fast on typos."""
+    sources = config.sections.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ConfigError("[sources] must be a table of [sources.<name>] tables")
+    unknown = sorted(set(sources) - set(SOURCE_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown source [sources.{unknown[0]}]; known sources: {', '.join(SOURCE_NAMES)}"
+        )
+    alerts = section(config, "alerts")
+    admin = section(config, "admin")
+    chat = admin.get("chat")
+    if chat is not None and (not isinstance(chat, str) or not chat.strip()):
+        raise ConfigError('[admin] chat must be "console" or "<platform>:<chat id>"')
+    return PollConfig(
+        netflix=NetflixSettings.from_table(section(config, "sources.netflix")),
+        flixpatrol=FlixPatrolSettings.from_table(section(config, "sources.flixpatrol")),
+        catchup_max_age=parse_duration(alerts["catchup_max_age"], "[alerts] catchup_max_age")
+        if "catchup_max_age" in alerts
+        else DEFAULT_CATCHUP_MAX_AGE,
+        admin_chat=chat.strip() if isinstance(chat, str) else None,
+    )
+
+
+def resolve_source_names(poll_config: PollConfig, source: str | None) -> list[str]:
+    """The sources a CLI pass covers: one named explicitly (even if disabled), else the enabled."""
+    if source is None:
+        return poll_config.enabled_sources()
+    if source not in SOURCE_NAMES:
+        raise ConfigError(f"unknown source {source!r}; known sources: {', '.join(SOURCE_NAMES)}")
+    if not poll_config.enabled(source):
+        log.warning("%s is disabled in the config; polling it because it was named", source)
+    return [source]

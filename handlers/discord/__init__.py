@@ -1,0 +1,1 @@
+"""Discord: the adapter (slash commands in) and the notifier (everything out)."""

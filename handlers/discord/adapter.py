@@ -1,0 +1,393 @@
+"""The Discord adapter (discord.py 2.7): slash commands in, embeds out.
+
+The app commands are generated from bot.commands.COMMANDS (names, options, choices, autocomplete,
+default permissions), so Discord, Telegram and the console can never drift apart. Translating is
+all it does: every command runs in bot.commands.CommandService; alerts go out through its
+`notifier` (handlers.discord.notifier); a deleted channel goes to the delivery lifecycle
+(bot.delivery.lifecycle), as when the sender notices it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+with warnings.catch_warnings():
+    # discord.py imports the stdlib `audioop` (voice, unused here), deprecated since 3.11.
+    warnings.filterwarnings(
+        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
+    )
+    import discord
+    from discord import app_commands
+
+from bot.commands import (
+    BUTTON_PREFIX,
+    COMMANDS,
+    Argument,
+    Caller,
+    Command,
+    CommandService,
+    Field,
+    Reply,
+    decode_button,
+)
+from bot.config import ConfigError
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.subscriptions import Destination, Platform
+from handlers.discord.notifier import DiscordNotifier, discord_content
+from handlers.secrets import redact_in_logs, resolve_token
+
+log = logging.getLogger(__name__)
+
+# Discord's embed limits (message content limits are the notifier's).
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELDS_MAX = 25
+EMBED_FIELD_NAME_MAX = 256
+EMBED_FIELD_VALUE_MAX = 1024
+EMBED_FOOTER_MAX = 2048
+COMMAND_DESCRIPTION_MAX = 100
+
+Interaction = discord.Interaction[discord.Client]
+
+OK_COLOUR = discord.Colour.from_rgb(229, 9, 20)
+ERROR_COLOUR = discord.Colour.dark_grey()
+ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    token: str
+    # Guilds whose commands are synced directly (instant); none: global commands (slower to
+    # appear, but one registration for every server).
+    guild_ids: tuple[int, ...] = ()
+    sync_commands: bool = True
+    # How long discord.py waits for more GUILD_CREATEs before it calls itself ready.
+    guild_ready_timeout: float = 2.0
+    # A quick command still answering after this long is deferred: Discord's limit is 3 s.
+    defer_after: float = 2.0
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_embed(reply: Reply) -> discord.Embed:
+    """A reply as an embed; texts from data are markdown-escaped and clipped to Discord's limits."""
+    embed = discord.Embed(
+        title=_clip(("⚠️ " if not reply.ok else "") + reply.title, EMBED_TITLE_MAX),
+        description=_clip(
+            "\n".join(discord_content(line) for line in reply.lines), EMBED_DESCRIPTION_MAX
+        )
+        or None,
+        colour=OK_COLOUR if reply.ok else ERROR_COLOUR,
+    )
+    fields = list(reply.fields)
+    if reply.suggestions:
+        fields.append(Field("Did you mean", "\n".join(f"• {s}" for s in reply.suggestions)))
+    for field in fields[:EMBED_FIELDS_MAX]:
+        embed.add_field(
+            name=_clip(field.name, EMBED_FIELD_NAME_MAX),
+            value=_clip(discord_content(field.value), EMBED_FIELD_VALUE_MAX) or "—",
+            inline=field.inline,
+        )
+    if reply.footer:
+        embed.set_footer(text=_clip(reply.footer, EMBED_FOOTER_MAX))
+    return embed
+
+
+class CommandButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.compile(re.escape(BUTTON_PREFIX) + r"\|.+"),
+):
+    """A reply button (Subscribe under /title). Dynamic: it keeps working after a restart."""
+
+    def __init__(self, payload: str, label: str = "…") -> None:
+        super().__init__(
+            discord.ui.Button(label=label, custom_id=payload, style=discord.ButtonStyle.primary)
+        )
+        self.payload = payload
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> Self:
+        label = getattr(item, "label", None) or "…"
+        return cls(match.string, label)
+
+    async def callback(self, interaction: Interaction) -> None:
+        client = interaction.client
+        if isinstance(client, _Client):
+            await client.adapter.on_button(interaction, self.payload)
+
+
+def reply_view(reply: Reply) -> discord.ui.View | None:
+    if not reply.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for button in reply.buttons:
+        view.add_item(CommandButton(button.payload(), button.label))
+    return view
+
+
+class _Client(discord.Client):
+    def __init__(
+        self, adapter: DiscordAdapter, intents: discord.Intents, guild_ready_timeout: float
+    ) -> None:
+        super().__init__(
+            intents=intents,
+            guild_ready_timeout=guild_ready_timeout,
+            # Titles are user data: an "@everyone" in one must never ping a server.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+
+Autocomplete = Callable[[Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
+
+
+class DiscordAdapter:
+    platform = Platform.DISCORD.value
+    fatal_errors: tuple[type[BaseException], ...] = (
+        discord.LoginFailure,
+        discord.PrivilegedIntentsRequired,
+    )
+
+    def __init__(
+        self,
+        service: CommandService,
+        settings: DiscordSettings,
+        lifecycle: DestinationLifecycle,
+    ) -> None:
+        self._service = service
+        self._lifecycle = lifecycle
+        self._settings = settings
+        redact_in_logs(settings.token, "DISCORD_TOKEN")
+        intents = discord.Intents.none()
+        intents.guilds = True  # channel and thread deletions arrive as guild events
+        self.client = _Client(self, intents, settings.guild_ready_timeout)
+        # Alerts, operator alerts and owner DMs share the client: one gateway session.
+        self.notifier = DiscordNotifier(self.client)
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        for command in COMMANDS:
+            self.tree.add_command(self._app_command(command))
+        self.client.add_dynamic_items(CommandButton)
+        self.client.event(self.on_guild_channel_delete)
+        self.client.event(self.on_thread_delete)
+        self.synced: list[app_commands.AppCommand] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Runs once after login, before the gateway connects: register the commands."""
+        if not self._settings.sync_commands:
+            return
+        if self._settings.guild_ids:
+            for guild_id in self._settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                self.synced = await self.tree.sync(guild=guild)
+        else:
+            self.synced = await self.tree.sync()
+        log.info("discord: %d commands registered", len(self.synced))
+
+    async def run(self) -> None:
+        """Serve until cancelled (the supervisor's contract). A bad token raises LoginFailure."""
+        async with self.client:
+            await self.client.start(self._settings.token, reconnect=True)
+
+    async def wait_until_ready(self) -> None:
+        await self.client.wait_until_ready()
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def _app_command(self, command: Command) -> app_commands.Command[Any, Any, None]:
+        """An app command whose options are the registry's arguments (all strings)."""
+
+        async def callback(interaction: Interaction, /, **options: Any) -> None:
+            await self.on_command(interaction, command, options)
+
+        parameters = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_ONLY,
+                annotation=discord.Interaction,
+            )
+        ]
+        for argument in command.arguments:
+            parameters.append(
+                inspect.Parameter(
+                    argument.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=str if argument.required else str | None,
+                    default=inspect.Parameter.empty if argument.required else None,
+                )
+            )
+        # discord.py reads options from the signature and these attributes (what its
+        # @describe, @choices and @autocomplete decorators set).
+        hooks: Any = callback
+        hooks.__signature__ = inspect.Signature(parameters)
+        hooks.__discord_app_commands_param_description__ = {
+            a.name: _clip(a.description, COMMAND_DESCRIPTION_MAX) for a in command.arguments
+        }
+        hooks.__discord_app_commands_param_choices__ = {
+            a.name: [app_commands.Choice(name=c.label, value=c.value) for c in a.choices]
+            for a in command.arguments
+            if a.choices
+        }
+        hooks.__discord_app_commands_param_autocomplete__ = {
+            a.name: self._autocomplete(a) for a in command.arguments if a.autocomplete
+        }
+        if command.needs_admin:
+            hooks.__discord_app_commands_default_permissions__ = ADMIN_PERMISSIONS
+        return app_commands.Command(
+            name=command.name,
+            description=_clip(command.description, COMMAND_DESCRIPTION_MAX),
+            callback=callback,
+        )
+
+    def _autocomplete(self, argument: Argument) -> Autocomplete:
+        async def autocomplete(
+            interaction: Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            caller = self.caller_for(interaction)
+            choices = await self._service.complete(argument.kind, current, caller)
+            return [app_commands.Choice(name=c.label, value=c.value) for c in choices]
+
+        return autocomplete
+
+    def caller_for(self, interaction: Interaction) -> Caller:
+        private = interaction.guild_id is None
+        channel_id = interaction.channel_id or interaction.user.id
+        permissions = interaction.permissions
+        bot_permissions = interaction.app_permissions
+        # In a thread the bot needs "Send Messages in Threads" rather than "Send Messages".
+        in_thread = isinstance(interaction.channel, discord.Thread)
+        can_post = (
+            bot_permissions.send_messages_in_threads if in_thread else bot_permissions.send_messages
+        )
+
+        async def check_admin() -> bool:
+            # Server-side check: default_permissions only hides the command, and server admins
+            # can override it per channel or role.
+            return permissions.manage_channels or permissions.administrator
+
+        return Caller(
+            platform=self.platform,
+            user_id=str(interaction.user.id),
+            destination=Destination(self.platform, str(channel_id)),
+            private=private,
+            check_admin=check_admin,
+            admin_rule="You need the Manage Channels permission to change this channel's alerts.",
+            bot_can_post=private or can_post,
+            where="your DMs" if private else f"<#{channel_id}>",
+        )
+
+    async def on_command(
+        self,
+        interaction: Interaction,
+        command: Command,
+        options: Mapping[str, Any],
+    ) -> None:
+        arguments = {name: str(value) for name, value in options.items() if value is not None}
+        # Discord's 3 s acknowledgement limit: history reads may take longer, so those defer at
+        # once; the others defer only when the store is slow (a big import holds its lock).
+        if command.may_be_slow:
+            await interaction.response.defer(thinking=True)
+        await self._execute(interaction, command.name, arguments)
+
+    async def on_button(self, interaction: Interaction, payload: str) -> None:
+        decoded = decode_button(payload)
+        if decoded is None:
+            await interaction.response.send_message(
+                "This button no longer works; use the slash command.", ephemeral=True
+            )
+            return
+        name, arguments = decoded
+        # No defer up front: a defer fixes who sees the answer before it is known, and the
+        # channel must see a confirmation while a refusal goes only to the presser (as on
+        # Telegram). A button carries exact references (no fuzzy search), so it is quick.
+        await self._execute(interaction, name, arguments)
+
+    async def _execute(
+        self, interaction: Interaction, name: str, arguments: Mapping[str, str]
+    ) -> None:
+        """Run the command and answer, deferring first if it is still running after
+        `defer_after` (unless the interaction is already deferred)."""
+        caller = self.caller_for(interaction)
+        running = asyncio.ensure_future(self._service.execute(name, arguments, caller))
+        if not interaction.response.is_done():
+            done, _ = await asyncio.wait({running}, timeout=self._settings.defer_after)
+            if not done:
+                await interaction.response.defer(thinking=True)
+        await self._respond(interaction, await running)
+
+    async def _respond(self, interaction: Interaction, reply: Reply) -> None:
+        embed = render_embed(reply)
+        view = reply_view(reply)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(embed=embed, **extra)
+            else:
+                # Errors only for the user who typed the command; answers for the channel.
+                await interaction.response.send_message(
+                    embed=embed, ephemeral=not reply.ok, **extra
+                )
+        except discord.HTTPException as exc:
+            log.warning("discord: could not answer /%s: %s", interaction.command, exc)
+
+    # -- gateway events --------------------------------------------------------------------------
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self._channel_gone(channel.id, "channel deleted")
+
+    async def on_thread_delete(self, thread: discord.Thread) -> None:
+        await self._channel_gone(thread.id, "thread deleted")
+
+    async def _channel_gone(self, channel_id: int, reason: str) -> None:
+        await self._lifecycle.gone(self.platform, str(channel_id), reason)
+
+
+def discord_settings(
+    section: Mapping[str, Any], environ: Mapping[str, str]
+) -> DiscordSettings | None:
+    """[discord] config plus DISCORD_TOKEN (the environment wins); None without a token."""
+    token = resolve_token("DISCORD_TOKEN", section, environ)
+    if not token:
+        return None
+    guild_ids: Sequence[Any] = section.get("guild_ids", ())
+    try:
+        guilds = tuple(int(g) for g in guild_ids)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("[discord] guild_ids must be a list of server ids (numbers)") from exc
+    return DiscordSettings(
+        token=token,
+        guild_ids=guilds,
+        sync_commands=bool(section.get("sync_commands", True)),
+    )
+
+
+__all__ = [
+    "CommandButton",
+    "DiscordAdapter",
+    "DiscordSettings",
+    "discord_settings",
+    "render_embed",
+    "reply_view",
+]

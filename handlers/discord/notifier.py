@@ -1,0 +1,195 @@
+"""Everything top10bot sends to Discord that is not an interaction answer: alerts, operator
+alerts, and a DM to the owner of a server whose channel the bot lost (who can give the access
+back; the sender deactivates the channel, keeping its subscriptions).
+
+Its limits, its error map and its text measure are declared here, once. Alerts go out as channel
+messages, markdown-escaped (titles are data), mentions off, with a nonce so that Discord drops a
+repeat; one message per call: bot.delivery has already cut the text to DISCORD_CONTENT_MAX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from typing import Any
+
+from bot.ports import (
+    DeliveryError,
+    DeliveryUncertain,
+    DestinationGone,
+    MessageRejected,
+    RetryLater,
+    TransientFailure,
+)
+from bot.subscriptions import Destination, Platform
+
+with warnings.catch_warnings():
+    # discord.py imports the stdlib `audioop` (voice, unused here), deprecated since 3.11.
+    warnings.filterwarnings(
+        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
+    )
+    import discord
+
+log = logging.getLogger(__name__)
+
+# Message content: at most 2000 characters (as sent, so after markdown escaping).
+DISCORD_CONTENT_MAX = 2000
+# A nonce holds at most 25 characters (bot.delivery.digest keys fit).
+DISCORD_NONCE_MAX = 25
+# The overall and per-channel ceilings are pacing, configured in [delivery]
+# (bot.delivery.config): 50 requests/s for a bot, ~5 messages per 5 s in a channel.
+
+# JSON error codes meaning "you may not post there" or "that channel is gone".
+DISCORD_GONE_CODES = {
+    10003: "unknown channel",
+    10004: "unknown guild",
+    50001: "missing access",
+    50007: "cannot send messages to this user",
+    50013: "missing permissions",
+    50083: "thread is archived",
+}
+# When discord.py gives up on a 429 it does not say how long to wait; this is Discord's usual
+# bucket reset, short enough not to stall a fan-out for long.
+DISCORD_DEFAULT_RETRY_SECONDS = 5.0
+
+# discord.py starts sweeping idle rate-limit buckets at this many (see amortise_bucket_sweeps).
+BUCKET_SWEEP_START = 256
+# How often to look whether the client has logged in yet (only at start-up).
+LOGIN_POLL_SECONDS = 0.5
+
+
+def lost_channel_notice(reason: str, guild_name: str, channel_id: str) -> str:
+    """What the owner of a server is told when the bot can no longer post in one of its channels."""
+    return (
+        f"top10bot can no longer post alerts in this channel ({reason}). Its subscriptions "
+        "are kept: give the bot its access back and use /subscribe there to resume.\n"
+        f"(Server: {guild_name}, channel id {channel_id})"
+    )
+
+
+def discord_content(text: str) -> str:
+    """Plain text as message content: "*" or "_" in a title must not turn the line into markup."""
+    return discord.utils.escape_markdown(text, as_needed=True)
+
+
+def discord_text_length(text: str) -> int:
+    """What Discord counts: the characters of the escaped content."""
+    return len(discord_content(text))
+
+
+def discord_delivery_error(exc: BaseException) -> DeliveryError:
+    """What a discord.py (or aiohttp) error during message creation means for a delivery."""
+    if isinstance(exc, discord.RateLimited):
+        return RetryLater(exc.retry_after)
+    if isinstance(exc, discord.HTTPException):
+        if exc.code in DISCORD_GONE_CODES:
+            return DestinationGone(DISCORD_GONE_CODES[exc.code])
+        if exc.status in (403, 404):
+            return DestinationGone(f"HTTP {exc.status}: {exc.text or 'no access'}")
+        if exc.status == 429:
+            return RetryLater(DISCORD_DEFAULT_RETRY_SECONDS)
+        if exc.status >= 500:
+            return TransientFailure(f"HTTP {exc.status}: {exc.text}")
+        return MessageRejected(f"HTTP {exc.status} (code {exc.code}): {exc.text}")
+    if isinstance(exc, TimeoutError):
+        return DeliveryUncertain("no answer in time")
+    # aiohttp.ClientError, OSError: the connection broke before an answer.
+    return TransientFailure(f"{type(exc).__name__}: {exc}")
+
+
+def amortise_bucket_sweeps(client: discord.Client) -> None:
+    """Make discord.py's clean-up of idle rate-limit buckets cost constant time per request.
+
+    discord.py 2.7 keeps one bucket per channel and, once it holds 256, scans every bucket for
+    idle ones (none idle for 300 s yet) each time it creates a new one
+    (`HTTPClient._try_clear_expired_ratelimits`): a fan-out to N channels costs N²/2 checks —
+    about 15 minutes of CPU for 50,000 channels, with the event loop blocked all along. Sweeping
+    only when the number of buckets has doubled since the last sweep removes the same idle
+    buckets in amortised constant time. (Private names of discord.py, pinned < 2.8 in
+    pyproject.toml; without them the client is left as it is.)
+    """
+    http: Any = client.http
+    sweep = getattr(http, "_try_clear_expired_ratelimits", None)
+    buckets = getattr(http, "_buckets", None)
+    if sweep is None or not isinstance(buckets, dict) or getattr(http, "_top10_amortised", False):
+        return
+    next_sweep = [BUCKET_SWEEP_START]
+
+    def amortised_sweep() -> None:
+        if len(http._buckets) < next_sweep[0]:
+            return
+        sweep()
+        next_sweep[0] = max(BUCKET_SWEEP_START, 2 * len(http._buckets))
+
+    http._try_clear_expired_ratelimits = amortised_sweep
+    http._top10_amortised = True
+
+
+class DiscordNotifier:
+    """bot.ports.Notifier over a discord.py `Client`: the adapter's (gateway connected), or one
+    that only logged in over REST (`top10bot deliveries send`: `gateway=False`)."""
+
+    platform = Platform.DISCORD.value
+    text_limit = DISCORD_CONTENT_MAX
+    deduplicates = True  # enforce_nonce: a repeat within minutes returns the first message
+
+    def __init__(self, client: discord.Client, *, gateway: bool = True) -> None:
+        self.client = client
+        self._gateway = gateway
+        amortise_bucket_sweeps(client)
+
+    async def wait_until_ready(self) -> None:
+        """Until the client has logged in (and, with a gateway, its session is ready)."""
+        while True:
+            try:
+                if self._gateway:
+                    await self.client.wait_until_ready()
+                elif not self.client.is_ready() and self.client.user is None:
+                    raise RuntimeError("not logged in")
+                return
+            except RuntimeError:
+                # discord.py refuses to wait before login; the adapter logs in shortly.
+                await asyncio.sleep(LOGIN_POLL_SECONDS)
+
+    def text_length(self, text: str) -> int:
+        return discord_text_length(text)
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None:
+        target = Destination.from_address(self.platform, destination)
+        # A thread is a channel of its own on Discord.
+        channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
+        # discord.py sends enforce_nonce with a nonce: Discord answers a repeat within a few
+        # minutes with the message it already created.
+        extra: dict[str, Any] = {"nonce": idempotency_key} if idempotency_key else {}
+        try:
+            await channel.send(
+                discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
+            )
+        except Exception as exc:
+            error = discord_delivery_error(exc)
+            if isinstance(error, DestinationGone):
+                await self.tell_owner(target.chat_id, error.reason)
+            raise error from exc
+
+    async def tell_owner(self, channel_id: str, reason: str) -> bool:
+        """DM the owner of the server a lost channel belongs to, when the gateway cache knows
+        it (not over REST only); False when there is nobody to tell or the DM fails."""
+        channel = self.client.get_channel(int(channel_id))
+        guild = getattr(channel, "guild", None)
+        if not isinstance(guild, discord.Guild) or guild.owner_id is None:
+            return False
+        try:
+            # A DM channel needs only the user's id: no user lookup, no member cache.
+            dm = await self.client.create_dm(discord.Object(id=guild.owner_id))
+            await dm.send(
+                lost_channel_notice(reason, guild.name, channel_id),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            log.info("discord: could not DM the owner of %s: %s", guild.name, exc)
+            return False
+        log.info("discord: told the owner of %s that channel %s is lost", guild.name, channel_id)
+        return True

@@ -1,0 +1,290 @@
+"""The live sources' `HttpClient` (bot/sources/http.py) on aiohttp: one session, retries, solver.
+
+- One `aiohttp.ClientSession` for the whole process (`open_http_client`); each source passes its
+  own timeout, User-Agent and proxy per request, so sources never need sessions of their own.
+- Retries (tenacity: exponential backoff with jitter) only for 5xx answers and timeouts. A 4xx, a
+  refused connection or a bad body is not retried: asking again within seconds changes nothing,
+  and the next scheduled poll tries again anyway.
+- The validators of the last processed body are sent as If-None-Match / If-Modified-Since; what
+  they are and when they are kept is the core's business (bot/sources/conditional.py).
+- FlixPatrol challenges non-browser clients: a FlareSolverr-style solver (`POST {"cmd":
+  "request.get", "url": …}` to its `/v1`) or a plain HTTP proxy can be configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.sources.http import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    FetchError,
+    FetchResult,
+    FetchSettings,
+    Validators,
+    is_transient,
+    not_modified,
+    str_or_none,
+)
+
+log = logging.getLogger(__name__)
+
+# A whole download may take this many times the per-read timeout (the 31 MB Netflix file on a slow
+# line), but never forever: a server dripping one byte per read timeout would otherwise hang a poll.
+TOTAL_TIMEOUT_FACTOR: Final = 10
+# Bodies read into memory (everything but the big Netflix file, which goes to disk) stop here.
+MAX_TEXT_BYTES: Final = 20 * 1024 * 1024
+_CHUNK: Final = 64 * 1024
+
+T = TypeVar("T")
+
+
+def client_timeout(settings: FetchSettings) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=settings.timeout * TOTAL_TIMEOUT_FACTOR,
+        connect=settings.timeout,
+        sock_read=settings.timeout,
+    )
+
+
+def create_session() -> aiohttp.ClientSession:
+    """The process-wide session. Per-source settings are passed per request."""
+    return aiohttp.ClientSession(
+        headers={"User-Agent": DEFAULT_USER_AGENT},
+        timeout=client_timeout(FetchSettings(timeout=DEFAULT_TIMEOUT)),
+        # Netflix's old host redirects to the new one; aiohttp follows up to 10 by default.
+        raise_for_status=False,
+    )
+
+
+@asynccontextmanager
+async def open_http_client() -> AsyncIterator[AiohttpClient]:
+    """A client on a new session, closed on exit (`poll --once`, tests)."""
+    async with create_session() as session:
+        yield AiohttpClient(session)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning(
+        "fetch attempt %d failed (%s); retrying in %.1fs", state.attempt_number, error, wait
+    )
+
+
+class AiohttpClient:
+    """`HttpClient` on one aiohttp session: each request with the settings of its source."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def fetch_text(self, url: str, settings: FetchSettings, known: Validators) -> FetchResult:
+        if settings.solver_url:
+            return await _retrying(settings, url, lambda: self._solve(url, settings))
+        return await _retrying(settings, url, lambda: self._get_text(url, settings, known))
+
+    async def fetch_to_file(
+        self, url: str, path: Path, settings: FetchSettings, known: Validators
+    ) -> FetchResult:
+        return await _retrying(settings, url, lambda: self._get_file(url, path, settings, known))
+
+    async def _get_text(self, url: str, settings: FetchSettings, known: Validators) -> FetchResult:
+        with _as_fetch_errors(url):
+            async with self._session.get(url, **_request_kwargs(settings, known)) as response:
+                if response.status == 304:
+                    return not_modified(url, str(response.url), known)
+                _raise_for_status(url, response.status, response.reason)
+                chunks: list[bytes] = []
+                sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
+                text = b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
+                return _fetched(url, response, sha256, size, text=text)
+
+    async def _get_file(
+        self, url: str, path: Path, settings: FetchSettings, known: Validators
+    ) -> FetchResult:
+        with _as_fetch_errors(url):
+            async with self._session.get(url, **_request_kwargs(settings, known)) as response:
+                if response.status == 304:
+                    return not_modified(url, str(response.url), known)
+                _raise_for_status(url, response.status, response.reason)
+                with path.open("wb") as handle:
+                    sha256, size = await _read_body(response, handle.write, url)
+                return _fetched(url, response, sha256, size, path=path)
+
+    async def _solve(self, url: str, settings: FetchSettings) -> FetchResult:
+        """Ask a FlareSolverr-style endpoint to fetch `url` in a real browser."""
+        assert settings.solver_url is not None
+        command: dict[str, Any] = {
+            "cmd": "request.get",
+            "url": url,
+            "maxTimeout": int(settings.timeout * 1000),
+        }
+        if settings.proxy:
+            command["proxy"] = {"url": settings.proxy}
+        try:
+            async with self._session.post(
+                settings.solver_url,
+                json=command,
+                headers={"User-Agent": settings.user_agent},
+                # The solver itself runs a browser: give it the page timeout plus its own margin.
+                timeout=aiohttp.ClientTimeout(
+                    total=settings.timeout * TOTAL_TIMEOUT_FACTOR,
+                    connect=settings.timeout,
+                    sock_read=settings.timeout * 2,
+                ),
+            ) as response:
+                _raise_for_status(url, response.status, f"solver answered {response.reason}")
+                answer = await response.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            if isinstance(exc, TimeoutError):
+                raise
+            raise FetchError(f"solver unreachable ({type(exc).__name__}: {exc})", url=url) from exc
+        except ValueError as exc:
+            raise FetchError("solver answered something that is not JSON", url=url) from exc
+        return _solver_result(url, answer)
+
+
+async def _retrying(settings: FetchSettings, url: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(settings.retries + 1),
+        wait=wait_exponential_jitter(
+            multiplier=settings.retry_wait,
+            max=settings.retry_wait_max,
+            jitter=settings.retry_wait,
+        ),
+        retry=retry_if_exception(is_transient),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    try:
+        async for attempt_state in retrying:
+            with attempt_state:
+                return await attempt()
+    except TimeoutError as exc:
+        raise FetchError(f"timed out after {settings.retries + 1} attempts", url=url) from exc
+    raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+def _request_kwargs(settings: FetchSettings, known: Validators) -> dict[str, Any]:
+    headers = {"User-Agent": settings.user_agent, **known.request_headers()}
+    kwargs: dict[str, Any] = {"headers": headers, "timeout": client_timeout(settings)}
+    if settings.proxy:
+        kwargs["proxy"] = settings.proxy
+    return kwargs
+
+
+@contextmanager
+def _as_fetch_errors(url: str) -> Iterator[None]:
+    """A failed GET as the poll sees it: a timeout stays one (retried), the rest FetchError."""
+    try:
+        yield
+    except aiohttp.ClientPayloadError as exc:
+        raise FetchError(f"body cut short ({exc})", url=url) from exc
+    except aiohttp.ClientError as exc:
+        if isinstance(exc, TimeoutError):
+            raise
+        raise FetchError(f"connection failed ({type(exc).__name__}: {exc})", url=url) from exc
+
+
+def _raise_for_status(url: str, status: int, reason: str | None) -> None:
+    if status >= 400:
+        raise FetchError(f"HTTP {status} {reason or ''}".strip(), url=url, status=status)
+
+
+async def _read_body(
+    response: aiohttp.ClientResponse,
+    write: Callable[[bytes], object],
+    url: str,
+    limit: int | None = None,
+) -> tuple[str, int]:
+    """Hand the body to `write` chunk by chunk; its SHA-256 and size in bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise FetchError(f"body larger than {limit} bytes", url=url)
+        digest.update(chunk)
+        write(chunk)
+    return digest.hexdigest(), size
+
+
+def _fetched(
+    url: str,
+    response: aiohttp.ClientResponse,
+    sha256: str,
+    size: int,
+    *,
+    text: str | None = None,
+    path: Path | None = None,
+) -> FetchResult:
+    return FetchResult(
+        url=url,
+        final_url=str(response.url),
+        status=response.status,
+        validators=Validators(
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            sha256=sha256,
+            size=size,
+        ),
+        unchanged=False,
+        text=text,
+        path=path,
+        size=size,
+        content_type=response.content_type,
+    )
+
+
+def _solver_result(url: str, answer: Any) -> FetchResult:
+    if not isinstance(answer, dict):
+        raise FetchError("solver answered an unexpected JSON value", url=url)
+    if answer.get("status") != "ok":
+        message = answer.get("message") or answer.get("status") or "no status"
+        raise FetchError(f"solver failed: {message}", url=url)
+    solution = answer.get("solution")
+    if not isinstance(solution, dict):
+        raise FetchError("solver answer has no solution", url=url)
+    status = solution.get("status")
+    if not isinstance(status, int):
+        raise FetchError("solver answer has no HTTP status", url=url)
+    _raise_for_status(url, status, "(through the solver)")
+    body = solution.get("response")
+    if not isinstance(body, str):
+        raise FetchError("solver answer has no response body", url=url)
+    raw_headers = solution.get("headers")
+    headers: dict[str, Any] = raw_headers if isinstance(raw_headers, dict) else {}
+    encoded = body.encode("utf-8")
+    final_url = solution.get("url")
+    return FetchResult(
+        url=url,
+        final_url=final_url if isinstance(final_url, str) and final_url else url,
+        status=status,
+        validators=Validators(
+            etag=str_or_none(headers.get("etag") or headers.get("ETag")),
+            last_modified=str_or_none(headers.get("last-modified") or headers.get("Last-Modified")),
+            sha256=hashlib.sha256(encoded).hexdigest(),
+            size=len(encoded),
+        ),
+        unchanged=False,
+        text=body,
+        size=len(encoded),
+        content_type="text/html",
+    )

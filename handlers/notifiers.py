@@ -1,0 +1,87 @@
+"""The platforms' notifiers without their chat adapters, for `top10bot deliveries send`.
+
+A run from cron sends what the outbox holds and ends: it needs no command handling, no Telegram
+long-poll and no Discord gateway session. Telegram gets a python-telegram-bot `Bot` of its own;
+Discord a discord.py client logged in over REST only (its gateway cache, and so telling a
+server owner about a lost channel, is then unavailable).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from bot.ports import Notifier
+from handlers.runner import config_table
+from handlers.secrets import redact_in_logs
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_notifiers(
+    sections: Mapping[str, Any], environ: Mapping[str, str]
+) -> AsyncIterator[list[Notifier]]:
+    """A notifier for each platform with a token (config or environment, as `run` reads them);
+    an empty list when none has one. Their clients are closed on the way out."""
+    from handlers.discord.adapter import discord_settings
+    from handlers.telegram.adapter import telegram_settings
+
+    notifiers: list[Notifier] = []
+    async with AsyncExitStack() as stack:
+        discord_config = discord_settings(config_table(sections, "discord"), environ)
+        if discord_config is not None:
+            notifiers.append(await stack.enter_async_context(_discord(discord_config.token)))
+        telegram_config = telegram_settings(config_table(sections, "telegram"), environ)
+        if telegram_config is not None:
+            notifiers.append(
+                await stack.enter_async_context(
+                    _telegram(
+                        telegram_config.token,
+                        telegram_config.base_url,
+                        telegram_config.base_file_url,
+                        telegram_config.read_timeout,
+                    )
+                )
+            )
+        yield notifiers
+
+
+@asynccontextmanager
+async def _telegram(
+    token: str, base_url: str | None, base_file_url: str | None, read_timeout: float
+) -> AsyncIterator[Notifier]:
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from handlers.telegram.notifier import TelegramNotifier
+
+    redact_in_logs(token, "TELEGRAM_TOKEN")
+    urls: dict[str, Any] = {}
+    if base_url:
+        urls["base_url"] = base_url
+    if base_file_url:
+        urls["base_file_url"] = base_file_url
+    bot = Bot(token, request=HTTPXRequest(read_timeout=read_timeout), **urls)
+    async with bot:  # getMe: a bad token fails here (InvalidToken)
+        yield TelegramNotifier(bot)
+
+
+@asynccontextmanager
+async def _discord(token: str) -> AsyncIterator[Notifier]:
+    # After the notifier: it imports discord.py with its deprecation warning filtered.
+    import discord
+
+    from handlers.discord.notifier import DiscordNotifier
+
+    redact_in_logs(token, "DISCORD_TOKEN")
+    client = discord.Client(
+        intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
+    )
+    try:
+        await client.login(token)  # REST only: a bad token fails here (LoginFailure)
+        yield DiscordNotifier(client, gateway=False)
+    finally:
+        await client.close()

@@ -1,0 +1,1 @@
+"""Telegram: the adapter (commands in) and the notifier (everything out)."""

@@ -1,0 +1,371 @@
+"""The Telegram adapter (python-telegram-bot 22): commands in, replies out.
+
+It runs PTB's manual lifecycle (initialize → updater.start_polling → start … stop → shutdown)
+instead of `run_polling()`, which would own the event loop that discord.py and the scheduler share.
+Translating is all it does: every command runs in bot.commands.CommandService; alerts go out
+through its `notifier` (handlers.telegram.notifier); a chat that is gone or moved goes to the
+delivery lifecycle (bot.delivery.lifecycle), as when the sender notices it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    Chat,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
+from bot.config import ConfigError
+from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.text import split_text
+from bot.subscriptions import Destination, Platform
+from handlers.secrets import redact_in_logs, resolve_token
+from handlers.telegram.notifier import (
+    TELEGRAM_COMMAND_DESCRIPTION_MAX,
+    TELEGRAM_TEXT_MAX,
+    TelegramNotifier,
+    telegram_text_length,
+)
+
+log = logging.getLogger(__name__)
+
+# /start is what Telegram clients send first; it answers like /help and is not listed.
+START_COMMAND = "start"
+
+ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+GONE_STATUSES = frozenset({ChatMemberStatus.BANNED, ChatMemberStatus.LEFT})
+
+DefaultContext = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    token: str
+    base_url: str | None = None  # a self-hosted Bot API server: "http://host:8081/bot"
+    base_file_url: str | None = None
+    rate_limiter: bool = True  # PTB's AIORateLimiter: ~30 messages/s overall, 20/min per group
+    # Flood-control answers (429) PTB waits out and retries before giving up: Telegram allows
+    # about one message a second per chat, and two quick commands in one chat cross that.
+    flood_retries: int = 1
+    poll_timeout: float = 10.0  # long-poll seconds of getUpdates
+    read_timeout: float = 5.0  # seconds to wait for the answer to any other request
+
+
+def render_html(reply: Reply) -> str:
+    """A reply as Telegram HTML; every text from data is escaped."""
+    esc = html.escape
+    parts = [f"<b>{'⚠️ ' if not reply.ok else ''}{esc(reply.title)}</b>"]
+    parts.extend(esc(line) for line in reply.lines)
+    for field in reply.fields:
+        parts.append("")
+        parts.append(f"<b>{esc(field.name)}</b>")
+        parts.extend(esc(line) for line in field.value.split("\n"))
+    if reply.suggestions:
+        parts.append("")
+        parts.append("<i>Did you mean:</i>")
+        parts.extend(f"• {esc(hint)}" for hint in reply.suggestions)
+    if reply.footer:
+        parts.append("")
+        parts.append(f"<i>{esc(reply.footer)}</i>")
+    return "\n".join(parts)
+
+
+def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    row = [InlineKeyboardButton(b.label, callback_data=b.payload()) for b in reply.buttons]
+    return InlineKeyboardMarkup([row])
+
+
+def bot_commands() -> list[BotCommand]:
+    """set_my_commands, generated from the registry: the usage line tells the arguments."""
+    commands = []
+    for command in COMMANDS:
+        arguments = " ".join(a.usage() for a in command.arguments)
+        text = f"{command.description} {arguments}".strip()
+        commands.append(BotCommand(command.name, text[:TELEGRAM_COMMAND_DESCRIPTION_MAX]))
+    return commands
+
+
+def destination_of(message: Message) -> Destination:
+    thread = str(message.message_thread_id) if message.is_topic_message else None
+    return Destination(Platform.TELEGRAM.value, str(message.chat.id), thread)
+
+
+def _where(chat: Chat, message: Message) -> str:
+    if chat.type == ChatType.PRIVATE:
+        return "this private chat"
+    if message.is_topic_message:
+        return "this topic"
+    if chat.type == ChatType.CHANNEL:
+        return "this channel"
+    return "this group"
+
+
+class TelegramAdapter:
+    platform = Platform.TELEGRAM.value
+    fatal_errors: tuple[type[BaseException], ...] = (InvalidToken,)
+
+    def __init__(
+        self,
+        service: CommandService,
+        settings: TelegramSettings,
+        lifecycle: DestinationLifecycle,
+    ) -> None:
+        self._service = service
+        self._lifecycle = lifecycle
+        self._settings = settings
+        redact_in_logs(settings.token, "TELEGRAM_TOKEN")
+        # PTB 22 warns on every time period read as an int (even inside RetryAfter); opting in to
+        # timedelta values, its future default, keeps flood-control answers free of warnings.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+        # Any: each builder call changes the builder's generic type; build() is what is typed.
+        builder: Any = ApplicationBuilder().token(settings.token)
+        if settings.base_url:
+            builder = builder.base_url(settings.base_url)
+        if settings.base_file_url:
+            builder = builder.base_file_url(settings.base_file_url)
+        builder = builder.read_timeout(settings.read_timeout)
+        if settings.rate_limiter:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.flood_retries))
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        # Alerts and operator alerts share the application's Bot: one connection pool.
+        self.notifier = TelegramNotifier(self.application.bot)
+        self._register_handlers()
+        self._running = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()  # getMe: a bad token fails here
+        try:
+            await app.bot.set_my_commands(bot_commands())
+            assert app.updater is not None  # ApplicationBuilder always builds one
+            await app.updater.start_polling(
+                timeout=int(self._settings.poll_timeout),
+                allowed_updates=[
+                    Update.MESSAGE,
+                    Update.CHANNEL_POST,
+                    Update.CALLBACK_QUERY,
+                    Update.MY_CHAT_MEMBER,
+                ],
+                error_callback=self._on_polling_error,
+            )
+            await app.start()
+        except BaseException:
+            await self._shutdown()
+            raise
+        self._running = True
+        log.info("telegram: polling as @%s", app.bot.username)
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        app = self.application
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        with contextlib.suppress(RuntimeError):  # still running: stop() comes first
+            await self.application.shutdown()
+
+    async def run(self) -> None:
+        """Serve until cancelled (the supervisor's contract)."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    @staticmethod
+    def _on_polling_error(error: TelegramError) -> None:
+        # PTB retries getUpdates itself; one line per failure is enough (no traceback spam).
+        log.warning("telegram: polling error: %s", error)
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        app = self.application
+        # New messages and channel posts; an edited command is not run a second time.
+        where = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        names = [command.name for command in COMMANDS] + [START_COMMAND]
+        app.add_handler(CommandHandler(names, self._on_command, filters=where))
+        app.add_handler(CallbackQueryHandler(self._on_button, pattern=f"^{BUTTON_PREFIX}\\|"))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(self._on_error)
+
+    def caller_for(self, message: Message, user_id: int | None) -> Caller:
+        chat = message.chat
+        bot = self.application.bot
+
+        async def check_admin() -> bool:
+            if chat.type == ChatType.CHANNEL:
+                return True  # only a channel's admins can post in it
+            if message.sender_chat is not None and message.sender_chat.id == chat.id:
+                return True  # an anonymous group admin posts as the group itself
+            if user_id is None:
+                return False
+            member: ChatMember = await bot.get_chat_member(chat.id, user_id)
+            return member.status in ADMIN_STATUSES
+
+        return Caller(
+            platform=self.platform,
+            user_id=str(user_id if user_id is not None else chat.id),
+            destination=destination_of(message),
+            private=chat.type == ChatType.PRIVATE,
+            check_admin=check_admin,
+            admin_rule="Only administrators of this group can change its subscriptions.",
+            where=_where(chat, message),
+        )
+
+    async def _on_command(self, update: Update, context: DefaultContext) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        head, _, rest = message.text.partition(" ")
+        name = head.lstrip("/").split("@", 1)[0].lower()
+        if name == START_COMMAND:
+            name = "help"
+        user = update.effective_user
+        caller = self.caller_for(message, user.id if user else None)
+        reply = await self._service.execute_text(name, rest.strip(), caller)
+        await self._answer(message, reply)
+
+    async def _answer(self, message: Message, reply: Reply) -> None:
+        chunks = split_text(render_html(reply), TELEGRAM_TEXT_MAX, telegram_text_length)
+        try:
+            for position, chunk in enumerate(chunks):
+                last = position == len(chunks) - 1
+                await message.reply_text(
+                    chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=reply_keyboard(reply) if last else None,
+                    do_quote=False,
+                )
+        except Forbidden as exc:
+            log.info("telegram: cannot answer in chat %s: %s", message.chat.id, exc.message)
+
+    async def _on_button(self, update: Update, context: DefaultContext) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        decoded = decode_button(query.data or "")
+        message = query.message
+        if decoded is None or not isinstance(message, Message):
+            await query.answer("This button no longer works; type the command instead.")
+            return
+        name, arguments = decoded
+        caller = self.caller_for(message, query.from_user.id)
+        reply = await self._service.execute(name, arguments, caller)
+        if not reply.ok:
+            # Only the presser sees why (a pop-up), the group is not spammed.
+            text = " ".join([reply.title, *reply.lines])
+            await query.answer(text[:200], show_alert=True)
+            return
+        await query.answer(reply.title[:200])
+        await self._answer(message, reply)
+
+    async def _on_migrate(self, update: Update, context: DefaultContext) -> None:
+        """A group became a supergroup: its subscriptions, settings and undelivered alerts
+        follow it to the new chat id (both service messages arrive; the second finds nothing
+        left to move)."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id is not None:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        await self._lifecycle.moved(
+            Destination(self.platform, str(old)), Destination(self.platform, str(new))
+        )
+
+    async def _on_membership(self, update: Update, context: DefaultContext) -> None:
+        """Blocked, kicked or re-added: pause or resume the chat (subscriptions are kept)."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        chat = change.chat
+        status = change.new_chat_member.status
+        if status in GONE_STATUSES:
+            reason = (
+                "blocked by the user" if chat.type == ChatType.PRIVATE else "bot removed from chat"
+            )
+            await self._lifecycle.gone(self.platform, str(chat.id), reason)
+        else:
+            await self._lifecycle.back(self.platform, str(chat.id))
+
+    async def _on_error(self, update: object, context: DefaultContext) -> None:
+        log.error("telegram: handler failed", exc_info=context.error)
+
+
+def telegram_settings(
+    section: Mapping[str, Any], environ: Mapping[str, str]
+) -> TelegramSettings | None:
+    """[telegram] config plus TELEGRAM_TOKEN (the environment wins); None without a token."""
+    token = resolve_token("TELEGRAM_TOKEN", section, environ)
+    if not token:
+        return None
+    base_url = section.get("base_url")
+    base_file_url = section.get("base_file_url")
+    try:
+        return TelegramSettings(
+            token=token,
+            base_url=str(base_url) if base_url else None,
+            base_file_url=str(base_file_url) if base_file_url else None,
+            rate_limiter=bool(section.get("rate_limiter", True)),
+            flood_retries=int(section.get("flood_retries", 1)),
+            poll_timeout=float(section.get("poll_timeout", 10.0)),
+            read_timeout=float(section.get("read_timeout", 5.0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            "[telegram] flood_retries, poll_timeout and read_timeout must be numbers"
+        ) from exc
+
+
+__all__ = [
+    "TelegramAdapter",
+    "TelegramSettings",
+    "bot_commands",
+    "render_html",
+    "reply_keyboard",
+    "telegram_settings",
+]

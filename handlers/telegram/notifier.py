@@ -1,0 +1,118 @@
+"""Everything top10bot sends to Telegram that is not a command reply: alerts, operator alerts.
+
+Its limits, its error map and its text measure are declared here, once. Alerts go out as plain
+text (no parse mode: nothing to escape, and the length Telegram counts is the length of the text),
+one message per call: bot.delivery has already cut the text to TELEGRAM_TEXT_MAX.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+from telegram import Bot, LinkPreviewOptions
+from telegram import error as telegram_error
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.ports import (
+    DeliveryError,
+    DeliveryUncertain,
+    DestinationGone,
+    DestinationMoved,
+    MessageRejected,
+    RetryLater,
+    TransientFailure,
+)
+from bot.subscriptions import Destination, Platform
+
+# Bot API sendMessage: at most 4096 characters of text, counted in UTF-16 units (after entity
+# parsing; alerts have no entities).
+TELEGRAM_TEXT_MAX = 4096
+# Bot API setMyCommands: a command description holds 1–256 characters.
+TELEGRAM_COMMAND_DESCRIPTION_MAX = 256
+# The overall and per-chat ceilings are pacing, configured in [delivery] (bot.delivery.config):
+# ~30 messages/s in all, ~1/s in one chat, 20/min in one group (Bots FAQ).
+
+# Telegram answers 400 for a few "this chat is gone" cases (a deleted group, a closed topic).
+TELEGRAM_GONE_PHRASES = (
+    "chat not found",
+    "message thread not found",
+    "topic_deleted",
+    "topic_closed",
+    "have no rights to send",
+    "not enough rights to send",
+    "need administrator rights",
+    "bot was kicked",
+    "bot is not a member",
+)
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def telegram_text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units): an emoji outside the BMP counts 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def telegram_retry_seconds(exc: telegram_error.RetryAfter) -> float:
+    """RetryAfter.retry_after in seconds: an int, a float or (PTB_TIMEDELTA) a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns when retry_after is read as a number; both forms mean seconds.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: int | float | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def telegram_delivery_error(exc: telegram_error.TelegramError) -> DeliveryError:
+    """What a python-telegram-bot error means for a delivery (docs: platforms.md, "Failures")."""
+    if isinstance(exc, telegram_error.RetryAfter):
+        return RetryLater(telegram_retry_seconds(exc))
+    if isinstance(exc, telegram_error.ChatMigrated):
+        return DestinationMoved(str(exc.new_chat_id))
+    if isinstance(exc, telegram_error.Forbidden):  # blocked by the user, kicked from the group
+        return DestinationGone(exc.message)
+    if isinstance(exc, telegram_error.BadRequest):
+        if any(phrase in exc.message.lower() for phrase in TELEGRAM_GONE_PHRASES):
+            return DestinationGone(exc.message)
+        return MessageRejected(exc.message)
+    if isinstance(exc, telegram_error.TimedOut):
+        # PTB cannot tell a request that never left from one whose answer never came back.
+        return DeliveryUncertain(exc.message)
+    # NetworkError covers 5xx answers and broken connections.
+    return TransientFailure(exc.message)
+
+
+class TelegramNotifier:
+    """bot.ports.Notifier over a python-telegram-bot `Bot` (the adapter's, or one of its own for
+    `top10bot deliveries send`)."""
+
+    platform = Platform.TELEGRAM.value
+    text_limit = TELEGRAM_TEXT_MAX
+    deduplicates = False  # the Bot API has no idempotency key
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def wait_until_ready(self) -> None:
+        # Idempotent: a no-op once the bot is initialised (getMe); a bad token fails here.
+        await self.bot.initialize()
+
+    def text_length(self, text: str) -> int:
+        return telegram_text_length(text)
+
+    async def send(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> None:
+        # Telegram has no idempotency key: a resent message is a duplicate (bot/delivery/sender).
+        target = Destination.from_address(self.platform, destination)
+        try:
+            await self.bot.send_message(
+                chat_id=int(target.chat_id),
+                text=text,
+                message_thread_id=int(target.thread_id) if target.thread_id else None,
+                link_preview_options=_NO_PREVIEW,
+            )
+        except telegram_error.TelegramError as exc:
+            # Nobody to tell about a lost chat: a user who blocked the bot, or a group that
+            # removed it, did so themselves and cannot be written to.
+            raise telegram_delivery_error(exc) from exc

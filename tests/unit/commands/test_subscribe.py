@@ -1,0 +1,46 @@
+"""/subscribe, /unsubscribe and /subscriptions."""
+
+from __future__ import annotations
+
+from bot.commands import CommandService
+from tests.unit.commands.command_helpers import member, run
+
+
+async def test_subscription_lifecycle(service: CommandService) -> None:
+    first = await run(service, "/subscribe Squid Game")
+    assert first.title.startswith("Subscribed #1")
+    again = await run(service, "/subscribe title=squid game")
+    assert again.title == "Already subscribed (#1)"
+    second = await run(service, "/subscribe world new_number_one records")
+    assert second.lines[0] == "Worldwide — records, new #1"
+    listing = await run(service, "/subscriptions")
+    assert listing.lines == (
+        "#1 Squid Game — every event",
+        "#2 Worldwide — records, new #1",
+    )
+    wrong = await run(service, "/unsubscribe 9")
+    assert not wrong.ok and "#1 Squid Game — every event" in wrong.suggestions
+    assert (await run(service, "/unsubscribe #1")).title == "Unsubscribed #1"
+    assert (await run(service, "/unsubscribe all")).title == "Removed 1 subscription"
+    empty = await run(service, "/subscriptions")
+    assert empty.title == "No subscriptions in this chat"
+
+
+async def test_subscribe_refuses_nothing_and_unknown_parts(service: CommandService) -> None:
+    assert (await run(service, "/subscribe")).title == "Subscribe to what?"
+    bad_events = await service.execute("subscribe", {"events": "recrods"}, member())
+    assert bad_events.title == "Unknown event type 'recrods'"
+    assert "records" in bad_events.suggestions
+    bad_region = await service.execute("subscribe", {"region": "atlantis"}, member())
+    assert bad_region.title == "Unknown region 'atlantis'"
+
+
+async def test_subscribe_warns_when_no_chart_exists_yet(service: CommandService) -> None:
+    reply = await run(service, "/subscribe FR TV")
+    assert reply.ok
+    assert "No matching chart is stored yet" in reply.lines[-1]
+
+
+async def test_subscribe_where_the_bot_cannot_post(service: CommandService) -> None:
+    reply = await run(service, "/subscribe KR", member(bot_can_post=False))
+    assert not reply.ok and reply.title == "I cannot post here"
