@@ -61,10 +61,6 @@ def last_per_period(charts: Iterable[Chart]) -> list[Chart]:
 
 def first_per_key(events: Iterable[Event]) -> list[Event]:
     """Events with a key seen earlier in the same batch are duplicates: keep the first."""
-    if not isinstance(events, list):
-        events = list(events)
-    if len({event.key for event in events}) == len(events):
-        return events  # the usual case: one set, no dict
     seen: dict[str, Event] = {}
     for event in events:
         seen.setdefault(event.key, event)

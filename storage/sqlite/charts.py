@@ -61,6 +61,15 @@ DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
 """
 
 
+# A row of titles by its identity, as its unique index spells it (NULL never equals NULL).
+_TITLE_MATCH = "title_id = ? AND title = ? AND coalesce(season, '') = ? AND (season IS NULL) = ?"
+
+
+def _title_identity(title: TitleIdentity) -> tuple[str, str, str, bool]:
+    title_id, name, season = title
+    return (title_id, name, season or "", season is None)
+
+
 def title_mentions(charts: Sequence[Chart]) -> dict[TitleIdentity, int]:
     """How many entries of `charts` name each title."""
     counts: dict[TitleIdentity, int] = {}
@@ -116,14 +125,13 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
     if replaced:
         gone = title_mentions(replaced)
         await tx.executemany(
-            "UPDATE titles SET entries = entries - ?"
-            " WHERE title_id = ? AND title = ? AND season IS ?",
-            [(count, *title) for title, count in gone.items()],
+            f"UPDATE titles SET entries = entries - ? WHERE {_TITLE_MATCH}",
+            [(count, *_title_identity(title)) for title, count in gone.items()],
         )
         # The replaced charts held the last mention of these.
         await tx.executemany(
-            "DELETE FROM titles WHERE title_id = ? AND title = ? AND season IS ? AND entries <= 0",
-            list(gone),
+            f"DELETE FROM titles WHERE {_TITLE_MATCH} AND entries <= 0",
+            [_title_identity(title) for title in gone],
         )
         log.info("replaced %d stored charts with corrected ones", len(replaced))
 
@@ -263,7 +271,8 @@ class SqliteCharts:
 
     async def search_titles(self, text: str, limit: int = 25) -> list[TitleHit]:
         needle = codec.folded_title(text)
-        # A substring scan over the distinct titles (thousands), not over every entry.
+        # A substring scan over the distinct titles (thousands), not over every entry. instr()
+        # is SQLite's spelling of PostgreSQL's strpos().
         rows = await self._db.read(
             "SELECT title_id, title, season FROM titles WHERE instr(title_norm, ?) > 0"
             " ORDER BY instr(title_norm, ?), title_norm, title, title_id, season LIMIT ?",

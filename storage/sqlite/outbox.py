@@ -271,18 +271,19 @@ class SqliteOutbox:
                     (old_id,),
                 )
                 return int(rows[0][0])
-            changed = await tx.execute(
-                "UPDATE OR IGNORE deliveries SET destination_id = ?, platform = ?, group_id = NULL"
+            # A row whose event the new address already has is a duplicate: it goes, the others
+            # move (in that order, so the move meets no unique key).
+            await tx.execute(
+                "DELETE FROM deliveries"
+                " WHERE destination_id = ? AND status IN ('pending', 'failed') AND event_id IN"
+                " (SELECT event_id FROM deliveries WHERE destination_id = ?)",
+                (old_id, new_id),
+            )
+            return await tx.execute(
+                "UPDATE deliveries SET destination_id = ?, platform = ?, group_id = NULL"
                 " WHERE destination_id = ? AND status IN ('pending', 'failed')",
                 (new_id, new.platform, old_id),
             )
-            # What stayed behind duplicates a row the new address already has.
-            await tx.execute(
-                "DELETE FROM deliveries"
-                " WHERE destination_id = ? AND status IN ('pending', 'failed')",
-                (old_id,),
-            )
-            return changed
 
     # -- operators ------------------------------------------------------------------------------
 
