@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[list[Event]], Awaitable[None]]
 
-# Flushing every few thousand charts keeps transactions short without paying per-chart commits
-# (a live poll brings a few hundred charts: one flush), and bounds what a long replay holds in
-# memory before it is stored.
-FLUSH_CHARTS = 4_000
+# A flush after about a thousand charts (one week of Netflix's per-country file; a batch ends at
+# a period's end) keeps each transaction short, so that a process sharing the database file (the
+# bot beside an import) does not wait near its busy timeout (storage/sqlite/connection.py),
+# without paying per-chart commits (a live poll brings a few hundred charts: one flush). It also
+# bounds what a long replay holds before it is stored.
+FLUSH_CHARTS = 1_000
 
 # The gate and the diff are plain Python and never wait: without a pause now and then they would
 # hold the event loop for a whole replay or poll, and the chat adapters' heartbeats would wait
