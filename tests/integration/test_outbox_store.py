@@ -1,6 +1,6 @@
 """One contract for the outbox of every backend (memory and SQLite).
 
-A PostgreSQL backend joins by adding a parameter to the `stores` fixture.
+A PostgreSQL backend joins through tests/integration/backends.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Backend, Batch, Outbox, SubscriptionStore
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.memory import MemoryBackend
 from storage.sqlite import SqliteBackend
+from tests.integration.backends import BACKENDS, open_test_backend
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -61,14 +61,9 @@ class Stores:
         return destination
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=BACKENDS)
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    storage: Backend
-    if request.param == "sqlite":
-        storage = await SqliteBackend.open(tmp_path / "outbox.db", clock=lambda: T0)
-        await storage.migrate()
-    else:
-        storage = MemoryBackend(clock=lambda: T0)
+    storage = await open_test_backend(request.param, tmp_path, clock=lambda: T0)
     try:
         yield Stores(storage)
     finally:

@@ -1,6 +1,6 @@
 """One contract for the chart store of every backend (memory and SQLite), plus SQLite-only facts.
 
-A PostgreSQL backend joins by adding a parameter to the `storage_and_clock` fixture.
+A PostgreSQL backend joins through tests/integration/backends.py.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.ports import Backend, Batch, RankPoint, Storage, TitleHit
 from bot.subscriptions import Destination, SubscriptionSpec
 from storage import MemoryBackend, SqliteBackend, StorageUrlError, codec, open_backend
 from storage.schema import Migration, load_migrations, split_statements
+from tests.integration.backends import BACKENDS, open_test_backend
 
 NETFLIX_TV_US = ChartKey("flixpatrol", "netflix", "US", "TV Shows", "daily")
 NETFLIX_TV_FR = ChartKey("flixpatrol", "netflix", "FR", "TV Shows", "daily")
@@ -71,17 +72,12 @@ async def save(store: Storage, batch: Batch) -> list[Event]:
     return (await store.save_batch(batch, queue_deliveries=False)).events
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 async def storage_and_clock(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Backend, FakeClock]]:
     clock = FakeClock()
-    store: Backend
-    if request.param == "memory":
-        store = MemoryBackend(clock=clock)
-    else:
-        store = await SqliteBackend.open(tmp_path / "top10.db", clock=clock)
-    await store.migrate()
+    store = await open_test_backend(request.param, tmp_path, clock)
     yield store, clock
     await store.close()
 

@@ -1,6 +1,6 @@
 """One contract for the subscription store of every backend (memory and SQLite).
 
-A PostgreSQL backend joins by adding a parameter to the `store` fixture.
+A PostgreSQL backend joins through tests/integration/backends.py.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.events import EventType
-from bot.ports import Backend, SubscriptionStore
+from bot.ports import SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from storage import MemoryBackend, open_backend
+from storage import open_backend
+from tests.integration.backends import BACKENDS, open_test_backend
 
 GROUP = Destination("telegram", "-100")
 TOPIC = Destination("telegram", "-100", "7")
@@ -24,13 +25,9 @@ SQUID = SubscriptionSpec(show="squid game", show_title="Squid Game")
 RECORDS = SubscriptionSpec(event_types=frozenset({EventType.RECORD_BROKEN}))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SubscriptionStore]:
-    backend: Backend
-    if request.param == "memory":
-        backend = MemoryBackend()
-    else:
-        backend = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
+    backend = await open_test_backend(request.param, tmp_path)
     try:
         yield backend.subscriptions
     finally:
