@@ -150,8 +150,8 @@ def test_example_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[sources.hulu]\nenabled = true\n", "unknown source \\[sources.hulu\\]"),
-        ("[sources.netflix]\nenabeld = true\n", "unknown key 'enabeld'"),
+        ("[sources.hulu]\nenabled = true\n", "unknown section \\[sources.hulu\\]"),
+        ("[sources.netflix]\nenabeld = true\n", "did you mean enabled\\?"),
         ("[sources.netflix]\nfiles = ['weekly']\n", "files: choose from"),
         ("[sources.netflix]\ntimeout = 'slow'\n", "timeout must be a number"),
         ("[alerts]\ncatchup_max_age = 'soon'\n", "catchup_max_age must be a duration"),
