@@ -149,3 +149,13 @@ def test_a_source_reader_reads_exactly_the_keys_of_the_schema(
         settings.from_table({"not_a_key": 1})
     read = str(caught.value).rpartition("known keys: ")[2].split(", ")
     assert set(read) == SECTION_KEYS[name]
+
+
+def test_an_unknown_source_on_the_command_line_gets_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "bot.db")
+    assert main(["poll", "--once", "--source", "netflx", "--db", db]) == 2
+    assert (
+        capsys.readouterr().err == "config error: unknown source 'netflx'; did you mean netflix?\n"
+    )
