@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from bot.sources import netflix
 from handlers.http import open_http_client
 from storage import open_storage
 from tests.fakes.source_server import FIXTURES, SourceServer, config_toml
-from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.telegram_server import FakeTelegram, TelegramSent
 
 GLOBAL_FILE = FIXTURES / "poll" / "all-weeks-global.tsv"
 CHAT_ID = 424242  # a private chat: the user id is the chat id
@@ -114,7 +114,7 @@ async def import_history(config: Config) -> None:
 
 
 @asynccontextmanager
-async def running_bot(config: Config, telegram: FakeTelegram) -> Any:
+async def running_bot(config: Config, telegram: FakeTelegram) -> AsyncIterator[asyncio.Task[int]]:
     environ = {"TELEGRAM_TOKEN": telegram.token}
     task = asyncio.create_task(run_bot(config, environ=environ), name="top10bot run")
     try:
@@ -130,10 +130,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def alerts_to(telegram: FakeTelegram, after: int) -> Iterator[Any]:
+def alerts_to(telegram: FakeTelegram, after: int) -> Iterator[TelegramSent]:
     for message in telegram.sent[after:]:
         if message.chat_id == CHAT_ID:
             yield message
+
+
+def alerted_after(telegram: FakeTelegram, seen: int) -> Callable[[], bool]:
+    return lambda: any(True for _ in alerts_to(telegram, seen))
 
 
 async def bench(interval: int, publications: int, seed: int) -> dict[str, Any]:
@@ -152,9 +156,7 @@ async def bench(interval: int, publications: int, seed: int) -> dict[str, Any]:
                 await import_history(config)
                 async with running_bot(config, telegram) as bot:
                     telegram.inject_message(CHAT_ID, "/subscribe world", CHAT_ID)
-                    await telegram.wait_until(
-                        lambda: any(True for _ in alerts_to(telegram, 0)), max_wait_s=60
-                    )
+                    await telegram.wait_until(alerted_after(telegram, 0), max_wait_s=60)
                     print(f"subscribed; publishing {len(new_weeks)} weeks, every {interval}s polls")
                     return await publish_all(rng, mirror, telegram, bot, text, new_weeks, interval)
     finally:
@@ -179,8 +181,7 @@ async def publish_all(
         published = time.time()
         try:
             await telegram.wait_until(
-                lambda seen=seen: any(True for _ in alerts_to(telegram, seen)),
-                max_wait_s=interval + MISSED_AFTER_S,
+                alerted_after(telegram, seen), max_wait_s=interval + MISSED_AFTER_S
             )
         except TimeoutError:
             missed += 1

@@ -1,9 +1,9 @@
 """Requests to one host start at least `interval` seconds apart, however many are in flight.
 
-Each request reserves the next free start time of its host before it waits for it: reserving
-never waits, so concurrent requests line up in the order they asked, and a source that fetches
-several pages at once still looks to the host like one polite client. The reservations outlive
-a poll, so two polls in a row do not start with a burst either.
+Requests to a host take turns: each waits for the previous start plus the interval, measured
+from when that start really happened (a late wake-up of the loop never squeezes two requests
+together). A source fetching several pages at once still looks to the host like one polite
+client. The pacer outlives a poll, so two polls in a row do not start with a burst either.
 """
 
 from __future__ import annotations
@@ -24,18 +24,21 @@ class HostPacer:
         self.interval = interval
         self._sleep = sleep
         self._clock = clock
-        self._next_start: dict[str, float] = {}
+        self._last_start: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
     async def wait_turn(self, url: str) -> None:
-        """Return when a request to `url`'s host may start."""
+        """Return when a request to `url`'s host may start (and count it as started)."""
         if self.interval <= 0:
             return
         host = urlparse(url).netloc.lower()
-        now = self._now()
-        start = max(now, self._next_start.get(host, now))
-        self._next_start[host] = start + self.interval
-        if start > now:
-            await self._sleep(start - now)
+        async with self._turns.setdefault(host, asyncio.Lock()):
+            last = self._last_start.get(host)
+            if last is not None:
+                wait = last + self.interval - self._now()
+                if wait > 0:
+                    await self._sleep(wait)
+            self._last_start[host] = self._now()

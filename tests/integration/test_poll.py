@@ -25,21 +25,11 @@ from bot.sources.netflix_fetch import NetflixSource
 from bot.status import collect_status, format_status
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
-from storage import open_storage
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
 GLOBAL_PATH = "/tudum/top10/data/" + netflix.GLOBAL_FILE
 NOW = datetime(2026, 7, 22, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def write_config(tmp_path: Path, server: SourceServer, **extra_tables: dict[str, object]) -> Path:
