@@ -208,7 +208,12 @@ class PollScheduler:
         closes = current_window_close(trigger.timing.windows, now)
         if closes is None or (trigger.quiet_until is not None and trigger.quiet_until >= closes):
             return
-        if not await self._poller.up_to_date(name):
+        try:
+            done = await self._poller.up_to_date(name)
+        except Exception:  # the store failed: keep polling fast, the next poll asks again
+            log.exception("%s: could not tell whether the window's data is in", name)
+            return
+        if not done:
             return
         trigger.quiet_until = closes
         log.info("%s is up to date: no fast polls until the window closes at %s", name, closes)
