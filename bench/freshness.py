@@ -49,7 +49,7 @@ from bot.config import Config, load_config
 from bot.poll_command import poll_once_command
 from bot.sources import netflix
 from handlers.http import open_http_client
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import FIXTURES, SourceServer, config_toml
 from tests.fakes.telegram_server import FakeTelegram, TelegramSent
 
@@ -105,7 +105,7 @@ def write_config(path: Path, mirror: SourceServer, telegram: FakeTelegram, inter
 
 async def import_history(config: Config) -> None:
     """`top10bot poll --once` before anyone subscribed: the history, and no alert."""
-    storage = await open_storage(config.storage.url)
+    storage = await open_backend(config.storage.url)
     try:
         async with open_http_client() as http:
             await poll_once_command(config, storage, http, out=io.StringIO(), err=io.StringIO())

@@ -190,7 +190,10 @@ class Poller:
             async def hand_over(new_events: list[Event]) -> None:
                 old_events.extend(await self._deliver_fresh(new_events))
 
-            pipeline = Pipeline(self._storage, self._diff_config, sink=hand_over)
+            # Live events: their deliveries are queued with them (run and poll --once alike).
+            pipeline = Pipeline(
+                self._storage, self._diff_config, queue_deliveries=True, sink=hand_over
+            )
             feed = SourceFeed(name, pipeline)
             fetcher = ConditionalFetcher(
                 self._http, self._storage, self.config.settings(name).fetch

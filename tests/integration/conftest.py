@@ -10,7 +10,7 @@ import pytest
 
 from bot.ports import Storage
 from handlers.http import AiohttpClient, open_http_client
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import SourceServer
 
 
@@ -28,7 +28,7 @@ async def http() -> AsyncIterator[AiohttpClient]:
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         yield opened
     finally:

@@ -17,7 +17,7 @@ from bot.poll_report import SourceReport
 from bot.sources import netflix
 from handlers.http import AiohttpClient
 from handlers.scheduler import PollScheduler
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -72,7 +72,7 @@ async def test_fast_polls_in_the_window_until_the_week_is_in(
         reports.append(report)
 
     with time_machine.travel(at(21, 14, 30), tick=False) as traveller:
-        storage = await open_storage(config.storage.url)
+        storage = await open_backend(config.storage.url)
         try:
             poller = Poller(
                 storage,
