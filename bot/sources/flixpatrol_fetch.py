@@ -6,6 +6,12 @@ first, going back at most `backfill_days`: a normal daily poll fetches one day p
 after an outage fetches every missed day, and a day that was rejected is not fetched again once a
 later day has been accepted (the diff engine never goes back in time).
 
+The pages of one day are fetched concurrently (`pages_in_flight`), their starts paced per host
+(`request_interval`, bot/sources/pacing.py), and each page goes through the pipeline as soon as
+it is read: its alerts are queued before the last page of the day is in. Each page is its own
+batch, so the gate's cross-chart checks (a list identical to another region's) see the stored
+charts of the pages before it, not those still in flight.
+
 Every way a page can fail — a fetch error after retries, HTTP 200 "Page Not Found", a challenge
 page, a redirect to another day, a page with no list — is stored as a rejected snapshot of that
 page (category `page`) with its reason; a list that is there but broken (short table, another
