@@ -367,6 +367,7 @@ async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
     assert tv.last_rejected is not None and tv.rejected_reason == "body is `null`"
     lines = format_status(statuses)
     assert "  next poll: 2026-07-22 20:00 UTC" in lines
+    assert "  publication window: tue 15:00-24:00 UTC, every 60s until the new data is in" in lines
     assert any(
         line.startswith("  netflix/WORLD/TV (English)/weekly: accepted 2026-07-19; rejected")
         and "body is `null`" in line
