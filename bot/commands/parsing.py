@@ -17,6 +17,7 @@ from functools import cache
 from bot.commands.lookup import fuzzy
 from bot.commands.registry import ArgumentKind, Command
 from bot.commands.reply import ArgumentError, error
+from bot.commands.untrusted import ascii_digits
 from bot.events import EventType
 from bot.render import service_name
 from bot.sources.regions import (
@@ -236,7 +237,7 @@ def resolve_date_argument(text: str, today: date) -> date:
     if folded == "yesterday":
         return today - timedelta(days=1)
     try:
-        wanted = date.fromisoformat(text)
+        wanted = date.fromisoformat(ascii_digits(text))
     except ValueError:
         raise ArgumentError(
             error(f"Not a date: {text!r}", "Write dates as YYYY-MM-DD, e.g. 2024-01-07.")

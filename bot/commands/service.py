@@ -20,6 +20,7 @@ from bot.commands.parsing import parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.untrusted import clean_text, shown
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class CommandService:
         if command is None:
             return self._unknown_command(name)
         try:
-            arguments = parse_command_text(command, text)
+            arguments = parse_command_text(command, clean_text(text, f"/{command.name}"))
         except ArgumentError as exc:
             return exc.reply
         return await self.execute(command.name, arguments, caller)
@@ -87,15 +88,23 @@ class CommandService:
         for key, value in arguments.items():
             argument = command.argument(key)
             if argument is None:
-                return error(f"/{command.name} has no argument {key!r}", command.usage())
-            if value is None or not value.strip():
+                return error(
+                    f"/{command.name} has no argument {key[:MAX_ARGUMENT_LENGTH]!r}",
+                    command.usage(),
+                )
+            if value is None:
                 continue
             if len(value) > MAX_ARGUMENT_LENGTH:
                 return error(
                     f"{argument.name} is too long",
                     f"Keep arguments under {MAX_ARGUMENT_LENGTH} characters.",
                 )
-            values[key] = value.strip()
+            try:
+                value = clean_text(value, argument.name).strip()
+            except ArgumentError as exc:
+                return exc.reply
+            if value:
+                values[key] = value
         for argument in command.arguments:
             if argument.required and argument.name not in values:
                 return error(
@@ -117,7 +126,7 @@ class CommandService:
     def _unknown_command(self, name: str) -> Reply:
         close = fuzzy(name, list(COMMANDS_BY_NAME), 3, cutoff=50)
         return error(
-            f"Unknown command /{name[:MAX_ARGUMENT_LENGTH]}",
+            f"Unknown command {shown('/' + name, MAX_ARGUMENT_LENGTH)}",
             "Type /help for the list of commands.",
             suggestions=[f"/{c}" for c in close],
         )
