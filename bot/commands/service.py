@@ -72,6 +72,8 @@ class CommandService:
             arguments = parse_command_text(command, clean_text(text, f"/{command.name}"))
         except ArgumentError as exc:
             return exc.reply
+        except Exception:
+            return self._failed(command.name)
         return await self.execute(command.name, arguments, caller)
 
     async def execute(
@@ -119,9 +121,12 @@ class CommandService:
         except ArgumentError as exc:
             return exc.reply
         except Exception:
-            # One failing command must never take its adapter down; the log has the details.
-            log.exception("command /%s failed", command.name)
-            return error("Something went wrong", "The error was logged; please try again later.")
+            return self._failed(command.name)
+
+    def _failed(self, name: str) -> Reply:
+        # One failing command must never take its adapter down; the log has the details.
+        log.exception("command /%s failed", name)
+        return error("Something went wrong", "The error was logged; please try again later.")
 
     def _unknown_command(self, name: str) -> Reply:
         close = fuzzy(name, list(COMMANDS_BY_NAME), 3, cutoff=50)
