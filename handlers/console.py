@@ -48,12 +48,12 @@ def render_plain(reply: Reply) -> str:
 
 
 def split_command(line: str) -> tuple[str, str] | None:
-    """'/top10 south korea' → ('top10', 'south korea'); None for a blank line."""
-    text = line.strip()
-    if not text:
+    """'/top10 south korea' → ('top10', 'south korea'); None for a blank line. The name ends at
+    any whitespace (a tab, a newline), not only at a space."""
+    words = line.split(maxsplit=1)
+    if not words:
         return None
-    head, _, rest = text.partition(" ")
-    return head.lstrip("/").lower(), rest.strip()
+    return words[0].lstrip("/").lower(), words[1].strip() if len(words) > 1 else ""
 
 
 class ConsoleNotifier:

@@ -159,3 +159,12 @@ async def test_what_the_terminal_cannot_show_is_escaped() -> None:
     await console.notifier.send("console", "🇰🇷 Top 10 — ✓")
     ascii_out.seek(0)
     assert ascii_out.read() == "\\U0001f1f0\\U0001f1f7 Top 10 \\u2014 \\u2713\n"
+
+
+async def test_a_command_name_ends_at_any_whitespace() -> None:
+    console = ConsoleAdapter(service(), out=io.StringIO())
+    spaced = await console.handle_line("/help")
+    assert await console.handle_line("/help\t") == spaced
+    assert await console.handle_line("\t/HELP\r\n") == spaced
+    unknown = await console.handle_line("/nonsense\tKR")
+    assert unknown is not None and unknown.startswith("⚠ Unknown command /nonsense\n")
