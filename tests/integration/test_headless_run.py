@@ -29,21 +29,15 @@ async def server() -> AsyncIterator[SourceServer]:
 
 
 def bot_command(tmp_path: Path, server: SourceServer) -> list[str]:
+    """The CLI with a config whose only source is the local server (nothing leaves the host)."""
+    netflix_files = {"base_url": server.netflix_base, "files": ["global"], **FAST_FETCH}
+    tables = {
+        "storage": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "sources.netflix": netflix_files,
+        "sources.flixpatrol": {"enabled": False},
+    }
     config_path = tmp_path / "config.toml"
-    config_path.write_text(
-        config_toml(
-            {
-                "storage": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
-                "sources.netflix": {
-                    "base_url": server.netflix_base,
-                    "files": ["global"],
-                    **FAST_FETCH,
-                },
-                "sources.flixpatrol": {"enabled": False},
-            }
-        ),
-        encoding="utf-8",
-    )
+    config_path.write_text(config_toml(tables), encoding="utf-8")
     return [sys.executable, "-m", "bot", "-v", "--config", str(config_path), "run"]
 
 
