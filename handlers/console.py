@@ -3,6 +3,9 @@
 It is the no-token default of `top10bot run` and the end-to-end test rig. The operator at the
 console owns it: every command is allowed, and the console is one destination ("console:console")
 that can subscribe like any chat.
+
+It reads whatever stdin is (a terminal, a pipe, a file, /dev/null, or none at all) to its end,
+lines of any length included; the end of input ends the console, never the bot.
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ def split_command(line: str) -> tuple[str, str] | None:
     return words[0].lstrip("/").lower(), words[1].strip() if len(words) > 1 else ""
 
 
+def print_line(out: TextIO, text: str) -> None:
+    """Print, escaping what the output's encoding cannot show instead of failing on it."""
+    encoding = getattr(out, "encoding", None)
+    if encoding:
+        text = text.encode(encoding, errors="backslashreplace").decode(encoding)
+    print(text, file=out, flush=True)
+
+
 class ConsoleNotifier:
     """bot.ports.Notifier for the console: an alert is printed. No flood control, no
     idempotency, never lost."""
@@ -78,6 +89,16 @@ class ConsoleNotifier:
         self, destination: str, text: str, *, idempotency_key: str | None = None
     ) -> None:
         print_line(self._out, text)
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line longer than MAX_CONSOLE_LINE_BYTES: read to its end and dropped, never held."""
+
+    size: int  # its length in bytes
+
+
+ConsoleLine = str | OverlongLine
 
 
 class ConsoleAdapter:
@@ -142,24 +163,6 @@ class ConsoleAdapter:
             await self.serve(self._lines)
         except OSError as exc:  # stdout is gone (a closed pipe): nothing can be answered
             log.warning("console: off, its output failed (%s)", exc)
-
-
-def print_line(out: TextIO, text: str) -> None:
-    """Print, escaping what the output's encoding cannot show instead of failing on it."""
-    encoding = getattr(out, "encoding", None)
-    if encoding:
-        text = text.encode(encoding, errors="backslashreplace").decode(encoding)
-    print(text, file=out, flush=True)
-
-
-@dataclass(frozen=True, slots=True)
-class OverlongLine:
-    """A line longer than MAX_CONSOLE_LINE_BYTES: read to its end and dropped, never held."""
-
-    size: int  # its length in bytes
-
-
-ConsoleLine = str | OverlongLine
 
 
 async def split_lines(
@@ -236,8 +239,7 @@ async def read_chunks(fd: int) -> AsyncIterator[bytes]:
     taken = threading.Semaphore(1)  # one chunk in the queue at most
 
     def read_until_end() -> None:
-        chunk = b"-"
-        while chunk:
+        while True:
             try:
                 chunk = os.read(fd, READ_CHUNK_BYTES)
             except OSError as exc:
@@ -248,6 +250,8 @@ async def read_chunks(fd: int) -> AsyncIterator[bytes]:
                 loop.call_soon_threadsafe(chunks.put_nowait, chunk)
             except RuntimeError:
                 return  # the event loop is closed: the bot is exiting
+            if not chunk:
+                return
 
     threading.Thread(target=read_until_end, name="console-stdin", daemon=True).start()
     while chunk := await chunks.get():

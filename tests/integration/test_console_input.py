@@ -168,3 +168,17 @@ async def test_a_command_name_ends_at_any_whitespace() -> None:
     assert await console.handle_line("\t/HELP\r\n") == spaced
     unknown = await console.handle_line("/nonsense\tKR")
     assert unknown is not None and unknown.startswith("⚠ Unknown command /nonsense\n")
+
+
+async def test_a_terminal_is_read_and_its_hangup_ends_the_input() -> None:
+    controller, terminal = os.openpty()
+    try:
+        try:
+            os.write(controller, b"/help\n")
+            lines = stdin_lines(terminal)
+            assert await anext(lines) == "/help"
+        finally:
+            os.close(controller)  # the terminal hangs up: reading it fails (EIO), input ends
+        assert await collect(lines) == []
+    finally:
+        os.close(terminal)
