@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from bot.commands.context import CommandContext, Handler
@@ -92,12 +93,12 @@ MAX_SUBSCRIPTION_ID = 2**63 - 1
 
 
 def subscription_number(text: str) -> int:
-    """The number of a subscription, in digits of any script ("12", "#١٢").
+    """The number of a subscription, in digits of any script ("12", "#١٢"), signed or not.
 
-    Raises ArgumentError for anything else (a sign, a fraction, "1e309", a superscript "²").
+    Raises ArgumentError for anything else (a fraction, "1e309", a superscript "²").
     """
     digits = ascii_digits(text)
-    if not (digits.isascii() and digits.isdigit()):
+    if not re.fullmatch(r"[+-]?[0-9]+", digits):
         raise ArgumentError(
             error(
                 f"Not a subscription number: {text!r}",
@@ -113,9 +114,9 @@ async def unsubscribe(ctx: CommandContext, args: Mapping[str, str], caller: Call
         removed = await ctx.subscriptions.remove_all_subscriptions(caller.destination)
         return Reply(title=f"Removed {plural(removed, 'subscription')}")
     number = subscription_number(wanted)
-    # A number no store can hold (SQLite's ids are 64-bit) names no subscription: it is not
-    # passed on, where it would overflow.
-    if number <= MAX_SUBSCRIPTION_ID and await ctx.subscriptions.remove_subscription(
+    # A number no store can hold (SQLite's ids are 64-bit, from 1) names no subscription: it is
+    # not passed on, where it would overflow.
+    if 1 <= number <= MAX_SUBSCRIPTION_ID and await ctx.subscriptions.remove_subscription(
         caller.destination, number
     ):
         return Reply(title=f"Unsubscribed #{number}")
