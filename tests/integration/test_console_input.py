@@ -26,8 +26,8 @@ from handlers.console import (
     stdin_lines,
 )
 from handlers.runner import supervise
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 
 
 async def chunked(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
@@ -74,7 +74,7 @@ async def test_a_huge_line_is_dropped_and_the_next_lines_are_kept() -> None:
 
 
 def service() -> CommandService:
-    return CommandService(MemoryStorage(), MemorySubscriptionStore())
+    return CommandService(MemoryBackend(), MemorySubscriptionStore())
 
 
 def write_and_close(fd: int, data: bytes) -> threading.Thread:

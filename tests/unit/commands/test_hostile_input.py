@@ -22,8 +22,7 @@ from bot.commands import (
 )
 from bot.subscriptions import Destination
 from handlers.console import render_plain
-from storage import open_storage
-from storage.subscriptions import open_subscription_store
+from storage import open_backend
 from tests.chat_fixtures import load_chat_history
 from tests.unit.commands.command_helpers import Clock, member, run
 
@@ -73,13 +72,11 @@ HOSTILE_TEXT = st.one_of(
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
-    storage = await open_storage(f"sqlite:///{tmp_path / 'hostile.db'}")
+    storage = await open_backend(f"sqlite:///{tmp_path / 'hostile.db'}")
     try:
         await load_chat_history(storage)
         generous = CommandRateLimiter(burst=10**6, per_seconds=1)
-        yield CommandService(
-            storage, open_subscription_store(storage), clock=Clock(), rate_limiter=generous
-        )
+        yield CommandService(storage, storage.subscriptions, clock=Clock(), rate_limiter=generous)
     finally:
         await storage.close()
 
