@@ -20,7 +20,7 @@ from bot.commands.parsing import parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
-from bot.commands.untrusted import clean_text, shown
+from bot.commands.untrusted import clean_text, quoted, shown
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class CommandService:
             argument = command.argument(key)
             if argument is None:
                 return error(
-                    f"/{command.name} has no argument {key[:MAX_ARGUMENT_LENGTH]!r}",
+                    f"/{command.name} has no argument {quoted(key)}",
                     command.usage(),
                 )
             if value is None:
@@ -138,4 +138,8 @@ class CommandService:
 
     async def complete(self, kind: ArgumentKind, current: str, caller: Caller) -> list[Choice]:
         """Autocomplete choices for what the user has typed so far (≤ 25)."""
-        return await complete(self._context, kind, current[:MAX_ARGUMENT_LENGTH], caller)
+        try:
+            typed = clean_text(current[:MAX_ARGUMENT_LENGTH], kind.value)
+        except ArgumentError:
+            return []  # nothing completes a control character (and a choice must not echo it)
+        return await complete(self._context, kind, typed, caller)

@@ -15,7 +15,7 @@ from bot.commands.parsing import (
 )
 from bot.commands.registry import COMMANDS_BY_NAME, Caller
 from bot.commands.reply import ArgumentError, Reply, error
-from bot.commands.untrusted import ascii_digits
+from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.sources.regions import service_from_display_name
 from bot.subscriptions import (
@@ -101,7 +101,7 @@ def subscription_number(text: str) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", digits):
         raise ArgumentError(
             error(
-                f"Not a subscription number: {text!r}",
+                f"Not a subscription number: {quoted(text)}",
                 "Use the number shown by /subscriptions, or 'all'.",
             )
         )

@@ -30,7 +30,7 @@ def clean_text(text: str, what: str) -> str:
     """`text` without invisible marks and with every kind of space made a plain space.
 
     Raises ArgumentError naming the first control character or lone surrogate; `what` says
-    where it was ("region", "the command").
+    where it was ("region", "/top10").
     """
     kept: list[str] = []
     for character in text:
@@ -55,7 +55,17 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
-def shown(text: str, limit: int) -> str:
+# The most of a user's text a reply repeats (as much as an argument may hold): enough to
+# recognise it, never a wall of text that would not fit a message.
+ECHO_MAX = 100
+
+
+def quoted(text: str, limit: int = ECHO_MAX) -> str:
+    """User text repeated in a reply: quoted, unprintable characters escaped, cut to `limit`."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def shown(text: str, limit: int = ECHO_MAX) -> str:
     """User text shown back inside a reply: as typed when printable, else quoted with escapes;
     cut to `limit` characters either way."""
     cut = text[:limit]

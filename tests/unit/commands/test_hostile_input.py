@@ -13,8 +13,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.commands import (
+    AUTOCOMPLETED_KINDS,
     COMMANDS,
     COMMANDS_BY_NAME,
+    MAX_CHOICE_TEXT,
+    MAX_CHOICES,
+    ArgumentKind,
     Caller,
     CommandRateLimiter,
     CommandService,
@@ -202,3 +206,16 @@ async def test_invisible_marks_and_odd_spaces_are_ignored(service: CommandServic
     plain = await run(service, "/top10 KR TV")
     assert await run(service, "/top10 \u200fKR\u200b\u00a0TV\ufeff") == plain
     assert await run(service, "/top10 KR\tTV\n") == plain
+
+
+@PROPERTY_SETTINGS
+@given(kind=st.sampled_from(sorted(AUTOCOMPLETED_KINDS)), text=HOSTILE_TEXT)
+@example(kind=ArgumentKind.EVENT_TYPES, text="\x00,deb")
+async def test_autocomplete_offers_only_choices_a_platform_accepts(
+    service: CommandService, kind: ArgumentKind, text: str
+) -> None:
+    choices = await service.complete(kind, text, member(private=True))
+    assert len(choices) <= MAX_CHOICES
+    for choice in choices:
+        for shown in (choice.label, choice.value):
+            assert 0 < len(shown) <= MAX_CHOICE_TEXT and shown.isprintable(), choice
