@@ -75,7 +75,7 @@ HOSTILE_TEXT = st.one_of(
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
+async def sqlite_service(tmp_path: Path) -> AsyncIterator[CommandService]:
     storage = await open_backend(f"sqlite:///{tmp_path / 'hostile.db'}")
     try:
         await load_chat_history(storage)
@@ -132,34 +132,34 @@ async def run_every_way(service: CommandService, name: str, text: str, caller: C
 @example(name="settings", text="timezone=\x00")
 @example(name="title", text="\ud800")
 async def test_any_text_gets_a_clear_reply_through_every_command(
-    service: CommandService, name: str, text: str
+    sqlite_service: CommandService, name: str, text: str
 ) -> None:
-    await run_every_way(service, name, text, member(private=True))
-    await run_every_way(service, name, text, member(admin=False))
+    await run_every_way(sqlite_service, name, text, member(private=True))
+    await run_every_way(sqlite_service, name, text, member(admin=False))
 
 
 @PROPERTY_SETTINGS
 @given(name=st.text(ANY_CHARACTER, max_size=300), text=st.text(ANY_CHARACTER, max_size=20))
 async def test_any_command_name_gets_a_clear_reply(
-    service: CommandService, name: str, text: str
+    sqlite_service: CommandService, name: str, text: str
 ) -> None:
-    assert_clear(await service.execute_text(name, text, member(private=True)))
-    assert_clear(await service.execute(name, {name: text}, member(private=True)))
+    assert_clear(await sqlite_service.execute_text(name, text, member(private=True)))
+    assert_clear(await sqlite_service.execute(name, {name: text}, member(private=True)))
 
 
 @pytest.mark.parametrize(
     "number", ["99999999999999999999999", "-1", "0", "+" + "9" * 50, "-" + "9" * 99]
 )
 async def test_a_number_out_of_range_is_no_subscription(
-    service: CommandService, number: str
+    sqlite_service: CommandService, number: str
 ) -> None:
     private = member(private=True)
-    assert (await run(service, "/subscribe KR TV", private)).ok
-    before = await chat_state(service, private.destination)
-    refused = await run(service, f"/unsubscribe {number}", private)
+    assert (await run(sqlite_service, "/subscribe KR TV", private)).ok
+    before = await chat_state(sqlite_service, private.destination)
+    refused = await run(sqlite_service, f"/unsubscribe {number}", private)
     assert refused.title == f"No subscription #{int(number)} here"
     assert refused.suggestions == ("#1 South Korea · TV — every event",)
-    assert await chat_state(service, private.destination) == before
+    assert await chat_state(sqlite_service, private.destination) == before
 
 
 @pytest.mark.parametrize("text", ["1e309", "²", "1.5", "0x1", "#", "one", "--1", "1 2"])
@@ -212,9 +212,9 @@ async def test_invisible_marks_and_odd_spaces_are_ignored(service: CommandServic
 @given(kind=st.sampled_from(sorted(AUTOCOMPLETED_KINDS)), text=HOSTILE_TEXT)
 @example(kind=ArgumentKind.EVENT_TYPES, text="\x00,deb")
 async def test_autocomplete_offers_only_choices_a_platform_accepts(
-    service: CommandService, kind: ArgumentKind, text: str
+    sqlite_service: CommandService, kind: ArgumentKind, text: str
 ) -> None:
-    choices = await service.complete(kind, text, member(private=True))
+    choices = await sqlite_service.complete(kind, text, member(private=True))
     assert len(choices) <= MAX_CHOICES
     for choice in choices:
         for shown in (choice.label, choice.value):
