@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from bot.sources import netflix
-from tests.fakes.source_server import FAST_FETCH, FIXTURES, SourceServer, config_toml
+from tests.fakes.source_server import (
+    FAST_FETCH,
+    FIXTURES,
+    ConfigValue,
+    SourceServer,
+    config_toml,
+)
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
 HEADLESS_WARNING = "console: off, stdin is not a terminal and gave no input; alerts still print"
@@ -28,17 +35,21 @@ async def server() -> AsyncIterator[SourceServer]:
         yield source
 
 
-def bot_command(tmp_path: Path, server: SourceServer) -> list[str]:
-    """The CLI with a config whose only source is the local server (nothing leaves the host)."""
-    netflix_files = {"base_url": server.netflix_base, "files": ["global"], **FAST_FETCH}
+def bot_command(tmp_path: Path, netflix_table: dict[str, ConfigValue]) -> list[str]:
+    """The CLI with a config whose only source, if any, is the local Netflix mirror of
+    `netflix_table` (nothing leaves the host)."""
     tables = {
         "storage": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
-        "sources.netflix": netflix_files,
+        "sources.netflix": netflix_table,
         "sources.flixpatrol": {"enabled": False},
     }
     config_path = tmp_path / "config.toml"
     config_path.write_text(config_toml(tables), encoding="utf-8")
     return [sys.executable, "-m", "bot", "-v", "--config", str(config_path), "run"]
+
+
+def local_netflix(server: SourceServer) -> dict[str, ConfigValue]:
+    return {"base_url": server.netflix_base, "files": ["global"], **FAST_FETCH}
 
 
 def without_tokens() -> dict[str, str]:
@@ -99,13 +110,14 @@ async def still_running_then_terminate(
     assert bot.returncode is None
     bot.terminate()
     stdout, stderr = await bot.communicate()
+    assert bot.returncode == -signal.SIGTERM  # ended by the signal, not on its own
     return printed + stdout.decode("utf-8", errors="replace") + stderr.decode("utf-8", "replace")
 
 
 async def test_stdin_dev_null_runs_headless(
     tmp_path: Path, server: SourceServer, start: Start
 ) -> None:
-    bot = await start(bot_command(tmp_path, server), subprocess.DEVNULL)
+    bot = await start(bot_command(tmp_path, local_netflix(server)), subprocess.DEVNULL)
     printed = await read_until(bot.stderr, HEADLESS_WARNING)
     printed = await still_running_then_terminate(bot, server, printed)
     assert "Traceback" not in printed and " ERROR " not in printed
@@ -116,7 +128,7 @@ async def test_stdin_closed_runs_headless(
     tmp_path: Path, server: SourceServer, start: Start
 ) -> None:
     # `<&-`: fd 0 is not even open in the bot (Python's sys.stdin is None).
-    shell = ["/bin/sh", "-c", 'exec "$0" "$@" <&-', *bot_command(tmp_path, server)]
+    shell = ["/bin/sh", "-c", 'exec "$0" "$@" <&-', *bot_command(tmp_path, local_netflix(server))]
     bot = await start(shell, subprocess.DEVNULL)
     printed = await read_until(bot.stderr, HEADLESS_WARNING)
     printed = await still_running_then_terminate(bot, server, printed)
@@ -127,7 +139,7 @@ async def test_stdin_closed_runs_headless(
 async def test_stdin_closed_mid_run_ends_only_the_console(
     tmp_path: Path, server: SourceServer, start: Start
 ) -> None:
-    bot = await start(bot_command(tmp_path, server), subprocess.PIPE)
+    bot = await start(bot_command(tmp_path, local_netflix(server)), subprocess.PIPE)
     assert bot.stdin is not None
     bot.stdin.write(b"/unsubscribe 99999999999999999999999\n/top10 " + b"x" * 100_000 + b"\n")
     await bot.stdin.drain()
@@ -138,3 +150,18 @@ async def test_stdin_closed_mid_run_ends_only_the_console(
     printed = await still_running_then_terminate(bot, server, printed)
     assert "Traceback" not in printed and " ERROR " not in printed
     assert HEADLESS_WARNING not in printed  # it had input: the end of it is no warning
+
+
+async def test_with_nothing_to_poll_it_still_runs_until_terminated(
+    tmp_path: Path, start: Start
+) -> None:
+    # The sender still delivers what `top10bot poll --once` from cron queues; a bot that exited
+    # here would be restarted by Docker or systemd, over and over.
+    command = bot_command(tmp_path, {"enabled": False})
+    bot = await start(command, subprocess.DEVNULL)
+    printed = await read_until(bot.stderr, "every chat adapter has ended; the bot runs on")
+    bot.terminate()
+    stdout, stderr = await bot.communicate()
+    assert bot.returncode == -signal.SIGTERM  # ended by the signal, not on its own
+    printed += stdout.decode("utf-8", errors="replace") + stderr.decode("utf-8", "replace")
+    assert "Traceback" not in printed and " ERROR " not in printed
