@@ -11,6 +11,7 @@ lines of any length included; the end of input ends the console, never the bot.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -60,7 +61,12 @@ def split_command(line: str) -> tuple[str, str] | None:
 
 
 def print_line(out: TextIO, text: str) -> None:
-    """Print, escaping what the output's encoding cannot show instead of failing on it."""
+    """Print, escaping what the output's encoding cannot show instead of failing on it.
+
+    A closed output raises BrokenPipeError, as a pipe whose reader is gone does.
+    """
+    if out.closed:
+        raise BrokenPipeError(errno.EPIPE, "the output is closed")
     encoding = getattr(out, "encoding", None)
     if encoding:
         text = text.encode(encoding, errors="backslashreplace").decode(encoding)

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -142,15 +142,28 @@ async def test_no_stdin_ends_the_console_once_with_one_warning(
     ]
 
 
-async def test_a_stdout_that_is_gone_ends_the_console_instead_of_restarting_it() -> None:
-    class BrokenPipe(io.StringIO):
-        def write(self, text: str) -> int:
-            raise BrokenPipeError(32, "Broken pipe")
+class BrokenPipeOutput(io.StringIO):
+    """stdout piped into a reader that has gone away (`top10bot run | head -1`)."""
 
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def closed_output() -> io.StringIO:
+    output = io.StringIO()
+    output.close()
+    return output
+
+
+@pytest.mark.parametrize("gone_output", [BrokenPipeOutput, closed_output])
+async def test_a_stdout_that_is_gone_ends_the_console_instead_of_restarting_it(
+    gone_output: Callable[[], io.StringIO],
+) -> None:
     async def lines() -> AsyncIterator[str]:
         yield "/help\n"
 
-    await supervise(ConsoleAdapter(service(), lines(), out=BrokenPipe()), sleep=refuse_restart)
+    console = ConsoleAdapter(service(), lines(), out=gone_output())
+    await supervise(console, sleep=refuse_restart)
 
 
 async def test_what_the_terminal_cannot_show_is_escaped() -> None:
