@@ -167,8 +167,10 @@ class ConsoleAdapter:
             self._lines = stdin_lines()
         try:
             await self.serve(self._lines)
-        except OSError as exc:  # stdout is gone (a closed pipe): nothing can be answered
-            log.warning("console: off, its output failed (%s)", exc)
+        except (OSError, EOFError) as exc:
+            # The input or the output is gone (a hung-up terminal, a closed pipe): that is the
+            # end of the console, which no restart would bring back.
+            log.warning("console: off, its input or output is gone (%s)", exc)
 
 
 async def split_lines(

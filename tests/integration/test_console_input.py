@@ -166,6 +166,17 @@ async def test_a_stdout_that_is_gone_ends_the_console_instead_of_restarting_it(
     await supervise(console, sleep=refuse_restart)
 
 
+@pytest.mark.parametrize("gone", [EOFError(), ConnectionResetError(104, "reset")])
+async def test_an_input_that_fails_ends_the_console_after_what_it_gave(gone: Exception) -> None:
+    async def lines() -> AsyncIterator[str]:
+        yield "/help\n"
+        raise gone
+
+    out = io.StringIO()
+    await supervise(ConsoleAdapter(service(), lines(), out=out), sleep=refuse_restart)
+    assert "top10bot commands" in out.getvalue()
+
+
 async def test_what_the_terminal_cannot_show_is_escaped() -> None:
     ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
     console = ConsoleAdapter(service(), out=ascii_out)
