@@ -90,10 +90,7 @@ class CommandService:
         for key, value in arguments.items():
             argument = command.argument(key)
             if argument is None:
-                return error(
-                    f"/{command.name} has no argument {quoted(key)}",
-                    command.usage(),
-                )
+                return error(f"/{command.name} has no argument {quoted(key)}", command.usage())
             if value is None:
                 continue
             if len(value) > MAX_ARGUMENT_LENGTH:
@@ -131,7 +128,7 @@ class CommandService:
     def _unknown_command(self, name: str) -> Reply:
         close = fuzzy(name, list(COMMANDS_BY_NAME), 3, cutoff=50)
         return error(
-            f"Unknown command {shown('/' + name, MAX_ARGUMENT_LENGTH)}",
+            f"Unknown command {shown('/' + name)}",
             "Type /help for the list of commands.",
             suggestions=[f"/{c}" for c in close],
         )
