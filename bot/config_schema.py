@@ -23,10 +23,11 @@ def _field_names(cls: type[Any]) -> frozenset[str]:
     return frozenset(f.name for f in fields(cls))
 
 
-# What every source's table shares (read by bot.sources.settings.SectionReader.fetch_settings).
-_FETCH_KEYS: Final = frozenset(
-    {"enabled", "base_url", "schedule", "timeout", "retries", "retry_wait", "retry_wait_max"}
-    | {"user_agent", "proxy"}
+# What every source's table shares: SectionReader.fetch_settings (bot/sources/settings.py) and
+# PollTiming.read (bot/poll_window.py).
+_SOURCE_KEYS: Final = frozenset(
+    {"enabled", "base_url", "timeout", "retries", "retry_wait", "retry_wait_max"}
+    | {"user_agent", "proxy", "schedule", "publication_window", "window_interval"}
 )
 
 SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
@@ -35,11 +36,11 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "diff": _field_names(DiffConfig),
     "delivery": _field_names(DeliveryConfig),
     # NetflixSettings.from_table (bot/sources/netflix_fetch.py)
-    "sources.netflix": _FETCH_KEYS | {"files"},
+    "sources.netflix": _SOURCE_KEYS | {"files"},
     # FlixPatrolSettings.from_table (bot/sources/flixpatrol_fetch.py)
-    "sources.flixpatrol": _FETCH_KEYS
+    "sources.flixpatrol": _SOURCE_KEYS
     | {"services", "countries", "lists", "world", "streaming", "backfill_days"}
-    | {"request_interval", "solver_url"},
+    | {"request_interval", "pages_in_flight", "solver_url"},
     # load_poll_config (bot/poll_config.py)
     "alerts": frozenset({"catchup_max_age"}),
     "admin": frozenset({"chat"}),
