@@ -34,6 +34,9 @@ MIN_CHARTS_FOR_FETCH_CHURN = 5
 # A title made only of digits ("1.0", "2", "3,0"). Real titles can be numbers ("180" was a Dutch
 # #2 in April 2026, "1917", "1922"), so only a chart where most titles are numbers is suspicious.
 _NUMBER_TITLE = re.compile(r"\d+(?:[.,]\d+)?")
+# C0 and C1 control characters and DEL never belong in a title (a TSV row carries its tabs
+# between fields, never inside one); U+FFFD is what a decoder leaves for bytes it could not read.
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]")
 
 
 def _ranks_reason(chart: Chart) -> str | None:
@@ -67,6 +70,14 @@ def _titles_reason(entries: Sequence[Entry]) -> str | None:
     titles = [entry.title.strip() for entry in entries]
     if "" in titles:
         return f"empty title at rank {entries[titles.index('')].rank}"
+    for entry in entries:
+        for text in (entry.title, entry.season or ""):
+            bad = _BAD_CHARACTER.search(text)
+            if bad is not None:
+                what = (
+                    "undecodable byte (U+FFFD)" if bad.group() == "\ufffd" else "control character"
+                )
+                return f"{what} U+{ord(bad.group()):04X} in the title at rank {entry.rank}"
     numeric = [match for match in map(_NUMBER_TITLE.fullmatch, titles) if match]
     if len(numeric) * 2 > len(entries):
         matches = ", ".join(match.group() for match in numeric[:2])

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -113,7 +114,7 @@ class AiohttpClient:
                 _raise_for_status(url, response.status, response.reason)
                 chunks: list[bytes] = []
                 sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
-                text = b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
+                text = decode_strictly(b"".join(chunks), response.charset, url)
                 return _fetched(url, response, sha256, size, text=text)
 
     async def _get_file(
@@ -125,7 +126,9 @@ class AiohttpClient:
                     return not_modified(url, str(response.url), known)
                 _raise_for_status(url, response.status, response.reason)
                 with path.open("wb") as handle:
-                    sha256, size = await _read_body(response, handle.write, url)
+                    writer = Utf8Writer(handle.write, response.charset, url)
+                    sha256, size = await _read_body(response, writer.write, url)
+                    writer.finish()
                 return _fetched(url, response, sha256, size, path=path)
 
     async def _solve(self, url: str, settings: FetchSettings) -> FetchResult:
@@ -201,6 +204,64 @@ def _as_fetch_errors(url: str) -> Iterator[None]:
         if isinstance(exc, TimeoutError):
             raise
         raise FetchError(f"connection failed ({type(exc).__name__}: {exc})", url=url) from exc
+
+
+def _decoder(charset: str | None, url: str) -> codecs.IncrementalDecoder:
+    """A strict decoder for the declared charset (UTF-8 when none is declared)."""
+    name = charset or "utf-8"
+    try:
+        decoder_class = codecs.getincrementaldecoder(name)
+    except LookupError:
+        raise FetchError(f"unknown charset {name!r} declared", url=url) from None
+    return decoder_class(errors="strict")
+
+
+def _not_text(charset: str | None, error: UnicodeDecodeError, offset: int, url: str) -> FetchError:
+    declared = f"declared {charset}" if charset else "no charset declared, read as UTF-8"
+    byte = error.object[error.start : error.start + 1]
+    return FetchError(
+        f"body is not valid {charset or 'UTF-8'} text ({declared}; byte {byte!r}"
+        f" at offset {offset + error.start})",
+        url=url,
+    )
+
+
+def decode_strictly(body: bytes, charset: str | None, url: str) -> str:
+    """The body as text in its declared charset, else UTF-8; never with U+FFFD for bad bytes:
+    a body that does not decode is a failed fetch ("José" read as Latin-1 became "Jos\ufffd")."""
+    decoder = _decoder(charset, url)
+    try:
+        return decoder.decode(body, final=True)
+    except UnicodeDecodeError as exc:
+        raise _not_text(charset, exc, 0, url) from None
+
+
+class Utf8Writer:
+    """Writes a streamed body to disk as UTF-8, checking every byte on the way: a body in
+    another declared charset is re-encoded, one that does not decode is a failed fetch."""
+
+    def __init__(self, write: Callable[[bytes], object], charset: str | None, url: str) -> None:
+        self._write = write
+        self._url = url
+        self._charset = charset
+        self._decoder = _decoder(charset, url)
+        self._offset = 0
+        normalized = codecs.lookup(charset or "utf-8").name
+        self._passthrough = normalized == "utf-8"
+
+    def write(self, chunk: bytes) -> None:
+        self._decode(chunk, final=False)
+        self._offset += len(chunk)
+
+    def finish(self) -> None:
+        self._decode(b"", final=True)
+
+    def _decode(self, chunk: bytes, *, final: bool) -> None:
+        try:
+            text = self._decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            raise _not_text(self._charset, exc, self._offset, self._url) from None
+        self._write(chunk if self._passthrough else text.encode("utf-8"))
 
 
 def _raise_for_status(url: str, status: int, reason: str | None) -> None:

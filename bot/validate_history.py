@@ -1,0 +1,104 @@
+"""The gate against a source's own history: a new period that is really another chart.
+
+A file such as Netflix's `all-weeks-*.tsv` holds every week since 2021, read oldest first. While
+it is read, `ChartHistory` remembers each chart's ranked titles; each chart of a new period is then
+judged against everything before it. A chart is rejected when
+
+- its titles, in the same order, are those of another chart already seen: an older period of the
+  same key ("an old week relabelled"), or a chart of another category or region (a copied list).
+  The period just before is not judged here: the same order two periods running is rare but real
+  (the-numbers repeats itself on 23 of 710 days), and `validate_chart` already rejects an exact
+  copy of it (counters that did not move);
+- at least half of its titles charted in another category of the same region over the last few
+  periods (films where series belong: categories swapped).
+
+Neither happens in real data: in Netflix's files (global 2021-06-27 … 2026-07-19, per-country
+2021-07-04 … 2022-02-27) no chart shared more than one title with another category's last four
+charts, and no chart repeated the ranked list of another chart except the one just before it or
+another region's of the same period (Guadeloupe and Martinique; `validate_batch` judges those).
+
+The only checks here are equalities and overlaps with real charts, never churn: a real 10/10 change
+passes. Pure: the caller feeds charts in period order (`observe`) and asks about new ones (`judge`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from datetime import date
+from typing import Final
+
+from bot.models import Chart, ChartKey
+
+# How many recent periods of the other categories a chart's titles are compared with.
+RECENT_PERIODS: Final = 4
+
+_Region = tuple[str, str, str, str]  # (source, service, region, granularity)
+
+
+def ranked_titles(chart: Chart) -> tuple[str, ...]:
+    return tuple(entry.title_id for entry in sorted(chart.entries, key=lambda e: e.rank))
+
+
+def _region_of(key: ChartKey) -> _Region:
+    return (key.source, key.service, key.region, key.granularity)
+
+
+class ChartHistory:
+    """The charts of one source seen so far, as much of them as the rules need."""
+
+    def __init__(self) -> None:
+        self._lists: dict[tuple[str, ...], list[tuple[ChartKey, date]]] = defaultdict(list)
+        self._last_period: dict[ChartKey, date] = {}
+        self._recent: dict[_Region, dict[str, deque[tuple[date, frozenset[str]]]]] = defaultdict(
+            dict
+        )
+
+    def observe(self, chart: Chart) -> None:
+        if not chart.entries:
+            return
+        self._lists[ranked_titles(chart)].append((chart.key, chart.period))
+        self._last_period[chart.key] = max(
+            chart.period, self._last_period.get(chart.key, chart.period)
+        )
+        by_category = self._recent[_region_of(chart.key)]
+        periods = by_category.setdefault(chart.key.category, deque(maxlen=RECENT_PERIODS))
+        periods.append((chart.period, frozenset(entry.title_id for entry in chart.entries)))
+
+    def judge(self, chart: Chart) -> str | None:
+        """Why a chart of a new period is another chart in disguise, or None."""
+        if not chart.entries:
+            return None
+        return self._copy_reason(chart) or self._other_category_reason(chart)
+
+    def _copy_reason(self, chart: Chart) -> str | None:
+        just_before = self._last_period.get(chart.key)
+        for key, period in self._lists.get(ranked_titles(chart), ()):
+            if key == chart.key:
+                if period < chart.period and period != just_before:
+                    return (
+                        f"same titles in the same order as {period.isoformat()}"
+                        " (an old period relabelled)"
+                    )
+            elif key.region == chart.key.region or period != chart.period:
+                return (
+                    f"same titles in the same order as {key.region} {key.category}"
+                    f" {period.isoformat()} (another chart copied)"
+                )
+        return None
+
+    def _other_category_reason(self, chart: Chart) -> str | None:
+        titles = {entry.title_id for entry in chart.entries}
+        by_category = self._recent.get(_region_of(chart.key), {})
+        for category in sorted(by_category):
+            if category == chart.key.category:
+                continue
+            seen: set[str] = set()
+            for _, period_titles in by_category[category]:
+                seen |= period_titles
+            shared = len(titles & seen)
+            if shared * 2 >= len(titles):
+                return (
+                    f"{shared} of {len(titles)} titles charted in {category} in its last"
+                    " periods (categories swapped?)"
+                )
+        return None
