@@ -6,7 +6,8 @@ Pure functions: a rejected chart is stored with the reason returned here and pro
 Two levels:
 - `validate_chart` judges one chart on its own (and against the chart before it): the parser's
   `parse_error`, the period asked for, ranks exactly 1..N, titles present, distinct and not
-  numbers standing in for titles, and a stale copy of the previous period.
+  numbers standing in for titles, no control characters or U+FFFD in them, and a stale copy of
+  the previous period.
 - `validate_batch` looks at all charts of one fetch together, for signals that only make sense
   in combination with churn.
 
@@ -75,9 +76,11 @@ def _titles_reason(entries: Sequence[Entry]) -> str | None:
             bad = _BAD_CHARACTER.search(text)
             if bad is not None:
                 what = (
-                    "undecodable byte (U+FFFD)" if bad.group() == "\ufffd" else "control character"
+                    "U+FFFD (a byte that was not text)"
+                    if bad.group() == "\ufffd"
+                    else (f"control character U+{ord(bad.group()):04X}")
                 )
-                return f"{what} U+{ord(bad.group()):04X} in the title at rank {entry.rank}"
+                return f"{what} in the title at rank {entry.rank}"
     numeric = [match for match in map(_NUMBER_TITLE.fullmatch, titles) if match]
     if len(numeric) * 2 > len(entries):
         matches = ", ".join(match.group() for match in numeric[:2])

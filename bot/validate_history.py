@@ -9,8 +9,9 @@ judged against everything before it. A chart is rejected when
   The period just before is not judged here: the same order two periods running is rare but real
   (the-numbers repeats itself on 23 of 710 days), and `validate_chart` already rejects an exact
   copy of it (counters that did not move);
-- at least half of its titles charted in another category of the same region over the last few
-  periods (films where series belong: categories swapped).
+- at least SHARED_TITLES of its titles charted in another category of the same region over the
+  last few periods (series where films belong: categories swapped). A week of real churn keeps
+  only 4 of 10 titles of the week before at times, so half would miss a swap.
 
 Neither happens in real data: in Netflix's files (global 2021-06-27 … 2026-07-19, per-country
 2021-07-04 … 2022-02-27) no chart shared more than one title with another category's last four
@@ -31,6 +32,9 @@ from bot.models import Chart, ChartKey
 
 # How many recent periods of the other categories a chart's titles are compared with.
 RECENT_PERIODS: Final = 4
+# Titles shared with another category's recent charts that make a chart that category's list:
+# real charts share at most one (measured on the files named above), a swapped one most of them.
+SHARED_TITLES: Final = 3
 
 _Region = tuple[str, str, str, str]  # (source, service, region, granularity)
 
@@ -96,7 +100,7 @@ class ChartHistory:
             for _, period_titles in by_category[category]:
                 seen |= period_titles
             shared = len(titles & seen)
-            if shared * 2 >= len(titles):
+            if shared >= SHARED_TITLES:
                 return (
                     f"{shared} of {len(titles)} titles charted in {category} in its last"
                     " periods (categories swapped?)"

@@ -79,7 +79,7 @@ class Validators:
     def baseline_size(self) -> int | None:
         """The median of the recent processed sizes (the last size for older records)."""
         sizes = sorted(self.recent_sizes) or ([self.size] if self.size else [])
-        return sizes[len(sizes) // 2] if sizes else None
+        return sizes[(len(sizes) - 1) // 2] if sizes else None  # the lower median
 
     def remembering(self, previous: Validators) -> Validators:
         """These validators with the recent sizes of `previous` plus this body's."""

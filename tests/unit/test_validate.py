@@ -99,6 +99,21 @@ REJECTIONS: list[tuple[str, Chart, str]] = [
         "duplicate title 'Virgin River' at ranks 2, 5 and 8",
     ),
     (
+        "a NUL in a title",
+        with_entries(DAY1, [*E[:2], replace(E[2], title="Fear\x00Street"), *E[3:]]),
+        "control character U+0000 in the title at rank 3",
+    ),
+    (
+        "a C1 control character in a season",
+        with_entries(DAY1, [replace(E[0], season="Season\x851"), *E[1:]]),
+        "control character U+0085 in the title at rank 1",
+    ),
+    (
+        "a byte a decoder could not read",
+        with_entries(DAY1, [*E[:9], replace(E[9], title="Jos\ufffd Totoy 3")]),
+        "U+FFFD (a byte that was not text) in the title at rank 10",
+    ),
+    (
         "ranks as titles",
         retitled(DAY1, lambda e: f"{e.rank}.0"),
         "titles look like ranks (1.0, 2.0, …)",
