@@ -6,8 +6,8 @@ Pure functions: a rejected chart is stored with the reason returned here and pro
 Two levels:
 - `validate_chart` judges one chart on its own (and against the chart before it): the parser's
   `parse_error`, the period asked for, ranks exactly 1..N, titles present, distinct and not
-  numbers standing in for titles, no control characters or U+FFFD in them, and a stale copy of
-  the previous period.
+  numbers standing in for titles, no control characters or U+FFFD in them, a stale copy of the
+  previous period, and cumulative week counts that went backwards since it.
 - `validate_batch` looks at all charts of one fetch together, for signals that only make sense
   in combination with churn.
 
@@ -131,13 +131,28 @@ def validate_chart(
     reason = _ranks_reason(chart) or _titles_reason(chart.entries)
     if reason:
         return reason
-    if (
-        previous is not None
-        and previous.period < chart.period
-        and _carries_counters(chart)
-        and previous.entries == chart.entries
-    ):
+    if previous is None or previous.period >= chart.period:
+        return None
+    if _carries_counters(chart) and previous.entries == chart.entries:
         return f"same rows and counts as {previous.period.isoformat()} (stale copy)"
+    return _weeks_backwards_reason(chart, previous)
+
+
+def _weeks_backwards_reason(chart: Chart, previous: Chart) -> str | None:
+    """Netflix's weeks in the Top 10 are cumulative: a title of the previous chart that is
+    still there has more of them. Fewer, or as many, means an older period under a new date
+    (no such pair among 44,026 in the real global and per-country files)."""
+    before = {entry.title_id: entry.weeks_in_top10 for entry in previous.entries}
+    for entry in sorted(chart.entries, key=lambda e: e.rank):
+        weeks_before = before.get(entry.title_id)
+        if weeks_before is None or entry.weeks_in_top10 is None:
+            continue
+        if entry.weeks_in_top10 <= weeks_before:
+            return (
+                f"weeks in the Top 10 of {entry.title!r} went from {weeks_before} on"
+                f" {previous.period.isoformat()} to {entry.weeks_in_top10}"
+                " (an old period relabelled?)"
+            )
     return None
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +36,7 @@ from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, 
 from bot.sources.http import FetchError, FetchResult, FetchSettings
 from bot.sources.netflix_periods import (
     NewPeriods,
+    category_of,
     continuity_problem,
     missing_in_newest,
     stored_latest,
@@ -169,7 +170,7 @@ class NetflixSource:
             charts = netflix.sorted_by_period(in_file_order)
             by_period = _categories_by_period(charts)
             problem = _global_cut_problem(result.text, in_file_order) or continuity_problem(
-                _by_category(stored), by_period
+                stored, by_period, category_of
             )
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
@@ -177,7 +178,7 @@ class NetflixSource:
             yield Refused(tuple(keys), expected, exc.reason)
             return
         selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
-        missing = missing_in_newest(_by_category(stored), by_period)
+        missing = missing_in_newest(stored, by_period, category_of)
         yield Charts(selection.select(charts))
         for item in [*missing, *selection.refused]:
             yield item
@@ -269,16 +270,11 @@ def _file_problem(path: Path) -> str | None:
 
 
 def _categories_by_period(charts: Iterable[Chart]) -> dict[date, set[str]]:
-    """For the global file, whose one region is WORLD: the categories of each period."""
+    """The categories of each period (the global file's charts are told apart by category)."""
     found: dict[date, set[str]] = {}
     for chart in charts:
         found.setdefault(chart.period, set()).add(chart.key.category)
     return found
-
-
-def _by_category(stored: Mapping[ChartKey, date]) -> dict[ChartKey, date]:
-    """Global keys with the category standing in for the region (see `_categories_by_period`)."""
-    return {replace(key, region=key.category): period for key, period in stored.items()}
 
 
 def _global_cut_problem(text: str, in_file_order: list[Chart]) -> str | None:

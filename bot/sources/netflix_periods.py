@@ -19,7 +19,7 @@ what is new. Three rules decide it, each catching a class of broken files rather
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -56,12 +56,23 @@ def _names(names: Iterable[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+def region_of(key: ChartKey) -> str:
+    return key.region
+
+
+def category_of(key: ChartKey) -> str:
+    """What tells the global file's charts apart: they all have the region WORLD."""
+    return key.category
+
+
 def continuity_problem(
-    stored: Mapping[ChartKey, date], regions_by_period: Mapping[date, set[str]]
+    stored: Mapping[ChartKey, date],
+    regions_by_period: Mapping[date, set[str]],
+    name_of: Callable[[ChartKey], str] = region_of,
 ) -> str | None:
     """Why a whole file does not continue the stored history, or None (also when none is stored).
 
-    `regions_by_period` says which regions have rows in each period of the file.
+    `regions_by_period` says which regions (`name_of` a key) have rows in each period of the file.
     """
     if not stored or not regions_by_period:
         return None
@@ -78,14 +89,16 @@ def continuity_problem(
             " continue the history"
         )
     in_file = set().union(*regions_by_period.values())
-    missing = {key.region for key in stored} - in_file
+    missing = {name_of(key) for key in stored} - in_file
     if missing:
         return f"file cut short: no rows at all for {_names(missing)}, which have stored charts"
     return None
 
 
 def missing_in_newest(
-    stored: Mapping[ChartKey, date], regions_by_period: Mapping[date, set[str]]
+    stored: Mapping[ChartKey, date],
+    regions_by_period: Mapping[date, set[str]],
+    name_of: Callable[[ChartKey], str] = region_of,
 ) -> list[Refused]:
     """Refusals for the keys stored in the newest stored week whose region has no rows in a
     newer week of the file: that chart is missing, not gone from the Top 10."""
@@ -99,7 +112,7 @@ def missing_in_newest(
     missing = sorted(
         key
         for key, period in stored.items()
-        if period == stored_newest and key.region not in present
+        if period == stored_newest and name_of(key) not in present
     )
     reason = (
         f"missing from the file's week {file_newest.isoformat()}"

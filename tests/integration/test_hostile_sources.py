@@ -80,8 +80,11 @@ def swap(column: int, first: str, second: str) -> Callable[[list[str]], list[str
     return edit
 
 
-def relabel_old_week(text: str, new: str, old: str, *, country: str | None = None) -> str:
-    """The rows of week `new` replaced by those of week `old` under the label `new`."""
+def relabel_old_week(
+    text: str, new: str, old: str, *, country: str | None = None, move: bool = False
+) -> str:
+    """The rows of week `new` replaced by those of week `old` under the label `new` (with
+    `move`, week `old` is gone from the file: relabelled in place)."""
     header, table = rows(text)
     column = week_column(header)
     region = header.split("\t").index("country_iso2") if country else None
@@ -89,7 +92,8 @@ def relabel_old_week(text: str, new: str, old: str, *, country: str | None = Non
     def mine(row: list[str]) -> bool:
         return region is None or row[region] == country
 
-    kept = [row for row in table if not (row[column] == new and mine(row))]
+    dropped = {new, old} if move else {new}
+    kept = [row for row in table if not (row[column] in dropped and mine(row))]
     copies = [[*row[:column], new, *row[column + 1 :]] for row in table if row[column] == old]
     copies = [row for row in copies if mine(row)]
     return join(header, [*copies, *kept])
@@ -221,6 +225,10 @@ GLOBAL_BROKEN: dict[str, tuple[Callable[[str], str | bytes], str]] = {
         lambda text: relabel_old_week(text, NEWEST, "2026-05-03"),
         "an old period relabelled",
     ),
+    "an old week moved to the newest": (
+        lambda text: relabel_old_week(text, NEWEST, "2026-06-28", move=True),
+        "(an old period relabelled?)",
+    ),
     "every week shifted by one": (
         lambda text: relabel_old_week(drop_weeks(text, "2026-05-03"), NEWEST, "2026-07-12"),
         "stale copy",
@@ -238,6 +246,10 @@ GLOBAL_BROKEN: dict[str, tuple[Callable[[str], str | bytes], str]] = {
     "a category never seen": (
         lambda text: edit_rows(text, NEWEST, swap(1, "TV (Non-English)", "TV (Non English)")),
         "category 'TV (Non English)' is not one this file has",
+    ),
+    "a category missing from the newest week": (
+        lambda text: edit_rows(text, NEWEST, lambda row: None if row[1] == "TV (English)" else row),
+        "WORLD/TV (English)/weekly@2026-07-19: missing from the file's week 2026-07-19",
     ),
     "a NUL in a title": (
         lambda text: text.replace("Desire\t", "Des\x00ire\t", 1),
@@ -396,6 +408,10 @@ COUNTRIES_BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
     "one country's newest week is an old week relabelled": (
         lambda text: relabel_old_week(text, WEEK, "2022-01-30", country="DE"),
         "an old period relabelled",
+    ),
+    "one country's old week moved to the newest": (
+        lambda text: relabel_old_week(text, WEEK, "2022-02-06", country="GB", move=True),
+        "(an old period relabelled?)",
     ),
     "a category never seen": (
         lambda text: edit_rows(text, WEEK, swap(3, "TV", "Series")),

@@ -62,7 +62,14 @@ async def test_run_polls_at_start_and_alerts_the_subscribed_console_once(tmp_pat
                 run_bot(config, lines=typed([]), out=out, environ={}, poll=True)
             )
             try:
-                await until(lambda: "Shipwrecked: Nightmare at Sea" in out.getvalue(), bot)
+                # The summary and the week's news are two deliveries: wait for both.
+                await until(
+                    lambda: (
+                        "Shipwrecked: Nightmare at Sea" in out.getvalue()
+                        and "Catch-up: " in out.getvalue()
+                    ),
+                    bot,
+                )
             finally:
                 bot.cancel()
                 await asyncio.gather(bot, return_exceptions=True)

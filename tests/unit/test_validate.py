@@ -202,6 +202,18 @@ def test_accepted_charts(name: str, chart: Chart, previous: Chart | None) -> Non
     assert validate_chart(chart, previous) is None, name
 
 
+def test_cumulative_weeks_that_went_backwards_are_an_old_period() -> None:
+    week1 = with_entries(DAY1, [replace(e, weeks_in_top10=e.rank) for e in E])
+    week2 = replace(week1, period=DAY1.period + timedelta(days=7))
+    later = with_entries(week2, [replace(e, weeks_in_top10=e.rank + 1) for e in E])
+    assert validate_chart(later, week1) is None
+    older = with_entries(week2, [*later.entries[:4], replace(E[4], weeks_in_top10=2), *E[5:]])
+    assert validate_chart(older, week1) == (
+        f"weeks in the Top 10 of {E[4].title!r} went from 5 on {DAY1.period.isoformat()} to 2"
+        " (an old period relabelled?)"
+    )
+
+
 def test_a_previous_chart_of_another_key_is_a_caller_bug() -> None:
     other = replace(DAY1, key=replace(DAY1.key, region="CA"))
 
