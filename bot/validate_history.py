@@ -24,7 +24,7 @@ passes. Pure: the caller feeds charts in period order (`observe`) and asks about
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from datetime import date
 from typing import Final
 
@@ -53,20 +53,24 @@ class ChartHistory:
     def __init__(self) -> None:
         self._lists: dict[tuple[str, ...], list[tuple[ChartKey, date]]] = defaultdict(list)
         self._last_period: dict[ChartKey, date] = {}
-        self._recent: dict[_Region, dict[str, deque[tuple[date, frozenset[str]]]]] = defaultdict(
-            dict
-        )
+        # Per region and category: the titles of its newest RECENT_PERIODS periods.
+        self._recent: dict[_Region, dict[str, dict[date, frozenset[str]]]] = defaultdict(dict)
+        self._seen: set[tuple[ChartKey, date]] = set()
 
     def observe(self, chart: Chart) -> None:
-        if not chart.entries:
+        """Remember a chart; a period of a key already seen keeps its first chart (the stored
+        one, when the caller feeds what is stored first)."""
+        if not chart.entries or (chart.key, chart.period) in self._seen:
             return
+        self._seen.add((chart.key, chart.period))
         self._lists[ranked_titles(chart)].append((chart.key, chart.period))
         self._last_period[chart.key] = max(
             chart.period, self._last_period.get(chart.key, chart.period)
         )
-        by_category = self._recent[_region_of(chart.key)]
-        periods = by_category.setdefault(chart.key.category, deque(maxlen=RECENT_PERIODS))
-        periods.append((chart.period, frozenset(entry.title_id for entry in chart.entries)))
+        periods = self._recent[_region_of(chart.key)].setdefault(chart.key.category, {})
+        periods[chart.period] = frozenset(entry.title_id for entry in chart.entries)
+        if len(periods) > RECENT_PERIODS:
+            del periods[min(periods)]
 
     def judge(self, chart: Chart) -> str | None:
         """Why a chart of a new period is another chart in disguise, or None."""
@@ -97,7 +101,7 @@ class ChartHistory:
             if category == chart.key.category:
                 continue
             seen: set[str] = set()
-            for _, period_titles in by_category[category]:
+            for period_titles in by_category[category].values():
                 seen |= period_titles
             shared = len(titles & seen)
             if shared >= SHARED_TITLES:

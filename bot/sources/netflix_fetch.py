@@ -39,6 +39,7 @@ from bot.sources.netflix_periods import (
     category_of,
     continuity_problem,
     missing_in_newest,
+    periods_of,
     stored_latest,
 )
 from bot.sources.settings import SectionReader
@@ -170,7 +171,7 @@ class NetflixSource:
             charts = netflix.sorted_by_period(in_file_order)
             by_period = _categories_by_period(charts)
             problem = _global_cut_problem(result.text, in_file_order) or continuity_problem(
-                stored, by_period, category_of
+                periods_of(stored), by_period, category_of
             )
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
@@ -178,7 +179,7 @@ class NetflixSource:
             yield Refused(tuple(keys), expected, exc.reason)
             return
         selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
-        missing = missing_in_newest(stored, by_period, category_of)
+        missing = missing_in_newest(periods_of(stored), by_period, category_of)
         yield Charts(selection.select(charts))
         for item in [*missing, *selection.refused]:
             yield item
@@ -209,10 +210,10 @@ class NetflixSource:
                     raise SourceError(problem, source=NAME, what=url)
                 scan = netflix.scan_countries_file(path)
                 by_period = scan.countries_by_week()
-                problem = scan.cut_short or continuity_problem(stored, by_period)
+                problem = scan.cut_short or continuity_problem(periods_of(stored), by_period)
                 if problem is not None:
                     raise SourceError(problem, source=NAME, what=url)
-                missing = missing_in_newest(stored, by_period)
+                missing = missing_in_newest(periods_of(stored), by_period)
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
                 yield Charts(selection.select(scan.charts()))
             except SourceError as exc:

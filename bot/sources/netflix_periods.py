@@ -34,10 +34,10 @@ _NAMES_SHOWN = 5
 
 async def stored_latest(
     history: Storage, source: str, categories: Iterable[str], *, world: bool
-) -> dict[ChartKey, date]:
-    """The newest accepted period of each weekly key of these categories (WORLD or countries)."""
+) -> dict[ChartKey, Chart]:
+    """The newest accepted chart of each weekly key of these categories (WORLD or countries)."""
     wanted = set(categories)
-    latest: dict[ChartKey, date] = {}
+    latest: dict[ChartKey, Chart] = {}
     for key in await history.chart_keys(source):
         if key.granularity != "weekly" or key.category not in wanted:
             continue
@@ -45,8 +45,12 @@ async def stored_latest(
             continue
         chart = await history.latest_chart(key)
         if chart is not None:
-            latest[key] = chart.period
+            latest[key] = chart
     return latest
+
+
+def periods_of(stored: Mapping[ChartKey, Chart]) -> dict[ChartKey, date]:
+    return {key: chart.period for key, chart in stored.items()}
 
 
 def _names(names: Iterable[str]) -> str:
@@ -126,7 +130,7 @@ class NewPeriods:
     """Selects the new charts of one weekly file read oldest period first; what it refused is
     in `refused` once `select` is exhausted."""
 
-    stored: Mapping[ChartKey, date]
+    stored: Mapping[ChartKey, Chart]  # the newest stored chart of each key
     categories: tuple[str, ...]
     today: date
     refused: list[Refused] = field(default_factory=list)
@@ -135,16 +139,21 @@ class NewPeriods:
     _unknown: dict[ChartKey, date] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for key, period in self.stored.items():
+        # What is stored is the truth the file is judged against: a file that relabels its
+        # own history (every week's categories swapped) still meets the stored lists first.
+        for key, chart in sorted(self.stored.items(), key=lambda item: item[1].period):
+            self.history.observe(chart)
             latest = self._category_latest.get(key.category)
-            self._category_latest[key.category] = period if latest is None else max(latest, period)
+            self._category_latest[key.category] = (
+                chart.period if latest is None else max(latest, chart.period)
+            )
 
     def is_new(self, chart: Chart) -> bool:
         stored = self.stored.get(chart.key)
         if stored is None:
             return True
-        category_latest = self._category_latest.get(chart.key.category, stored)
-        return chart.period > stored and chart.period >= category_latest
+        category_latest = self._category_latest.get(chart.key.category, stored.period)
+        return chart.period > stored.period and chart.period >= category_latest
 
     def select(self, charts: Iterable[Chart]) -> Iterator[Chart]:
         for chart in charts:

@@ -99,6 +99,13 @@ def relabel_old_week(
     return join(header, [*copies, *kept])
 
 
+def _swapped_everywhere(
+    text: str, column: int, first: str, second: str
+) -> tuple[str, list[list[str]]]:
+    header, table = rows(text)
+    return header, [swap(column, first, second)(row) for row in table]
+
+
 # --------------------------------------------------------------------------- harness
 
 
@@ -215,6 +222,10 @@ NEWEST = "2026-07-19"
 GLOBAL_BROKEN: dict[str, tuple[Callable[[str], str | bytes], str]] = {
     "categories swapped in the newest week": (
         lambda text: edit_rows(text, NEWEST, swap(1, "Films (English)", "TV (English)")),
+        "categories swapped?",
+    ),
+    "categories swapped in every week": (
+        lambda text: join(*_swapped_everywhere(text, 1, "Films (English)", "TV (English)")),
         "categories swapped?",
     ),
     "non-English categories swapped": (
@@ -403,6 +414,10 @@ COUNTRIES_BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
         lambda text: edit_rows(
             text, WEEK, lambda row: swap(3, "Films", "TV")(row) if row[1] == "KR" else row
         ),
+        "categories swapped?",
+    ),
+    "categories swapped in every week": (
+        lambda text: join(*_swapped_everywhere(text, 3, "Films", "TV")),
         "categories swapped?",
     ),
     "one country's newest week is an old week relabelled": (

@@ -141,18 +141,42 @@ def test_a_region_missing_from_the_new_week_is_refused_for_that_week() -> None:
     assert missing_in_newest(STORED, {W2: {"AR", "US"}}) == []
 
 
+def stored(**periods: date) -> dict[ChartKey, Chart]:
+    return {
+        replace(KEY_AR, region=region): Chart(replace(KEY_AR, region=region), period, ())
+        for region, period in periods.items()
+    }
+
+
 def test_new_periods_are_decided_per_chart() -> None:
-    stored = {KEY_AR: W3, KEY_US: W2}  # US's newest week was missing or rejected
-    selection = NewPeriods(stored, ("Films",), today=date(2022, 3, 2))
+    # US's newest week was missing or rejected.
+    selection = NewPeriods(stored(AR=W3, US=W2), ("Films",), today=date(2022, 3, 2))
     late = Chart(KEY_US, W3, ())
     assert selection.is_new(late)
     assert not selection.is_new(Chart(KEY_AR, W3, ()))
     # A gap older than the newest stored week of the category stays closed.
-    gap = NewPeriods({KEY_AR: W3, KEY_US: W1}, ("Films",), today=date(2022, 3, 2))
+    gap = NewPeriods(stored(AR=W3, US=W1), ("Films",), today=date(2022, 3, 2))
     assert not gap.is_new(Chart(KEY_US, W2, ()))
     # A key with nothing stored takes its whole history.
     first = Chart(replace(KEY_US, region="DE"), W1, ())
     assert selection.is_new(first)
+
+
+def test_the_stored_lists_are_the_history_a_rewritten_file_meets_first() -> None:
+    """A file whose every week has its categories swapped carries no contradiction of its own;
+    the stored charts of the newest stored week do."""
+    before, after = PERIODS[-2], PERIODS[-1]
+    newest_stored = {c.key: c for c in GLOBAL if c.period == before}
+    films, tv = chart_of("Films (English)", before), chart_of("TV (English)", before)
+    selection = NewPeriods(newest_stored, ("Films (English)", "TV (English)"), date(2026, 1, 1))
+    swapped = [
+        replace(tv, key=films.key),  # the file's own version of a stored week: ignored
+        replace(films, key=tv.key),
+        replace(chart_of("TV (English)", after), key=films.key),
+    ]
+    assert list(selection.select(swapped)) == []
+    assert [r.keys for r in selection.refused] == [(films.key,)]
+    assert "categories swapped?" in selection.refused[0].reason
 
 
 def test_a_category_the_file_never_had_is_refused() -> None:
