@@ -11,10 +11,11 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
 - `most-popular.tsv` is undated and revised after the fact, so each changed fetch is stored as a
   snapshot dated with the UTC day of the fetch.
 - A body that is not the file (HTML, `null`, empty, another header), that is far smaller than the
-  last one processed (a file cut on a row boundary), or that could not be fetched is a rejected
-  snapshot of every chart the file should have given, never an empty chart. Such a body is not
-  remembered as processed (its validators are committed only after its charts were taken), so
-  the next poll fetches and judges it again.
+  median of the last bodies processed, that is cut short (a last row or chart incomplete) or does
+  not continue the stored history (bot/sources/netflix_periods.py), or that could not be fetched
+  is a rejected snapshot of every chart the file should have given, never an empty chart. Such a
+  body is not remembered as processed (its validators are committed only after its charts were
+  taken, and only when nothing of it was refused), so the next poll fetches and judges it again.
 """
 
 from __future__ import annotations

@@ -1,0 +1,210 @@
+"""The global file: broken and legitimate variants after a healthy history (see
+tests/hostile_netflix.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from tests.fakes.source_server import Reply, SourceServer
+from tests.hostile_netflix import (
+    GLOBAL,
+    GLOBAL_CASE,
+    GLOBAL_NOW,
+    GLOBAL_PATH,
+    assert_refused_then_recovers,
+    drop_weeks,
+    edit_rows,
+    extra_column,
+    good_events,
+    healthy_rig,
+    join,
+    open_rig,
+    relabel_old_week,
+    reorder_columns,
+    rows,
+    swap,
+    swapped_everywhere,
+)
+
+# --------------------------------------------------------------------------- the global file
+
+NEWEST = "2026-07-19"
+GLOBAL_BROKEN: dict[str, tuple[Callable[[str], str | bytes], str]] = {
+    "categories swapped in the newest week": (
+        lambda text: edit_rows(text, NEWEST, swap(1, "Films (English)", "TV (English)")),
+        "categories swapped?",
+    ),
+    "categories swapped in every week": (
+        lambda text: join(*swapped_everywhere(text, 1, "Films (English)", "TV (English)")),
+        "categories swapped?",
+    ),
+    "non-English categories swapped": (
+        lambda text: edit_rows(text, NEWEST, swap(1, "Films (Non-English)", "TV (Non-English)")),
+        "categories swapped?",
+    ),
+    "the newest week is an old week relabelled": (
+        lambda text: relabel_old_week(text, NEWEST, "2026-05-03"),
+        "an old period relabelled",
+    ),
+    "an old week moved to the newest": (
+        lambda text: relabel_old_week(text, NEWEST, "2026-06-28", move=True),
+        "(an old period relabelled?)",
+    ),
+    "every week shifted by one": (
+        lambda text: relabel_old_week(drop_weeks(text, "2026-05-03"), NEWEST, "2026-07-12"),
+        "stale copy",
+    ),
+    "the newest week goes backwards": (
+        lambda text: drop_weeks(text, NEWEST, "2026-07-12"),
+        "older than the stored 2026-07-12",
+    ),
+    "an old file whose newest week is relabelled": (
+        lambda text: relabel_old_week(
+            drop_weeks(text, "2026-07-12", "2026-07-05"), NEWEST, "2026-06-28"
+        ),
+        "does not continue the history",
+    ),
+    "a category never seen": (
+        lambda text: edit_rows(text, NEWEST, swap(1, "TV (Non-English)", "TV (Non English)")),
+        "category 'TV (Non English)' is not one this file has",
+    ),
+    "a category missing from the newest week": (
+        lambda text: edit_rows(text, NEWEST, lambda row: None if row[1] == "TV (English)" else row),
+        "WORLD/TV (English)/weekly@2026-07-19: missing from the file's week 2026-07-19",
+    ),
+    "a NUL in a title": (
+        lambda text: text.replace("Desire\t", "Des\x00ire\t", 1),
+        "control character U+0000",
+    ),
+    "a C1 control character in a title": (
+        lambda text: text.replace("Desire\t", "Des\x85ire\t", 1),
+        "control character U+0085",
+    ),
+    "cut mid-row": (lambda text: text[:-7], "ends mid-row"),
+    "cut on a row boundary": (
+        lambda text: text.rsplit("\n", 3)[0],
+        "file cut short: its last chart",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(GLOBAL_BROKEN))
+async def test_broken_global_file_is_refused_and_the_good_one_follows(
+    tmp_path: Path, server: SourceServer, variant: str
+) -> None:
+    reference = await good_events(tmp_path, GLOBAL_CASE)
+    make, reason = GLOBAL_BROKEN[variant]
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        server.put(GLOBAL_PATH, make(GLOBAL))
+        await assert_refused_then_recovers(rig, GLOBAL_CASE, reference, reason)
+
+
+async def test_undeclared_latin1_body_is_a_failed_fetch(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    reference = await good_events(tmp_path, GLOBAL_CASE)
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        server.put(GLOBAL_PATH, GLOBAL.replace("Desire", "José Totoy").encode("cp1252", "replace"))
+        await assert_refused_then_recovers(
+            rig, GLOBAL_CASE, reference, "not valid UTF-8 text", fetch_failure=True
+        )
+
+
+async def test_declared_charset_is_honoured(tmp_path: Path, server: SourceServer) -> None:
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        cp1252 = GLOBAL.replace("Desire", "José Totoy").encode("cp1252", "replace")
+        server.script(GLOBAL_PATH, Reply(200, cp1252, "text/tab-separated-values; charset=cp1252"))
+        report, events = await rig.poll()
+        assert (report.accepted, report.failed) == (4, False), report.reasons()
+        assert any(event.title == "José Totoy" for event in events)
+
+
+async def test_304_to_a_request_without_validators_is_a_failure(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    async with open_rig(tmp_path, server, "bot", "global", GLOBAL_NOW) as rig:
+        server.script(GLOBAL_PATH, Reply(304))
+        report, events = await rig.poll()
+        assert report.failed and events == []
+        assert "304 Not Modified to a request without validators" in report.reasons()[0]
+        # A broken first poll pins nothing: the first good file imports the whole history.
+        server.put(GLOBAL_PATH, GLOBAL)
+        first, _ = await rig.poll()
+        assert (first.accepted, first.failed) == (48, False)
+
+
+async def test_one_oversized_body_does_not_lock_the_source_out(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        padded = drop_weeks(GLOBAL, NEWEST) + "\n" * (len(GLOBAL) * 4)
+        server.put(GLOBAL_PATH, padded)
+        unchanged, _ = await rig.poll()
+        assert not unchanged.failed
+        server.put(GLOBAL_PATH, GLOBAL)
+        report, events = await rig.poll()
+        assert (report.accepted, report.failed) == (4, False), report.reasons()
+        assert events
+
+
+async def test_a_body_far_below_the_recent_median_is_refused(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        newest_only = drop_weeks(GLOBAL, *[f"2026-{week}" for week in ("05-03", "05-10")])
+        header, table = rows(newest_only)
+        server.put(GLOBAL_PATH, join(header, table[: len(table) // 4]))
+        report, _ = await rig.poll()
+        assert report.failed
+        assert "far smaller than usual" in " ".join(report.reasons())
+
+
+async def test_poll_once_exits_1_on_a_refused_file(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE):
+        server.put(GLOBAL_PATH, drop_weeks(GLOBAL, NEWEST, "2026-07-12"))
+    # main() runs its own event loop: give it a thread so this test's loop keeps serving HTTP.
+    config = str(tmp_path / "bot.toml")
+    code = await asyncio.to_thread(main, ["--config", config, "poll", "--once"])
+    assert code == 1
+    assert "older than the stored 2026-07-12" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- legitimate variants
+
+GLOBAL_LEGITIMATE: dict[str, Callable[[str], bytes]] = {
+    "UTF-8 BOM": lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+    "CRLF line ends": lambda text: text.replace("\n", "\r\n").encode("utf-8"),
+    "trailing newline": lambda text: (text + "\n").encode("utf-8"),
+    "reordered columns": lambda text: reorder_columns(text).encode("utf-8"),
+    "an extra column": lambda text: extra_column(text).encode("utf-8"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(GLOBAL_LEGITIMATE))
+async def test_legitimate_global_variants_are_accepted(
+    tmp_path: Path, server: SourceServer, variant: str
+) -> None:
+    reference = await good_events(tmp_path, GLOBAL_CASE)
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        server.put(GLOBAL_PATH, GLOBAL_LEGITIMATE[variant](GLOBAL))
+        report, events = await rig.poll()
+        assert (report.accepted, report.rejected, report.failed) == (4, 0, False), report.reasons()
+        assert {event.key for event in events} == reference
+
+
+async def test_gzip_encoded_file_is_accepted(tmp_path: Path, server: SourceServer) -> None:
+    reference = await good_events(tmp_path, GLOBAL_CASE)
+    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
+        body = gzip.compress(GLOBAL.encode("utf-8"))
+        server.script(GLOBAL_PATH, Reply(200, body, headers={"Content-Encoding": "gzip"}))
+        report, events = await rig.poll()
+        assert (report.accepted, report.failed) == (4, False), report.reasons()
+        assert {event.key for event in events} == reference
