@@ -94,6 +94,17 @@ def relabel_old_week(
     return join(header, [*copies, *kept])
 
 
+def copy_country(text: str, week: str, *, source: str, target: str) -> str:
+    """`target`'s rows of `week` replaced by `source`'s under `target`'s name and code."""
+    header, table = rows(text)
+    column = week_column(header)
+    name = next(row[0] for row in table if row[1] == target)
+    copies = [[name, target, *row[2:]] for row in table if row[1] == source and row[column] == week]
+    at = next(i for i, row in enumerate(table) if row[1] == target and row[column] == week)
+    kept = [row for row in table if not (row[1] == target and row[column] == week)]
+    return join(header, [*kept[:at], *copies, *kept[at:]])
+
+
 def swapped_everywhere(
     text: str, column: int, first: str, second: str
 ) -> tuple[str, list[list[str]]]:

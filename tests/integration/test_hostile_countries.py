@@ -14,6 +14,7 @@ from tests.hostile_netflix import (
     COUNTRIES_NOW,
     COUNTRIES_PATH,
     assert_refused_then_recovers,
+    copy_country,
     edit_rows,
     good_events,
     healthy_rig,
@@ -46,6 +47,10 @@ COUNTRIES_BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
     "one country's old week moved to the newest": (
         lambda text: relabel_old_week(text, WEEK, "2022-02-06", country="GB", move=True),
         "(an old period relabelled?)",
+    ),
+    "one country's list copied from another country": (
+        lambda text: copy_country(text, WEEK, source="GB", target="DE"),
+        "(another chart's counts?)",
     ),
     "a category never seen": (
         lambda text: edit_rows(text, WEEK, swap(3, "TV", "Series")),
