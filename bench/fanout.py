@@ -204,7 +204,6 @@ async def subscribe_all(storage: Any, world: World) -> None:
     from bot.events import EventType
     from bot.subscriptions import SubscriptionSpec
     from storage import codec
-    from storage.subscriptions import encode_types
 
     # What most fans ask for: the headline changes of one chart (3 of the burst's events).
     spec = SubscriptionSpec(
@@ -212,20 +211,18 @@ async def subscribe_all(storage: Any, world: World) -> None:
         region="WORLD",
         event_types=frozenset({EventType.NEW_NUMBER_ONE, EventType.ENTERED, EventType.LEFT}),
     )
-    types = encode_types(spec.event_types)
+    types = codec.encode_types(spec.event_types)
     now = codec.encode_time(datetime.now(UTC))
     rows = [("telegram", str(chat)) for chat in world.telegram_chats] + [
         ("discord", str(channel)) for channel in world.discord_channels
     ]
-    db = storage.connection
-    async with storage.lock:
-        await db.execute("BEGIN IMMEDIATE")
-        await db.executemany(
+    async with storage.database.transaction() as tx:
+        await tx.executemany(
             "INSERT INTO destinations (id, platform, chat_id, thread_id, changed_at)"
             " VALUES (?, ?, ?, '', ?)",
             [(i, platform, chat, now) for i, (platform, chat) in enumerate(rows, start=1)],
         )
-        await db.executemany(
+        await tx.executemany(
             "INSERT INTO subscriptions (destination_id, identity, service, region, event_types,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -233,7 +230,6 @@ async def subscribe_all(storage: Any, world: World) -> None:
                 for i in range(1, len(rows) + 1)
             ],
         )
-        await db.execute("COMMIT")
 
 
 async def run(
@@ -251,23 +247,21 @@ async def run(
     from bot.pipeline import Pipeline
     from handlers.discord.adapter import DiscordAdapter, DiscordSettings
     from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
-    from storage.outbox import SqliteOutbox
-    from storage.sqlite import SqliteStorage
-    from storage.subscriptions import SqliteSubscriptionStore
+    from storage.sqlite import SqliteBackend
 
     discord.http.Route.BASE = fakes["discord_api"]
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fakes["discord_gateway"])
 
-    storage = await SqliteStorage.open(db_path)
+    storage = await SqliteBackend.open(db_path)
     await storage.migrate()
-    subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+    subscriptions = storage.subscriptions
     await subscribe_all(storage, world)
     baseline, burst = charts(last_sunday(datetime.now(UTC).date()))
-    # The baseline week is history: stored before the outbox exists, so it queues nothing.
-    await Pipeline(storage, DiffConfig()).process([baseline])
+    # The baseline week is history: it queues nothing.
+    await Pipeline(storage, DiffConfig(), queue_deliveries=False).process([baseline])
 
     sender: Sender | None = None
-    outbox = await SqliteOutbox.beside(storage, on_queued=lambda: sender.wake() if sender else None)
+    outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
     service = CommandService(storage, subscriptions)
     telegram = TelegramAdapter(
@@ -304,7 +298,7 @@ async def run(
         await notifier.wait_until_ready()
     sending = asyncio.create_task(sender.run())
 
-    pipeline = Pipeline(storage, DiffConfig(), sink=on_new_events)
+    pipeline = Pipeline(storage, DiffConfig(), queue_deliveries=True, sink=on_new_events)
     entered = time.time()
     stats = await pipeline.process([burst])
     stored = time.time()
@@ -340,17 +334,15 @@ async def run(
 
 async def open_rows(storage: Any) -> bool:
     """Whether any delivery is still pending or failed (a lookup in a partial index)."""
-    async with storage.lock:
-        rows = await storage.connection.execute_fetchall(
-            "SELECT 1 FROM deliveries WHERE status IN ('pending', 'failed') LIMIT 1"
-        )
-    return bool(list(rows))
+    rows = await storage.database.read(
+        "SELECT 1 FROM deliveries WHERE status IN ('pending', 'failed') LIMIT 1"
+    )
+    return bool(rows)
 
 
 async def outbox_total(storage: Any) -> int:
-    async with storage.lock:
-        rows = await storage.connection.execute_fetchall("SELECT count(*) FROM deliveries")
-    return int(next(iter(rows))[0])
+    rows = await storage.database.read("SELECT count(*) FROM deliveries")
+    return int(rows[0][0])
 
 
 def summarise(world: World, report: dict[str, Any]) -> dict[str, Any]:

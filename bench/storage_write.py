@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.models import Chart, ChartKey, Entry, make_title_id
 from bot.ports import Batch
-from storage.sqlite import SqliteStorage
+from storage.sqlite import SqliteBackend
 
 DEFAULT_TSV = Path("/work/shared/data/netflix/all-weeks-countries.tsv")
 
@@ -83,12 +83,13 @@ def synthetic_charts(count: int, seed: int = 7) -> list[Chart]:
 
 async def run(charts: list[Chart], batch_size: int, db_path: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds (this process: the event loop and aiosqlite's thread)."""
-    storage = await SqliteStorage.open(db_path)
+    storage = await SqliteBackend.open(db_path)
     try:
         await storage.migrate()
         started, cpu_started = time.perf_counter(), time.process_time()
         for start in range(0, len(charts), batch_size):
-            await storage.save_batch(Batch(accepted=charts[start : start + batch_size]))
+            batch = Batch(accepted=charts[start : start + batch_size])
+            await storage.save_batch(batch, queue_deliveries=False)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         await storage.close()

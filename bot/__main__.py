@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -20,7 +19,7 @@ from bot.config import CONFIG_ENV, Config, ConfigError, load_config
 from bot.events import Event
 from bot.models import Chart
 from bot.pipeline import Pipeline, PipelineStats
-from bot.ports import Storage
+from bot.ports import Backend
 from bot.render import event_line
 from bot.sources.errors import SourceError
 from bot.sources.files import merge_by_period, read_charts, resolve_files
@@ -49,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot (console when no chat token is configured)")
 
     replay = commands.add_parser(
-        "replay", help="feed chart files through the gate, store and diff; print the events"
+        "replay",
+        help="feed chart files through the gate, store and diff; print the events"
+        " (history: no alerts are queued)",
+        description="Feed chart files through the gate, store and diff them, and print the"
+        " events. Replayed events are history: no deliveries are queued for them.",
     )
     replay.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
     replay.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
@@ -58,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--format", choices=("text", "jsonl"), default="text")
 
     imp = commands.add_parser(
-        "import", help="store chart history (same gate) without printing events"
+        "import",
+        help="store chart history (same gate) without printing events; queues no alerts",
+        description="Store chart history (through the same gate) without printing events."
+        " Imported events are history: no deliveries are queued for them.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
     imp.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
@@ -109,7 +115,7 @@ def _storage_url(config: Config, db_path: str | None) -> str:
 
 
 @asynccontextmanager
-async def _opened_storage(url: str) -> AsyncIterator[Storage]:
+async def _opened_storage(url: str) -> AsyncIterator[Backend]:
     """The store at `url`, migrated, closed on the way out whatever happens."""
     from bot.app import open_storage_url
 
@@ -162,7 +168,7 @@ async def _feed(
         async def write_events(events: list[Event]) -> None:
             shown = events if since is None else [e for e in events if e.period >= since]
             # A few writes per stored batch (a long replay prints hundreds of thousands of
-            # lines), with a pause between them for the save running beside (see Pipeline).
+            # lines), with a pause between them for the chat adapters sharing the loop.
             for start in range(0, len(shown), EVENTS_PER_WRITE):
                 chunk = shown[start : start + EVENTS_PER_WRITE]
                 if fmt == "jsonl":
@@ -171,7 +177,13 @@ async def _feed(
                     sys.stdout.write("\n".join([event_line(event) for event in chunk]) + "\n")
                 await asyncio.sleep(0)
 
-        pipeline = Pipeline(storage, config.diff, sink=write_events if print_events else None)
+        # History, not news: nothing is queued for delivery.
+        pipeline = Pipeline(
+            storage,
+            config.diff,
+            queue_deliveries=False,
+            sink=write_events if print_events else None,
+        )
         try:
             stats = await pipeline.process(_chart_stream(files, until))
         except SourceError as exc:
@@ -257,20 +269,6 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
         return 0
 
 
-def _collect_garbage_less_often() -> None:
-    """For bulk replays and imports: a young-generation collection every 200,000 allocations
-    instead of 700, older ones rarer in step.
-
-    They allocate millions of objects that reference counting frees (entries, events, the rows
-    of each batch), and hardly any cycles: the collector freed 372 objects in all over a
-    bench/replay.py run. Each young collection walks every young container and what it holds,
-    and took up to 50 ms: at 20,000 allocations they had ~1.1 s of the run (36 collections), at
-    200,000 ~0.1 s (one), timed through gc.callbacks, with the same peak memory. 50,000 did as
-    well, but a batch that holds more containers (nested rows did) brought it back to ~1 s.
-    """
-    gc.set_threshold(200_000, 50, 1000)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     # python-telegram-bot 22: read time periods as timedelta (the future default); without it
     # every flood-control answer also raises a deprecation warning.
@@ -287,8 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.command in ("replay", "import"):
-            _collect_garbage_less_often()
         if args.command == "replay":
             return asyncio.run(_replay(config, args))
         if args.command == "import":

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
-from bot.ports import Outbox, Storage
-from storage import open_storage
+from bot.ports import Backend, Outbox, Storage
+from storage import open_backend
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
@@ -29,15 +29,15 @@ if TYPE_CHECKING:
     from handlers.scheduler import PollingService
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
-# CLI's replay, import, status and deliveries commands only open the store, and importing
-# discord.py, python-telegram-bot and aiohttp took ~0.5 s of each such command's start.
+# CLI's replay, import, status and deliveries commands only open the store, and should not pay
+# for loading discord.py, python-telegram-bot and aiohttp at every start.
 
 log = logging.getLogger(__name__)
 
 
-async def open_storage_url(url: str) -> Storage:
-    """Open (and migrate) the store a URL names: sqlite:///path.db, memory://."""
-    return await open_storage(url)
+async def open_storage_url(url: str) -> Backend:
+    """Open (and migrate) the backend a URL names: sqlite:///path.db, memory://."""
+    return await open_backend(url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class ChatLayer:
 
 async def build_chat_layer(
     config: Config,
-    storage: Storage,
+    storage: Backend,
     *,
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
@@ -64,12 +64,9 @@ async def build_chat_layer(
     from bot.commands.ratelimit import CommandRateLimiter
     from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
-    from storage.outbox import open_outbox
-    from storage.subscriptions import open_subscription_store
 
-    subscriptions = open_subscription_store(storage)
-    # From now on every stored batch queues its deliveries in the outbox (same transaction).
-    outbox = await open_outbox(storage, subscriptions)
+    subscriptions = storage.subscriptions
+    outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
     limits = section(config, "commands")
     service = CommandService(
@@ -174,21 +171,19 @@ def build_sender(
     )
 
 
-async def open_delivery_outbox(storage: Storage) -> Outbox:
-    """The outbox of a store, for `top10bot status` and `top10bot deliveries` (sends nothing)."""
-    from storage.outbox import open_outbox
-    from storage.subscriptions import open_subscription_store
-
-    return await open_outbox(storage, open_subscription_store(storage))
+async def open_delivery_outbox(storage: Backend) -> Outbox:
+    """The outbox of a backend, for `top10bot status` and `top10bot deliveries` (sends
+    nothing)."""
+    return storage.outbox
 
 
 async def _start_polling(
     config: Config, storage: Storage, chat: ChatLayer, admin_chat: str | None, sender: Sender
 ) -> PollingService | None:
     """Live sources → the pipeline → the outbox → the sender. The deliveries of new events are
-    queued as they are stored; the sinks only wake the sender. Old events (a catch-up) fold into
-    one summary per chat when the sender builds its digest. Source failures go to the admin
-    chat."""
+    queued as they are stored (one unit of work); the sinks only wake the sender. Old events (a
+    catch-up) fold into one summary per chat when the sender builds its digest. Source failures
+    go to the admin chat."""
     from bot.catchup import CatchupSummary
     from bot.poll import PollOutput, operator_sink
     from handlers.scheduler import start_polling
@@ -234,7 +229,7 @@ def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
     return next_fire_time(schedule, now)
 
 
-async def send_deliveries(config: Config, storage: Storage, *, environ: Mapping[str, str]) -> int:
+async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[str, str]) -> int:
     """`top10bot deliveries send`: every delivery due now goes out through the platforms that
     have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
     2 when no platform is configured (or the config is wrong)."""
@@ -243,7 +238,6 @@ async def send_deliveries(config: Config, storage: Storage, *, environ: Mapping[
     from bot.delivery.sender import Sender
     from bot.poll_config import load_poll_config
     from handlers.notifiers import open_notifiers
-    from storage.subscriptions import open_subscription_store
 
     try:
         delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
@@ -256,10 +250,13 @@ async def send_deliveries(config: Config, storage: Storage, *, environ: Mapping[
                     file=sys.stderr,
                 )
                 return 2
-            subscriptions = open_subscription_store(storage)
-            outbox = await open_delivery_outbox(storage)
+            outbox = storage.outbox
             sender = Sender(
-                outbox, notifiers, subscriptions, delivery_config, catchup_max_age=catchup_max_age
+                outbox,
+                notifiers,
+                storage.subscriptions,
+                delivery_config,
+                catchup_max_age=catchup_max_age,
             )
             await sender.run(until_idle=True)
     except ConfigError as exc:

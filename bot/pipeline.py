@@ -2,14 +2,13 @@
 
 Charts must arrive in period order (per key); several files are merged by period first. States and
 the last accepted chart of each key are cached in memory so a long replay does no history reads;
-everything one flush produces (charts, rejections, states, events) is stored in one transaction.
+everything one flush produces (charts, rejections, states, events and, when live, the deliveries
+those events owe) is stored as one unit of work (Storage.save_batch).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,25 +25,17 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[list[Event]], Awaitable[None]]
 
-# Flushing every few thousand charts keeps transactions short without paying per-chart commits,
-# and encodes the state of a key folded several times in a batch once (a live poll brings a few
-# hundred charts: one flush). With two saves in flight, replays of the bench/replay.py input
-# took medians of 6.32 / 6.07 / 5.95 s at 2,000 / 3,000 / 4,000 (8 interleaved runs each; 1,000
-# and 8,000 were slower), for a peak RSS of 169 / 195 / 237 MB (6,000: 331 MB).
-FLUSH_CHARTS = 4_000
+# A flush after about a thousand charts (one week of Netflix's per-country file; a batch ends at
+# a period's end) keeps each transaction short, so that a process sharing the database file (the
+# bot beside an import) does not wait near its busy timeout (storage/sqlite/connection.py),
+# without paying per-chart commits (a live poll brings a few hundred charts: one flush). It also
+# bounds what a long replay holds before it is stored.
+FLUSH_CHARTS = 1_000
 
 # The gate and the diff are plain Python and never wait: without a pause now and then they would
-# hold the event loop for a whole replay or poll, and the save under way (its end, an outbox hook)
-# and the chat adapters' heartbeats would wait with them.
+# hold the event loop for a whole replay or poll, and the chat adapters' heartbeats would wait
+# with them.
 PAUSE_EVERY_CHARTS = 50
-
-# Saves started and not yet waited for. With one, the diff waited for each save to end before
-# starting the next: a save's thread needs the GIL back after each statement, and the diff
-# holds it for up to a switch interval (5 ms), so a save of ~100 ms of SQLite work sometimes
-# outlasted the diff of the next batch. With two, such a save has the time of two diffs: 5% and
-# 7% less time (medians of 8 and of 14 interleaved replays of the bench/replay.py input; three
-# did no better than two). Saves still run one at a time, in order, on the one connection.
-SAVES_IN_FLIGHT = 2
 
 
 @dataclass(slots=True)
@@ -54,6 +45,7 @@ class PipelineStats:
     skipped: int = 0  # a period already stored for that key: polling it again changes nothing
     rows: int = 0
     events: int = 0
+    queued: int = 0  # deliveries queued for the new events (live polling only)
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (chart label, reason)
 
     def add(self, other: PipelineStats) -> None:
@@ -62,14 +54,24 @@ class PipelineStats:
         self.skipped += other.skipped
         self.rows += other.rows
         self.events += other.events
+        self.queued += other.queued
         self.rejections.extend(other.rejections)
 
 
 class Pipeline:
+    """`queue_deliveries`: live polling stores events that are news, and queues the deliveries
+    they owe with them; import and replay store history, and queue nothing."""
+
     def __init__(
-        self, storage: Storage, diff_config: DiffConfig, *, sink: EventSink | None = None
+        self,
+        storage: Storage,
+        diff_config: DiffConfig,
+        *,
+        queue_deliveries: bool,
+        sink: EventSink | None = None,
     ) -> None:
         self._storage = storage
+        self._queue_deliveries = queue_deliveries
         self._config = diff_config
         self._sink = sink
         self._states: dict[ChartKey, ChartState | None] = {}
@@ -82,7 +84,6 @@ class Pipeline:
         self._pending_charts = 0
         # Newest period of each family known to be stored (by earlier runs or by this pipeline).
         self._family_latest: dict[Family, date | None] = {}
-        self._saving: collections.deque[asyncio.Task[list[Event]]] = collections.deque()
         self._charts_since_pause = 0
 
     async def process(
@@ -90,21 +91,12 @@ class Pipeline:
     ) -> PipelineStats:
         """Run charts (period-ascending) through the gate, the store and the diff engine."""
         stats = PipelineStats()
-        try:
-            for period, group in itertools.groupby(charts, key=lambda c: c.period):
-                await self._process_period(period, list(group), stats, expected_period)
-                if self._pending_charts >= FLUSH_CHARTS:
-                    await self._flush(stats)
-            await self._flush(stats)
-        except BaseException:
-            # Nothing is left running when the error goes up: a save under way ends first.
-            while self._saving:
-                with contextlib.suppress(Exception):
-                    await self._saving.popleft()
-            raise
+        for period, group in itertools.groupby(charts, key=lambda c: c.period):
+            await self._process_period(period, list(group), stats, expected_period)
+            if self._pending_charts >= FLUSH_CHARTS:
+                await self._flush(stats)
         # Every batch is stored, and its events handed to the sink, when process() returns.
-        while self._saving:
-            await self._hand_over(await self._saving.popleft())
+        await self._flush(stats)
         return stats
 
     async def reject(self, chart: Chart, reason: str, stats: PipelineStats) -> None:
@@ -212,48 +204,24 @@ class Pipeline:
             self._batch.events.extend(events)
 
     async def _flush(self, stats: PipelineStats) -> None:
-        """Start storing the batch: its save runs while the next batches are diffed.
-
-        The diff needs nothing back from a save (states and last charts are kept in memory), and
-        the SQLite store writes a batch as one job on its connection's thread, in a few
-        statements that SQLite runs without the GIL: the save runs on the other core. Up to
-        SAVES_IN_FLIGHT saves are under way, stored one after the other; with that many, this
-        first waits for the oldest (raising its error), and hands that batch's events to the
-        sink once the new save is under way, so the sink's work overlaps it too. Events reach
-        the sink in batch order, each batch after the transaction that stored it
-        (bench/replay.py: 14% less time than saving between diffs, medians of 5).
-        """
-        stored = await self._saving.popleft() if len(self._saving) >= SAVES_IN_FLIGHT else []
-        if self._batch.accepted or self._batch.rejected or self._batch.events:
-            batch, self._batch, self._pending_charts = self._batch, Batch(), 0
-            batch.chart_states = {key: st.to_json() for key, st in self._unsaved_states.items()}
-            self._unsaved_states = {}
-            after = self._saving[-1] if self._saving else None
-            self._saving.append(
-                asyncio.create_task(self._save(batch, stats, after), name="pipeline-save")
-            )
-            await asyncio.sleep(0)  # the save encodes its batch and hands it to the store
-        await self._hand_over(stored)
-
-    async def _save(
-        self, batch: Batch, stats: PipelineStats, after: asyncio.Task[list[Event]] | None
-    ) -> list[Event]:
-        if after is not None:
-            # Batches are stored in their order, and none after a batch whose save failed: its
-            # charts were folded into the states this batch stores.
-            await asyncio.wait([after])
-            if after.cancelled() or after.exception() is not None:
-                raise RuntimeError("batch not stored: the save of the batch before it failed")
-        new_events = await self._storage.save_batch(batch)
-        stats.events += len(new_events)
+        """Store the batch as one unit of work, then hand its new events to the sink."""
+        if not (self._batch.accepted or self._batch.rejected or self._batch.events):
+            return
+        batch, self._batch, self._pending_charts = self._batch, Batch(), 0
+        batch.chart_states = {key: st.to_json() for key, st in self._unsaved_states.items()}
+        self._unsaved_states = {}
+        saved = await self._storage.save_batch(batch, queue_deliveries=self._queue_deliveries)
+        stats.events += len(saved.events)
+        stats.queued += saved.queued
         if batch.accepted or batch.rejected:
             log.info(
-                "stored %d charts, %d rejected, %d new events",
+                "stored %d charts, %d rejected, %d new events, %d deliveries queued",
                 len(batch.accepted),
                 len(batch.rejected),
-                len(new_events),
+                len(saved.events),
+                saved.queued,
             )
-        return new_events
+        await self._hand_over(saved.events)
 
     async def _hand_over(self, events: list[Event]) -> None:
         if events and self._sink is not None:

@@ -182,7 +182,10 @@ class Poller:
             async def collect(new_events: list[Event]) -> None:
                 events.extend(new_events)
 
-            pipeline = Pipeline(self._storage, self._diff_config, sink=collect)
+            # Live events: their deliveries are queued with them (run and poll --once alike).
+            pipeline = Pipeline(
+                self._storage, self._diff_config, queue_deliveries=True, sink=collect
+            )
             feed = SourceFeed(name, pipeline)
             fetcher = ConditionalFetcher(
                 self._http, self._storage, self.config.settings(name).fetch

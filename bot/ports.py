@@ -1,6 +1,7 @@
 """Ports: what the core needs from the outside world, declared here and implemented elsewhere.
 
-`storage/` implements `Storage`; `handlers/` implement `Notifier`. The core never imports them.
+`storage/` implements `Backend` (chart history, outbox, subscriptions); `handlers/` implement
+`Notifier`. The core never imports them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class SavedBatch:
+    """What storing a batch changed."""
+
+    events: list[Event]  # the events that were new (a stored key is skipped), in input order
+    queued: int = 0  # deliveries queued for them (0 unless asked to queue)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRejection:
     key: ChartKey
     period: date
@@ -67,7 +76,7 @@ class RankPoint:
 
 
 class Storage(Protocol):
-    """The chart history store. Implementations: storage.memory, storage.sqlite."""
+    """The chart history store (the pipeline's view of a Backend)."""
 
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version now in force."""
@@ -75,11 +84,14 @@ class Storage(Protocol):
 
     async def close(self) -> None: ...
 
-    async def save_batch(self, batch: Batch) -> list[Event]:
-        """Store charts, rejections, states and events atomically.
+    async def save_batch(self, batch: Batch, *, queue_deliveries: bool) -> SavedBatch:
+        """Store charts, rejections, states and events as one unit of work (one transaction).
 
-        Returns the events that were new (an event key already stored is skipped), in input order.
-        Storing an accepted chart replaces a previously stored chart of the same key and period.
+        An event key already stored is skipped: the store keeps each key once. Storing an
+        accepted chart replaces a stored chart of the same key and period. With
+        `queue_deliveries`, the deliveries the new events owe (to every active destination one
+        of whose subscriptions matches) are queued in the same transaction: live events; history
+        (import, replay) is stored without.
         """
         ...
 
@@ -136,7 +148,7 @@ class Storage(Protocol):
 
 
 class SubscriptionStore(Protocol):
-    """Destinations, their subscriptions and settings. Implementations: storage.subscriptions."""
+    """Destinations, their subscriptions and settings (Backend.subscriptions)."""
 
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
@@ -181,6 +193,18 @@ class SubscriptionStore(Protocol):
         supergroup). Subscriptions the new address already has are kept once. Returns how many
         subscriptions moved."""
         ...
+
+
+class Backend(Storage, Protocol):
+    """One storage backend: the chart history, the outbox and the subscriptions, in one place
+    (one database), so that a unit of work spans them. Implementations: storage.sqlite,
+    storage.memory; opened by storage.open_backend(url)."""
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
 
 
 class DeliveryError(Exception):
@@ -308,10 +332,10 @@ class DeadLetter:
 
 
 class Outbox(Protocol):
-    """Durable deliveries (event × destination), written with the events that caused them.
+    """Durable deliveries (event × destination), written with the events that caused them
+    (Storage.save_batch with queue_deliveries; Backend.outbox).
 
-    Implementations: storage.outbox (SQLite and memory). Rows are claimed with a lease: a row
-    whose lease ran out (its sender died) is claimed again.
+    Rows are claimed with a lease: a row whose lease ran out (its sender died) is claimed again.
     """
 
     async def claim(

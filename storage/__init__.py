@@ -1,12 +1,12 @@
-"""Storage adapters implementing bot.ports.Storage, chosen by URL."""
+"""Storage backends implementing bot.ports.Backend, one package each, chosen by URL."""
 
 from __future__ import annotations
 
-from bot.ports import Storage
-from storage.memory import MemoryStorage
-from storage.sqlite import SqliteStorage
+from bot.ports import Backend
+from storage.memory import MemoryBackend
+from storage.sqlite import SqliteBackend
 
-__all__ = ["MemoryStorage", "SqliteStorage", "StorageUrlError", "open_storage"]
+__all__ = ["MemoryBackend", "SqliteBackend", "StorageUrlError", "open_backend"]
 
 ACCEPTED_URLS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory:, memory://"
@@ -31,19 +31,20 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-async def open_storage(url: str) -> Storage:
-    """Open the store a URL names and bring its schema up to date."""
+async def open_backend(url: str) -> Backend:
+    """Open the backend a URL names and bring its schema up to date; an unknown scheme is an
+    error (never a silent in-memory fallback)."""
     scheme, separator, rest = url.partition("://")
     if not separator:
         # The text is not echoed: a misplaced DSN may carry a password.
         raise StorageUrlError(f"the storage setting is not a URL; use {ACCEPTED_URLS}")
-    storage: Storage
+    backend: Backend
     if scheme == "memory":
         if rest:
             raise StorageUrlError(f"memory:// takes no path; use {ACCEPTED_URLS}")
-        storage = MemoryStorage()
+        backend = MemoryBackend()
     elif scheme == "sqlite":
-        storage = await SqliteStorage.open(sqlite_path(url))
+        backend = await SqliteBackend.open(sqlite_path(url))
     elif scheme in {"postgresql", "postgres"}:
         raise StorageUrlError(
             "PostgreSQL storage is not available yet: it comes with the scale-out work."
@@ -52,8 +53,8 @@ async def open_storage(url: str) -> Storage:
     else:
         raise StorageUrlError(f"unknown storage URL scheme {scheme!r}; use {ACCEPTED_URLS}")
     try:
-        await storage.migrate()
+        await backend.migrate()
     except BaseException:
-        await storage.close()
+        await backend.close()
         raise
-    return storage
+    return backend

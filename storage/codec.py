@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import MISSING, fields, replace
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from bot.events import Event, EventType, Record, RecordHolder
+from bot.events import Event, EventType
 from bot.models import GRANULARITIES, Chart, ChartKey, Entry, Granularity, normalise_title
 from bot.ports import StateJson, TitleHit
 
 Clock = Callable[[], datetime]
-# Called by save_batch with the events it stored and their event numbers, before it commits
-# (the outbox queues their deliveries there); an exception undoes the whole batch. See
-# on_new_events.
-EventHook = Callable[[list[Event], list[int]], Awaitable[Any]]
 
 
 def utc_now() -> datetime:
@@ -65,63 +61,34 @@ def last_per_period(charts: Iterable[Chart]) -> list[Chart]:
 
 def first_per_key(events: Iterable[Event]) -> list[Event]:
     """Events with a key seen earlier in the same batch are duplicates: keep the first."""
-    if not isinstance(events, list):
-        events = list(events)
-    if len({event.key for event in events}) == len(events):
-        return events  # the usual case: one set, no dict
     seen: dict[str, Event] = {}
     for event in events:
         seen.setdefault(event.key, event)
     return list(seen.values())
 
 
-# The stored form of an Entry: a JSON array of these fields, in this order. Changing it needs a
-# migration that rewrites charts.entries.
-ENTRY_FORMAT = (
-    "rank",
-    "title_id",
-    "title",
-    "season",
-    "points",
-    "days_in_top10",
-    "weeks_in_top10",
-    "hours",
-    "views",
-    "runtime",
-)
+# The stored form of an Entry: a JSON object of its fields by name, derived from the dataclass, a
+# field left out when it holds its default (most entries have no points, views or runtime). A new
+# Entry field with a default needs no migration.
+_ENTRY_FIELDS = tuple((item.name, item.default) for item in fields(Entry))
 
 
-def _entry_row(entry: Entry) -> tuple[Any, ...]:
-    # Fields read one by one, not by an attrgetter: compiled (setup.py), this reads them straight
-    # from the object, where an attrgetter looks each one up by name (a scratch timing over the
-    # entries of 9,593 real charts: 0.213 -> 0.093 us per row; events: 0.361 -> 0.230 us).
-    return (
-        entry.rank,
-        entry.title_id,
-        entry.title,
-        entry.season,
-        entry.points,
-        entry.days_in_top10,
-        entry.weeks_in_top10,
-        entry.hours,
-        entry.views,
-        entry.runtime,
-    )
+def _entry_object(entry: Entry) -> dict[str, Any]:
+    return {
+        name: value
+        for name, default in _ENTRY_FIELDS
+        if (value := getattr(entry, name)) != default or default is MISSING
+    }
 
 
 def encode_entries(entries: Iterable[Entry]) -> str:
-    """A chart's rows as one JSON array of arrays, each holding ENTRY_FORMAT's fields in order."""
-    return encode_entries_utf8(entries).decode()
-
-
-def encode_entries_utf8(entries: Iterable[Entry]) -> bytes:
-    """encode_entries as UTF-8 bytes."""
-    return orjson.dumps([_entry_row(entry) for entry in entries])
+    """A chart's rows as one JSON array of objects, in the order the source listed them."""
+    return orjson.dumps([_entry_object(entry) for entry in entries]).decode()
 
 
 def decode_entries(text: str) -> tuple[Entry, ...]:
-    rows: list[list[Any]] = orjson.loads(text)
-    return tuple(Entry(**dict(zip(ENTRY_FORMAT, row, strict=True))) for row in rows)
+    objects: list[dict[str, Any]] = orjson.loads(text)
+    return tuple(Entry(**fields_of) for fields_of in objects)
 
 
 def encode_extra(extra: dict[str, str]) -> str | None:
@@ -151,93 +118,34 @@ def decode_state(text: str) -> StateJson:
     return loaded
 
 
-# The stored form of the events of one chart and period (event_groups.events): a JSON array with
-# one array per event, holding EVENT_FORMAT's fields in this order. The chart and period are the
-# group's own columns and the key is rebuilt from the fields, so an event takes about a third of
-# the bytes of its jsonl form (bench/replay.py: the events were four fifths of the database).
-# Rows may be shorter (trailing nulls left out, as earlier versions wrote them) and a qualifier
-# may be null for "": both read back the same. Changing the fields needs a migration.
-EVENT_FORMAT = (
+# The columns an event is stored in (events table): what it is found by. The rest of its JSON form
+# (Event.to_json, which `replay --format jsonl` prints) is one JSON text beside them, so a field
+# the event gains needs no migration.
+EVENT_COLUMNS = (
+    "key",
     "type",
+    "source",
+    "service",
+    "region",
+    "category",
+    "granularity",
+    "period",
     "title_id",
-    "title",
-    "season",
-    "rank",
-    "previous_rank",
-    "value",
-    "unit",
-    "total_regions",
-    "record",
-    "previous",  # [title, season, value, period] of the record's previous holder
-    "qualifier",
 )
 
 
-def _event_row(event: Event) -> tuple[Any, ...]:
-    # Fields read one by one, like _entry_row. orjson writes the enums as their values.
-    previous = event.previous
-    return (
-        event.type,
-        event.title_id,
-        event.title,
-        event.season,
-        event.rank,
-        event.previous_rank,
-        event.value,
-        event.unit,
-        event.total_regions,
-        event.record,
-        None
-        if previous is None
-        else (previous.title, previous.season, previous.value, previous.period.isoformat()),
-        event.qualifier,
-    )
+def event_row(event: Event) -> tuple[str, ...]:
+    """The values of EVENT_COLUMNS, then the JSON text of the event's other fields."""
+    data = event.to_json()
+    columns = tuple(str(data.pop(column)) for column in EVENT_COLUMNS)
+    return (*columns, orjson.dumps(data).decode())
 
 
-def encode_events(events: Iterable[Event]) -> str:
-    """The stored form of events that share one chart and period (see EVENT_FORMAT)."""
-    return encode_events_utf8(events).decode()
-
-
-def encode_events_utf8(events: Iterable[Event]) -> bytes:
-    """encode_events as UTF-8 bytes."""
-    return orjson.dumps([_event_row(event) for event in events])
-
-
-def decode_events(
-    chart: ChartKey, period: date, text: str, *, title_id: str | None = None
-) -> list[Event]:
-    """Inverse of encode_events, given the chart and period the events share; with title_id,
-    only that title's events (the others are not built)."""
-    rows: list[list[Any]] = orjson.loads(text)
-    return [
-        _event_from_row(chart, period, row)
-        for row in rows
-        if title_id is None or row[1] == title_id
-    ]
-
-
-def _event_from_row(chart: ChartKey, period: date, row: list[Any]) -> Event:
-    row += [None] * (len(EVENT_FORMAT) - len(row))
-    previous = row[10]
-    return Event(
-        type=EventType(row[0]),
-        chart=chart,
-        period=period,
-        title_id=row[1],
-        title=row[2],
-        season=row[3],
-        rank=row[4],
-        previous_rank=row[5],
-        value=row[6],
-        unit=row[7],
-        total_regions=row[8],
-        record=Record(row[9]) if row[9] else None,
-        previous=None
-        if previous is None
-        else RecordHolder(previous[0], previous[1], previous[2], date.fromisoformat(previous[3])),
-        qualifier=row[11] or "",
-    )
+def event_from_row(row: Sequence[Any]) -> Event:
+    """Inverse of event_row."""
+    data: dict[str, Any] = orjson.loads(row[len(EVENT_COLUMNS)])
+    data.update(zip(EVENT_COLUMNS, row[: len(EVENT_COLUMNS)], strict=True))
+    return Event.from_json(data)
 
 
 def encode_time(moment: datetime) -> str:
@@ -273,3 +181,20 @@ def search_order(hit: TitleHit, needle: str) -> tuple[int, tuple[str, str, str, 
     """Titles where the text matches earlier come first ("stranger" → "Stranger Things" before
     "The Stranger"), then title_order. Mirrors SQL `instr(title_norm, needle)`, 1-based."""
     return (folded_title(hit.title).find(needle) + 1, title_order(hit))
+
+
+# Event types as a destination or subscription stores them: comma-separated, "" = every type.
+def encode_types(types: Iterable[EventType]) -> str:
+    return ",".join(sorted(t.value for t in types))
+
+
+def decode_types(text: str) -> frozenset[EventType]:
+    return frozenset(EventType(word) for word in text.split(",") if word)
+
+
+def encode_clock_time(moment: time | None) -> str | None:
+    return moment.strftime("%H:%M") if moment is not None else None
+
+
+def decode_clock_time(text: str | None) -> time | None:
+    return time.fromisoformat(text) if text else None

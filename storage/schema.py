@@ -1,4 +1,4 @@
-"""Numbered SQL migrations shipped as package data (storage/migrations/NNNN_name.sql)."""
+"""Numbered SQL migrations shipped as package data: storage/migrations/<backend>/NNNN_name.sql."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ class Migration:
         return self.sql.lstrip().startswith(_FOREIGN_KEYS_OFF)
 
 
-def load_migrations() -> list[Migration]:
-    """Every migration file of the package, ordered by version."""
-    folder = resources.files("storage").joinpath("migrations")
+def load_migrations(backend: str = "sqlite") -> list[Migration]:
+    """Every migration file of one backend, ordered by version."""
+    folder = resources.files("storage").joinpath("migrations", backend)
     found: dict[int, Migration] = {}
     for item in folder.iterdir():
         match = _MIGRATION_FILE.match(item.name)
@@ -51,8 +51,8 @@ def load_migrations() -> list[Migration]:
     return [found[version] for version in sorted(found)]
 
 
-def latest_version() -> int:
-    migrations = load_migrations()
+def latest_version(backend: str = "sqlite") -> int:
+    migrations = load_migrations(backend)
     return migrations[-1].version if migrations else 0
 
 

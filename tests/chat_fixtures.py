@@ -34,7 +34,7 @@ async def load_chat_history(storage: Storage, charts: list[Chart] | None = None)
     async def collect(new: list[Event]) -> None:
         events.extend(new)
 
-    pipeline = Pipeline(storage, DiffConfig(), sink=collect)
+    pipeline = Pipeline(storage, DiffConfig(), queue_deliveries=False, sink=collect)
     stats = await pipeline.process(chat_charts() if charts is None else charts)
     assert stats.rejected == 0, stats.rejections
     return events

@@ -25,9 +25,9 @@ from bot.ports import Batch, DeliveryCounts, Notifier, Outbox, Storage, Subscrip
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.discord.notifier import DiscordNotifier
 from handlers.telegram.notifier import TelegramNotifier
-from storage.outbox import SqliteOutbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
+from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.subscriptions import SqliteSubscriptionStore
 from tests.fakes import FakeDiscord, FakeTelegram, run_client
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
@@ -57,7 +57,7 @@ def burst(count: int = 3, *, title_prefix: str = "Show", chart: ChartKey = CHART
 
 @dataclass
 class Rig:
-    storage: SqliteStorage
+    storage: SqliteBackend
     subscriptions: SqliteSubscriptionStore
     outbox: SqliteOutbox
 
@@ -84,7 +84,8 @@ class Rig:
 
     async def publish(self, events: Sequence[Event]) -> list[Event]:
         """Store events as the pipeline does: deliveries are queued in the same transaction."""
-        return await self.storage.save_batch(Batch(events=list(events)))
+        saved = await self.storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
+        return saved.events
 
     async def counts(self) -> DeliveryCounts:
         return await self.outbox.counts()
@@ -114,7 +115,7 @@ async def deliver(
     """Store events as a live poll does (their deliveries are queued with them), then send what
     is due through `notifier` until nothing is left, as `top10bot deliveries send` does. Every
     event is listed (no catch-up summary), whatever its age."""
-    await storage.save_batch(Batch(events=list(events)))
+    await storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
     sender = Sender(outbox, [notifier], subscriptions, fast_config(), catchup_max_age=None)
     await sender.run(until_idle=True)
     return sender.stats
@@ -122,12 +123,10 @@ async def deliver(
 
 @asynccontextmanager
 async def open_rig(path: Path) -> AsyncIterator[Rig]:
-    storage = await SqliteStorage.open(path / "bot.db")
+    storage = await SqliteBackend.open(path / "bot.db")
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage)
-        yield Rig(storage, subscriptions, outbox)
+        yield Rig(storage, storage.subscriptions, storage.outbox)
     finally:
         await storage.close()
 

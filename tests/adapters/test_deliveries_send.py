@@ -16,9 +16,7 @@ from bot.diff import DiffConfig
 from bot.models import WORLD, Chart, ChartKey, Entry, make_title_id
 from bot.pipeline import Pipeline
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from storage.outbox import SqliteOutbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
 from tests.fakes import FakeDiscord, FakeTelegram
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
@@ -46,12 +44,13 @@ async def queue_a_new_week(
     """Last week is history; this week arrives as a live poll stores it: its events, and the
     deliveries they owe each subscribed chat, in one transaction."""
     this_week = datetime.now(UTC).date()
-    storage = await SqliteStorage.open(db)
+    storage = await SqliteBackend.open(db)
     await storage.migrate()
     try:
         before = [f"Show {letter}" for letter in "ABCDEFGHIJ"]
-        await Pipeline(storage, DiffConfig()).process([week(this_week - timedelta(7), before)])
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        history = Pipeline(storage, DiffConfig(), queue_deliveries=False)
+        await history.process([week(this_week - timedelta(7), before)])
+        subscriptions = storage.subscriptions
         for chat in chats:
             destination = Destination("telegram", str(chat))
             await subscriptions.add_subscription(destination, EVERYTHING_NETFLIX)
@@ -61,9 +60,9 @@ async def queue_a_new_week(
             await subscriptions.add_subscription(
                 Destination("discord", str(channel)), EVERYTHING_NETFLIX
             )
-        await SqliteOutbox.beside(storage)
         after = ["Show B", "Show A", *before[2:9], "Show K"]
-        await Pipeline(storage, DiffConfig()).process([week(this_week, after)])
+        live = Pipeline(storage, DiffConfig(), queue_deliveries=True)
+        await live.process([week(this_week, after)])
     finally:
         await storage.close()
 
@@ -132,9 +131,9 @@ async def test_a_chat_that_is_gone_ends_dead_and_the_run_exits_1(
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert summary.startswith(f"deliveries send: {EVENTS} sent in 1 message, 0 failed")
     assert f", {EVENTS} dead" in summary and "deliveries status" in summary
-    storage = await SqliteStorage.open(db)
+    storage = await SqliteBackend.open(db)
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        subscriptions = storage.subscriptions
         blocked = Destination("telegram", "2002")
         state = await subscriptions.destination_state(blocked)
         assert state is not None and not state.active
@@ -156,9 +155,9 @@ async def test_a_group_migrated_to_a_supergroup_gets_its_alerts_there(
 
     assert [m.chat_id for m in fake_telegram.sent] == [supergroup]
     assert f"{EVENTS} sent in 1 message" in capsys.readouterr().out
-    storage = await SqliteStorage.open(db)
+    storage = await SqliteBackend.open(db)
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
+        subscriptions = storage.subscriptions
         moved = await subscriptions.subscriptions_of(Destination("telegram", str(supergroup)))
         assert [s.spec for s in moved] == [EVERYTHING_NETFLIX]
         assert await subscriptions.subscriptions_of(Destination("telegram", str(group))) == []

@@ -17,9 +17,9 @@ from bot.models import ChartKey
 from bot.ports import Batch, DestinationGone, MessageRejected
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_settings
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
@@ -43,11 +43,11 @@ def alert(title: str = "Hellbound") -> Event:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     return CommandService(
         storage,
-        MemorySubscriptionStore(),
+        storage.subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
     )
@@ -55,9 +55,9 @@ async def service() -> CommandService:
 
 @pytest.fixture
 def outbox(service: CommandService) -> MemoryOutbox:
-    """The outbox beside the store: stored events queue their deliveries."""
-    assert isinstance(service.subscriptions, MemorySubscriptionStore)
-    return MemoryOutbox.beside(service.storage, service.subscriptions)
+    """The backend's outbox: live events stored queue their deliveries."""
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage.outbox
 
 
 async def alert_now(adapter: DiscordAdapter, outbox: MemoryOutbox, *events: Event) -> Any:
@@ -204,7 +204,9 @@ async def test_a_deleted_channel_is_paused_and_its_alerts_set_aside(
 ) -> None:
     channel = Destination("discord", str(CHANNEL_ID))
     await service.subscriptions.add_subscription(channel, SubscriptionSpec(region="KR"))
-    await service.storage.save_batch(Batch(events=[alert()]))  # queued, not sent yet
+    await service.storage.save_batch(
+        Batch(events=[alert()]), queue_deliveries=True
+    )  # queued, not sent yet
     fake_discord.delete_channel(CHANNEL_ID)  # while the bot is online: CHANNEL_DELETE
 
     async def paused() -> bool:
@@ -488,7 +490,7 @@ async def test_a_quick_command_on_a_slow_store_is_deferred(fake_discord: FakeDis
     fake_discord.add_channel(GUILD_ID, CHANNEL_ID, "alerts")
     fake_discord.add_member(GUILD_ID, MEMBER_ID, "member")
     store = SlowSubscriptions()
-    service = CommandService(MemoryStorage(), store)
+    service = CommandService(MemoryBackend(), store)
     settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05, defer_after=0.05)
     lifecycle = DestinationLifecycle(store, MemoryOutbox(store))
     discord_adapter = DiscordAdapter(service, settings, lifecycle)

@@ -20,9 +20,9 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from handlers.console import ConsoleAdapter
 from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, FakeTelegram
 
@@ -52,7 +52,7 @@ class Platforms:
 
 @pytest.fixture
 async def platforms(fake_discord: FakeDiscord) -> AsyncIterator[Platforms]:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     subscriptions = MemorySubscriptionStore()
     service = CommandService(

@@ -17,9 +17,8 @@ from bot.poll import operator_sink
 from bot.ports import Batch, DeliveryUncertain, DestinationGone, MessageRejected, TransientFailure
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegram_settings
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
 from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeTelegram
@@ -48,11 +47,11 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     await load_chat_history(storage)
     return CommandService(
         storage,
-        MemorySubscriptionStore(),
+        storage.subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
     )
@@ -60,9 +59,9 @@ async def service() -> CommandService:
 
 @pytest.fixture
 def outbox(service: CommandService) -> MemoryOutbox:
-    """The outbox beside the store: stored events queue their deliveries."""
-    assert isinstance(service.subscriptions, MemorySubscriptionStore)
-    return MemoryOutbox.beside(service.storage, service.subscriptions)
+    """The backend's outbox: live events stored queue their deliveries."""
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage.outbox
 
 
 @pytest.fixture
@@ -217,7 +216,7 @@ async def test_a_kicked_bot_pauses_the_group_and_sets_its_alerts_aside(
 ) -> None:
     await command(fake_telegram, GROUP_ID, "/subscribe KR", ADMIN_ID)
     # Queued, not sent yet (a run of `deliveries send` would send it).
-    await service.storage.save_batch(Batch(events=[alert()]))
+    await service.storage.save_batch(Batch(events=[alert()]), queue_deliveries=True)
     fake_telegram.inject_update(my_chat_member(GROUP_ID, "group", old="member", new="kicked"))
     await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0)
     await command(fake_telegram, USER_ID, "/help", USER_ID)
@@ -260,7 +259,7 @@ async def test_the_migration_service_message_moves_subscriptions_and_pending_ale
 ) -> None:
     await command(fake_telegram, GROUP_ID, "/subscribe KR", ADMIN_ID)
     # Queued for the old group, not sent yet.
-    await service.storage.save_batch(Batch(events=[alert()]))
+    await service.storage.save_batch(Batch(events=[alert()]), queue_deliveries=True)
     fake_telegram.inject_update(
         {
             "message": {

@@ -23,10 +23,10 @@ from handlers.console import ConsoleAdapter
 from handlers.discord.adapter import DiscordAdapter
 from handlers.runner import build_adapters, run_adapters, supervise
 from handlers.telegram.adapter import TelegramAdapter
-from storage import open_storage
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage import open_backend
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
 
 
@@ -38,7 +38,7 @@ async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
 @pytest.fixture
 async def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'top10bot.db'}"
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
         await load_chat_history(storage)
     finally:
@@ -66,7 +66,7 @@ async def test_subscriptions_persist_and_alerts_print(database: str) -> None:
     config = Config(storage=StorageConfig(url=database))
     await run_bot(config, lines=typed(["/subscribe Squid Game"]), out=out, environ={})
 
-    storage = await open_storage(database)
+    storage = await open_backend(database)
     try:
         printed = io.StringIO()
         chat = await build_chat_layer(config, storage, environ={}, lines=typed([]), out=printed)
@@ -92,7 +92,7 @@ async def test_subscriptions_persist_and_alerts_print(database: str) -> None:
             rank=4,
         )
         # Stored as a live poll stores them: the deliveries they owe are queued with them.
-        await storage.save_batch(Batch(events=[other, squid]))
+        await storage.save_batch(Batch(events=[other, squid]), queue_deliveries=True)
         sender = build_sender(chat, DeliveryConfig(), catchup_max_age=None)
         await sender.run(until_idle=True)
     finally:
@@ -210,7 +210,7 @@ async def test_one_failing_adapter_does_not_stop_the_others() -> None:
 
 
 def build_chat_layer_service() -> CommandService:
-    return CommandService(MemoryStorage(), MemorySubscriptionStore())
+    return CommandService(MemoryBackend(), MemorySubscriptionStore())
 
 
 def lifecycle_of(service: CommandService) -> DestinationLifecycle:
@@ -219,7 +219,7 @@ def lifecycle_of(service: CommandService) -> DestinationLifecycle:
 
 
 async def test_a_button_under_title_is_a_command_the_console_can_type(database: str) -> None:
-    storage = await open_storage(database)
+    storage = await open_backend(database)
     try:
         service = CommandService(storage, MemorySubscriptionStore())
         console = ConsoleAdapter(service, out=io.StringIO())

@@ -17,7 +17,7 @@ from bot.poll_report import SourceReport
 from bot.ports import Storage
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
 from handlers.http import AiohttpClient
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import (
     FAST_FETCH,
     FIXTURES,
@@ -49,7 +49,7 @@ def page_key(region: str, service: str = "netflix") -> ChartKey:
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         yield opened
     finally:

@@ -15,7 +15,7 @@ from bot.sources.http import (
     Validators,
 )
 from handlers.http import AiohttpClient
-from storage import MemoryStorage
+from storage import MemoryBackend
 from tests.fakes.source_server import Reply, SourceServer
 
 FAST = FetchSettings(timeout=0.5, retries=2, retry_wait=0.01, retry_wait_max=0.02)
@@ -23,7 +23,7 @@ PATH = "/data/file.tsv"
 
 
 def fetcher(
-    http: AiohttpClient, storage: MemoryStorage, settings: FetchSettings = FAST
+    http: AiohttpClient, storage: MemoryBackend, settings: FetchSettings = FAST
 ) -> ConditionalFetcher:
     return ConditionalFetcher(http, storage, settings)
 
@@ -31,7 +31,7 @@ def fetcher(
 async def test_conditional_get_answers_304_after_a_committed_body(
     server: SourceServer, http: AiohttpClient
 ) -> None:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     server.put(PATH, "a\tb\n1\t2")
     url = server.base_url.rstrip("/") + PATH
     conditional = fetcher(http, storage)
@@ -57,7 +57,7 @@ async def test_a_body_never_committed_is_fetched_in_full_again(
     server: SourceServer, http: AiohttpClient
 ) -> None:
     # A body rejected as a whole is not committed: the next poll must judge it again, not 304.
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     server.put(PATH, "null")
     url = server.base_url.rstrip("/") + PATH
     conditional = fetcher(http, storage)
@@ -70,7 +70,7 @@ async def test_a_body_never_committed_is_fetched_in_full_again(
 async def test_content_hash_skip_without_validators(
     server: SourceServer, http: AiohttpClient
 ) -> None:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     server.put(PATH, "same body", validators=False)
     url = server.base_url.rstrip("/") + PATH
     conditional = fetcher(http, storage)
@@ -90,7 +90,7 @@ async def test_5xx_is_retried_then_succeeds(server: SourceServer, http: AiohttpC
     server.put(PATH, "ok")
     server.script(PATH, Reply(503, "busy"), Reply(502, "bad gateway"))
     url = server.base_url.rstrip("/") + PATH
-    result = await fetcher(http, MemoryStorage()).fetch_text(url)
+    result = await fetcher(http, MemoryBackend()).fetch_text(url)
     assert result.text == "ok"
     assert [hit.status for hit in server.hits] == [503, 502, 200]
 
@@ -101,7 +101,7 @@ async def test_5xx_that_persists_fails_after_the_configured_attempts(
     server.script(PATH, *(Reply(500, "oops") for _ in range(5)))
     url = server.base_url.rstrip("/") + PATH
     with pytest.raises(FetchError) as caught:
-        await fetcher(http, MemoryStorage()).fetch_text(url)
+        await fetcher(http, MemoryBackend()).fetch_text(url)
     assert caught.value.status == 500
     assert caught.value.url == url
     assert server.count(PATH) == FAST.retries + 1
@@ -112,7 +112,7 @@ async def test_4xx_is_not_retried(server: SourceServer, http: AiohttpClient, sta
     server.script(PATH, Reply(status, "no"))
     url = server.base_url.rstrip("/") + PATH
     with pytest.raises(FetchError) as caught:
-        await fetcher(http, MemoryStorage()).fetch_text(url)
+        await fetcher(http, MemoryBackend()).fetch_text(url)
     assert caught.value.status == status
     assert f"HTTP {status}" in caught.value.reason
     assert server.count(PATH) == 1
@@ -123,7 +123,7 @@ async def test_timeout_is_retried_then_succeeds(server: SourceServer, http: Aioh
     server.script(PATH, Reply(200, "too slow", delay=0.5))
     url = server.base_url.rstrip("/") + PATH
     settings = FetchSettings(timeout=0.2, retries=1, retry_wait=0.01, retry_wait_max=0.02)
-    result = await fetcher(http, MemoryStorage(), settings).fetch_text(url)
+    result = await fetcher(http, MemoryBackend(), settings).fetch_text(url)
     assert result.text == "late but fine"
     assert server.count(PATH) == 2
 
@@ -135,7 +135,7 @@ async def test_timeouts_that_persist_become_a_fetch_error(
     url = server.base_url.rstrip("/") + PATH
     settings = FetchSettings(timeout=0.2, retries=1, retry_wait=0.01, retry_wait_max=0.02)
     with pytest.raises(FetchError) as caught:
-        await fetcher(http, MemoryStorage(), settings).fetch_text(url)
+        await fetcher(http, MemoryBackend(), settings).fetch_text(url)
     assert "timed out after 2 attempts" in caught.value.reason
     assert caught.value.url == url
 
@@ -144,7 +144,7 @@ async def test_a_body_cut_short_is_a_fetch_error(server: SourceServer, http: Aio
     server.script(PATH, Reply(200, "x" * 5000, cut_after=100))
     url = server.base_url.rstrip("/") + PATH
     with pytest.raises(FetchError, match="body cut short"):
-        await fetcher(http, MemoryStorage()).fetch_text(url)
+        await fetcher(http, MemoryBackend()).fetch_text(url)
 
 
 async def test_user_agent_is_honest_by_default_and_configurable(
@@ -152,11 +152,11 @@ async def test_user_agent_is_honest_by_default_and_configurable(
 ) -> None:
     server.put(PATH, "ok")
     url = server.base_url.rstrip("/") + PATH
-    await fetcher(http, MemoryStorage()).fetch_text(url)
+    await fetcher(http, MemoryBackend()).fetch_text(url)
     assert server.hits[-1].headers["User-Agent"] == DEFAULT_USER_AGENT
     assert DEFAULT_USER_AGENT.startswith("top10bot/")
     custom = FetchSettings(user_agent="my-mirror-bot/1.0", retry_wait=0.01)
-    await fetcher(http, MemoryStorage(), custom).fetch_text(url)
+    await fetcher(http, MemoryBackend(), custom).fetch_text(url)
     assert server.hits[-1].headers["User-Agent"] == "my-mirror-bot/1.0"
 
 
@@ -166,7 +166,7 @@ async def test_fetch_to_file_streams_to_disk_and_is_conditional(
     body = ("row\t" * 20 + "\n") * 20_000  # ~1.6 MB, many chunks
     server.put(PATH, body)
     url = server.base_url.rstrip("/") + PATH
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     conditional = fetcher(http, storage)
     target = tmp_path / "big.tsv"
     result = await conditional.fetch_to_file(url, target)
@@ -184,7 +184,7 @@ async def test_solver_fetches_through_flaresolverr_style_endpoint(
     server.put("/top10/netflix/world/2026-03-10/", "<html>page</html>", content_type="text/html")
     settings = FetchSettings(solver_url=server.solver_url, retry_wait=0.01)
     url = "https://flixpatrol.invalid/top10/netflix/world/2026-03-10/"
-    result = await fetcher(http, MemoryStorage(), settings).fetch_text(url)
+    result = await fetcher(http, MemoryBackend(), settings).fetch_text(url)
     assert result.text == "<html>page</html>"
     assert result.final_url == url
     assert server.paths(via="solver") == ["/top10/netflix/world/2026-03-10/"]
@@ -197,7 +197,7 @@ async def test_solver_passes_on_the_target_status(
     server.script(path, Reply(503, "down"), Reply(403, "blocked"))
     settings = FetchSettings(solver_url=server.solver_url, retries=3, retry_wait=0.01)
     with pytest.raises(FetchError) as caught:
-        await fetcher(http, MemoryStorage(), settings).fetch_text(
+        await fetcher(http, MemoryBackend(), settings).fetch_text(
             "https://flixpatrol.invalid" + path
         )
     assert caught.value.status == 403  # the 503 was retried, the 403 was not
@@ -209,7 +209,7 @@ async def test_proxy_carries_requests_for_any_host(
 ) -> None:
     server.put(PATH, "via proxy")
     settings = FetchSettings(proxy=server.proxy_url, retry_wait=0.01)
-    result = await fetcher(http, MemoryStorage(), settings).fetch_text(
+    result = await fetcher(http, MemoryBackend(), settings).fetch_text(
         "http://www.netflix.invalid" + PATH
     )
     assert result.text == "via proxy"

@@ -18,7 +18,7 @@ from bot.ports import Storage
 from bot.sources import netflix
 from bot.sources.netflix_fetch import GLOBAL_CATEGORIES, latest_published_week
 from handlers.http import AiohttpClient
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 POLL_FIXTURES = FIXTURES / "poll"
@@ -61,7 +61,7 @@ def make_config(tmp_path: Path, server: SourceServer, **netflix_keys: object) ->
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         yield opened
     finally:

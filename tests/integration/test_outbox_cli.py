@@ -13,26 +13,24 @@ from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Batch
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.outbox import SqliteOutbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
 
+CHAT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "chat"
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 
 
 async def outbox_with_a_dead_letter(path: Path) -> str:
-    storage = await SqliteStorage.open(path)
+    storage = await SqliteBackend.open(path)
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage)
+        subscriptions, outbox = storage.subscriptions, storage.outbox
         for chat in ("1", "2"):
             await subscriptions.add_subscription(
                 Destination("telegram", chat), SubscriptionSpec(service="netflix")
             )
         today = datetime.now(UTC).date()
         event = Event(EventType.NEW_NUMBER_ONE, CHART, today, "hit", "Hit", None, rank=1)
-        await storage.save_batch(Batch(events=[event]))
+        await storage.save_batch(Batch(events=[event]), queue_deliveries=True)
         now = datetime.now(UTC)
         groups = await outbox.claim("telegram", now, timedelta(seconds=30), 10)
         first, second = sorted(groups, key=lambda g: g.destination.chat_id)
@@ -78,3 +76,32 @@ def test_a_config_error_of_a_command_is_a_clear_message_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("config error: ")
     assert "Traceback" not in err
+
+
+async def subscribe_to_everything(path: Path) -> None:
+    storage = await SqliteBackend.open(path)
+    await storage.migrate()
+    try:
+        await storage.subscriptions.add_subscription(
+            Destination("telegram", "1"), SubscriptionSpec(service="netflix")
+        )
+    finally:
+        await storage.close()
+
+
+@pytest.mark.parametrize("command", ["import", "replay"])
+def test_import_and_replay_store_history_and_queue_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    db = tmp_path / "bot.db"
+    asyncio.run(subscribe_to_everything(db))
+    files = [str(path) for path in sorted(CHAT_FIXTURES.glob("*.tsv"))]
+
+    assert main([command, *files, "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["deliveries", "status", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("deliveries: 0 pending, ")
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "no deliveries are queued" in " ".join(capsys.readouterr().out.split())

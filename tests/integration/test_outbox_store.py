@@ -1,4 +1,7 @@
-"""The outbox stores (storage/outbox.py), SQLite and memory, held to the same contract."""
+"""One contract for the outbox of every backend (memory and SQLite).
+
+A PostgreSQL backend joins through tests/integration/backends.py.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,10 @@ import pytest
 
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Batch, Outbox, Storage, SubscriptionStore
+from bot.ports import Backend, Batch, Outbox, SubscriptionStore
 from bot.subscriptions import Destination, SubscriptionSpec
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox, SqliteOutbox, open_outbox
-from storage.sqlite import SqliteStorage
-from storage.subscriptions import MemorySubscriptionStore, SqliteSubscriptionStore
+from storage.sqlite import SqliteBackend
+from tests.integration.backends import BACKENDS, open_test_backend
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -37,12 +38,20 @@ RECORD = event(EventType.RECORD_BROKEN, "Gamma")
 
 @dataclass
 class Stores:
-    storage: Storage
-    subscriptions: SubscriptionStore
-    outbox: Outbox
+    storage: Backend
+
+    @property
+    def subscriptions(self) -> SubscriptionStore:
+        return self.storage.subscriptions
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.storage.outbox
 
     async def publish(self, *events: Event) -> list[Event]:
-        return await self.storage.save_batch(Batch(events=list(events)))
+        """Store live events: their deliveries are queued with them."""
+        saved = await self.storage.save_batch(Batch(events=list(events)), queue_deliveries=True)
+        return saved.events
 
     async def subscribe(
         self, platform: str, chat: str, spec: SubscriptionSpec = EVERYTHING_NETFLIX
@@ -52,21 +61,11 @@ class Stores:
         return destination
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=BACKENDS)
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    storage: Storage
-    subscriptions: SubscriptionStore
-    if request.param == "sqlite":
-        sqlite = await SqliteStorage.open(tmp_path / "outbox.db")
-        await sqlite.migrate()
-        storage = sqlite
-        subscriptions = SqliteSubscriptionStore(sqlite.connection, sqlite.lock)
-    else:
-        storage = MemoryStorage()
-        subscriptions = MemorySubscriptionStore()
-    outbox = await open_outbox(storage, subscriptions, clock=lambda: T0)
+    storage = await open_test_backend(request.param, tmp_path, clock=lambda: T0)
     try:
-        yield Stores(storage, subscriptions, outbox)
+        yield Stores(storage)
     finally:
         await storage.close()
 
@@ -95,30 +94,6 @@ async def test_only_wanted_events_reach_active_destinations(stores: Stores) -> N
     got = {g.destination.chat_id: [d.event for d in g.deliveries] for g in groups}
     assert got == {"1": [RECORD], "2": [kr]}
     assert all(d.queued_at == T0 for g in groups for d in g.deliveries)
-
-
-async def test_a_failing_queue_rolls_the_events_back(
-    stores: Stores, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await stores.subscribe("telegram", "1")
-
-    async def broken(events: list[Event], event_ids: list[int]) -> int:
-        raise RuntimeError("disk full")
-
-    storage = stores.storage
-    assert isinstance(storage, SqliteStorage | MemoryStorage)
-    storage.on_new_events(broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        await stores.publish(NEW_ONE)
-    assert await storage.recent_events() == []
-    # Once queueing works again, the same events are new and get their deliveries.
-    outbox = stores.outbox
-    assert isinstance(outbox, SqliteOutbox | MemoryOutbox)
-    storage.on_new_events(
-        outbox.queue_in_transaction if isinstance(outbox, SqliteOutbox) else outbox.queue
-    )
-    assert await stores.publish(NEW_ONE) == [NEW_ONE]
-    assert (await stores.outbox.counts()).pending == 1
 
 
 async def test_a_lease_holds_claimed_rows_until_it_runs_out(stores: Stores) -> None:
@@ -246,35 +221,32 @@ async def test_rows_follow_a_migrated_chat(stores: Stores, new_exists: bool) -> 
 
 
 async def test_a_removed_destination_makes_its_rows_dead_letters(tmp_path: Path) -> None:
-    storage = await SqliteStorage.open(tmp_path / "outbox.db")
+    storage = await SqliteBackend.open(tmp_path / "outbox.db", clock=lambda: T0)
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage, clock=lambda: T0)
+        subscriptions, outbox = storage.subscriptions, storage.outbox
         await subscriptions.add_subscription(Destination("discord", "5"), EVERYTHING_NETFLIX)
-        await storage.save_batch(Batch(events=[NEW_ONE]))
-        async with storage.lock:
-            await storage.connection.execute("DELETE FROM destinations")
+        await storage.save_batch(Batch(events=[NEW_ONE]), queue_deliveries=True)
+        await storage.database.execute("DELETE FROM destinations")
         [orphan] = await outbox.claim("discord", T0, LEASE, 9)
         assert not orphan.active and orphan.inactive_reason == "destination removed"
     finally:
         await storage.close()
 
 
-async def test_queueing_a_burst_for_many_chats_is_one_statement(tmp_path: Path) -> None:
+async def test_queueing_a_burst_for_many_chats(tmp_path: Path) -> None:
     """Thousands of chats sharing a filter: rows for all of them, with the right platform."""
-    storage = await SqliteStorage.open(tmp_path / "outbox.db")
+    storage = await SqliteBackend.open(tmp_path / "outbox.db", clock=lambda: T0)
     await storage.migrate()
     try:
-        subscriptions = SqliteSubscriptionStore(storage.connection, storage.lock)
-        outbox = await SqliteOutbox.beside(storage, clock=lambda: T0)
+        subscriptions, outbox = storage.subscriptions, storage.outbox
         for chat in range(2000):
             platform = "telegram" if chat % 2 else "discord"
             await subscriptions.add_subscription(
                 Destination(platform, str(chat)), EVERYTHING_NETFLIX
             )
         later = replace(ENTERED, title_id="delta", title="Delta")
-        await storage.save_batch(Batch(events=[NEW_ONE, ENTERED, later]))
+        await storage.save_batch(Batch(events=[NEW_ONE, ENTERED, later]), queue_deliveries=True)
         assert (await outbox.counts()).pending == 6000
         telegram = await outbox.claim("telegram", T0, LEASE, 5000)
         assert len(telegram) == 1000 and all(len(g.deliveries) == 3 for g in telegram)

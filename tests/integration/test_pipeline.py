@@ -8,7 +8,6 @@ replay of them is many batches.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ from bot import pipeline as pipeline_module
 from bot.diff import DiffConfig
 from bot.events import Event
 from bot.pipeline import Pipeline
-from bot.ports import Batch, Storage
-from storage import MemoryStorage, open_storage
+from bot.ports import Batch, SavedBatch, Storage
+from storage import MemoryBackend, open_backend
 from tests.chat_fixtures import chat_charts
 
 
@@ -29,7 +28,9 @@ async def replay_into(storage: Storage) -> tuple[list[list[Event]], int]:
     async def collect(events: list[Event]) -> None:
         batches.append(events)
 
-    stats = await Pipeline(storage, DiffConfig(), sink=collect).process(chat_charts())
+    stats = await Pipeline(storage, DiffConfig(), queue_deliveries=False, sink=collect).process(
+        chat_charts()
+    )
     assert stats.rejected == 0, stats.rejections
     return batches, stats.events
 
@@ -37,14 +38,14 @@ async def replay_into(storage: Storage) -> tuple[list[list[Event]], int]:
 async def test_small_batches_give_the_events_of_one_batch_in_the_same_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    whole = await open_storage(f"sqlite:///{tmp_path / 'whole.db'}")
+    whole = await open_backend(f"sqlite:///{tmp_path / 'whole.db'}")
     try:
         (one_batch,), counted = await replay_into(whole)
     finally:
         await whole.close()
 
     monkeypatch.setattr(pipeline_module, "FLUSH_CHARTS", 3)
-    small = await open_storage(f"sqlite:///{tmp_path / 'small.db'}")
+    small = await open_backend(f"sqlite:///{tmp_path / 'small.db'}")
     try:
         batches, small_counted = await replay_into(small)
         stored = await small.recent_events(limit=len(one_batch) + 1)
@@ -62,8 +63,8 @@ async def test_the_sink_gets_a_batch_only_once_another_connection_can_read_it(
 ) -> None:
     monkeypatch.setattr(pipeline_module, "FLUSH_CHARTS", 5)
     url = f"sqlite:///{tmp_path / 'top10.db'}"
-    storage = await open_storage(url)
-    reader = await open_storage(url)  # another connection sees committed data only
+    storage = await open_backend(url)
+    reader = await open_backend(url)  # another connection sees committed data only
     checked = 0
 
     async def check_committed(events: list[Event]) -> None:
@@ -76,39 +77,27 @@ async def test_the_sink_gets_a_batch_only_once_another_connection_can_read_it(
         checked += 1
 
     try:
-        await Pipeline(storage, DiffConfig(), sink=check_committed).process(chat_charts())
+        await Pipeline(storage, DiffConfig(), queue_deliveries=False, sink=check_committed).process(
+            chat_charts()
+        )
     finally:
         await reader.close()
         await storage.close()
     assert checked > 5
 
 
-class FailingSecondSave(MemoryStorage):
-    """Fails its second save, a little later (the next batch is being diffed meanwhile) or,
-    with `next_save_started`, once the save of the batch after it has started too."""
+class FailingSecondSave(MemoryBackend):
+    """Fails its second save."""
 
-    def __init__(self, *, next_save_started: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.saves = 0
-        self.next_save_started = next_save_started
 
-    async def save_batch(self, batch: Batch) -> list[Event]:
+    async def save_batch(self, batch: Batch, *, queue_deliveries: bool) -> SavedBatch:
         self.saves += 1
         if self.saves == 2:
-            if self.next_save_started:
-                await self._next_save_started()
-            else:
-                await asyncio.sleep(0.01)
             raise RuntimeError("disk full")
-        return await super().save_batch(batch)
-
-    @staticmethod
-    async def _next_save_started() -> None:
-        for _ in range(10_000):  # the pipeline starts the next save within a few turns
-            if sum(task.get_name() == "pipeline-save" for task in asyncio.all_tasks()) >= 2:
-                return
-            await asyncio.sleep(0)
-        raise AssertionError("the next batch's save never started")
+        return await super().save_batch(batch, queue_deliveries=queue_deliveries)
 
 
 async def test_a_failed_save_stops_the_run_with_its_error_and_leaves_nothing_running(
@@ -122,7 +111,9 @@ async def test_a_failed_save_stops_the_run_with_its_error_and_leaves_nothing_run
         delivered.extend(events)
 
     with pytest.raises(RuntimeError, match="disk full"):
-        await Pipeline(storage, DiffConfig(), sink=collect).process(chat_charts())
+        await Pipeline(storage, DiffConfig(), queue_deliveries=False, sink=collect).process(
+            chat_charts()
+        )
 
     assert storage.saves == 2  # no save after the failed one
     assert asyncio.all_tasks() == {asyncio.current_task()}
@@ -130,26 +121,6 @@ async def test_a_failed_save_stops_the_run_with_its_error_and_leaves_nothing_run
     assert {event.key for event in delivered} == {
         event.key for event in await storage.recent_events(limit=100_000)
     }
-
-
-async def test_no_batch_after_a_failed_save_is_stored_even_when_its_save_had_started(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert pipeline_module.SAVES_IN_FLIGHT >= 2
-    monkeypatch.setattr(pipeline_module, "FLUSH_CHARTS", 5)
-    storage = FailingSecondSave(next_save_started=True)
-    first_batch = FailingSecondSave()  # what the first batch alone stores
-    with contextlib.suppress(RuntimeError):
-        await Pipeline(first_batch, DiffConfig()).process(chat_charts())
-
-    with pytest.raises(RuntimeError, match="disk full"):
-        await Pipeline(storage, DiffConfig()).process(chat_charts())
-
-    assert storage.saves == 2  # the third batch's save gave up without storing anything
-    assert asyncio.all_tasks() == {asyncio.current_task()}
-    assert await storage.recent_events(limit=100_000) == await first_batch.recent_events(
-        limit=100_000
-    )
 
 
 async def test_a_long_run_lets_the_event_loop_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,8 +135,9 @@ async def test_a_long_run_lets_the_event_loop_run(monkeypatch: pytest.MonkeyPatc
 
     charts = chat_charts()
     ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)  # the ticker starts, and waits for its next turn
     try:
-        await Pipeline(MemoryStorage(), DiffConfig()).process(charts)
+        await Pipeline(MemoryBackend(), DiffConfig(), queue_deliveries=False).process(charts)
     finally:
         ticker.cancel()
     assert ticks >= len(charts) // pipeline_module.PAUSE_EVERY_CHARTS

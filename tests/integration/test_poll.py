@@ -23,9 +23,10 @@ from bot.sources import netflix
 from bot.sources.feed import Fetched, SourceItem
 from bot.sources.netflix_fetch import NetflixSource
 from bot.status import collect_status, format_status
+from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -35,7 +36,7 @@ NOW = datetime(2026, 7, 22, 14, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         yield opened
     finally:
@@ -290,6 +291,37 @@ async def test_poll_once_prints_a_summary_line_and_exit_status(
     assert code == 1
     assert out.strip().splitlines()[-1] == "netflix: 0 charts accepted, 4 rejected, 0 events"
     assert "rejected: netflix/netflix/WORLD/Films (English)/weekly@" in err
+
+
+async def test_poll_once_queues_the_deliveries_of_what_it_stores(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`poll --once` from cron stores live events and their deliveries in one transaction, so a
+    later `run` (or `deliveries send`) has them to send."""
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config_path = write_config(tmp_path, server)
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    backend = await open_backend(url)
+    try:
+        await backend.subscriptions.add_subscription(
+            Destination("telegram", "1"), SubscriptionSpec(service="netflix", region=WORLD)
+        )
+    finally:
+        await backend.close()
+
+    code, _, _ = await run_cli(["--config", str(config_path), "poll", "--once"], capsys)
+    assert code == 0
+
+    backend = await open_backend(url)
+    try:
+        stored = await backend.recent_events(limit=100_000)
+        pending = (await backend.outbox.counts()).pending
+    finally:
+        await backend.close()
+    assert stored and pending == len(stored)  # every event of the global file is WORLD
+    code, out, _ = await run_cli(["--config", str(config_path), "deliveries", "status"], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"deliveries: {pending} pending, ")
 
 
 async def test_poll_once_fails_on_a_fetch_failure(

@@ -28,7 +28,7 @@ from bot.sources import netflix
 from bot.sources.flixpatrol import PageRequest, parse_flixpatrol_page
 from handlers.http import AiohttpClient
 from handlers.scheduler import PollScheduler, cron_trigger, next_fire_time
-from storage import MemoryStorage, open_storage
+from storage import MemoryBackend, open_backend
 from tests.fakes.source_server import (
     FAST_FETCH,
     FIXTURES,
@@ -144,7 +144,9 @@ async def expected_events() -> list[Event]:
     async def collect(new: list[Event]) -> None:
         found.extend(new)
 
-    await Pipeline(MemoryStorage(), DiffConfig(), sink=collect).process(charts)
+    await Pipeline(MemoryBackend(), DiffConfig(), queue_deliveries=False, sink=collect).process(
+        charts
+    )
     return found
 
 
@@ -168,7 +170,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
 
     with time_machine.travel(at(20, 12), tick=False) as traveller:
         # --- first start, Monday 12:00: catch-up of both sources at once -------------------
-        storage = await open_storage(config.storage.url)
+        storage = await open_backend(config.storage.url)
         poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
         scheduler = PollScheduler(poller, poll_config.schedules())
         scheduler.start()
@@ -218,7 +220,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
         traveller.move_to(at(25, 10))
 
         # --- restart, Saturday 10:00: catch-up, oldest first ----------------------------------
-        storage = await open_storage(config.storage.url)
+        storage = await open_backend(config.storage.url)
         poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
         scheduler = PollScheduler(poller, poll_config.schedules())
         summaries_before = len(delivered.summaries)
@@ -276,7 +278,7 @@ async def test_a_poll_in_flight_is_never_started_twice(
     config = make_config(tmp_path, server)
     poll_config = load_poll_config(config)
     with time_machine.travel(at(20, 13, 59), tick=False) as traveller:
-        storage = await open_storage(config.storage.url)
+        storage = await open_backend(config.storage.url)
         try:
             poller = Poller(storage, poll_config, config.diff, http=http)
             scheduler = PollScheduler(poller, {"netflix": ("0 14 * * *",)})

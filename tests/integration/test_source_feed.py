@@ -18,7 +18,7 @@ from bot.poll import SourceFeed
 from bot.sources import netflix
 from bot.sources.errors import SourceError
 from bot.sources.feed import Charts, Fetched, Refused, SourceItem, relay
-from storage import MemoryStorage
+from storage import MemoryBackend
 from tests.fakes.source_server import FIXTURES
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -57,10 +57,10 @@ async def next_file() -> AsyncIterator[SourceItem]:
 
 
 async def test_a_chart_stream_broken_half_way_is_refused_by_its_source() -> None:
-    storage = MemoryStorage()
+    storage = MemoryBackend()
     first, second = two_periods()
     broken = HalfBrokenFile(first, second)
-    feed = SourceFeed("netflix", Pipeline(storage, DiffConfig()))
+    feed = SourceFeed("netflix", Pipeline(storage, DiffConfig(), queue_deliveries=True))
 
     await feed.drain(relay([broken.items(), next_file()]))
 

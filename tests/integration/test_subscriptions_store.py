@@ -1,4 +1,7 @@
-"""One contract for every SubscriptionStore: in memory and in the SQLite file of SqliteStorage."""
+"""One contract for the subscription store of every backend (memory and SQLite).
+
+A PostgreSQL backend joins through tests/integration/backends.py.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,8 @@ import pytest
 from bot.events import EventType
 from bot.ports import SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from storage import open_storage
-from storage.subscriptions import (
-    MemorySubscriptionStore,
-    SqliteSubscriptionStore,
-    open_subscription_store,
-)
+from storage import open_backend
+from tests.integration.backends import BACKENDS, open_test_backend
 
 GROUP = Destination("telegram", "-100")
 TOPIC = Destination("telegram", "-100", "7")
@@ -26,18 +25,13 @@ SQUID = SubscriptionSpec(show="squid game", show_title="Squid Game")
 RECORDS = SubscriptionSpec(event_types=frozenset({EventType.RECORD_BROKEN}))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SubscriptionStore]:
-    if request.param == "memory":
-        yield MemorySubscriptionStore()
-        return
-    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.db'}")
+    backend = await open_test_backend(request.param, tmp_path)
     try:
-        subscriptions = open_subscription_store(storage)
-        assert isinstance(subscriptions, SqliteSubscriptionStore)
-        yield subscriptions
+        yield backend.subscriptions
     finally:
-        await storage.close()
+        await backend.close()
 
 
 async def test_add_is_idempotent_per_identity(store: SubscriptionStore) -> None:
@@ -140,14 +134,14 @@ async def test_move_destination_merges_into_an_existing_chat(store: Subscription
 
 async def test_sqlite_subscriptions_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
-        await open_subscription_store(storage).add_subscription(GROUP, SQUID)
+        await storage.subscriptions.add_subscription(GROUP, SQUID)
     finally:
         await storage.close()
-    storage = await open_storage(url)
+    storage = await open_backend(url)
     try:
-        stored = await open_subscription_store(storage).subscriptions_of(GROUP)
+        stored = await storage.subscriptions.subscriptions_of(GROUP)
     finally:
         await storage.close()
     assert [s.spec for s in stored] == [SQUID]

@@ -25,9 +25,9 @@ from bot.ports import (
 )
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.console import ConsoleNotifier
-from storage.memory import MemoryStorage
-from storage.outbox import MemoryOutbox
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.outbox import MemoryOutbox
+from storage.memory.subscriptions import MemorySubscriptionStore
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 CONFIG = DeliveryConfig(
@@ -81,7 +81,7 @@ class ScriptedNotifier:
 
 @dataclass
 class World:
-    storage: MemoryStorage
+    storage: MemoryBackend
     subscriptions: MemorySubscriptionStore
     outbox: MemoryOutbox
 
@@ -92,7 +92,7 @@ class World:
             )
 
     async def publish(self, events: list[Event]) -> None:
-        await self.storage.save_batch(Batch(events=events))
+        await self.storage.save_batch(Batch(events=events), queue_deliveries=True)
 
     async def settled(
         self, check: Callable[[DeliveryCounts], bool] | None = None
@@ -106,10 +106,8 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    storage = MemoryStorage()
-    subscriptions = MemorySubscriptionStore()
-    outbox = MemoryOutbox.beside(storage, subscriptions)
-    yield World(storage, subscriptions, outbox)
+    storage = MemoryBackend()
+    yield World(storage, storage.subscriptions, storage.outbox)
 
 
 async def run_until(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.commands import Caller, CommandRateLimiter, CommandService
 from bot.models import ChartKey
-from storage.memory import MemoryStorage
-from storage.subscriptions import MemorySubscriptionStore
+from storage.memory import MemoryBackend
+from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.unit.commands.command_helpers import GROUP, member, run
 
 
@@ -31,7 +31,7 @@ async def test_private_chats_and_read_only_commands_skip_the_admin_check(
     assert calls == []
 
 
-async def test_rate_limit_per_user(storage: MemoryStorage) -> None:
+async def test_rate_limit_per_user(storage: MemoryBackend) -> None:
     moment = [0.0]
     limiter = CommandRateLimiter(burst=2, per_seconds=10, clock=lambda: moment[0])
     service = CommandService(storage, MemorySubscriptionStore(), rate_limiter=limiter)
@@ -56,8 +56,8 @@ async def test_argument_rules(service: CommandService) -> None:
     assert typo.title == "Unknown command /top1O" and "/top10" in typo.suggestions
 
 
-async def test_a_failing_command_answers_instead_of_raising(storage: MemoryStorage) -> None:
-    class BrokenStorage(MemoryStorage):
+async def test_a_failing_command_answers_instead_of_raising(storage: MemoryBackend) -> None:
+    class BrokenStorage(MemoryBackend):
         async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
             raise RuntimeError("disk on fire")
 

@@ -1,80 +1,57 @@
-"""An in-memory Storage with the same behaviour as SqliteStorage, for unit tests and the console.
-
-It shares its rules with the SQL store through storage.codec (ordering, de-duplication, JSON
-encoding), and keeps states and events as JSON text so that what cannot be stored in SQLite cannot
-be stored here either.
-"""
+"""Chart history in dictionaries, read as the SQLite backend reads it (storage.codec shares the
+rules: ordering, JSON forms), so that what SQLite cannot store cannot be stored here either."""
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from bot.events import Event
-from bot.models import Chart, ChartKey
-from bot.ports import Batch, Family, RankPoint, StateJson, StoredRejection, TitleHit
+from bot.models import Chart, ChartKey, Rejection
+from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
 from storage import codec
-from storage.schema import latest_version
 
 
 @dataclass(frozen=True, slots=True)
-class _StoredEvent:
-    """An event in its stored form (codec.encode_events), so it reads back as from SQLite."""
+class EncodedStates:
+    """A batch's engine states as JSON text: encoding raises for a state SQLite could not store
+    either, so it is done before anything of the batch is stored."""
 
-    chart: ChartKey
-    period: date
-    title_id: str
-    encoded: str
+    charts: dict[ChartKey, str]
+    families: dict[Family, str]
+
+    @classmethod
+    def of(
+        cls, charts: dict[ChartKey, StateJson], families: dict[Family, StateJson]
+    ) -> EncodedStates:
+        return cls(
+            {key: codec.encode_state(state) for key, state in charts.items()},
+            {family: codec.encode_state(state) for family, state in families.items()},
+        )
 
 
-class MemoryStorage:
-    """The chart history in dictionaries; nothing survives the process."""
+class MemoryCharts:
+    """Charts, the title index, rejections, engine states and meta; nothing survives the process."""
 
-    def __init__(self, *, clock: codec.Clock = codec.utc_now) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._charts: dict[ChartKey, dict[date, Chart]] = {}
         self._periods: dict[ChartKey, list[date]] = {}  # sorted, for latest_chart
         # How many stored entries mention each title: a title leaves the index at zero, like the
-        # SQL store's orphan clean-up after a chart is replaced.
+        # SQL store's clean-up after a chart is replaced.
         self._titles: Counter[TitleHit] = Counter()
         self._rejections: list[StoredRejection] = []
         self._chart_states: dict[ChartKey, str] = {}
         self._family_states: dict[Family, str] = {}
-        self._events: dict[str, _StoredEvent] = {}  # insertion order is storage order
         self._meta: dict[str, str] = {}
-        self._event_hook: codec.EventHook | None = None
 
-    def on_new_events(self, hook: codec.EventHook) -> None:
-        """Run `hook` with the new events of every save_batch (the outbox queues deliveries)."""
-        self._event_hook = hook
-
-    async def migrate(self) -> int:
-        # Nothing to apply, but callers see the same schema version as with a database.
-        return latest_version()
-
-    async def close(self) -> None:
-        return None
-
-    async def save_batch(self, batch: Batch) -> list[Event]:
-        # Through the stored text form, so rejected_at reads back exactly as from SQLite (UTC).
-        now = codec.decode_time(codec.encode_time(self._clock()))
-        charts = [codec.stored_form(chart) for chart in codec.last_per_period(batch.accepted)]
-        chart_states = {key: codec.encode_state(s) for key, s in batch.chart_states.items()}
-        family_states = {family: codec.encode_state(s) for family, s in batch.family_states.items()}
-        events = codec.first_per_key(batch.events)
-        encoded_events = [(event, codec.encode_events([event])) for event in events]
-        new_events = [event for event in events if event.key not in self._events]
-        if self._event_hook is not None and new_events:
-            # Before anything is stored: a failing hook leaves the store as it was, as a rollback
-            # of SqliteStorage's transaction would.
-            # Ids as the SQL store numbers its events: in storage order, from 1.
-            first_id = len(self._events) + 1
-            await self._event_hook(new_events, list(range(first_id, first_id + len(new_events))))
+    def write(
+        self, charts: list[Chart], rejections: list[Rejection], states: EncodedStates, now: datetime
+    ) -> None:
+        """Store what a batch holds."""
         for chart in charts:
-            self._put_chart(chart)
-        for rejection in batch.rejected:
+            self._put_chart(codec.stored_form(chart))
+        for rejection in rejections:
             self._rejections.append(
                 StoredRejection(
                     key=rejection.chart.key,
@@ -84,13 +61,8 @@ class MemoryStorage:
                     rejected_at=now,
                 )
             )
-        self._chart_states.update(chart_states)
-        self._family_states.update(family_states)
-        for event, encoded in encoded_events:
-            self._events.setdefault(
-                event.key, _StoredEvent(event.chart, event.period, event.title_id, encoded)
-            )
-        return new_events
+        self._chart_states.update(states.charts)
+        self._family_states.update(states.families)
 
     def _put_chart(self, chart: Chart) -> None:
         by_period = self._charts.setdefault(chart.key, {})
@@ -165,17 +137,6 @@ class MemoryStorage:
         ]
         appearances.sort()
         return [RankPoint(key, period, rank) for period, key, rank, _ in appearances]
-
-    async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
-        codec.check_limit(limit)
-        found: list[Event] = []
-        for key in reversed(self._events):
-            if len(found) == limit:
-                break
-            stored = self._events[key]
-            if title_id is None or stored.title_id == title_id:
-                found.extend(codec.decode_events(stored.chart, stored.period, stored.encoded))
-        return found
 
     async def get_meta(self, name: str) -> str | None:
         return self._meta.get(name)

@@ -1,0 +1,240 @@
+"""Destinations, their subscriptions and settings in SQLite (bot.ports.SubscriptionStore)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.subscriptions import (
+    ChatSettings,
+    Destination,
+    DestinationState,
+    Route,
+    Subscription,
+    SubscriptionSpec,
+)
+from storage import codec
+from storage.sqlite.connection import Database, Transaction
+
+_DESTINATION_MATCH = "platform = ? AND chat_id = ? AND thread_id = ?"
+
+_ENSURE_DESTINATION = """
+INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
+"""
+
+_SUBSCRIPTION_COLUMNS = """
+s.id, d.platform, d.chat_id, d.thread_id,
+s.show, s.show_title, s.service, s.region, s.category, s.event_types
+"""
+
+
+def _destination_params(destination: Destination) -> tuple[str, str, str]:
+    return (destination.platform, destination.chat_id, destination.thread_id or "")
+
+
+def _destination_from(platform: str, chat_id: str, thread_id: str) -> Destination:
+    return Destination(platform, chat_id, thread_id or None)
+
+
+def _subscription_from(row: Any) -> Subscription:
+    return Subscription(
+        id=int(row[0]),
+        destination=_destination_from(row[1], row[2], row[3]),
+        spec=SubscriptionSpec(
+            show=row[4],
+            show_title=row[5],
+            service=row[6],
+            region=row[7],
+            category=row[8],
+            event_types=codec.decode_types(row[9]),
+        ),
+    )
+
+
+def _settings_from(row: Any) -> ChatSettings:
+    return ChatSettings(
+        timezone=row[0],
+        event_types=codec.decode_types(row[1]),
+        quiet_start=codec.decode_clock_time(row[2]),
+        quiet_end=codec.decode_clock_time(row[3]),
+    )
+
+
+class SqliteSubscriptionStore:
+    """Destinations, their subscriptions and settings, in the backend's SQLite file."""
+
+    def __init__(self, db: Database, *, clock: codec.Clock = codec.utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _now(self) -> str:
+        return codec.encode_time(self._clock())
+
+    async def _ensure(self, tx: Transaction, destination: Destination) -> int:
+        """The destination's row id, creating the row; call inside a transaction."""
+        params = _destination_params(destination)
+        await tx.execute(_ENSURE_DESTINATION, (*params, self._now()))
+        rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
+        return int(rows[0][0])
+
+    async def add_subscription(
+        self, destination: Destination, spec: SubscriptionSpec
+    ) -> tuple[Subscription, bool]:
+        identity = spec.identity()
+        async with self._db.transaction() as tx:
+            destination_id = await self._ensure(tx, destination)
+            await tx.execute(
+                "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = ?"
+                " WHERE id = ? AND active = 0",
+                (self._now(), destination_id),
+            )
+            changed = await tx.execute(
+                """
+                INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
+                                           region, category, event_types, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (destination_id, identity) DO NOTHING
+                """,
+                (
+                    destination_id,
+                    identity,
+                    spec.show,
+                    spec.show_title,
+                    spec.service,
+                    spec.region,
+                    spec.category,
+                    codec.encode_types(spec.event_types),
+                    self._now(),
+                ),
+            )
+            added = changed > 0
+            rows = await tx.fetch(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+                " JOIN destinations AS d ON d.id = s.destination_id"
+                " WHERE s.destination_id = ? AND s.identity = ?",
+                (destination_id, identity),
+            )
+        return _subscription_from(rows[0]), added
+
+    async def remove_subscription(self, destination: Destination, subscription_id: int) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "DELETE FROM subscriptions WHERE id = ? AND destination_id ="
+                f" (SELECT id FROM destinations WHERE {_DESTINATION_MATCH})",
+                (subscription_id, *_destination_params(destination)),
+            )
+            return changed > 0
+
+    async def remove_all_subscriptions(self, destination: Destination) -> int:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "DELETE FROM subscriptions WHERE destination_id ="
+                f" (SELECT id FROM destinations WHERE {_DESTINATION_MATCH})",
+                _destination_params(destination),
+            )
+            return changed
+
+    async def subscriptions_of(self, destination: Destination) -> list[Subscription]:
+        rows = await self._db.read(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+            " JOIN destinations AS d ON d.id = s.destination_id"
+            " WHERE d.platform = ? AND d.chat_id = ? AND d.thread_id = ? ORDER BY s.id",
+            _destination_params(destination),
+        )
+        return [_subscription_from(row) for row in rows]
+
+    async def active_routes(self) -> list[Route]:
+        rows = await self._db.read(
+            f"SELECT {_SUBSCRIPTION_COLUMNS},"
+            " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
+            " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
+            " WHERE d.active = 1 ORDER BY d.id, s.id"
+        )
+        grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
+        for row in rows:
+            subscription = _subscription_from(row)
+            entry = grouped.setdefault(subscription.destination, (_settings_from(row[10:]), []))
+            entry[1].append(subscription)
+        return [
+            Route(destination, settings, tuple(subscriptions))
+            for destination, (settings, subscriptions) in grouped.items()
+        ]
+
+    async def destination_state(self, destination: Destination) -> DestinationState | None:
+        rows = await self._db.read(
+            "SELECT active, inactive_reason, changed_at FROM destinations"
+            f" WHERE {_DESTINATION_MATCH}",
+            _destination_params(destination),
+        )
+        if not rows:
+            return None
+        return DestinationState(bool(rows[0][0]), rows[0][1], codec.decode_time(rows[0][2]))
+
+    async def set_active(self, platform: str, chat_id: str, active: bool, reason: str = "") -> int:
+        flag, why = int(active), "" if active else reason
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE destinations SET active = ?, inactive_reason = ?, changed_at = ?"
+                " WHERE platform = ? AND chat_id = ? AND active != ?",
+                (flag, why, self._now(), platform, chat_id, flag),
+            )
+            return changed
+
+    async def get_settings(self, destination: Destination) -> ChatSettings:
+        rows = await self._db.read(
+            "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations"
+            f" WHERE {_DESTINATION_MATCH}",
+            _destination_params(destination),
+        )
+        return _settings_from(rows[0]) if rows else ChatSettings()
+
+    async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
+        async with self._db.transaction() as tx:
+            destination_id = await self._ensure(tx, destination)
+            await tx.execute(
+                "UPDATE destinations SET timezone = ?, event_types = ?, quiet_start = ?,"
+                " quiet_end = ? WHERE id = ?",
+                (
+                    settings.timezone,
+                    codec.encode_types(settings.event_types),
+                    codec.encode_clock_time(settings.quiet_start),
+                    codec.encode_clock_time(settings.quiet_end),
+                    destination_id,
+                ),
+            )
+
+    async def move_destination(self, old: Destination, new: Destination) -> int:
+        if old == new:
+            return 0
+        async with self._db.transaction() as tx:
+            match = f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}"
+            old_rows = await tx.fetch(match, _destination_params(old))
+            if not old_rows:
+                return 0
+            old_id = int(old_rows[0][0])
+            new_rows = await tx.fetch(match, _destination_params(new))
+            if not new_rows:
+                # The common case: rename the destination, keeping its settings and state.
+                await tx.execute(
+                    "UPDATE destinations SET chat_id = ?, thread_id = ? WHERE id = ?",
+                    (new.chat_id, new.thread_id or "", old_id),
+                )
+                counted = await tx.fetch(
+                    "SELECT count(*) FROM subscriptions WHERE destination_id = ?", (old_id,)
+                )
+                return int(counted[0][0])
+            new_id = int(new_rows[0][0])
+            changed = await tx.execute(
+                """
+                INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
+                                           region, category, event_types, created_at)
+                SELECT ?, identity, show, show_title, service, region, category, event_types,
+                       created_at
+                FROM subscriptions WHERE destination_id = ? ORDER BY id
+                ON CONFLICT (destination_id, identity) DO NOTHING
+                """,
+                (new_id, old_id),
+            )
+            moved = changed
+            await tx.execute("DELETE FROM destinations WHERE id = ?", (old_id,))
+            return moved
