@@ -21,7 +21,7 @@ from bot.poll_report import SourceReport, failures_key
 from bot.ports import Storage
 from bot.sources import netflix
 from handlers.http import AiohttpClient, open_http_client
-from storage import open_storage
+from storage import open_backend
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -176,7 +176,7 @@ async def open_rig(
     tmp_path: Path, server: SourceServer, name: str, file: str, now: datetime
 ) -> AsyncIterator[Rig]:
     config = make_config(tmp_path, server, name, file)
-    storage = await open_storage(config.storage.url)
+    storage = await open_backend(config.storage.url)
     try:
         async with open_http_client() as http:
             yield Rig(server, http, storage, config, now)
