@@ -25,6 +25,7 @@ passes. Pure: the caller feeds charts in period order (`observe`) and asks about
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Final
 
@@ -110,3 +111,31 @@ class ChartHistory:
                     " periods (categories swapped?)"
                 )
         return None
+
+
+def _title_set(chart: Chart) -> set[str]:
+    return {entry.title_id for entry in chart.entries}
+
+
+def closer_to_another_category(
+    chart: Chart, own: Chart | None, others: Iterable[Chart]
+) -> str | None:
+    """Why a chart is another category's list under its heading, or None.
+
+    For sources whose categories may share titles (FlixPatrol's Movies and Kids Movies, or an
+    Overall list): a chart is refused only when it shares SHARED_TITLES or more titles with the
+    newest stored list of another category of its region, and more than with its own newest list.
+    A real list resembles its own yesterday more than any other list does.
+    """
+    if own is None or not chart.entries:
+        return None
+    titles = _title_set(chart)
+    kept = len(titles & _title_set(own))
+    for other in others:
+        shared = len(titles & _title_set(other))
+        if shared >= SHARED_TITLES and shared > kept:
+            return (
+                f"{shared} of {len(titles)} titles are from the {other.key.category} list of"
+                f" {other.period.isoformat()}, only {kept} from its own (categories swapped?)"
+            )
+    return None
