@@ -141,24 +141,27 @@ class Rig:
     now: datetime
 
     async def poll(self) -> tuple[SourceReport, list[Event]]:
-        events: list[Event] = []
-
-        async def collect(new: list[Event]) -> None:
-            events.extend(new)
-
-        poller = Poller(
-            self.storage,
-            load_poll_config(self.config),
-            self.config.diff,
-            http=self.http,
-            output=PollOutput(events=collect, catchup=lambda summary: _ignore()),
-            clock=lambda: self.now,
-        )
-        return await poller.poll("netflix"), events
+        return await poll_source(self.storage, self.config, self.http, self.now, "netflix")
 
 
-async def _ignore() -> None:
-    return None
+async def poll_source(
+    storage: Storage, config: Config, http: AiohttpClient, now: datetime, source: str
+) -> tuple[SourceReport, list[Event]]:
+    """One poll of `source` at `now`: its report and the fresh events it sent."""
+    events: list[Event] = []
+
+    async def collect(new: list[Event]) -> None:
+        events.extend(new)
+
+    poller = Poller(
+        storage,
+        load_poll_config(config),
+        config.diff,
+        http=http,
+        output=PollOutput(events=collect),
+        clock=lambda: now,
+    )
+    return await poller.poll(source), events
 
 
 def make_config(tmp_path: Path, server: SourceServer, name: str, file: str) -> Config:

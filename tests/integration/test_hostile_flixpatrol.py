@@ -11,8 +11,6 @@ import pytest
 
 from bot.config import Config, load_config
 from bot.events import Event
-from bot.poll import Poller, PollOutput
-from bot.poll_config import load_poll_config
 from bot.poll_report import SourceReport
 from bot.ports import Storage
 from handlers.http import AiohttpClient
@@ -25,6 +23,7 @@ from tests.fakes.source_server import (
     config_toml,
     flixpatrol_page,
 )
+from tests.hostile_netflix import poll_source
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)
 PATH1, PATH2 = (f"/top10/netflix/netherlands/{day.isoformat()}/" for day in (DAY1, DAY2))
@@ -68,20 +67,7 @@ def make_config(tmp_path: Path, server: SourceServer) -> Config:
 async def poll(
     config: Config, storage: Storage, http: AiohttpClient, now: datetime
 ) -> tuple[SourceReport, list[Event]]:
-    events: list[Event] = []
-
-    async def collect(new: list[Event]) -> None:
-        events.extend(new)
-
-    poller = Poller(
-        storage,
-        load_poll_config(config),
-        config.diff,
-        http=http,
-        output=PollOutput(events=collect),
-        clock=lambda: now,
-    )
-    return await poller.poll("flixpatrol"), events
+    return await poll_source(storage, config, http, now, "flixpatrol")
 
 
 def swapped(lists: Lists) -> Lists:
