@@ -129,6 +129,15 @@ def without_country(text: str, country: str) -> tuple[str, list[list[str]]]:
     return header, [row for row in table if row[1] != country]
 
 
+LEGITIMATE: dict[str, Callable[[str], bytes]] = {  # accepted as the file itself
+    "UTF-8 BOM": lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+    "CRLF line ends": lambda text: text.replace("\n", "\r\n").encode("utf-8"),
+    "trailing newline": lambda text: (text + "\n").encode("utf-8"),
+    "reordered columns": lambda text: reorder_columns(text).encode("utf-8"),
+    "an extra column": lambda text: extra_column(text).encode("utf-8"),
+}
+
+
 # --------------------------------------------------------------------------- harness
 
 
@@ -215,7 +224,7 @@ async def good_events(tmp_path: Path, case: FileCase) -> set[str]:
 
 
 async def assert_refused_then_recovers(
-    rig: Rig, case: FileCase, reference: set[str], reason: str, *, fetch_failure: bool = False
+    rig: Rig, case: FileCase, reference: set[str], reason: str, *, fetch_failure: bool | None = None
 ) -> None:
     """The broken file fails the poll with `reason`; charts it refused make no event (the others
     of its week may be accepted, each chart is judged on its own); the good file then brings
@@ -223,7 +232,8 @@ async def assert_refused_then_recovers(
     report, events = await rig.poll()
     assert report.failed
     assert reason in " | ".join(report.reasons())
-    assert bool(report.fetch_failures) == fetch_failure
+    if fetch_failure is not None:
+        assert bool(report.fetch_failures) == fetch_failure
     assert await rig.storage.get_meta(failures_key("netflix")) == "1"
     assert {event.key for event in events} < reference
 
@@ -234,3 +244,17 @@ async def assert_refused_then_recovers(
     assert sorted(keys) == sorted(reference)
     again, _ = await rig.poll()
     assert (again.accepted, again.events, again.failed) == (0, 0, False)
+
+
+async def assert_accepted_like_the_file(
+    tmp_path: Path, server: SourceServer, case: FileCase, body: bytes, charts: int
+) -> None:
+    """`body` (the newest file, written another legitimate way) gives what the file gives."""
+    reference = await good_events(tmp_path, case)
+    async with healthy_rig(tmp_path, server, case) as rig:
+        server.put(case[1], body)
+        report, events = await rig.poll()
+        assert (report.accepted, report.rejected, report.failed) == (charts, 0, False), (
+            report.reasons()
+        )
+        assert {event.key for event in events} == reference

@@ -19,9 +19,12 @@ what is new. Three rules decide it, each catching a class of broken files rather
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import groupby
+from operator import attrgetter
 
 from bot.models import Chart, ChartKey
 from bot.ports import Storage
@@ -156,28 +159,54 @@ class NewPeriods:
         return chart.period > stored.period and chart.period >= category_latest
 
     def select(self, charts: Iterable[Chart]) -> Iterator[Chart]:
-        for chart in charts:
-            if chart.key.category not in self.categories:
-                self._unknown[chart.key] = max(
-                    chart.period, self._unknown.get(chart.key, chart.period)
-                )
-                continue
-            if not self.is_new(chart):
-                self.history.observe(chart)
-                continue
-            if chart.period > self.today:
-                future = (
-                    f"period {chart.period.isoformat()} is after today ({self.today.isoformat()})"
-                )
-                self.refused.append(Refused((chart.key,), chart.period, future))
-                continue
-            copied = self.history.judge(chart)
-            self.history.observe(chart)
-            if copied is not None:
-                self.refused.append(Refused((chart.key,), chart.period, copied))
-                continue
-            yield chart
+        # One period at a time (a week of the per-country file is a few hundred charts): a
+        # chart the file holds twice is only known once the period has been read.
+        for _, group in groupby(charts, key=attrgetter("period")):
+            period_charts = list(group)
+            twice = _repeated_keys(period_charts)
+            for chart in period_charts:
+                if self._admit(chart, twice):
+                    yield chart
         known = ", ".join(self.categories)
         for key, period in sorted(self._unknown.items()):
             reason = f"category {key.category!r} is not one this file has ({known})"
             self.refused.append(Refused((key,), period, reason))
+
+    def _admit(self, chart: Chart, twice: dict[ChartKey, str]) -> bool:
+        """Whether a chart goes to the gate; if it is new and refused here, why is in `refused`."""
+        if chart.key.category not in self.categories:
+            self._unknown[chart.key] = max(chart.period, self._unknown.get(chart.key, chart.period))
+            return False
+        if not self.is_new(chart):
+            self.history.observe(chart)
+            return False
+        if chart.key in twice:
+            doubled = twice[chart.key]
+            if doubled:  # both copies are refused, the reason stored once
+                self.refused.append(Refused((chart.key,), chart.period, doubled))
+                twice[chart.key] = ""
+            return False
+        reason = None
+        if chart.period > self.today:
+            reason = f"period {chart.period.isoformat()} is after today ({self.today.isoformat()})"
+        else:
+            reason = self.history.judge(chart)
+            self.history.observe(chart)
+        if reason is not None:
+            self.refused.append(Refused((chart.key,), chart.period, reason))
+            return False
+        return True
+
+
+def _repeated_keys(charts: list[Chart]) -> dict[ChartKey, str]:
+    """The keys a period holds twice, each with the reason to refuse it."""
+    counts = Counter(chart.key for chart in charts)
+    reasons: dict[ChartKey, str] = {}
+    for chart in charts:
+        if counts[chart.key] > 1:
+            problem = reasons.get(chart.key) or chart.parse_error
+            reasons[chart.key] = problem or ""
+    return {
+        key: "the file holds this chart twice" + (f" ({problem})" if problem else "")
+        for key, problem in reasons.items()
+    }

@@ -65,6 +65,12 @@ COUNTRIES_BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
         "missing from the file's week 2022-02-27",
     ),
     "cut mid-row": (lambda text: text[:-9], "ends mid-row"),
+    "one country's newest week twice": (
+        lambda text: (
+            text + "\n" + "\n".join(line for line in text.split("\n") if f"\tUS\t{WEEK}\t" in line)
+        ),
+        "the file holds this chart twice",
+    ),
     "a NUL in a title": (
         lambda text: text.replace("\tRestless\t", "\tRest\x00less\t", 1),
         "control character U+0000",

@@ -1,5 +1,5 @@
-"""The global file: broken and legitimate variants after a healthy history (see
-tests/hostile_netflix.py)."""
+"""The global file, broken, and both weekly files written other legitimate ways, after a healthy
+history (see tests/hostile_netflix.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,22 @@ import pytest
 from bot.__main__ import main
 from tests.fakes.source_server import Reply, SourceServer
 from tests.hostile_netflix import (
+    COUNTRIES_CASE,
     GLOBAL,
     GLOBAL_CASE,
     GLOBAL_NOW,
     GLOBAL_PATH,
+    LEGITIMATE,
+    FileCase,
+    assert_accepted_like_the_file,
     assert_refused_then_recovers,
     drop_weeks,
     edit_rows,
-    extra_column,
     good_events,
     healthy_rig,
     join,
     open_rig,
     relabel_old_week,
-    reorder_columns,
     rows,
     swap,
     swapped_everywhere,
@@ -87,6 +89,32 @@ GLOBAL_BROKEN: dict[str, tuple[Callable[[str], str | bytes], str]] = {
         "control character U+0085",
     ),
     "cut mid-row": (lambda text: text[:-7], "ends mid-row"),
+    "the newest week twice": (
+        lambda text: text + "\n" + "\n".join(line for line in text.split("\n") if NEWEST in line),
+        "not contiguous",
+    ),
+    "a week that is not a Sunday": (
+        lambda text: text.replace(NEWEST, "2026-07-20"),
+        "week 2026-07-20 is not a Sunday",
+    ),
+    "a week in the future": (
+        lambda text: text.replace(NEWEST, "2026-07-26"),
+        "is after today",
+    ),
+    "UTF-16 without a declared charset": (
+        lambda text: text.encode("utf-16"),
+        "not valid UTF-8 text",
+    ),
+    "gzip bytes without Content-Encoding": (
+        lambda text: gzip.compress(text.encode("utf-8")),
+        "not valid UTF-8 text",
+    ),
+    "an HTML page": (
+        lambda text: "<!DOCTYPE html><html><body>Not Found</body></html>",
+        "HTML page instead of TSV",
+    ),
+    "null": (lambda text: "null", "body is `null`"),
+    "the header alone": (lambda text: text.split("\n", 1)[0], "far smaller than usual"),
     "cut on a row boundary": (
         lambda text: text.rsplit("\n", 3)[0],
         "file cut short: its last chart",
@@ -179,25 +207,14 @@ async def test_poll_once_exits_1_on_a_refused_file(
 
 # --------------------------------------------------------------------------- legitimate variants
 
-GLOBAL_LEGITIMATE: dict[str, Callable[[str], bytes]] = {
-    "UTF-8 BOM": lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
-    "CRLF line ends": lambda text: text.replace("\n", "\r\n").encode("utf-8"),
-    "trailing newline": lambda text: (text + "\n").encode("utf-8"),
-    "reordered columns": lambda text: reorder_columns(text).encode("utf-8"),
-    "an extra column": lambda text: extra_column(text).encode("utf-8"),
-}
 
-
-@pytest.mark.parametrize("variant", sorted(GLOBAL_LEGITIMATE))
-async def test_legitimate_global_variants_are_accepted(
-    tmp_path: Path, server: SourceServer, variant: str
+@pytest.mark.parametrize("variant", sorted(LEGITIMATE))
+@pytest.mark.parametrize(("case", "charts"), [(GLOBAL_CASE, 4), (COUNTRIES_CASE, 12)])
+async def test_legitimate_variants_of_both_weekly_files_are_accepted(
+    tmp_path: Path, server: SourceServer, variant: str, case: FileCase, charts: int
 ) -> None:
-    reference = await good_events(tmp_path, GLOBAL_CASE)
-    async with healthy_rig(tmp_path, server, GLOBAL_CASE) as rig:
-        server.put(GLOBAL_PATH, GLOBAL_LEGITIMATE[variant](GLOBAL))
-        report, events = await rig.poll()
-        assert (report.accepted, report.rejected, report.failed) == (4, 0, False), report.reasons()
-        assert {event.key for event in events} == reference
+    body = LEGITIMATE[variant](case[2])
+    await assert_accepted_like_the_file(tmp_path, server, case, body, charts)
 
 
 async def test_gzip_encoded_file_is_accepted(tmp_path: Path, server: SourceServer) -> None:

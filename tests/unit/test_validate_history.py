@@ -179,6 +179,16 @@ def test_the_stored_lists_are_the_history_a_rewritten_file_meets_first() -> None
     assert "categories swapped?" in selection.refused[0].reason
 
 
+def test_a_chart_the_file_holds_twice_is_refused_once() -> None:
+    films = chart_of("Films (English)", PERIODS[-1])
+    copy = replace(films, parse_error="line 9: rows of this chart are not contiguous")
+    selection = NewPeriods({}, ("Films (English)",), today=date(2030, 1, 1))
+    assert list(selection.select([films, copy])) == []
+    assert [r.reason for r in selection.refused] == [
+        "the file holds this chart twice (line 9: rows of this chart are not contiguous)"
+    ]
+
+
 def test_a_category_the_file_never_had_is_refused() -> None:
     odd = Chart(replace(KEY_AR, category="Series"), W3, ())
     selection = NewPeriods({}, ("Films", "TV"), today=date(2022, 3, 2))
