@@ -72,8 +72,9 @@ class Validators:
     last_modified: str | None = None
     sha256: str | None = None
     size: int | None = None  # bytes
-    # Sizes of the last few processed bodies, oldest first: their median is the size a body is
-    # expected to have, so one odd body (cut, or padded) cannot move the baseline on its own.
+    # Sizes of the last few bodies downloaded (refused ones too), oldest first: their median is
+    # the size a body is expected to have, so one odd body (cut, or padded) cannot move the
+    # baseline on its own, and a baseline set by one odd body is outvoted by the next ones.
     recent_sizes: tuple[int, ...] = ()
 
     def baseline_size(self) -> int | None:
@@ -81,11 +82,10 @@ class Validators:
         sizes = sorted(self.recent_sizes) or ([self.size] if self.size else [])
         return sizes[(len(sizes) - 1) // 2] if sizes else None  # the lower median
 
-    def remembering(self, previous: Validators) -> Validators:
-        """These validators with the recent sizes of `previous` plus this body's."""
-        earlier = previous.recent_sizes or ((previous.size,) if previous.size else ())
-        mine = (self.size,) if self.size is not None else ()
-        return replace(self, recent_sizes=(*earlier, *mine)[-RECENT_SIZES:])
+    def with_size(self, size: int) -> Validators:
+        """These validators with `size` added to the recent sizes."""
+        earlier = self.recent_sizes or ((self.size,) if self.size else ())
+        return replace(self, recent_sizes=(*earlier, size)[-RECENT_SIZES:])
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}

@@ -181,6 +181,22 @@ async def test_one_oversized_body_does_not_lock_the_source_out(
         assert events
 
 
+async def test_an_oversized_first_body_does_not_pin_the_size_baseline(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    async with open_rig(tmp_path, server, "bot", "global", GLOBAL_NOW) as rig:
+        server.put(GLOBAL_PATH, drop_weeks(GLOBAL, NEWEST) + "\n" * (len(GLOBAL) * 4))
+        first, _ = await rig.poll()
+        assert (first.accepted, first.failed) == (44, False)
+        server.put(GLOBAL_PATH, GLOBAL)
+        refused, _ = await rig.poll()
+        assert "far smaller than usual" in " ".join(refused.reasons())
+        # The normal size seen once outvotes the odd one: the next poll takes the new week.
+        report, events = await rig.poll()
+        assert (report.accepted, report.failed) == (4, False), report.reasons()
+        assert events
+
+
 async def test_a_body_far_below_the_recent_median_is_refused(
     tmp_path: Path, server: SourceServer
 ) -> None:

@@ -212,7 +212,7 @@ def test_a_last_line_with_too_few_fields_is_a_cut() -> None:
 def test_the_size_baseline_is_the_median_of_recent_bodies() -> None:
     known = Validators(size=1000)
     for size in (1010, 50_000, 1020):  # one oversized body among normal ones
-        known = Validators(size=size).remembering(known)
+        known = known.with_size(size)
     assert known.recent_sizes == (1000, 1010, 50_000, 1020)
     assert known.baseline_size() == 1010
     # Records written before the history of sizes existed: the last size is the baseline.
