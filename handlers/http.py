@@ -5,6 +5,8 @@
 - Retries (tenacity: exponential backoff with jitter) only for 5xx answers and timeouts. A 4xx, a
   refused connection or a bad body is not retried: asking again within seconds changes nothing,
   and the next scheduled poll tries again anyway.
+- Bodies are decoded strictly, in the declared charset or else UTF-8 (the big file is checked
+  chunk by chunk as it is written): bytes that are not text fail the fetch, never become U+FFFD.
 - The validators of the last processed body are sent as If-None-Match / If-Modified-Since; what
   they are and when they are kept is the core's business (bot/sources/conditional.py).
 - FlixPatrol challenges non-browser clients: a FlareSolverr-style solver (`POST {"cmd":
@@ -227,8 +229,9 @@ def _not_text(charset: str | None, error: UnicodeDecodeError, offset: int, url: 
 
 
 def decode_strictly(body: bytes, charset: str | None, url: str) -> str:
-    """The body as text in its declared charset, else UTF-8; never with U+FFFD for bad bytes:
-    a body that does not decode is a failed fetch ("José" read as Latin-1 became "Jos\ufffd")."""
+    """The body as text in its declared charset, else UTF-8, never with U+FFFD for bad bytes: a
+    body that does not decode is a failed fetch (a Latin-1 "José" read as UTF-8 with
+    replacement characters once became an alert for "Jos\ufffd Totoy 3")."""
     decoder = _decoder(charset, url)
     try:
         return decoder.decode(body, final=True)
