@@ -14,7 +14,8 @@ what is new. Three rules decide it, each catching a class of broken files rather
   stored in the newest week but absent from a newer week of the file is refused for that week.
 - Each chart of a new period goes through `ChartHistory` (bot/validate_history.py), fed with the
   older periods of the same file: a chart that repeats an old period or another category's list
-  is refused. So is a category the file has never had ("TV (Non English)").
+  is refused. So is a category the file has never had ("TV (Non English)"), and a chart a new
+  period holds twice (both copies: which one is right cannot be told).
 """
 
 from __future__ import annotations

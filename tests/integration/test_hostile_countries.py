@@ -15,6 +15,7 @@ from tests.hostile_netflix import (
     COUNTRIES_PATH,
     assert_refused_then_recovers,
     copy_country,
+    drop_weeks,
     edit_rows,
     good_events,
     healthy_rig,
@@ -65,6 +66,10 @@ COUNTRIES_BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
         "missing from the file's week 2022-02-27",
     ),
     "cut mid-row": (lambda text: text[:-9], "ends mid-row"),
+    "the newest week goes backwards": (
+        lambda text: drop_weeks(text, WEEK, "2022-02-20"),
+        "older than the stored 2022-02-20",
+    ),
     "one country's newest week twice": (
         lambda text: (
             text + "\n" + "\n".join(line for line in text.split("\n") if f"\tUS\t{WEEK}\t" in line)
