@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.delivery.lifecycle import DestinationLifecycle
     from bot.delivery.sender import Sender
     from bot.poll_report import SourceReport
+    from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
     from handlers.runner import ChatAdapter
     from handlers.scheduler import PollingService
@@ -222,11 +223,11 @@ async def poll_on_schedule(config: Config, storage: Storage, *, source: str | No
     )
 
 
-def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
-    """When a source's schedule fires next, read as the running bot's scheduler reads it."""
+def next_poll_time(timing: PollTiming, now: datetime) -> datetime | None:
+    """When a source is polled next, read as the running bot's scheduler reads its timing."""
     from handlers.scheduler import next_fire_time
 
-    return next_fire_time(schedule, now)
+    return next_fire_time(timing, now)
 
 
 async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[str, str]) -> int:
