@@ -44,6 +44,8 @@ def chart_progress(stream: TextIO) -> Iterator[ChartProgress]:
 
 
 class ChartProgress:
+    """Counts the charts of the import's stream on the progress line."""
+
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._task = progress.add_task("import", total=None, period="…")
