@@ -1,0 +1,82 @@
+"""How close a typed title is to a stored one, and when the closest is clearly the one meant.
+
+The score (0–100) is the best of:
+- the whole text against the whole title, by Damerau-Levenshtein similarity, so a swapped pair
+  of letters ("Sqiud Gmae") costs one edit, not two — also with the words sorted, so word order
+  does not matter ("heist money");
+- a prefix of the title being typed ("squid", "bridgerto"), discounted by how much of the title
+  is still missing. Only a query shorter than the title gets this credit, so a short title ("Ma",
+  "Up", "You") never wins on a piece of a longer query.
+
+A title is *clearly* the one meant when it scores at least ACCEPT_SCORE and beats every other
+show by CLEAR_MARGIN; anything less is a question back with choices, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import DamerauLevenshtein
+
+# Below this, a title is not offered even as a choice.
+CHOICE_SCORE = 60.0
+# At or above this (and CLEAR_MARGIN ahead of any other show) a title is taken without asking:
+# two swapped letter pairs in a ten-letter title still make it.
+ACCEPT_SCORE = 80.0
+CLEAR_MARGIN = 8.0
+# What a complete-but-unfinished prefix is worth before the typed share is added on top: "squid"
+# for "Squid Game" (half typed) scores 87.5, for "Squid Game: The Challenge" 80.
+PREFIX_BASE = 0.75
+# Prefix credit starts at three characters: fewer match too much.
+MIN_PREFIX_LENGTH = 3
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def title_score(query: str, title: str, **_: object) -> float:
+    """Similarity of two processed (case-folded, punctuation-free) texts, 0–100."""
+    if not query or not title:
+        return 0.0
+    whole = max(
+        DamerauLevenshtein.normalized_similarity(query, title),
+        DamerauLevenshtein.normalized_similarity(_sorted_words(query), _sorted_words(title)),
+    )
+    score = whole * 100
+    if MIN_PREFIX_LENGTH <= len(query) < len(title):
+        typed_share = len(query) / len(title)
+        partial = fuzz.partial_ratio(query, title)
+        score = max(score, partial * (PREFIX_BASE + (1 - PREFIX_BASE) * typed_share))
+    return score
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    name: str
+    score: float
+    index: int  # position in the list searched
+
+
+def closest_titles(
+    query: str, names: Sequence[str], limit: int, cutoff: float = CHOICE_SCORE
+) -> list[Scored]:
+    """The names closest to `query`, best first."""
+    found = process.extract(
+        query,
+        names,
+        scorer=title_score,
+        processor=utils.default_process,
+        limit=limit,
+        score_cutoff=cutoff,
+    )
+    return [Scored(name, score, index) for name, score, index in found]
+
+
+def is_clear_winner(best: float, runner_up: float | None) -> bool:
+    """Whether the best score is good enough, and far enough ahead, to act on without asking."""
+    if best < ACCEPT_SCORE:
+        return False
+    return runner_up is None or best - runner_up >= CLEAR_MARGIN
