@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.commands.reply import ArgumentError, Reply, error
-from bot.commands.title_match import closest_titles, is_clear_winner
+from bot.commands.title_match import TitleMatcher, is_clear_winner
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
 from bot.render import display_title
@@ -68,6 +68,7 @@ class _TitleIndex:
     keys: list[str]  # the show of each name
     refs: dict[str, str]  # title_ref → normalised show title
     loaded_at: float
+    matcher: TitleMatcher  # over `names`
 
 
 def _build_title_index(hits: Sequence[TitleHit], loaded_at: float) -> _TitleIndex:
@@ -87,7 +88,7 @@ def _build_title_index(hits: Sequence[TitleHit], loaded_at: float) -> _TitleInde
             names.append(spelling)
             keys.append(norm)
     refs = {title_ref(norm): norm for norm in shows}
-    return _TitleIndex(shows, names, keys, refs, loaded_at)
+    return _TitleIndex(shows, names, keys, refs, loaded_at, TitleMatcher(names))
 
 
 class TitleLookup:
@@ -118,7 +119,7 @@ class TitleLookup:
                 return TitleSearch(index.shows[key])
         # Best score per show: a show's seasons are spellings of one choice.
         best: dict[str, float] = {}
-        for hit in closest_titles(text, index.names, limit=MAX_TITLE_CHOICES * 4):
+        for hit in index.matcher.closest(text, limit=MAX_TITLE_CHOICES * 4):
             best.setdefault(index.keys[hit.index], hit.score)
         ranked = list(best.items())
         runner_up = ranked[1][1] if len(ranked) > 1 else None
@@ -147,4 +148,4 @@ class TitleLookup:
     async def closest_names(self, text: str, limit: int) -> list[str]:
         """Display names of stored titles close to `text`, best first (for autocomplete)."""
         index = await self._current()
-        return [hit.name for hit in closest_titles(text, index.names, limit)]
+        return [hit.name for hit in index.matcher.closest(text, limit)]

@@ -230,20 +230,22 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
         return values
     by_kind = {a.kind: a.name for a in command.arguments if a.name not in values}
     words = _split_words(positional)
-    category_name = by_kind.pop(ArgumentKind.CATEGORY, None)
-    if category_name is not None:
+    category: str | None = None
+    if ArgumentKind.CATEGORY in by_kind:
+        # Category words anywhere ("world non-english tv"), before the runs of words below.
         category, words = split_category_words(words)
-        if category is not None:
-            values[category_name] = category
-        else:
-            by_kind[ArgumentKind.CATEGORY] = category_name
-    classified, leftover = _classify_words(words, set(by_kind) - {ArgumentKind.TITLE})
+    kinds = set(by_kind) - {ArgumentKind.TITLE}
+    classified, leftover = _classify_words(
+        words, kinds - {ArgumentKind.CATEGORY} if category else kinds
+    )
     title_name = by_kind.get(ArgumentKind.TITLE)
     if title_name is not None and leftover:
         # A title may contain anything ("Emily in Paris"): unless every word found a place,
         # the whole text is the title.
         values[title_name] = _strip_quotes(positional)
         return values
+    if category is not None:
+        values[by_kind[ArgumentKind.CATEGORY]] = category
     for kind, value in classified.items():
         values[by_kind[ArgumentKind(kind)]] = value
     if leftover:

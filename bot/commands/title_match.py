@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import DamerauLevenshtein
@@ -63,16 +64,75 @@ class Scored:
 def closest_titles(
     query: str, names: Sequence[str], limit: int, cutoff: float = CHOICE_SCORE
 ) -> list[Scored]:
-    """The names closest to `query`, best first."""
-    found = process.extract(
-        query,
-        names,
-        scorer=title_score,
-        processor=utils.default_process,
-        limit=limit,
-        score_cutoff=cutoff,
-    )
-    return [Scored(name, score, index) for name, score, index in found]
+    """The names closest to `query`, best first (at most CANDIDATES)."""
+    return TitleMatcher(names).closest(query, limit, cutoff)
+
+
+# The best candidates of each fast pass that are scored in full; `limit` may not exceed it.
+CANDIDATES = 50
+
+
+class TitleMatcher:
+    """`closest_titles` over a fixed list, with the list's folding done once.
+
+    Scoring every title in Python costs tens of milliseconds per keystroke of autocomplete, so
+    rapidfuzz's compiled scorers pick the candidates first — the best CANDIDATES by whole-text
+    and by sorted-words similarity, and every title the query is a piece of — and only those
+    get the full `title_score`. The result is the same as scoring every title.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = list(names)
+        self._folded = [utils.default_process(name) for name in self._names]
+        self._sorted = [_sorted_words(name) for name in self._folded]
+        # Longest first: prefix credit needs a title longer than the query, a leading slice.
+        self._longest_first = sorted(
+            range(len(self._folded)), key=lambda index: -len(self._folded[index])
+        )
+
+    def closest(self, query: str, limit: int, cutoff: float = CHOICE_SCORE) -> list[Scored]:
+        folded = utils.default_process(query)
+        if not folded:
+            return []
+        wanted = min(limit, CANDIDATES)
+        similarity = DamerauLevenshtein.normalized_similarity
+        candidates = {
+            index
+            for _, _, index in process.extract(
+                folded, self._folded, scorer=similarity, processor=None, limit=CANDIDATES
+            )
+        }
+        candidates.update(
+            index
+            for _, _, index in process.extract(
+                _sorted_words(folded),
+                self._sorted,
+                scorer=similarity,
+                processor=None,
+                limit=CANDIDATES,
+            )
+        )
+        if len(folded) >= MIN_PREFIX_LENGTH:
+            longer = list(
+                takewhile(lambda index: len(self._folded[index]) > len(folded), self._longest_first)
+            )
+            candidates.update(
+                longer[position]
+                for _, _, position in process.extract_iter(
+                    folded,
+                    [self._folded[index] for index in longer],
+                    scorer=fuzz.partial_ratio,
+                    processor=None,
+                    score_cutoff=cutoff,
+                )
+            )
+        scored = [
+            Scored(self._names[index], title_score(folded, self._folded[index]), index)
+            for index in candidates
+        ]
+        found = [hit for hit in scored if hit.score >= cutoff]
+        found.sort(key=lambda hit: (-hit.score, hit.index))
+        return found[:wanted]
 
 
 def is_clear_winner(best: float, runner_up: float | None) -> bool:
