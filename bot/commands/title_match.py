@@ -4,9 +4,11 @@ The score (0–100) is the best of:
 - the whole text against the whole title, by Damerau-Levenshtein similarity, so a swapped pair
   of letters ("Sqiud Gmae") costs one edit, not two — also with the words sorted, so word order
   does not matter ("heist money");
-- a prefix of the title being typed ("squid", "bridgerto"), discounted by how much of the title
-  is still missing. Only a query shorter than the title gets this credit, so a short title ("Ma",
-  "Up", "You") never wins on a piece of a longer query.
+- the title being typed: the query against as many letters of the title from the start of one
+  of its words ("squid", "bridgerto", "witcher" for "The Witcher"), discounted by how much of
+  the title is still missing. Only a query shorter than the title gets this credit, and only
+  from a word's start, so a short title ("Ma", "Up", "You") never wins on a piece of a longer
+  query, and "up" does not find "Chupa".
 
 A title is *clearly* the one meant when it scores at least ACCEPT_SCORE and beats every other
 show by CLEAR_MARGIN; anything less is a question back with choices, never a guess.
@@ -30,8 +32,8 @@ CLEAR_MARGIN = 8.0
 # What a complete-but-unfinished prefix is worth before the typed share is added on top: "squid"
 # for "Squid Game" (half typed) scores 87.5, for "Squid Game: The Challenge" 80.
 PREFIX_BASE = 0.75
-# Prefix credit starts at three characters: fewer match too much.
-MIN_PREFIX_LENGTH = 3
+# Prefix credit starts at two characters (Discord completes from the first keystrokes).
+MIN_PREFIX_LENGTH = 2
 
 
 def _sorted_words(text: str) -> str:
@@ -49,9 +51,16 @@ def title_score(query: str, title: str, **_: object) -> float:
     score = whole * 100
     if MIN_PREFIX_LENGTH <= len(query) < len(title):
         typed_share = len(query) / len(title)
-        partial = fuzz.partial_ratio(query, title)
-        score = max(score, partial * (PREFIX_BASE + (1 - PREFIX_BASE) * typed_share))
+        typed = max(
+            DamerauLevenshtein.normalized_similarity(query, title[start : start + len(query)])
+            for start in _word_starts(title)
+        )
+        score = max(score, typed * 100 * (PREFIX_BASE + (1 - PREFIX_BASE) * typed_share))
     return score
+
+
+def _word_starts(text: str) -> list[int]:
+    return [0, *(position + 1 for position, char in enumerate(text) if char == " ")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,9 @@ class TitleMatcher:
     Scoring every title in Python costs tens of milliseconds per keystroke of autocomplete, so
     rapidfuzz's compiled scorers pick the candidates first — the best CANDIDATES by whole-text
     and by sorted-words similarity, and every title the query is a piece of — and only those
-    get the full `title_score`. The result is the same as scoring every title.
+    get the full `title_score`. The candidates hold every title that `title_score` can rank
+    above the cutoff (an Indel partial ratio is never below the Damerau-Levenshtein similarity of
+    an equal-length window), so the result is the one scoring every title would give.
     """
 
     def __init__(self, names: Sequence[str]) -> None:

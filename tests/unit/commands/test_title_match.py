@@ -7,8 +7,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from rapidfuzz import process, utils
 
-from bot.commands.title_match import closest_titles, is_clear_winner
+from bot.commands.title_match import CHOICE_SCORE, closest_titles, is_clear_winner, title_score
 
 TITLES_FILE = Path(__file__).parents[2] / "fixtures" / "titles" / "netflix-show-titles.txt"
 
@@ -93,3 +94,31 @@ def test_no_short_title_is_offered_for_a_long_text() -> None:
     offered = [hit.name for hit in closest_titles("Sqiud Gmae", titles(), limit=5)]
     assert offered[0] == "Squid Game"
     assert all(len(name) > 3 for name in offered)
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("sq", "Squid Game"), ("bridg", "Bridgerton"), ("witch", "The Witcher")],
+)
+def test_the_first_keystrokes_already_offer_the_title(typed: str, first: str) -> None:
+    offered = [hit.name for hit in closest_titles(typed, titles(), limit=25)]
+    assert first in offered
+
+
+def test_a_piece_inside_a_word_is_no_prefix() -> None:
+    offered = [hit.name for hit in closest_titles("up", titles(), limit=25)]
+    assert "Chupa" not in offered and "Couples Retreat" not in offered
+
+
+def test_the_fast_passes_find_what_scoring_every_title_finds() -> None:
+    for typed in ("Sqiud Gmae", "dead", "the", "grey anatomy", "sq", "mama mia", "witchr"):
+        everything = process.extract(
+            typed,
+            titles(),
+            scorer=title_score,
+            processor=utils.default_process,
+            limit=10,
+            score_cutoff=CHOICE_SCORE,
+        )
+        fast = closest_titles(typed, titles(), limit=10)
+        assert [round(hit.score, 6) for hit in fast] == [round(s, 6) for _, s, _ in everything]
