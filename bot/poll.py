@@ -171,20 +171,28 @@ class Poller:
         """One pass, source after source (the enabled ones unless `names` are given)."""
         return [await self.poll(name) for name in names or self.config.enabled_sources()]
 
-    async def poll(self, name: str) -> SourceReport:
+    def _source(self, name: str) -> Source:
         source = self._sources.get(name)
         if source is None:
             raise KeyError(f"unknown source {name!r}; known sources: {', '.join(SOURCE_NAMES)}")
+        return source
+
+    async def up_to_date(self, name: str) -> bool:
+        """Whether the store holds everything `name` should have published by now."""
+        return await self._source(name).up_to_date(self._storage, self._clock())
+
+    async def poll(self, name: str) -> SourceReport:
+        source = self._source(name)
         async with self._lock(name):
             now = self._clock()
-            events: list[Event] = []
+            old_events: list[Event] = []
 
-            async def collect(new_events: list[Event]) -> None:
-                events.extend(new_events)
+            async def hand_over(new_events: list[Event]) -> None:
+                old_events.extend(await self._deliver_fresh(new_events))
 
             # Live events: their deliveries are queued with them (run and poll --once alike).
             pipeline = Pipeline(
-                self._storage, self._diff_config, queue_deliveries=True, sink=collect
+                self._storage, self._diff_config, queue_deliveries=True, sink=hand_over
             )
             feed = SourceFeed(name, pipeline)
             fetcher = ConditionalFetcher(
@@ -201,20 +209,25 @@ class Poller:
                 log.warning("%s; %s", report.summary_line(), " | ".join(report.reasons()[:3]))
             else:
                 log.info("%s", report.summary_line())
-            await self._deliver(events)
+            await self._deliver_catchup(old_events)
             await self._record(report, now)
             return report
 
-    async def _deliver(self, events: list[Event]) -> None:
-        if not events:
-            return
+    async def _deliver_fresh(self, events: list[Event]) -> tuple[Event, ...]:
+        """Fresh events go out as soon as their batch is stored (a FlixPatrol page, a Netflix
+        file), not at the end of the poll; the old ones are returned for the catch-up summary."""
         fold = fold_catchup(events, now=self._clock(), max_age=self.config.catchup_max_age)
-        if fold.summary is not None:
-            log.info("catch-up: %d old events folded into one summary", len(fold.summary.events))
-            if self._output.catchup is not None:
-                await self._output.catchup(fold.summary)
         if fold.fresh and self._output.events is not None:
             await self._output.events(fold.fresh)
+        return fold.summary.events if fold.summary is not None else ()
+
+    async def _deliver_catchup(self, old_events: list[Event]) -> None:
+        """Old events of the whole poll fold into one summary."""
+        if not old_events:
+            return
+        log.info("catch-up: %d old events folded into one summary", len(old_events))
+        if self._output.catchup is not None:
+            await self._output.catchup(CatchupSummary(tuple(old_events)))
 
     async def _record(self, report: SourceReport, now: datetime) -> None:
         name = report.source

@@ -10,6 +10,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.title_match import TitleMatcher, is_clear_winner
+from bot.commands.untrusted import quoted
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
 from bot.render import display_title
@@ -140,7 +141,7 @@ class TitleLookup:
             return error("No titles stored yet", "Import or poll some chart data first.")
         hints = [show.name for show in found.choices]
         return error(
-            f"No title matches {text!r}" if not hints else f"Which title is {text!r}?",
+            f"No title matches {quoted(text)}" if not hints else f"Which title is {quoted(text)}?",
             "Pick one of these:" if hints else "Check the spelling.",
             suggestions=hints,
         )

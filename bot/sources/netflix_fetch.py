@@ -23,13 +23,15 @@ import logging
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from bot.config import ConfigError
 from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey
+from bot.poll_window import PollTiming
+from bot.ports import Storage
 from bot.sources import netflix
 from bot.sources.errors import SourceError
 from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, Unchanged, relay
@@ -43,6 +45,9 @@ DEFAULT_BASE_URL: Final = "https://www.netflix.com/tudum/top10/data/"
 # UTC. Netflix publishes on Tuesday afternoons, US Pacific (about 21:00–01:00 UTC); a project
 # polling daily saw the new week by Wednesday 13:00 UTC. Two polls a day catch it within hours.
 DEFAULT_SCHEDULE: Final = ("0 14 * * *", "0 20 * * *")
+# Inside it, every `window_interval` (60 s) until the new week is in: alerts within minutes.
+DEFAULT_PUBLICATION_WINDOW: Final = ("tue 15:00-24:00",)
+DEFAULT_TIMING: Final = PollTiming.of(DEFAULT_SCHEDULE, DEFAULT_PUBLICATION_WINDOW)
 
 GLOBAL_CATEGORIES: Final = (
     "Films (English)",
@@ -77,9 +82,13 @@ class NetflixSettings:
 
     enabled: bool = True
     base_url: str = DEFAULT_BASE_URL
-    schedule: tuple[str, ...] = DEFAULT_SCHEDULE
+    timing: PollTiming = DEFAULT_TIMING
     files: tuple[NetflixFile, ...] = tuple(NetflixFile)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+
+    @property
+    def schedule(self) -> tuple[str, ...]:
+        return self.timing.schedule
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> NetflixSettings:
@@ -93,7 +102,7 @@ class NetflixSettings:
         settings = cls(
             enabled=reader.boolean("enabled", True),
             base_url=reader.string("base_url", DEFAULT_BASE_URL),
-            schedule=reader.strings("schedule", DEFAULT_SCHEDULE, allow_empty=True),
+            timing=PollTiming.read(reader, DEFAULT_SCHEDULE, DEFAULT_PUBLICATION_WINDOW),
             files=files,
             fetch=reader.fetch_settings(solver=False),
         )
@@ -127,6 +136,20 @@ class NetflixSource:
     def __init__(self, settings: NetflixSettings, *, temp_dir: Path | None = None) -> None:
         self.settings = settings
         self._temp_dir = temp_dir
+
+    async def up_to_date(self, history: Storage, now: datetime) -> bool:
+        """Every weekly chart family of the configured files holds the newest published week."""
+        expected = latest_published_week(now.astimezone(UTC).date())
+        categories = {
+            NetflixFile.GLOBAL: GLOBAL_CATEGORIES,
+            NetflixFile.COUNTRIES: COUNTRY_CATEGORIES,
+        }
+        for kind in self.settings.files:
+            for category in categories.get(kind, ()):
+                latest = await history.latest_period(_family(category))
+                if latest is None or latest < expected:
+                    return False
+        return True
 
     def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
         return relay(self._poll_file(context, kind) for kind in self.settings.files)

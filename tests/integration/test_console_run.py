@@ -287,3 +287,6 @@ async def test_the_console_numbers_title_choices_and_a_number_picks_one() -> Non
     # After an answer without buttons, a number is no choice.
     missing = await console.handle_line("7")
     assert missing == "⚠ No choice 7\nThe last answer offered no numbers; type a /command instead."
+    for odd in ("²", "99999999999999999999", "٣"):
+        answer = await console.handle_line(odd)
+        assert answer is not None and not answer.startswith("⚠ Something went wrong"), odd

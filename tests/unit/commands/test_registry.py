@@ -39,6 +39,7 @@ SUPPORT_MODULES = frozenset(
         "registry",
         "reply",
         "service",
+        "untrusted",
     }
 )
 
