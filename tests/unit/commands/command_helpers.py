@@ -47,7 +47,7 @@ async def run(service: CommandService, text: str, caller: Caller | None = None) 
 NETFLIX_FIXTURES = Path(__file__).parents[2] / "fixtures" / "netflix"
 
 
-async def charts_2022() -> list[Chart]:
+def charts_2022() -> list[Chart]:
     """Weeks 2022-02-13 … 2022-02-27: the worldwide lists and AR, JP, KR, US ("All of Us Are
     Dead" at its peak)."""
     countries = NETFLIX_FIXTURES / "all-weeks-countries.tsv"

@@ -48,7 +48,7 @@ async def test_title_orders_records_by_importance(service: CommandService) -> No
 async def test_title_is_current_wherever_the_latest_chart_has_it() -> None:
     """The 2022 weeks: the worldwide list and four countries. "All of Us Are Dead" is in the
     latest period of each; the charts are 4 years old on the clock, and the answer says so."""
-    service = await service_with(await charts_2022(), Clock(datetime(2026, 12, 6, tzinfo=UTC)))
+    service = await service_with(charts_2022(), Clock(datetime(2026, 12, 6, tzinfo=UTC)))
     reply = await run(service, "/title all of us are dead")
     now = {f.name: f.value for f in reply.fields}["Now in the Top 10"].split("\n")
     assert now[0].startswith("🌍 Netflix · Worldwide · TV (Non-English): #1")
