@@ -22,6 +22,7 @@ from bot.commands.reply import (
     ArgumentError,
     Button,
     Reply,
+    decode_button,
     error,
 )
 from bot.commands.untrusted import ascii_digits, quoted
@@ -110,8 +111,12 @@ async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: Ti
         )
         for show in found.choices
     )
-    if any(len(button.payload().encode()) > MAX_BUTTON_PAYLOAD for button in buttons):
-        # Too many other arguments to carry: name the titles instead, to be typed exactly.
+    if any(
+        len(button.payload().encode()) > MAX_BUTTON_PAYLOAD
+        or decode_button(button.payload()) is None
+        for button in buttons
+    ):
+        # Other arguments too long (or too odd) to carry: name the titles, to be typed exactly.
         return await ctx.titles.no_clear_match(typed, found)
     return Reply(
         title=f"Which title is {quoted(typed)}?",
@@ -119,6 +124,12 @@ async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: Ti
         buttons=buttons,
         ok=False,
     )
+
+
+def _carried(button: Button) -> bool:
+    """Whether a platform can carry the button and give it back as it was."""
+    payload = button.payload()
+    return len(payload.encode()) <= MAX_BUTTON_PAYLOAD and decode_button(payload) is not None
 
 
 async def _chart_exists(ctx: CommandContext, spec: SubscriptionSpec) -> bool:

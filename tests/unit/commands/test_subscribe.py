@@ -77,3 +77,14 @@ async def test_unclear_title_offers_choices_that_subscribe_exactly(
 async def test_a_clear_typo_subscribes_at_once(service: CommandService) -> None:
     reply = await run(service, "/subscribe Sqiud Gmae")
     assert reply.ok and reply.lines[0] == "Squid Game — every event"
+
+
+async def test_choices_that_cannot_carry_the_rest_of_the_command_are_named(
+    service: CommandService,
+) -> None:
+    # A button payload holds 64 bytes and no "|": the titles are named to be typed instead.
+    for rest in ("events=records,new_number_one,lost_number_one", "region=K|R"):
+        reply = await run(service, f"/subscribe love {rest}")
+        assert not reply.ok and not reply.buttons, rest
+        assert {"Love Hard", "Love 101"} <= set(reply.suggestions)
+    assert await service.subscriptions.subscriptions_of(GROUP) == []
