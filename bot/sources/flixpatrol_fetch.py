@@ -216,15 +216,20 @@ class FlixPatrolSource:
     async def _done_until(
         self, history: Storage, target: PageTarget, known: Iterable[ChartKey]
     ) -> date | None:
-        """The newest day with an accepted list from this page."""
-        newest: date | None = None
+        """The newest day every current list of this page was accepted for: a list rejected on
+        the newest day (the day before it still accepted) brings the page back for that day."""
+        latest: list[date] = []
         for key in known:
             if not self._covers(target, key):
                 continue
             chart = await history.latest_chart(key)
-            if chart is not None and (newest is None or chart.period > newest):
-                newest = chart.period
-        return newest
+            if chart is not None:
+                latest.append(chart.period)
+        if not latest:
+            return None
+        newest = max(latest)
+        # A list last seen before the day before is gone from the page, not rejected.
+        return min(day for day in latest if day >= newest - timedelta(days=1))
 
     async def pending_pages(self, history: Storage, today: date) -> dict[PageTarget, date]:
         """Each page with days still to fetch, and the first of them (within `backfill_days`)."""

@@ -11,17 +11,18 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
 - `most-popular.tsv` is undated and revised after the fact, so each changed fetch is stored as a
   snapshot dated with the UTC day of the fetch.
 - A body that is not the file (HTML, `null`, empty, another header), that is far smaller than the
-  last one processed (a file cut on a row boundary), or that could not be fetched is a rejected
-  snapshot of every chart the file should have given, never an empty chart. Such a body is not
-  remembered as processed (its validators are committed only after its charts were taken), so
-  the next poll fetches and judges it again.
+  median of the last bodies processed, that is cut short (a last row or chart incomplete) or does
+  not continue the stored history (bot/sources/netflix_periods.py), or that could not be fetched
+  is a rejected snapshot of every chart the file should have given, never an empty chart. Such a
+  body is not remembered as processed (its validators are committed only after its charts were
+  taken, and only when nothing of it was refused), so the next poll fetches and judges it again.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -36,6 +37,14 @@ from bot.sources import netflix
 from bot.sources.errors import SourceError
 from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, Unchanged, relay
 from bot.sources.http import FetchError, FetchResult, FetchSettings
+from bot.sources.netflix_periods import (
+    NewPeriods,
+    category_of,
+    continuity_problem,
+    missing_in_newest,
+    periods_of,
+    stored_latest,
+)
 from bot.sources.settings import SectionReader
 
 log = logging.getLogger(__name__)
@@ -177,20 +186,29 @@ class NetflixSource:
             return
         yield Fetched(url)
         assert result.text is not None  # a changed body is always returned with its text
+        stored = await stored_latest(context.history, NAME, GLOBAL_CATEGORIES, world=True)
         try:
             problem = netflix.body_problem(result.text) or result.shrink_problem()
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
-            charts = netflix.sorted_by_period(netflix.parse_global(result.text, what=url))
+            in_file_order = list(netflix.parse_global(result.text, what=url))
+            charts = netflix.sorted_by_period(in_file_order)
+            by_period = _categories_by_period(charts)
+            problem = _global_cut_problem(result.text, in_file_order) or continuity_problem(
+                periods_of(stored), by_period, category_of
+            )
+            if problem is not None:
+                raise SourceError(problem, source=NAME, what=url)
         except SourceError as exc:
             yield Refused(tuple(keys), expected, exc.reason)
             return
-        latest = await _latest_periods(context, {chart.key.category for chart in charts})
-        future: list[Chart] = []
-        yield Charts(_new_periods(charts, latest, context.today, future))
-        for item in _refuse_future(context, future):
+        selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
+        missing = missing_in_newest(periods_of(stored), by_period, category_of)
+        yield Charts(selection.select(charts))
+        for item in [*missing, *selection.refused]:
             yield item
-        await context.fetcher.commit(result)
+        if not (missing or selection.refused):
+            await context.fetcher.commit(result)
 
     async def _poll_countries(
         self, context: PollContext, url: str
@@ -207,21 +225,28 @@ class NetflixSource:
                 return
             yield Fetched(url)
             log.info("%s: %d bytes downloaded", url, result.size)
-            latest = await _latest_periods(context, COUNTRY_CATEGORIES)
-            future: list[Chart] = []
+            stored = await stored_latest(context.history, NAME, COUNTRY_CATEGORIES, world=False)
+            selection = NewPeriods(stored, COUNTRY_CATEGORIES, context.today)
+            missing: list[Refused] = []
             try:
                 problem = _file_problem(path) or result.shrink_problem()
                 if problem is not None:
                     raise SourceError(problem, source=NAME, what=url)
+                scan = netflix.scan_countries_file(path)
+                by_period = scan.countries_by_week()
+                problem = scan.cut_short or continuity_problem(periods_of(stored), by_period)
+                if problem is not None:
+                    raise SourceError(problem, source=NAME, what=url)
+                missing = missing_in_newest(periods_of(stored), by_period)
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
-                charts = netflix.iter_countries_file_by_period(path)
-                yield Charts(_new_periods(charts, latest, context.today, future))
+                yield Charts(selection.select(scan.charts()))
             except SourceError as exc:
                 yield Refused(tuple(keys), expected, exc.reason)
                 return
-        for item in _refuse_future(context, future):
+        for item in [*missing, *selection.refused]:
             yield item
-        await context.fetcher.commit(result)
+        if not (missing or selection.refused):
+            await context.fetcher.commit(result)
 
     async def _poll_most_popular(
         self, context: PollContext, url: str
@@ -269,37 +294,23 @@ def _file_problem(path: Path) -> str | None:
     return netflix.body_problem(head.decode("utf-8", errors="replace"))
 
 
-async def _latest_periods(
-    context: PollContext, categories: Iterable[str]
-) -> dict[str, date | None]:
-    return {c: await context.history.latest_period(_family(c)) for c in categories}
-
-
-def _new_periods(
-    charts: Iterable[Chart],
-    latest: Mapping[str, date | None],
-    today: date,
-    future: list[Chart],
-) -> Iterator[Chart]:
-    """Charts of periods after the newest one stored for their family, in the order given.
-
-    A week that has not ended yet cannot be in a published file: such charts are set aside in
-    `future` (refused by the caller) rather than stored under a date that does not exist yet.
-    """
+def _categories_by_period(charts: Iterable[Chart]) -> dict[date, set[str]]:
+    """The categories of each period (the global file's charts are told apart by category)."""
+    found: dict[date, set[str]] = {}
     for chart in charts:
-        stored = latest.get(chart.key.category)
-        if stored is not None and chart.period <= stored:
-            continue
-        if chart.period > today:
-            future.append(chart)
-            continue
-        yield chart
+        found.setdefault(chart.period, set()).add(chart.key.category)
+    return found
 
 
-def _refuse_future(context: PollContext, charts: list[Chart]) -> Iterator[Refused]:
-    for chart in charts:
-        reason = f"period {chart.period.isoformat()} is after today ({context.today.isoformat()})"
-        yield Refused((chart.key,), chart.period, reason)
+def _global_cut_problem(text: str, in_file_order: list[Chart]) -> str | None:
+    """A global file ends with its oldest week: a cut leaves a short last line or last chart."""
+    lines = text.rstrip("\n").split("\n")
+    header = next((line for line in lines if line.lstrip("\ufeff").strip()), "")
+    problem = netflix.cut_short_problem(lines[-1], len(lines), header.count("\t") + 1)
+    last = in_file_order[-1] if in_file_order else None
+    if problem is None and last is not None and last.rows < last.expected_size:
+        return f"file cut short: its last chart ({last.label()}) has {last.rows} rows"
+    return problem
 
 
 async def _most_popular_keys(context: PollContext) -> list[ChartKey]:

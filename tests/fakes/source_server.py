@@ -232,8 +232,14 @@ class SourceServer:
             assert request.transport is not None
             request.transport.close()
             return response
+        # "text/plain; charset=cp1252": aiohttp takes the charset as a parameter of its own.
+        content_type, _, charset = reply.content_type.partition("; charset=")
         return web.Response(
-            status=reply.status, body=body, headers=headers, content_type=reply.content_type
+            status=reply.status,
+            body=body,
+            headers=headers,
+            content_type=content_type,
+            charset=charset or None,
         )
 
     async def _solver(self, request: web.Request) -> web.Response:
