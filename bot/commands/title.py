@@ -20,6 +20,7 @@ from bot.commands.formatting import (
 from bot.commands.lookup import Show
 from bot.commands.registry import Caller
 from bot.commands.reply import Button, Field, Reply, error
+from bot.diff import ChartState
 from bot.events import Record
 from bot.models import WORLD, ChartKey
 from bot.ports import Family, RankPoint
@@ -44,14 +45,15 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     points = [(tid, p) for tid, pts in history.items() for p in pts]
     if not points:
         return error(f"No chart history for {show.name}")
-    placings = await _current_placings(ctx, show, points)
+    states = await _chart_states(ctx, {p.key for _, p in points})
+    placings = await _current_placings(show, states)
     fields: list[Field] = []
-    worldwide = await _worldwide_lines(ctx, show, points, placings)
+    worldwide = _worldwide_lines(show, points, placings, states)
     if worldwide:
         fields.append(Field("Worldwide", cap_lines(worldwide)))
     fields.extend(_now_fields(placings, points))
     fields.append(_best_rank_field(points))
-    records = await _records_held(ctx, set(show.title_ids), {p.key for _, p in points})
+    records = await _records_held(ctx, set(show.title_ids), states)
     if records:
         fields.append(Field("Records held", cap_lines(records)))
     seasons = sorted({display_title(h.title, h.season) for h in show.hits})
@@ -74,6 +76,16 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
         footer=footer,
         buttons=(Button("🔔 Subscribe", "subscribe", (("title", title_ref(show.norm)),)),),
     )
+
+
+async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartKey, ChartState]:
+    """The engine's state of each chart, read once for every part of the answer."""
+    states: dict[ChartKey, ChartState] = {}
+    for key in sorted(keys):
+        state = await ctx.chart_state(key)
+        if state is not None:
+            states[key] = state
+    return states
 
 
 def _by_period(point: RankPoint) -> date:
@@ -104,46 +116,35 @@ class Placing:
         return f"{label}: #{self.rank}{detail}"
 
 
-async def _current_placings(
-    ctx: CommandContext, show: Show, points: Sequence[Appearance]
-) -> list[Placing]:
+async def _current_placings(show: Show, states: Mapping[ChartKey, ChartState]) -> list[Placing]:
     """Where the show stands in the latest period of every chart it ever entered: the same
-    chart /top10 shows, however old that chart is."""
-    ids = set(show.title_ids)
+    chart /top10 shows, however old that chart is (the engine's state is that chart)."""
     placings: list[Placing] = []
-    for key in sorted({p.key for _, p in points if p.key.granularity != "alltime"}):
-        chart = await ctx.storage.latest_chart(key)
-        entry = (
-            None if chart is None else next((e for e in chart.entries if e.title_id in ids), None)
-        )
-        if chart is None or entry is None:
+    for key, state in states.items():
+        if key.granularity == "alltime":
             continue
-        state = await ctx.chart_state(key)
-        held = state.entries.get(entry.title_id) if state is not None else None
-        weeks_in = weeks_at_one = None
-        if state is not None and held is not None and state.last_period == chart.period:
-            weeks_in = periods_between(key.granularity, held.since, chart.period)
-            if entry.rank == 1 and state.number_one_since is not None:
+        for title_id in show.title_ids:
+            held = state.entries.get(title_id)
+            if held is None:
+                continue
+            weeks_at_one = None
+            if held.rank == 1 and state.number_one_since is not None:
                 weeks_at_one = periods_between(
-                    key.granularity, state.number_one_since, chart.period
+                    key.granularity, state.number_one_since, state.last_period
                 )
-        placings.append(
-            Placing(
-                key,
-                entry.title_id,
-                entry.rank,
-                display_title(entry.title, entry.season),
-                weeks_in,
-                weeks_at_one,
-            )
-        )
+            weeks_in = periods_between(key.granularity, held.since, state.last_period)
+            version = display_title(held.title, held.season)
+            placings.append(Placing(key, title_id, held.rank, version, weeks_in, weeks_at_one))
     # Worldwide first, then by rank.
     placings.sort(key=lambda p: (p.key.region != WORLD, p.rank, chart_label(p.key)))
     return placings
 
 
-async def _worldwide_lines(
-    ctx: CommandContext, show: Show, points: Sequence[Appearance], placings: Sequence[Placing]
+def _worldwide_lines(
+    show: Show,
+    points: Sequence[Appearance],
+    placings: Sequence[Placing],
+    states: Mapping[ChartKey, ChartState],
 ) -> list[str]:
     """One line per season (or version) in each worldwide chart: weeks at #1, weeks in the
     Top 10, hours summed over them, and where it stands now."""
@@ -162,7 +163,7 @@ async def _worldwide_lines(
             f"#1 for {streak_text(granularity, at_one)}" if at_one else f"best #{best}",
             f"{streak_text(granularity, len(appearances))} in the Top 10",
         ]
-        state = await ctx.chart_state(key)
+        state = states.get(key)
         hours = state.cumulative_hours.get(tid) if state is not None else None
         if hours:
             facts.append(f"{big_number(hours)} hours")
@@ -233,17 +234,16 @@ _RECORD_ORDER = (
 )
 
 
-async def _records_held(ctx: CommandContext, title_ids: set[str], keys: set[ChartKey]) -> list[str]:
+async def _records_held(
+    ctx: CommandContext, title_ids: set[str], states: Mapping[ChartKey, ChartState]
+) -> list[str]:
     """The records the show holds, most important first: worldwide charts, then across
     countries, then single countries, each by kind of record and then by size."""
     held: list[tuple[int, int, int, str]] = []
     families: set[Family] = set()
-    for key in sorted(keys):
+    for key, state in states.items():
         if key.region != WORLD:
             families.add(key.family())
-        state = await ctx.chart_state(key)
-        if state is None:
-            continue
         for record, mark in state.records.items():
             if mark.title_id in title_ids:
                 line = (
