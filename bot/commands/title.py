@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
@@ -102,6 +102,8 @@ class Placing:
     version: str  # the season or version that charts
     weeks_in: int | None  # the current unbroken run in this chart, when the engine knows it
     weeks_at_one: int | None
+    period: date
+    behind: bool = False  # older than the newest chart of its kind: the line says its period
 
     def line(self, show_name: str) -> str:
         label = f"{region_flag(self.key.region)} {chart_label(self.key)}"
@@ -113,16 +115,22 @@ class Placing:
         if self.weeks_in is not None:
             details.append(f"{streak_text(self.key.granularity, self.weeks_in)} in the Top 10")
         detail = f" ({' · '.join(details)})" if details else ""
-        return f"{label}: #{self.rank}{detail}"
+        when = f" — {period_label(self.key.granularity, self.period)}" if self.behind else ""
+        return f"{label}: #{self.rank}{detail}{when}"
 
 
 async def _current_placings(show: Show, states: Mapping[ChartKey, ChartState]) -> list[Placing]:
     """Where the show stands in the latest period of every chart it ever entered: the same
     chart /top10 shows, however old that chart is (the engine's state is that chart)."""
+    newest: dict[tuple[str, str], date] = {}
+    for key, state in states.items():
+        kind = (key.source, key.granularity)
+        newest[kind] = max(newest.get(kind, state.last_period), state.last_period)
     placings: list[Placing] = []
     for key, state in states.items():
         if key.granularity == "alltime":
             continue
+        behind = state.last_period < newest[(key.source, key.granularity)]
         for title_id in show.title_ids:
             held = state.entries.get(title_id)
             if held is None:
@@ -134,7 +142,18 @@ async def _current_placings(show: Show, states: Mapping[ChartKey, ChartState]) -
                 )
             weeks_in = periods_between(key.granularity, held.since, state.last_period)
             version = display_title(held.title, held.season)
-            placings.append(Placing(key, title_id, held.rank, version, weeks_in, weeks_at_one))
+            placings.append(
+                Placing(
+                    key,
+                    title_id,
+                    held.rank,
+                    version,
+                    weeks_in,
+                    weeks_at_one,
+                    state.last_period,
+                    behind,
+                )
+            )
     # Worldwide first, then by rank.
     placings.sort(key=lambda p: (p.key.region != WORLD, p.rank, chart_label(p.key)))
     return placings
@@ -189,7 +208,13 @@ def _now_fields(placings: Sequence[Placing], points: Sequence[Appearance]) -> li
         ]
     names = {p.version for p in placings}
     show_name = names.pop() if len(names) == 1 else ""
-    fields = [Field("Now in the Top 10", cap_lines([p.line(show_name) for p in placings]))]
+    heading = "Now in the Top 10"
+    periods = {(p.key.granularity, p.period) for p in placings}
+    if len(periods) == 1 and placings[0].behind:
+        # Every line is of one older period: say it once, in the heading.
+        heading += f" (latest charts: {period_label(*periods.pop())})"
+        placings = [replace(p, behind=False) for p in placings]
+    fields = [Field(heading, cap_lines([p.line(show_name) for p in placings]))]
     at_one: dict[Family, int] = {}
     in_top: dict[Family, int] = {}
     for placing in placings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.commands import CommandService, decode_button
 from bot.subscriptions import SubscriptionSpec
@@ -85,3 +85,17 @@ async def test_decode_button_refuses_foreign_payloads() -> None:
     assert decode_button("other|subscribe|title=x") is None
     assert decode_button("t10|drop_tables|") is None
     assert decode_button("t10|subscribe|broken") is None
+
+
+async def test_a_chart_behind_the_others_says_its_period() -> None:
+    # Korea's last week is missing: its latest chart is a week older than the others.
+    charts = [
+        c for c in charts_2022() if not (c.key.region == "KR" and c.period == date(2022, 2, 27))
+    ]
+    service = await service_with(charts, Clock(datetime(2022, 3, 2, tzinfo=UTC)))
+    reply = await run(service, "/title all of us are dead")
+    fields = {f.name: f.value for f in reply.fields}
+    now = fields["Now in the Top 10"].split("\n")
+    (korea,) = [line for line in now if "South Korea" in line]
+    assert korea.endswith(" — week ending 2022-02-20")
+    assert not any(line.endswith("2022-02-27") for line in now)
