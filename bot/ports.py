@@ -344,6 +344,12 @@ class Outbox(Protocol):
         """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease."""
         ...
 
+    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+        """Keep rows claimed until `until`: their sender still holds them (queued or in flight).
+
+        Only rows still open and claimed are touched; one released meanwhile stays released."""
+        ...
+
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
 
     async def mark_failed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,8 +72,13 @@ class Lane:
         # Items whose chat must wait for its own pace, by token, with the timer that requeues them.
         self._deferred: dict[int, tuple[asyncio.TimerHandle, QueuedDigest]] = {}
         self._tokens = itertools.count()
-        self.held: set[int] = set()  # delivery ids this process holds (queued or in flight)
-        # Sent, not yet recorded: only on a platform that drops repeats (see Sender._sent).
+        # Delivery ids this process holds: queued, in flight, or sent and not yet recorded. Their
+        # leases are renewed, and a claim returning one of them is ignored, so that no row is
+        # sent twice while this process is alive.
+        self.held: set[int] = set()
+        # Sent, their recording not yet committed (Sender._sent): held until it is.
+        self.recording: set[int] = set()
+        # Sent, not yet handed to the store: only on a platform that drops repeats.
         self.unrecorded: list[int] = []
         self.record_now = asyncio.Event()
         # Elsewhere: the recording of the last messages sent, awaited before the next one goes.
@@ -108,13 +114,19 @@ class Lane:
         self.has_ready.set()
 
     def release(self, item: QueuedDigest) -> None:
-        # Rows sent but not yet recorded stay held until they are.
-        self.held.difference_update(set(item.all_ids).difference(self.unrecorded))
+        """The digest leaves the lane; its rows' outcomes are committed, except those of sent
+        messages still being recorded, which stay held until `recorded`."""
+        self.held.difference_update(set(item.all_ids).difference(self.recording))
         self.open_items -= 1
         if self.open_items == 0:
             self.idle.set()
         if self.queued < self.capacity // 2:
             self.room.set()
+
+    def recorded(self, ids: Iterable[int]) -> None:
+        """Sent rows are recorded (or their recording failed and the lease brings them back)."""
+        self.recording.difference_update(ids)
+        self.held.difference_update(ids)
 
     def pop_ready(self) -> QueuedDigest | None:
         """The first queued item whose chat may receive a message now; others are deferred."""

@@ -104,6 +104,7 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                helpers.append(asyncio.create_task(self._renew_leases(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
                 for _ in range(self.config.in_flight(lane.platform)):
@@ -159,11 +160,11 @@ class Sender:
                     groups = await self._outbox.claim(
                         lane.platform, self._clock(), config.lease, min(room, config.claim_batch)
                     )
-                    await self._admit(lane, groups)
+                    taken = await self._admit(lane, groups)
                 except Exception:
                     log.exception("%s: claiming deliveries failed", lane.platform)
-                    groups = []
-                if groups:
+                    taken = 0
+                if taken:
                     # Held for quiet hours or settled at once, they still count: more may be due.
                     continue
                 if until_idle and lane.open_items == 0:
@@ -182,13 +183,16 @@ class Sender:
                 for wait in waits:
                     wait.cancel()
 
-    async def _admit(self, lane: Lane, groups: Sequence[ClaimedGroup]) -> None:
-        """Queue claimed groups as digests; settle at once what must not be sent now."""
+    async def _admit(self, lane: Lane, groups: Sequence[ClaimedGroup]) -> int:
+        """Queue claimed groups as digests; settle at once what must not be sent now. Returns
+        how many groups were new to this process."""
         now = self._clock()
+        taken = 0
         for group in groups:
             ids = [delivery.id for delivery in group.deliveries]
             if lane.held.intersection(ids):
-                continue  # a lease ran out while this process still holds the rows
+                continue  # held here: a renewal came too late, and the rows are in hand
+            taken += 1
             if not group.active:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
@@ -209,6 +213,23 @@ class Sender:
                 catchup_max_age=self._catchup_max_age,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
+        return taken
+
+    async def _renew_leases(self, lane: Lane) -> None:
+        """Keep every row the lane holds claimed, well before its lease runs out: a digest may
+        wait for its pacing turn, or be sent and not yet recorded, for longer than a lease.
+        If this process dies, the leases run out and another sender takes the rows over."""
+        period = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(period)
+            if not lane.held:
+                continue
+            try:
+                await self._outbox.extend_lease(
+                    sorted(lane.held), self._clock() + self.config.lease
+                )
+            except Exception:
+                log.exception("%s: renewing leases failed; will try again", lane.platform)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -258,14 +279,22 @@ class Sender:
         message sent again is harmless, so sent rows are recorded in batches."""
         if not ids:
             return
+        lane.recording.update(ids)
         if not lane.notifier.deduplicates:
             # Recorded while the next message waits for its pacing token; it is not sent
             # before this is done (`_recorded`).
-            lane.recordings.add(asyncio.create_task(self._outbox.mark_sent(ids, now)))
+            lane.recordings.add(asyncio.create_task(self._mark_sent(lane, ids, now)))
             return
         lane.unrecorded.extend(ids)
         if len(lane.unrecorded) >= RECORD_BATCH:
             lane.record_now.set()
+
+    async def _mark_sent(self, lane: Lane, ids: Sequence[int], now: datetime) -> None:
+        try:
+            await self._outbox.mark_sent(ids, now)
+        finally:
+            # Recorded; or not, and then no longer renewed: the lease brings the rows back.
+            lane.recorded(ids)
 
     async def _recorded(self, lane: Lane) -> None:
         """Wait until the messages sent on a lane so far are recorded."""
@@ -306,4 +335,4 @@ class Sender:
         except BaseException:
             lane.unrecorded[:0] = ids
             raise
-        lane.held.difference_update(ids)
+        lane.recorded(ids)

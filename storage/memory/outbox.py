@@ -118,6 +118,11 @@ class MemoryOutbox:
     def _open_rows(self, ids: Iterable[int]) -> list[_Row]:
         return [row for i in ids if (row := self._rows.get(i)) is not None and row.open]
 
+    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+        for row in self._open_rows(ids):
+            if row.claimed_until is not None:
+                row.claimed_until = until
+
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         for row in self._open_rows(ids):
             row.status, row.claimed_until, row.last_error = DeliveryStatus.SENT, None, ""

@@ -86,10 +86,11 @@ async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]],
     return queued
 
 
-def _set_statement(assignments: str, count: int) -> str:
+def _set_statement(assignments: str, count: int, *, only_claimed: bool = False) -> str:
+    claimed = " AND claimed_until <> ''" if only_claimed else ""
     return (
         f"UPDATE deliveries SET {assignments}"
-        f" WHERE id IN ({marks(count)}) AND status IN ('pending', 'failed')"
+        f" WHERE id IN ({marks(count)}) AND status IN ('pending', 'failed'){claimed}"
     )
 
 
@@ -192,6 +193,10 @@ class SqliteOutbox:
             found.update(read)
         return found
 
+    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+        # A released row has an empty lease ('') and stays released.
+        await self._update("claimed_until = ?", (codec.encode_time(until),), ids, only_claimed=True)
+
     # -- outcomes -------------------------------------------------------------------------------
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
@@ -232,17 +237,26 @@ class SqliteOutbox:
             ids,
         )
 
-    async def _update(self, assignments: str, values: tuple[Any, ...], ids: Sequence[int]) -> None:
+    async def _update(
+        self,
+        assignments: str,
+        values: tuple[Any, ...],
+        ids: Sequence[int],
+        *,
+        only_claimed: bool = False,
+    ) -> None:
         if not ids:
             return
         parts = list(chunks(list(ids)))
         if len(parts) == 1:
             # One statement is atomic on its own: no BEGIN/COMMIT round trips per message.
-            await self._db.execute(_set_statement(assignments, len(parts[0])), (*values, *parts[0]))
+            statement = _set_statement(assignments, len(parts[0]), only_claimed=only_claimed)
+            await self._db.execute(statement, (*values, *parts[0]))
             return
         async with self._db.transaction() as tx:
             for part in parts:
-                await tx.execute(_set_statement(assignments, len(part)), (*values, *part))
+                statement = _set_statement(assignments, len(part), only_claimed=only_claimed)
+                await tx.execute(statement, (*values, *part))
 
     async def dead_letter_chat(
         self, platform: str, chat_id: str, now: datetime, reason: str

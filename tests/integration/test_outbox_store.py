@@ -111,6 +111,30 @@ async def test_a_lease_holds_claimed_rows_until_it_runs_out(stores: Stores) -> N
     )
 
 
+async def test_an_extended_lease_keeps_rows_claimed_and_never_revives_a_released_row(
+    stores: Stores,
+) -> None:
+    await stores.subscribe("telegram", "1")
+    await stores.subscribe("telegram", "2")
+    await stores.publish(NEW_ONE, ENTERED)
+    kept, released = await stores.outbox.claim("telegram", T0, LEASE, 10)
+    kept_ids = [d.id for d in kept.deliveries]
+    released_ids = [d.id for d in released.deliveries]
+    sent_id = kept_ids.pop()
+    await stores.outbox.mark_sent([sent_id], T0)
+    await stores.outbox.postpone(released_ids, T0)
+    await stores.outbox.extend_lease([*kept_ids, sent_id, *released_ids], T0 + LEASE * 3)
+    # Past the first lease, before the extended one: only the released rows are claimable.
+    [again] = await stores.outbox.claim("telegram", T0 + LEASE * 2, LEASE * 2, 10)
+    assert again.destination == released.destination
+    assert [d.id for d in again.deliveries] == released_ids
+    # Once the extended lease runs out the kept rows come back, as after a crash; the sent one
+    # stays sent.
+    [late] = await stores.outbox.claim("telegram", T0 + LEASE * 3, LEASE, 10)
+    assert (late.group_id, [d.id for d in late.deliveries]) == (kept.group_id, kept_ids)
+    assert (await stores.outbox.counts()).sent == 1
+
+
 async def test_a_group_claimed_before_goes_out_again_alone(stores: Stores) -> None:
     await stores.subscribe("discord", "9")
     await stores.publish(NEW_ONE)
