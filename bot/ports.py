@@ -207,6 +207,11 @@ class Backend(Storage, Protocol):
     def subscriptions(self) -> SubscriptionStore: ...
 
 
+class StorageRefused(Exception):
+    """The store cannot do what was asked (a URL it cannot open, a copy into a database that
+    holds data); the message says why, in words for the user."""
+
+
 class DeliveryError(Exception):
     """A Notifier could not deliver; the subclass says what the sender should do next."""
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from bot.events import Event
 from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
-from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec, subscription_matches
+from bot.subscriptions import ChatSettings, Destination
 from storage import codec
-from storage.outbox_rules import OpenRow, choose_group
+from storage.outbox_rules import ACTIVE_FILTERS, OpenRow, choose_group, wanted_deliveries
 from storage.sqlite.connection import Database, Transaction, chunks, marks
 from storage.sqlite.events import events_by_id
 
@@ -30,13 +30,6 @@ _EVENT_CACHE_SIZE = 4096
 _decode_time = lru_cache(maxsize=1024)(codec.decode_time)
 # A claim looks at this many due rows per destination it wants (several events per chat).
 _ROWS_PER_DESTINATION = 4
-
-# The subscriptions of the active destinations, with what matching needs.
-_ACTIVE_FILTERS = """
-SELECT s.show, s.service, s.region, s.category, s.event_types, d.event_types, d.id, d.platform
-FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id
-WHERE d.active = 1
-"""
 
 # A destination with two matching subscriptions still gets one row (the unique key).
 _QUEUE = """
@@ -50,29 +43,10 @@ ON CONFLICT (event_id, destination_id) DO NOTHING
 async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]], now: str) -> int:
     """Queue a delivery of each new event (with its id) to every active destination one of
     whose subscriptions wants it; the number queued. Runs inside the unit of work.
-
-    Thousands of chats usually share a few filters, so the matching rules (bot.subscriptions)
-    run once per distinct filter, not once per chat.
     """
     if not new:
         return 0
-    by_filter: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
-    for row in await tx.fetch(_ACTIVE_FILTERS):
-        by_filter.setdefault(tuple(row[:6]), []).append((int(row[6]), str(row[7])))
-    wanted: dict[tuple[int, int], str] = {}
-    for (show, service, region, category, types, chat_types), places in by_filter.items():
-        spec = SubscriptionSpec(
-            show=show,
-            service=service,
-            region=region,
-            category=category,
-            event_types=codec.decode_types(types),
-        )
-        settings = ChatSettings(event_types=codec.decode_types(chat_types))
-        for event_id, event in new:
-            if subscription_matches(spec, settings, event):
-                for destination_id, platform in places:
-                    wanted[(event_id, destination_id)] = platform
+    wanted = wanted_deliveries(await tx.fetch(ACTIVE_FILTERS), new)
     if not wanted:
         return 0
     queued = await tx.executemany(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from handlers.http import AiohttpClient, open_http_client
 from tests.fakes.source_server import SourceServer
+from tests.integration.postgres_server import drop_session_database
 
 
 @pytest.fixture
@@ -20,3 +21,9 @@ async def server() -> AsyncIterator[SourceServer]:
 async def http() -> AsyncIterator[AiohttpClient]:
     async with open_http_client() as client:
         yield client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_test_database() -> Iterator[None]:
+    yield
+    drop_session_database()
