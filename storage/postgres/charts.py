@@ -15,14 +15,21 @@ from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
 from storage import codec
 from storage.postgres.connection import Database, Transaction
-from storage.sqlite.charts import TitleIdentity, chart_from_row, title_mentions
+from storage.rows import (
+    CHART_COLUMNS,
+    KEY_ORDER,
+    REJECTION_COLUMNS,
+    chart_from_row,
+    rank_point_from_row,
+    rejection_from_row,
+    title_identity,
+    title_mentions,
+)
 
 log = logging.getLogger(__name__)
 
 KEY_MATCH = "source = $1 AND service = $2 AND region = $3 AND category = $4 AND granularity = $5"
 _FAMILY_MATCH = "source = $1 AND service = $2 AND category = $3 AND granularity = $4"
-_KEY_ORDER = "source, service, region, category, granularity"
-_CHART_COLUMNS = f"{_KEY_ORDER}, period, expected_size, extra, entries"
 # SQLite sorts a NULL season first; PostgreSQL needs telling (codec.title_order).
 _TITLE_ORDER = "title_norm, title, title_id, season NULLS FIRST"
 
@@ -65,11 +72,6 @@ _TITLE_MATCH = (
 )
 
 
-def _title_identity(title: TitleIdentity) -> tuple[str, str, str, bool]:
-    title_id, name, season = title
-    return (title_id, name, season or "", season is None)
-
-
 async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> None:
     """Store accepted charts (one per key and period); a chart of a stored key and period
     replaces it, keeping its id."""
@@ -92,7 +94,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
             stored.append((int(inserted[0][0]), chart))
             continue
         old = await tx.fetch(
-            f"SELECT id, {_CHART_COLUMNS} FROM charts WHERE {KEY_MATCH} AND period = $6",
+            f"SELECT id, {CHART_COLUMNS} FROM charts WHERE {KEY_MATCH} AND period = $6",
             *key_and_period,
         )
         chart_id = int(old[0][0])
@@ -121,12 +123,12 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
         gone = title_mentions(replaced)
         await tx.executemany(
             f"UPDATE titles SET entries = entries - $1 WHERE {_TITLE_MATCH}",
-            [(count, *_title_identity(title)) for title, count in gone.items()],
+            [(count, *title_identity(title)) for title, count in gone.items()],
         )
         # The replaced charts held the last mention of these.
         await tx.executemany(
             f"DELETE FROM titles WHERE {_TITLE_MATCH} AND entries <= $1",
-            [(0, *_title_identity(title)) for title in gone],
+            [(0, *title_identity(title)) for title in gone],
         )
         log.info("replaced %d stored charts with corrected ones", len(replaced))
 
@@ -202,7 +204,7 @@ class PostgresCharts:
             bound = " AND period <= $6"
             params.append(on_or_before.isoformat())
         rows = await self._db.read(
-            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {KEY_MATCH}{bound}"
+            f"SELECT {CHART_COLUMNS} FROM charts WHERE {KEY_MATCH}{bound}"
             " ORDER BY period DESC LIMIT 1",
             *params,
         )
@@ -217,7 +219,7 @@ class PostgresCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        sql = f"SELECT DISTINCT {_KEY_ORDER} FROM charts"
+        sql = f"SELECT DISTINCT {KEY_ORDER} FROM charts"
         params: tuple[str, ...] = ()
         if source is not None:
             sql += " WHERE source = $1"
@@ -227,8 +229,8 @@ class PostgresCharts:
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
-            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {_FAMILY_MATCH} AND period = $5"
-            f" ORDER BY {_KEY_ORDER}",
+            f"SELECT {CHART_COLUMNS} FROM charts WHERE {_FAMILY_MATCH} AND period = $5"
+            f" ORDER BY {KEY_ORDER}",
             *family,
             period.isoformat(),
         )
@@ -241,20 +243,11 @@ class PostgresCharts:
 
     async def recent_rejections(self, limit: int = 20) -> list[StoredRejection]:
         rows = await self._db.read(
-            "SELECT source, service, region, category, granularity, period, reason, rows,"
-            " rejected_at FROM rejections ORDER BY rejected_at DESC, id DESC LIMIT $1",
+            f"SELECT {REJECTION_COLUMNS} FROM rejections"
+            " ORDER BY rejected_at DESC, id DESC LIMIT $1",
             codec.check_limit(limit),
         )
-        return [
-            StoredRejection(
-                key=codec.key_from_columns(*row[0:5]),
-                period=date.fromisoformat(row[5]),
-                reason=row[6],
-                rows=row[7],
-                rejected_at=codec.decode_time(row[8]),
-            )
-            for row in rows
-        ]
+        return [rejection_from_row(row) for row in rows]
 
     async def search_titles(self, text: str, limit: int = 25) -> list[TitleHit]:
         needle = codec.folded_title(text)
@@ -282,7 +275,4 @@ class PostgresCharts:
             " t.rank, t.position",
             title_id,
         )
-        return [
-            RankPoint(codec.key_from_columns(*row[0:5]), date.fromisoformat(row[5]), row[6])
-            for row in rows
-        ]
+        return [rank_point_from_row(row) for row in rows]

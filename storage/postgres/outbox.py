@@ -10,25 +10,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from bot.events import Event
-from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
-from bot.subscriptions import ChatSettings, Destination
+from bot.ports import ClaimedGroup, DeadLetter, DeliveryCounts
+from bot.subscriptions import Destination
 from storage import codec
-from storage.outbox_rules import ACTIVE_FILTERS, OpenRow, choose_group, wanted_deliveries
+from storage.outbox_rules import (
+    ACTIVE_FILTERS,
+    COUNTS,
+    DEAD_LETTERS,
+    DESTINATION_COLUMNS,
+    OPEN_ROW_COLUMNS,
+    OpenRow,
+    Place,
+    claimed_groups,
+    counts_from_rows,
+    dead_letter_from_row,
+    open_row,
+    place_from_row,
+    wanted_deliveries,
+)
 from storage.postgres.connection import Database, Transaction
 from storage.postgres.events import events_by_id
+from storage.postgres.subscriptions import find_destination_id
 
 log = logging.getLogger(__name__)
 
 # Events kept decoded by id (see PostgresOutbox._events).
 _EVENT_CACHE_SIZE = 4096
-# The rows of one burst share their queueing time.
-_decode_time = lru_cache(maxsize=1024)(codec.decode_time)
 # A claim looks at this many due rows per destination it wants (several events per chat).
 _ROWS_PER_DESTINATION = 4
 
@@ -93,8 +104,8 @@ class PostgresOutbox:
             if not destination_ids:
                 return []
             rows = await tx.fetch(
-                "SELECT id, destination_id, group_id, attempts, uncertain, event_id, created_at"
-                f" FROM deliveries WHERE destination_id = ANY($2::bigint[]) AND {_CLAIMABLE}"
+                f"SELECT {OPEN_ROW_COLUMNS} FROM deliveries"
+                f" WHERE destination_id = ANY($2::bigint[]) AND {_CLAIMABLE}"
                 " FOR UPDATE SKIP LOCKED",
                 now_text,
                 destination_ids,
@@ -102,46 +113,18 @@ class PostgresOutbox:
             events = await self._events(tx, {int(row[5]) for row in rows})
             rows_by_destination: dict[int, list[OpenRow]] = {}
             for row in rows:
-                delivery = Delivery(
-                    id=int(row[0]),
-                    event=events[int(row[5])],
-                    attempts=int(row[3]),
-                    uncertain=int(row[4]),
-                    queued_at=_decode_time(row[6]),
-                )
-                open_row = OpenRow(delivery.id, int(row[1]), row[2], delivery)
-                rows_by_destination.setdefault(open_row.destination_key, []).append(open_row)
+                found = open_row(row, events)
+                rows_by_destination.setdefault(found.destination_key, []).append(found)
             places = await _destinations(tx, destination_ids)
-            groups: list[ClaimedGroup] = []
-            claimed_ids: list[int] = []
-            group_ids: list[int] = []
-            for destination_id in destination_ids:
-                open_rows = rows_by_destination.get(destination_id)
-                if not open_rows:
-                    continue
-                group_id, chosen = choose_group(open_rows)
-                claimed_ids.extend(row.id for row in chosen)
-                group_ids.extend(group_id for _ in chosen)
-                place = places.get(destination_id) or _removed_place(platform, destination_id)
-                groups.append(
-                    ClaimedGroup(
-                        group_id=group_id,
-                        destination=place.destination,
-                        settings=place.settings,
-                        active=place.active,
-                        inactive_reason=place.reason,
-                        deliveries=tuple(
-                            row.delivery for row in sorted(chosen, key=lambda r: r.id)
-                        ),
-                    )
-                )
+            groups = claimed_groups(platform, destination_ids, rows_by_destination, places)
+            claimed = [(group.group_id, row.id) for group in groups for row in group.deliveries]
             await tx.execute(
                 "UPDATE deliveries AS d SET claimed_until = $1, group_id = claimed.group_id"
-                " FROM unnest($2::bigint[], $3::bigint[]) AS claimed (id, group_id)"
+                " FROM unnest($2::bigint[], $3::bigint[]) AS claimed (group_id, id)"
                 " WHERE d.id = claimed.id",
                 until_text,
-                claimed_ids,
-                group_ids,
+                [group_id for group_id, _ in claimed],
+                [row_id for _, row_id in claimed],
             )
         return groups
 
@@ -227,10 +210,10 @@ class PostgresOutbox:
     async def move_destination(self, old: Destination, new: Destination) -> int:
         """Rows follow the destination row; only a merge into an existing one moves them here."""
         async with self._db.transaction() as tx:
-            old_id = await _destination_id(tx, old)
+            old_id = await find_destination_id(tx, old)
             if old_id is None:
                 return 0
-            new_id = await _destination_id(tx, new)
+            new_id = await find_destination_id(tx, new)
             if new_id is None:
                 # The subscription store renames the destination row: its rows come along.
                 rows = await tx.fetch(
@@ -257,38 +240,11 @@ class PostgresOutbox:
     # -- operators ------------------------------------------------------------------------------
 
     async def counts(self) -> DeliveryCounts:
-        rows = await self._db.read(
-            "SELECT status, count(*), sum(uncertain) FROM deliveries GROUP BY status"
-        )
-        by_status = {row[0]: int(row[1]) for row in rows}
-        return DeliveryCounts(
-            pending=by_status.get("pending", 0),
-            failed=by_status.get("failed", 0),
-            sent=by_status.get("sent", 0),
-            dead=by_status.get("dead", 0),
-            uncertain=sum(int(row[2] or 0) for row in rows),
-        )
+        return counts_from_rows(await self._db.read(COUNTS))
 
     async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
-        rows = await self._db.read(
-            "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
-            " coalesce(t.thread_id, ''), e.key, d.attempts, d.last_error, d.updated_at"
-            " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
-            " LEFT JOIN destinations AS t ON t.id = d.destination_id"
-            " WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT $1",
-            codec.check_limit(limit),
-        )
-        return [
-            DeadLetter(
-                id=int(row[0]),
-                destination=Destination(row[1], row[2], row[3] or None),
-                event_key=row[4],
-                attempts=int(row[5]),
-                reason=row[6],
-                updated_at=codec.decode_time(row[7]),
-            )
-            for row in rows
-        ]
+        rows = await self._db.read(f"{DEAD_LETTERS} LIMIT $1", codec.check_limit(limit))
+        return [dead_letter_from_row(row) for row in rows]
 
     async def requeue_dead(self, now: datetime) -> int:
         # A fresh group: the next attempt is a new message for Discord's nonce, which is right,
@@ -301,48 +257,8 @@ class PostgresOutbox:
         )
 
 
-async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, _Place]:
+async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, Place]:
     rows = await tx.fetch(
-        "SELECT id, platform, chat_id, thread_id, active, inactive_reason, timezone,"
-        " event_types, quiet_start, quiet_end FROM destinations WHERE id = ANY($1::bigint[])",
-        list(ids),
+        f"SELECT {DESTINATION_COLUMNS} FROM destinations WHERE id = ANY($1::bigint[])", list(ids)
     )
-    return {
-        int(row[0]): _Place(
-            Destination(row[1], row[2], row[3] or None),
-            ChatSettings(
-                timezone=row[6],
-                event_types=codec.decode_types(row[7]),
-                quiet_start=codec.decode_clock_time(row[8]),
-                quiet_end=codec.decode_clock_time(row[9]),
-            ),
-            bool(row[4]),
-            row[5],
-        )
-        for row in rows
-    }
-
-
-async def _destination_id(tx: Transaction, destination: Destination) -> int | None:
-    rows = await tx.fetch(
-        "SELECT id FROM destinations WHERE platform = $1 AND chat_id = $2 AND thread_id = $3",
-        destination.platform,
-        destination.chat_id,
-        destination.thread_id or "",
-    )
-    return int(rows[0][0]) if rows else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Place:
-    destination: Destination
-    settings: ChatSettings
-    active: bool
-    reason: str
-
-
-def _removed_place(platform: str, destination_id: int) -> _Place:
-    """Where a row whose destination row was deleted goes: nowhere, so a dead letter."""
-    return _Place(
-        Destination(platform, f"#{destination_id}"), ChatSettings(), False, "destination removed"
-    )
+    return dict(place_from_row(row) for row in rows)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.subscriptions import (
     ChatSettings,
     Destination,
@@ -14,6 +12,12 @@ from bot.subscriptions import (
 )
 from storage import codec
 from storage.postgres.connection import Database, Transaction
+from storage.rows import (
+    SUBSCRIPTION_COLUMNS,
+    destination_params,
+    settings_from_row,
+    subscription_from_row,
+)
 
 _DESTINATION_MATCH = "d.platform = $1 AND d.chat_id = $2 AND d.thread_id = $3"
 
@@ -22,10 +26,6 @@ INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES ($1, 
 ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 """
 
-_SUBSCRIPTION_COLUMNS = """
-s.id, d.platform, d.chat_id, d.thread_id,
-s.show, s.show_title, s.service, s.region, s.category, s.event_types
-"""
 
 _INSERT_SUBSCRIPTION = """
 INSERT INTO subscriptions (destination_id, identity, show, show_title, service, region, category,
@@ -44,34 +44,6 @@ ON CONFLICT (destination_id, identity) DO NOTHING
 """
 
 
-def _destination_params(destination: Destination) -> tuple[str, str, str]:
-    return (destination.platform, destination.chat_id, destination.thread_id or "")
-
-
-def _subscription_from(row: Any) -> Subscription:
-    return Subscription(
-        id=int(row[0]),
-        destination=Destination(row[1], row[2], row[3] or None),
-        spec=SubscriptionSpec(
-            show=row[4],
-            show_title=row[5],
-            service=row[6],
-            region=row[7],
-            category=row[8],
-            event_types=codec.decode_types(row[9]),
-        ),
-    )
-
-
-def _settings_from(row: Any) -> ChatSettings:
-    return ChatSettings(
-        timezone=row[0],
-        event_types=codec.decode_types(row[1]),
-        quiet_start=codec.decode_clock_time(row[2]),
-        quiet_end=codec.decode_clock_time(row[3]),
-    )
-
-
 class PostgresSubscriptionStore:
     """Destinations, their subscriptions and settings, in the backend's database."""
 
@@ -84,9 +56,9 @@ class PostgresSubscriptionStore:
 
     async def _ensure(self, tx: Transaction, destination: Destination) -> int:
         """The destination's row id, creating the row; call inside a transaction."""
-        params = _destination_params(destination)
+        params = destination_params(destination)
         await tx.execute(_ENSURE_DESTINATION, *params, self._now())
-        return await _destination_id(tx, destination) or 0
+        return await find_destination_id(tx, destination) or 0
 
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
@@ -113,19 +85,19 @@ class PostgresSubscriptionStore:
                 self._now(),
             )
             rows = await tx.fetch(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
                 " JOIN destinations AS d ON d.id = s.destination_id"
                 " WHERE s.destination_id = $1 AND s.identity = $2",
                 destination_id,
                 identity,
             )
-        return _subscription_from(rows[0]), added > 0
+        return subscription_from_row(rows[0]), added > 0
 
     async def remove_subscription(self, destination: Destination, subscription_id: int) -> bool:
         removed = await self._db.execute(
             "DELETE FROM subscriptions WHERE id = $4 AND destination_id ="
             f" (SELECT id FROM destinations AS d WHERE {_DESTINATION_MATCH})",
-            *_destination_params(destination),
+            *destination_params(destination),
             subscription_id,
         )
         return removed > 0
@@ -134,29 +106,29 @@ class PostgresSubscriptionStore:
         return await self._db.execute(
             "DELETE FROM subscriptions WHERE destination_id ="
             f" (SELECT id FROM destinations AS d WHERE {_DESTINATION_MATCH})",
-            *_destination_params(destination),
+            *destination_params(destination),
         )
 
     async def subscriptions_of(self, destination: Destination) -> list[Subscription]:
         rows = await self._db.read(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+            f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
             " JOIN destinations AS d ON d.id = s.destination_id"
             f" WHERE {_DESTINATION_MATCH} ORDER BY s.id",
-            *_destination_params(destination),
+            *destination_params(destination),
         )
-        return [_subscription_from(row) for row in rows]
+        return [subscription_from_row(row) for row in rows]
 
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
-            f"SELECT {_SUBSCRIPTION_COLUMNS},"
+            f"SELECT {SUBSCRIPTION_COLUMNS},"
             " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
         grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
         for row in rows:
-            subscription = _subscription_from(row)
-            entry = grouped.setdefault(subscription.destination, (_settings_from(row[10:]), []))
+            subscription = subscription_from_row(row)
+            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[10:]), []))
             entry[1].append(subscription)
         return [
             Route(destination, settings, tuple(subscriptions))
@@ -167,7 +139,7 @@ class PostgresSubscriptionStore:
         rows = await self._db.read(
             "SELECT active, inactive_reason, changed_at FROM destinations AS d"
             f" WHERE {_DESTINATION_MATCH}",
-            *_destination_params(destination),
+            *destination_params(destination),
         )
         if not rows:
             return None
@@ -189,9 +161,9 @@ class PostgresSubscriptionStore:
         rows = await self._db.read(
             "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations AS d"
             f" WHERE {_DESTINATION_MATCH}",
-            *_destination_params(destination),
+            *destination_params(destination),
         )
-        return _settings_from(rows[0]) if rows else ChatSettings()
+        return settings_from_row(rows[0]) if rows else ChatSettings()
 
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
@@ -210,10 +182,10 @@ class PostgresSubscriptionStore:
         if old == new:
             return 0
         async with self._db.transaction() as tx:
-            old_id = await _destination_id(tx, old)
+            old_id = await find_destination_id(tx, old)
             if old_id is None:
                 return 0
-            new_id = await _destination_id(tx, new)
+            new_id = await find_destination_id(tx, new)
             if new_id is None:
                 # The common case: rename the destination, keeping its settings and state.
                 await tx.execute(
@@ -231,9 +203,10 @@ class PostgresSubscriptionStore:
             return moved
 
 
-async def _destination_id(tx: Transaction, destination: Destination) -> int | None:
+async def find_destination_id(tx: Transaction, destination: Destination) -> int | None:
+    """The id of the destination's row; None when it has none."""
     rows = await tx.fetch(
         f"SELECT id FROM destinations AS d WHERE {_DESTINATION_MATCH}",
-        *_destination_params(destination),
+        *destination_params(destination),
     )
     return int(rows[0][0]) if rows else None
