@@ -26,6 +26,8 @@ from bot.sources.files import merge_by_period, read_charts, resolve_files
 
 log = logging.getLogger("top10bot")
 
+_DB_HELP = "database URL (sqlite:///…, postgresql://…) or SQLite file (default: [storage] url)"
+
 
 def _iso_date(text: str) -> date:
     try:
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         " events. Replayed events are history: no deliveries are queued for them.",
     )
     replay.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
-    replay.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
+    replay.add_argument("--db", metavar="URL", help="database URL or SQLite file (default: temp)")
     replay.add_argument("--from", dest="since", type=_iso_date, metavar="DATE")
     replay.add_argument("--to", dest="until", type=_iso_date, metavar="DATE")
     replay.add_argument("--format", choices=("text", "jsonl"), default="text")
@@ -67,12 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         " Imported events are history: no deliveries are queued for them.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
-    imp.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    imp.add_argument("--db", metavar="URL", help=_DB_HELP)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     migrate = db_commands.add_parser("migrate", help="apply pending migrations")
-    migrate.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    migrate.add_argument("--db", metavar="URL", help=_DB_HELP)
     copy = db_commands.add_parser(
         "copy",
         help="copy every row of one database into another, empty one (SQLite ⇄ PostgreSQL)",
@@ -85,12 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument(
         "--once", action="store_true", help="one pass, a summary line per source, then exit"
     )
-    poll.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    poll.add_argument("--db", metavar="URL", help=_DB_HELP)
 
     status = commands.add_parser(
         "status", help="per source and chart: last accepted and rejected period, next poll"
     )
-    status.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    status.add_argument("--db", metavar="URL", help=_DB_HELP)
 
     deliveries = commands.add_parser(
         "deliveries", help="the alert outbox: counts, dead letters, sending what is due"
@@ -112,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         " `poll --once`",
     )
     for sub in (delivery_status, delivery_retry, delivery_send):
-        sub.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+        sub.add_argument("--db", metavar="URL", help=_DB_HELP)
     return parser
 
 

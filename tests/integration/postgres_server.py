@@ -12,14 +12,19 @@ import asyncio
 import itertools
 import os
 import uuid
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 SERVER_URL = os.environ.get("TOP10BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 _session_database = f"top10bot_test_{uuid.uuid4().hex[:12]}"
 _created = False
+# Why the server could not be reached, once known: every later test is skipped (or failed) at
+# once instead of waiting for its own connection to time out.
+_unreachable: str | None = None
 _schemas = itertools.count(1)
 
 
@@ -30,16 +35,21 @@ def database_url(database: str, *, search_path: str | None = None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", query, ""))
 
 
-async def _admin_execute(sql: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+def _give_up(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+    pytest.skip(reason)
 
+
+async def _admin_execute(sql: str) -> None:
+    global _unreachable
+    if _unreachable is not None:
+        _give_up(_unreachable)
     try:
         connection = await asyncpg.connect(SERVER_URL, timeout=5)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL at {SERVER_URL} is unreachable ({exc.__class__.__name__}: {exc})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
-        pytest.skip(reason)
+        _unreachable = f"PostgreSQL at {SERVER_URL} is unreachable ({type(exc).__name__}: {exc})"
+        _give_up(_unreachable)
     try:
         await connection.execute(sql)
     finally:
@@ -53,8 +63,6 @@ async def fresh_postgres_url() -> str:
         await _admin_execute(f"CREATE DATABASE {_session_database}")
         _created = True
     schema = f"test_{next(_schemas)}"
-    import asyncpg
-
     connection = await asyncpg.connect(database_url(_session_database))
     try:
         await connection.execute(f"CREATE SCHEMA {schema}")

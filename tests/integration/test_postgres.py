@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +169,34 @@ def test_db_copy_command_takes_a_sqlite_path_and_a_url(
 
     assert main(["db", "copy", str(tmp_path / "legacy.db"), postgres_url]) == 2
     assert "error: the target is not empty" in capsys.readouterr().err
+
+
+async def test_two_processes_sharing_the_outbox_never_claim_the_same_row() -> None:
+    url = await fresh_postgres_url()
+    first, second = await open_backend(url), await open_backend(url)
+    try:
+        for chat in range(300):
+            await first.subscriptions.add_subscription(
+                Destination("telegram", str(chat)), SubscriptionSpec(service="netflix")
+            )
+        saved = await first.save_batch(Batch(events=[_event("t-1")]), queue_deliveries=True)
+        assert saved.queued == 300
+        now = datetime(2030, 1, 6, tzinfo=UTC)
+        claimed: list[int] = []
+        while True:
+            # Both claim at once, through their own connections, as two senders would.
+            batches = await asyncio.gather(
+                *(
+                    backend.outbox.claim("telegram", now, timedelta(minutes=5), 7)
+                    for backend in (first, second, first, second)
+                )
+            )
+            ids = [d.id for groups in batches for group in groups for d in group.deliveries]
+            if not ids:
+                break
+            claimed.extend(ids)
+        assert len(claimed) == 300
+        assert len(set(claimed)) == 300
+    finally:
+        await first.close()
+        await second.close()
