@@ -686,11 +686,12 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     return store
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
-async def test_sqlite_a_cancelled_save_stores_all_of_its_batch_or_none(
-    tmp_path: Path, turns: int
+async def test_a_cancelled_save_stores_all_of_its_batch_or_none(
+    tmp_path: Path, turns: int, kind: str
 ) -> None:
-    store = await open_sqlite(tmp_path / "top10.db")
+    store = await open_test_backend(kind, tmp_path)
     await store.subscriptions.add_subscription(
         Destination("telegram", "1"), SubscriptionSpec(service="flixpatrol")
     )
