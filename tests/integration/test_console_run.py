@@ -28,6 +28,7 @@ from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
+from tests.integration.postgres_server import fresh_postgres_url
 
 
 async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
@@ -35,9 +36,10 @@ async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
         yield line + "\n"
 
 
-@pytest.fixture
-async def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'top10bot.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    sqlite_url = f"sqlite:///{tmp_path / 'top10bot.db'}"
+    url = sqlite_url if request.param == "sqlite" else await fresh_postgres_url()
     storage = await open_backend(url)
     try:
         await load_chat_history(storage)
