@@ -14,6 +14,7 @@ from bot.ports import Batch
 from bot.subscriptions import Destination, SubscriptionSpec
 from storage import codec
 from storage.postgres import PostgresBackend
+from storage.schema import load_migrations
 from tests.integration.postgres_server import fresh_postgres_url
 from tests.integration.test_storage_contract import DAY_1, NETFLIX_TV_US, chart, event, save
 
@@ -75,3 +76,10 @@ async def test_a_failing_queue_stores_nothing_of_the_batch(store: PostgresBacken
     # History queues nothing, so the same batch stores.
     assert await save(store, BATCH) == [event("A")]
     assert (await store.outbox.counts()).pending == 0
+
+
+def test_each_sqlite_migration_from_0006_on_has_a_postgresql_one_of_its_number() -> None:
+    """PostgreSQL starts at SQLite's schema 0006 (0006_initial.sql); a later SQLite migration
+    needs its PostgreSQL spelling under the same number, or the backends' schemas part."""
+    sqlite = [m.version for m in load_migrations("sqlite") if m.version >= 6]
+    assert [m.version for m in load_migrations("postgres")] == sqlite
