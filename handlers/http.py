@@ -7,8 +7,9 @@
   and the next scheduled poll tries again anyway.
 - Bodies are decoded strictly, in the declared charset or else UTF-8 (the big file is checked
   chunk by chunk as it is written): bytes that are not text fail the fetch, never become U+FFFD.
-- The validators of the last processed body are sent as If-None-Match / If-Modified-Since; what
-  they are and when they are kept is the core's business (bot/sources/conditional.py).
+- The validators of the last processed body are sent as If-None-Match / If-Modified-Since (with
+  the ETag of a refused body beside it in If-None-Match); what they are and when they are kept is
+  the core's business (bot/sources/conditional.py). A 304 hands back the ETag it named.
 - FlixPatrol challenges non-browser clients: a FlareSolverr-style solver (`POST {"cmd":
   "request.get", "url": …}` to its `/v1`) or a plain HTTP proxy can be configured.
 """
@@ -112,7 +113,7 @@ class AiohttpClient:
         with _as_fetch_errors(url):
             async with self._session.get(url, **_request_kwargs(settings, known)) as response:
                 if response.status == 304:
-                    return not_modified(url, str(response.url), known)
+                    return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
                 chunks: list[bytes] = []
                 sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
@@ -125,7 +126,7 @@ class AiohttpClient:
         with _as_fetch_errors(url):
             async with self._session.get(url, **_request_kwargs(settings, known)) as response:
                 if response.status == 304:
-                    return not_modified(url, str(response.url), known)
+                    return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
                 with path.open("wb") as handle:
                     writer = Utf8Writer(handle.write, response.charset, url)
