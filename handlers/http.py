@@ -116,8 +116,10 @@ class AiohttpClient:
                     return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
                 chunks: list[bytes] = []
-                sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
-                text = decode_strictly(b"".join(chunks), response.charset, url)
+                with _refusing_body(response):
+                    sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
+                with _refusing_body(response, sha256):
+                    text = decode_strictly(b"".join(chunks), response.charset, url)
                 return _fetched(url, response, sha256, size, text=text)
 
     async def _get_file(
@@ -128,7 +130,7 @@ class AiohttpClient:
                 if response.status == 304:
                     return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
-                with path.open("wb") as handle:
+                with path.open("wb") as handle, _refusing_body(response):
                     writer = Utf8Writer(handle.write, response.charset, url)
                     sha256, size = await _read_body(response, writer.write, url)
                     writer.finish()
@@ -207,6 +209,21 @@ def _as_fetch_errors(url: str) -> Iterator[None]:
         if isinstance(exc, TimeoutError):
             raise
         raise FetchError(f"connection failed ({type(exc).__name__}: {exc})", url=url) from exc
+
+
+@contextmanager
+def _refusing_body(response: aiohttp.ClientResponse, sha256: str | None = None) -> Iterator[None]:
+    """A body refused while read (not text, too large) names itself by its validators; its SHA-256
+    only when it was read whole (a streamed body stops at its first bad byte)."""
+    try:
+        yield
+    except FetchError as exc:
+        exc.refused_body = Validators(
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            sha256=sha256,
+        )
+        raise
 
 
 def _decoder(charset: str | None, url: str) -> codecs.IncrementalDecoder:

@@ -10,7 +10,8 @@
   processed one, and a 304 naming it — or a body with its SHA-256 — comes back as
   `refused_before`, refused again with the same reason without being parsed. If-Modified-Since
   stays the processed body's: one date cannot say which of two bodies it means. A new body is
-  judged afresh; committing a processed body forgets the refusal.
+  judged afresh; committing a processed body forgets the refusal. A body the client itself
+  refused as it read it (not text) is remembered the same way, by its ETag.
 - A 304 to a request that sent no validator answers nothing: it is a failed fetch.
 - The sizes of the last few new bodies downloaded are kept with the validators (bodies refused
   once too, not their repeats); a new body is compared with their median, so one oversized body
@@ -20,6 +21,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
@@ -111,16 +114,29 @@ class ConditionalFetcher:
     async def fetch_text(self, url: str, *, conditional: bool = True) -> FetchResult:
         """GET a page or a small file into memory."""
         known, refused = await self._known(url, conditional)
-        result = await self._client.fetch_text(url, self._settings, _asking(known, refused))
+        async with self._refusing(url, conditional):
+            result = await self._client.fetch_text(url, self._settings, _asking(known, refused))
         return await self._judged(result, known, refused, conditional=conditional)
 
     async def fetch_to_file(self, url: str, path: Path, *, conditional: bool = True) -> FetchResult:
         """GET a large file straight to `path`."""
         known, refused = await self._known(url, conditional)
-        result = await self._client.fetch_to_file(
-            url, path, self._settings, _asking(known, refused)
-        )
+        asking = _asking(known, refused)
+        async with self._refusing(url, conditional):
+            result = await self._client.fetch_to_file(url, path, self._settings, asking)
         return await self._judged(result, known, refused, conditional=conditional)
+
+    @asynccontextmanager
+    async def _refusing(self, url: str, conditional: bool) -> AsyncIterator[None]:
+        """A body the client refused as it read it (not text) is remembered as refused too."""
+        try:
+            yield
+        except FetchError as exc:
+            body = exc.refused_body
+            if conditional and body is not None and (body.etag or body.sha256):
+                record = RefusedBody(f"fetch failed: {exc.reason}", body.etag, body.sha256)
+                await self._storage.set_meta(REFUSED_PREFIX + url, record.to_json())
+            raise
 
     async def _known(self, url: str, conditional: bool) -> tuple[Validators, RefusedBody | None]:
         if not conditional:

@@ -40,13 +40,23 @@ class FetchSettings:
 
 
 class FetchError(Exception):
-    """A fetch that produced no body worth parsing (after any retries)."""
+    """A fetch that produced no body worth parsing (after any retries). `refused_body` holds the
+    validators of a body that came whole and was refused as read (not text, too large): the
+    same body can then be refused again without downloading it."""
 
-    def __init__(self, reason: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        url: str,
+        status: int | None = None,
+        refused_body: Validators | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.url = url
         self.status = status
+        self.refused_body = refused_body
 
     @property
     def transient(self) -> bool:

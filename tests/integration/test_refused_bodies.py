@@ -132,3 +132,22 @@ async def test_a_far_smaller_file_is_judged_again_each_time(
         assert second.failed and second.fetched == 1
         assert "file cut short" in " | ".join(second.reasons())
         assert not any(REFUSED_AGAIN in why for why in second.reasons())
+
+
+async def test_a_streamed_file_that_is_not_text_is_not_downloaded_again(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    """The client refuses it as it reads it (a Latin-1 byte): remembered by its ETag all the
+    same, so the next polls get a 304 for it."""
+    reference = await good_events(tmp_path, COUNTRIES_CASE)
+    broken = COUNTRIES.encode("utf-8").replace(b"\tRestless\t", b"\tRestl\xe9ss\t")
+    async with healthy_rig(tmp_path, server, COUNTRIES_CASE) as rig:
+        server.put(COUNTRIES_PATH, broken)
+        first, _ = await rig.poll()
+        assert first.failed and first.fetch_failures
+        assert "not valid UTF-8" in first.fetch_failures[0]
+        sent = server.bytes_sent(COUNTRIES_PATH)
+        await assert_refused_again(rig, "fetch failed: body is not valid UTF-8", 2)
+        assert server.hits[-1].status == 304 and server.bytes_sent(COUNTRIES_PATH) == sent
+
+        await assert_fixed_file_processed_once(rig, COUNTRIES_CASE, reference)
