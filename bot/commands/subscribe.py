@@ -21,6 +21,7 @@ from bot.subscriptions import (
     category_matches,
     describe_event_types,
     describe_spec,
+    wants_details,
 )
 
 
@@ -44,6 +45,7 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
         region=region,
         category=category,
         event_types=types,
+        details="events" in args and wants_details(args["events"]),
     )
     if spec.is_empty():
         return error(

@@ -88,7 +88,7 @@ class World:
     async def subscribe(self, platform: str, *chats: str) -> None:
         for chat in chats:
             await self.subscriptions.add_subscription(
-                Destination(platform, chat), SubscriptionSpec(service="netflix")
+                Destination(platform, chat), SubscriptionSpec(service="netflix", details=True)
             )
 
     async def publish(self, events: list[Event]) -> None:
