@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from bot.commands import Caller, CommandService, Reply
+from bot.commands.reply import Button
 from bot.subscriptions import Destination, Platform
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,14 @@ class ConsoleNotifier:
         return len(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
+        # The console has no buttons: a card's text already says which command to type.
         print(text, file=self._out, flush=True)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.commands.reply import Button
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
@@ -58,6 +59,7 @@ class ScriptedNotifier:
     deduplicates: bool = False
     fail: Callable[[str, str, int], BaseException | None] = lambda address, text, call: None
     sent: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[tuple[Button, ...]] = field(default_factory=list)
     calls: int = 0
     block: asyncio.Event | None = None
 
@@ -68,7 +70,12 @@ class ScriptedNotifier:
         return len(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
         self.calls += 1
         if self.block is not None and destination == "blocked":
@@ -77,6 +84,7 @@ class ScriptedNotifier:
         if error is not None:
             raise error
         self.sent.append((destination, text))
+        self.buttons.append(tuple(buttons))
 
 
 @dataclass
