@@ -59,7 +59,6 @@ class ScriptedNotifier:
     deduplicates: bool = False
     fail: Callable[[str, str, int], BaseException | None] = lambda address, text, call: None
     sent: list[tuple[str, str]] = field(default_factory=list)
-    buttons: list[tuple[Button, ...]] = field(default_factory=list)
     calls: int = 0
     block: asyncio.Event | None = None
 
@@ -84,7 +83,6 @@ class ScriptedNotifier:
         if error is not None:
             raise error
         self.sent.append((destination, text))
-        self.buttons.append(tuple(buttons))
 
 
 @dataclass
