@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import random
 import sys
 import tempfile
@@ -118,6 +119,15 @@ def main() -> None:
         f" batches of {args.batch}: {elapsed:.2f} s wall = {rows / elapsed:,.0f} rows/s;"
         f" {cpu:.2f} s CPU = {rows / cpu:,.0f} rows/CPU-s"
     )
+    summary = {
+        "charts": len(charts),
+        "rows": rows,
+        "batch": args.batch,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed),
+        "cpu_s": round(cpu, 2),
+    }
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

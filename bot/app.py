@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.delivery.lifecycle import DestinationLifecycle
     from bot.delivery.sender import Sender
     from bot.poll_report import SourceReport
+    from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
     from handlers.runner import ChatAdapter
     from handlers.scheduler import PollingService
@@ -97,11 +98,12 @@ async def run_bot(
     environ: Mapping[str, str] | None = None,
     poll: bool | None = None,
 ) -> int:
-    """`top10bot run`: every enabled adapter in one loop, until all of them end.
+    """`top10bot run`: every enabled adapter, the sender and the polling in one loop, until
+    interrupted; the end of stdin ends the console, not the bot.
 
-    With a source enabled, the sources are polled too (a catch-up at start, then on schedule),
-    and the bot runs until interrupted: the end of stdin ends the console, not the polling.
-    `poll` None = poll unless `lines` script the session (tests and demos end with their lines).
+    With a source enabled, the sources are polled too (a catch-up at start, then on schedule).
+    `poll` None = poll unless `lines` script the session: a scripted session without polling
+    (tests and demos) ends when its lines do.
     """
     from bot.delivery.config import DeliveryConfig
     from bot.poll_config import load_poll_config
@@ -140,8 +142,12 @@ async def run_bot(
                     config, storage, chat, poll_config.admin_chat, sender
                 )
             await adapters
-            if polling is not None:
-                log.info("every chat adapter has ended; polling goes on until interrupted")
+            if polling is not None or lines is None:
+                # Only a scripted session ends with its adapters. The end of stdin (Docker,
+                # systemd, `< /dev/null`) ends the console, not the bot: the sender still
+                # delivers what `poll --once` from cron queues, and a service manager would
+                # restart a bot that exits, in a loop.
+                log.info("every chat adapter has ended; the bot runs on until interrupted")
                 await asyncio.Event().wait()
         finally:
             if polling is not None:
@@ -222,11 +228,11 @@ async def poll_on_schedule(config: Config, storage: Storage, *, source: str | No
     )
 
 
-def next_poll_time(schedule: Sequence[str], now: datetime) -> datetime | None:
-    """When a source's schedule fires next, read as the running bot's scheduler reads it."""
+def next_poll_time(timing: PollTiming, now: datetime) -> datetime | None:
+    """When a source is polled next, read as the running bot's scheduler reads its timing."""
     from handlers.scheduler import next_fire_time
 
-    return next_fire_time(schedule, now)
+    return next_fire_time(timing, now)
 
 
 async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[str, str]) -> int:

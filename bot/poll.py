@@ -27,7 +27,7 @@ from bot.catchup import CatchupSummary, fold_catchup
 from bot.delivery.text import split_text
 from bot.diff import DiffConfig
 from bot.events import Event
-from bot.models import Chart
+from bot.models import Chart, ChartKey
 from bot.pipeline import Pipeline, PipelineStats
 from bot.poll_config import SOURCE_NAMES, PollConfig
 from bot.poll_report import LastPoll, SourceReport, failure_alert, failures_key, last_poll_key
@@ -47,6 +47,7 @@ from bot.sources.feed import (
 from bot.sources.flixpatrol_fetch import FlixPatrolSource
 from bot.sources.http import HttpClient
 from bot.sources.netflix_fetch import NetflixSource
+from bot.validate_history import closer_to_another_category
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,12 @@ class SourceFeed:
 
     name: str
     pipeline: Pipeline
+    history: Storage | None = None  # for the checks of a page's charts against stored lists
     stats: PipelineStats = field(default_factory=PipelineStats)
     fetch_failures: list[str] = field(default_factory=list)  # "url: reason", after retries
     unchanged: list[str] = field(default_factory=list)  # URLs with nothing new (304 / same hash)
     fetched: int = 0  # bodies downloaded and handed to a parser
+    _keys: list[ChartKey] | None = None  # the source's stored keys, read once per poll
 
     async def drain(self, items: AsyncGenerator[SourceItem, None]) -> None:
         """Take everything the source yields, in order. A broken chart stream (SourceError while
@@ -104,8 +107,11 @@ class SourceFeed:
 
     async def take(self, item: SourceItem) -> None:
         if isinstance(item, Charts):
+            charts = item.charts
+            if isinstance(charts, list | tuple):
+                charts = await self._against_other_categories(charts)
             self.stats.add(
-                await self.pipeline.process(item.charts, expected_period=item.expected_period)
+                await self.pipeline.process(charts, expected_period=item.expected_period)
             )
         elif isinstance(item, Refused):
             await self.refuse(item)
@@ -114,6 +120,36 @@ class SourceFeed:
         else:
             log.info("%s: %s, skipped", item.result.url, item.result.unchanged_reason)
             self.unchanged.append(item.result.url)
+
+    async def _against_other_categories(self, charts: Sequence[Chart]) -> list[Chart]:
+        """A page's few charts (a streamed file is judged by its source instead), each against
+        the newest stored list of its own category and of the others of its region: one closer
+        to another category's list than to its own is that list under the wrong heading."""
+        if self.history is None:
+            return list(charts)
+        kept: list[Chart] = []
+        for chart in charts:
+            reason = await self._other_category_reason(self.history, chart)
+            if reason is None:
+                kept.append(chart)
+            else:
+                log.info("rejected %s: %s", chart.label(), reason)
+                await self.pipeline.reject(chart, reason, self.stats)
+        return kept
+
+    async def _other_category_reason(self, history: Storage, chart: Chart) -> str | None:
+        own = await history.latest_chart(chart.key)
+        if own is None or own.period >= chart.period:
+            return None  # a first list, or a period already stored (the pipeline skips it)
+        if self._keys is None:
+            self._keys = await history.chart_keys(self.name)
+        others: list[Chart] = []
+        for key in self._keys:
+            if key != chart.key and _same_region(key, chart):
+                other = await history.latest_chart(key)
+                if other is not None:
+                    others.append(other)
+        return closer_to_another_category(chart, own, others)
 
     async def refuse(self, refused: Refused) -> None:
         """Store a refused snapshot (no entries) for each chart the source should have given."""
@@ -139,6 +175,14 @@ class SourceFeed:
             fetch_failures=list(self.fetch_failures),
             error=error,
         )
+
+
+def _same_region(key: ChartKey, chart: Chart) -> bool:
+    return (key.service, key.region, key.granularity) == (
+        chart.key.service,
+        chart.key.region,
+        chart.key.granularity,
+    )
 
 
 class Poller:
@@ -171,22 +215,30 @@ class Poller:
         """One pass, source after source (the enabled ones unless `names` are given)."""
         return [await self.poll(name) for name in names or self.config.enabled_sources()]
 
-    async def poll(self, name: str) -> SourceReport:
+    def _source(self, name: str) -> Source:
         source = self._sources.get(name)
         if source is None:
             raise KeyError(f"unknown source {name!r}; known sources: {', '.join(SOURCE_NAMES)}")
+        return source
+
+    async def up_to_date(self, name: str) -> bool:
+        """Whether the store holds everything `name` should have published by now."""
+        return await self._source(name).up_to_date(self._storage, self._clock())
+
+    async def poll(self, name: str) -> SourceReport:
+        source = self._source(name)
         async with self._lock(name):
             now = self._clock()
-            events: list[Event] = []
+            old_events: list[Event] = []
 
-            async def collect(new_events: list[Event]) -> None:
-                events.extend(new_events)
+            async def hand_over(new_events: list[Event]) -> None:
+                old_events.extend(await self._deliver_fresh(new_events))
 
             # Live events: their deliveries are queued with them (run and poll --once alike).
             pipeline = Pipeline(
-                self._storage, self._diff_config, queue_deliveries=True, sink=collect
+                self._storage, self._diff_config, queue_deliveries=True, sink=hand_over
             )
-            feed = SourceFeed(name, pipeline)
+            feed = SourceFeed(name, pipeline, self._storage)
             fetcher = ConditionalFetcher(
                 self._http, self._storage, self.config.settings(name).fetch
             )
@@ -201,20 +253,25 @@ class Poller:
                 log.warning("%s; %s", report.summary_line(), " | ".join(report.reasons()[:3]))
             else:
                 log.info("%s", report.summary_line())
-            await self._deliver(events)
+            await self._deliver_catchup(old_events)
             await self._record(report, now)
             return report
 
-    async def _deliver(self, events: list[Event]) -> None:
-        if not events:
-            return
+    async def _deliver_fresh(self, events: list[Event]) -> tuple[Event, ...]:
+        """Fresh events go out as soon as their batch is stored (a FlixPatrol page, a Netflix
+        file), not at the end of the poll; the old ones are returned for the catch-up summary."""
         fold = fold_catchup(events, now=self._clock(), max_age=self.config.catchup_max_age)
-        if fold.summary is not None:
-            log.info("catch-up: %d old events folded into one summary", len(fold.summary.events))
-            if self._output.catchup is not None:
-                await self._output.catchup(fold.summary)
         if fold.fresh and self._output.events is not None:
             await self._output.events(fold.fresh)
+        return fold.summary.events if fold.summary is not None else ()
+
+    async def _deliver_catchup(self, old_events: list[Event]) -> None:
+        """Old events of the whole poll fold into one summary."""
+        if not old_events:
+            return
+        log.info("catch-up: %d old events folded into one summary", len(old_events))
+        if self._output.catchup is not None:
+            await self._output.catchup(CatchupSummary(tuple(old_events)))
 
     async def _record(self, report: SourceReport, now: datetime) -> None:
         name = report.source

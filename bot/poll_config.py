@@ -3,44 +3,35 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.config import Config, ConfigError, section
+from bot.poll_window import PollTiming
 from bot.sources import flixpatrol_fetch, netflix_fetch
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
 from bot.sources.http import FetchSettings
 from bot.sources.netflix_fetch import NetflixSettings
+from bot.sources.settings import parse_duration
 
 log = logging.getLogger(__name__)
 
 SOURCE_NAMES: Final = (netflix_fetch.NAME, flixpatrol_fetch.NAME)
-
-_DURATION = re.compile(r"^\s*(?P<amount>\d+)\s*(?P<unit>[smhdw])\s*$")
-_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_duration(value: Any, key: str) -> timedelta:
-    """'4d', '36h', '90m', '2w', '3600s' (or a number of seconds) → timedelta."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=int(match["amount"]) * _UNIT_SECONDS[match["unit"]])
-    raise ConfigError(f'{key} must be a duration such as "4d", "36h" or "90m", got {value!r}')
 
 
 class SourceBasics(NamedTuple):
     """What every source's table says, whatever the source."""
 
     enabled: bool
-    schedule: tuple[str, ...]  # crontab lines, UTC
+    timing: PollTiming
     fetch: FetchSettings
+
+    @property
+    def schedule(self) -> tuple[str, ...]:
+        return self.timing.schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +48,17 @@ class PollConfig:
     def settings(self, name: str) -> SourceBasics:
         if name == netflix_fetch.NAME:
             n = self.netflix
-            return SourceBasics(n.enabled, n.schedule, n.fetch)
+            return SourceBasics(n.enabled, n.timing, n.fetch)
         if name == flixpatrol_fetch.NAME:
             f = self.flixpatrol
-            return SourceBasics(f.enabled, f.schedule, f.fetch)
+            return SourceBasics(f.enabled, f.timing, f.fetch)
         raise KeyError(name)
 
     def enabled_sources(self) -> list[str]:
         return [name for name in SOURCE_NAMES if self.enabled(name)]
 
-    def schedules(self, names: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
-        return {name: self.settings(name).schedule for name in names or self.enabled_sources()}
+    def timings(self, names: Sequence[str] | None = None) -> dict[str, PollTiming]:
+        return {name: self.settings(name).timing for name in names or self.enabled_sources()}
 
 
 def load_poll_config(config: Config) -> PollConfig:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final, TextIO
@@ -20,13 +20,14 @@ from bot.models import ChartKey
 from bot.poll import utc_now
 from bot.poll_config import SOURCE_NAMES, PollConfig, load_poll_config
 from bot.poll_report import LastPoll, last_poll_key
+from bot.poll_window import PollTiming
 from bot.ports import Storage, StoredRejection
 
 # Rejections are read newest first up to this many; older ones are not worth a status line.
 REJECTION_SCAN: Final = 5000
 
-# When a schedule (crontab lines, UTC) fires next after a moment; None for an empty schedule.
-NextFire = Callable[[Sequence[str], datetime], datetime | None]
+# When a source's schedule and publication windows fire next after a moment; None for never.
+NextFire = Callable[[PollTiming, datetime], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class SourceStatus:
     next_run: datetime | None
     last_poll: LastPoll | None
     charts: tuple[ChartStatus, ...]
+    windows: str = ""  # the publication windows and their pace, "" when there are none
 
 
 def _newest_rejections(rejections: list[StoredRejection]) -> dict[ChartKey, StoredRejection]:
@@ -66,7 +68,7 @@ async def collect_status(
     rejected = _newest_rejections(await storage.recent_rejections(REJECTION_SCAN))
     statuses: list[SourceStatus] = []
     for name in SOURCE_NAMES:
-        enabled, schedule, _ = poll_config.settings(name)
+        enabled, timing, _ = poll_config.settings(name)
         keys = set(await storage.chart_keys(name))
         keys.update(key for key in rejected if key.source == name)
         charts: list[ChartStatus] = []
@@ -85,12 +87,13 @@ async def collect_status(
         if next_runs is not None:
             next_run = next_runs.get(name)
         else:
-            next_run = next_fire(schedule, now) if enabled else None
+            next_run = next_fire(timing, now) if enabled else None
         statuses.append(
             SourceStatus(
                 name=name,
                 enabled=enabled,
-                schedule=schedule,
+                schedule=timing.schedule,
+                windows=timing.describe_windows(),
                 next_run=next_run,
                 last_poll=LastPoll.from_json(await storage.get_meta(last_poll_key(name))),
                 charts=tuple(charts),
@@ -141,6 +144,8 @@ def format_status(statuses: list[SourceStatus]) -> list[str]:
         state = "enabled" if status.enabled else "disabled"
         schedule = ", ".join(status.schedule) or "none"
         lines.append(f"{status.name} ({state}; schedule {schedule} UTC)")
+        if status.windows:
+            lines.append(f"  publication window: {status.windows}")
         if status.next_run is not None:
             lines.append(f"  next poll: {_when(status.next_run)}")
         else:

@@ -6,7 +6,8 @@ Pure functions: a rejected chart is stored with the reason returned here and pro
 Two levels:
 - `validate_chart` judges one chart on its own (and against the chart before it): the parser's
   `parse_error`, the period asked for, ranks exactly 1..N, titles present, distinct and not
-  numbers standing in for titles, and a stale copy of the previous period.
+  numbers standing in for titles, no control characters or U+FFFD in them, a stale copy of the
+  previous period, and cumulative week counts that did not move as the weeks since it allow.
 - `validate_batch` looks at all charts of one fetch together, for signals that only make sense
   in combination with churn.
 
@@ -34,6 +35,9 @@ MIN_CHARTS_FOR_FETCH_CHURN = 5
 # A title made only of digits ("1.0", "2", "3,0"). Real titles can be numbers ("180" was a Dutch
 # #2 in April 2026, "1917", "1922"), so only a chart where most titles are numbers is suspicious.
 _NUMBER_TITLE = re.compile(r"\d+(?:[.,]\d+)?")
+# C0 and C1 control characters and DEL never belong in a title (a TSV row carries its tabs
+# between fields, never inside one); U+FFFD is what a decoder leaves for bytes it could not read.
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]")
 
 
 def _ranks_reason(chart: Chart) -> str | None:
@@ -67,6 +71,16 @@ def _titles_reason(entries: Sequence[Entry]) -> str | None:
     titles = [entry.title.strip() for entry in entries]
     if "" in titles:
         return f"empty title at rank {entries[titles.index('')].rank}"
+    for entry in entries:
+        for text in (entry.title, entry.season or ""):
+            bad = _BAD_CHARACTER.search(text)
+            if bad is not None:
+                what = (
+                    "U+FFFD (a byte that was not text)"
+                    if bad.group() == "\ufffd"
+                    else (f"control character U+{ord(bad.group()):04X}")
+                )
+                return f"{what} in the title at rank {entry.rank}"
     numeric = [match for match in map(_NUMBER_TITLE.fullmatch, titles) if match]
     if len(numeric) * 2 > len(entries):
         matches = ", ".join(match.group() for match in numeric[:2])
@@ -117,13 +131,32 @@ def validate_chart(
     reason = _ranks_reason(chart) or _titles_reason(chart.entries)
     if reason:
         return reason
-    if (
-        previous is not None
-        and previous.period < chart.period
-        and _carries_counters(chart)
-        and previous.entries == chart.entries
-    ):
+    if previous is None or previous.period >= chart.period:
+        return None
+    if _carries_counters(chart) and previous.entries == chart.entries:
         return f"same rows and counts as {previous.period.isoformat()} (stale copy)"
+    return _weeks_counter_reason(chart, previous)
+
+
+def _weeks_counter_reason(chart: Chart, previous: Chart) -> str | None:
+    """Netflix's weeks in the Top 10 are cumulative: a title of the previous chart that is still
+    there gained one week per week elapsed, at most. In the real global and per-country files
+    every one of the 44,026 such pairs one week apart gained exactly one. Fewer (or none) means
+    an older period under a new date; more means another chart's counts (another country's list)."""
+    elapsed = (chart.period - previous.period).days // 7 if chart.key.granularity == "weekly" else 0
+    before = {entry.title_id: entry.weeks_in_top10 for entry in previous.entries}
+    for entry in sorted(chart.entries, key=lambda e: e.rank):
+        weeks_before = before.get(entry.title_id)
+        if weeks_before is None or entry.weeks_in_top10 is None:
+            continue
+        change = (
+            f"weeks in the Top 10 of {entry.title!r} went from {weeks_before} on"
+            f" {previous.period.isoformat()} to {entry.weeks_in_top10}"
+        )
+        if entry.weeks_in_top10 <= weeks_before:
+            return f"{change} (an old period relabelled?)"
+        if elapsed and entry.weeks_in_top10 - weeks_before > elapsed:
+            return f"{change} (another chart's counts?)"
     return None
 
 
@@ -172,6 +205,38 @@ def _other_name(chart: Chart, other: Chart) -> str:
     return f"{other.key.service}/{other.key.region}"
 
 
+def _shared(first: Chart, second: Chart) -> int:
+    return len({e.title_id for e in first.entries} & {e.title_id for e in second.entries})
+
+
+def _copied_from_apart(
+    charts: Sequence[Chart], indexes: list[int], before: Mapping[int, Chart | None]
+) -> dict[int, str]:
+    """Of charts with the same list, those that copied it from a region whose list was apart
+    from theirs the period before (at most half the titles shared): two markets do not come to
+    the same list at once. The copy is the chart that moved furthest from its own previous list.
+    """
+    reasons: dict[int, str] = {}
+    for index in indexes:
+        chart, mine = charts[index], before.get(index)
+        if mine is None:
+            continue
+        own = _shared(chart, mine)
+        for other in indexes:
+            theirs = before.get(other)
+            if other == index or theirs is None or charts[other].key == chart.key:
+                continue
+            apart = _shared(mine, theirs)
+            if apart * 2 <= len(chart.entries) and own <= _shared(charts[other], theirs):
+                name = _other_name(chart, charts[other])
+                reasons[index] = (
+                    f"identical to {name}, whose list of {theirs.period.isoformat()} shared only"
+                    f" {apart} titles with this one's (copied?)"
+                )
+                break
+    return reasons
+
+
 def validate_batch(charts: Sequence[Chart], previous: Mapping[ChartKey, Chart]) -> dict[int, str]:
     """Batch-level rejections: index in `charts` → reason. Charts not listed are not rejected by
     the batch (each still goes through `validate_chart`).
@@ -179,6 +244,10 @@ def validate_batch(charts: Sequence[Chart], previous: Mapping[ChartKey, Chart]) 
     (a) A chart whose ranked titles equal another region's (or service's) chart of the same
         source, category and period, while it changed completely from its previous chart, is a
         copy of the wrong list: "identical to <region> and fully changed".
+        A chart with the same list as another region whose previous list was apart from its own
+        (at most half the titles shared), while it moved further from its own previous list than
+        the other did, is the copy: "identical to <region>, whose list … (copied?)". The real
+        identical lists (above) had previous lists sharing 8 to 10 of 10 titles.
     (b) When at least MIN_CHARTS_FOR_FETCH_CHURN charts have a previous chart and every one of
         them changed all its titles at once, the fetch is wrong, not the world: all of them are
         rejected ("every chart of this fetch changed completely").
@@ -201,6 +270,8 @@ def validate_batch(charts: Sequence[Chart], previous: Mapping[ChartKey, Chart]) 
             if twins and changed[index]:
                 names = ", ".join(sorted({_other_name(chart, twin) for twin in twins}))
                 reasons[index] = f"identical to {names} and fully changed"
+        for index, reason in _copied_from_apart(charts, indexes, before).items():
+            reasons.setdefault(index, reason)
 
     compared = [index for index, value in changed.items() if value is not None]
     if len(compared) >= MIN_CHARTS_FOR_FETCH_CHURN and all(changed[i] for i in compared):

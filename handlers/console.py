@@ -3,17 +3,24 @@
 It is the no-token default of `top10bot run` and the end-to-end test rig. The operator at the
 console owns it: every command is allowed, and the console is one destination ("console:console")
 that can subscribe like any chat.
+
+It reads whatever stdin is (a terminal, a pipe, a file, /dev/null, or none at all) to its end,
+lines of any length included; the end of input ends the console, never the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import sys
+import threading
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
-from bot.commands import Caller, CommandService, Reply
+from bot.commands import MAX_COMMAND_TEXT_LENGTH, Caller, CommandService, Reply
 from bot.commands.reply import Button
 from bot.subscriptions import Destination, Platform
 
@@ -22,6 +29,10 @@ log = logging.getLogger(__name__)
 CONSOLE_DESTINATION = Destination(Platform.CONSOLE.value, "console")
 # The longest alert message printed in one piece (the length Telegram allows).
 CONSOLE_TEXT_MAX = 4096
+# A longer input line is answered "too long" without being kept: no command is near this size
+# (typed arguments stop at 400 characters), and memory stays bounded whatever is piped in.
+MAX_CONSOLE_LINE_BYTES = 16 * 1024
+READ_CHUNK_BYTES = 64 * 1024
 
 
 def render_plain(reply: Reply) -> str:
@@ -42,12 +53,25 @@ def render_plain(reply: Reply) -> str:
 
 
 def split_command(line: str) -> tuple[str, str] | None:
-    """'/top10 south korea' → ('top10', 'south korea'); None for a blank line."""
-    text = line.strip()
-    if not text:
+    """'/top10 south korea' → ('top10', 'south korea'); None for a blank line. The name ends at
+    any whitespace (a tab, a newline), not only at a space."""
+    words = line.split(maxsplit=1)
+    if not words:
         return None
-    head, _, rest = text.partition(" ")
-    return head.lstrip("/").lower(), rest.strip()
+    return words[0].lstrip("/").lower(), words[1].strip() if len(words) > 1 else ""
+
+
+def print_line(out: TextIO, text: str) -> None:
+    """Print, escaping what the output's encoding cannot show instead of failing on it.
+
+    A closed output raises BrokenPipeError, as a pipe whose reader is gone does.
+    """
+    if out.closed:
+        raise BrokenPipeError(errno.EPIPE, "the output is closed")
+    encoding = getattr(out, "encoding", None)
+    if encoding:
+        text = text.encode(encoding, errors="backslashreplace").decode(encoding)
+    print(text, file=out, flush=True)
 
 
 class ConsoleNotifier:
@@ -77,7 +101,17 @@ class ConsoleNotifier:
         buttons: Sequence[Button] = (),
     ) -> None:
         # The console has no buttons: a card's text already says which command to type.
-        print(text, file=self._out, flush=True)
+        print_line(self._out, text)
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line longer than MAX_CONSOLE_LINE_BYTES: read to its end and dropped, never held."""
+
+    size: int  # its length in bytes
+
+
+ConsoleLine = str | OverlongLine
 
 
 class ConsoleAdapter:
@@ -87,7 +121,7 @@ class ConsoleAdapter:
     def __init__(
         self,
         service: CommandService,
-        lines: AsyncIterator[str] | None = None,
+        lines: AsyncIterator[ConsoleLine] | None = None,
         *,
         out: TextIO | None = None,
     ) -> None:
@@ -105,11 +139,18 @@ class ConsoleAdapter:
 
         self.notifier = ConsoleNotifier(self._out)
 
-    def _print(self, text: str) -> None:
-        print(text, file=self._out, flush=True)
-
-    async def handle_line(self, line: str) -> str | None:
+    async def handle_line(self, line: ConsoleLine) -> str | None:
         """Answer one typed line; None for blank lines."""
+        if isinstance(line, OverlongLine):
+            refused = Reply(
+                title="Line too long",
+                lines=(
+                    f"Its {line.size} bytes were ignored: a command is under "
+                    f"{MAX_COMMAND_TEXT_LENGTH} characters.",
+                ),
+                ok=False,
+            )
+            return render_plain(refused)
         command = split_command(line)
         if command is None:
             return None
@@ -117,30 +158,117 @@ class ConsoleAdapter:
         reply = await self._service.execute_text(name, rest, self._caller)
         return render_plain(reply)
 
-    async def serve(self, lines: AsyncIterator[str]) -> None:
+    async def serve(self, lines: AsyncIterator[ConsoleLine]) -> None:
         """Answer commands until end of input. The end of stdin ends the console, not the bot."""
-        self._print("top10bot console — type /help, or /top10 KR")
+        print_line(self._out, "top10bot console — type /help, or /top10 KR")
         async for line in lines:
             answer = await self.handle_line(line)
             if answer is not None:
-                self._print(answer)
-        log.info("console: end of input")
+                print_line(self._out, answer)
+        log.info("console: end of input; commands are off, alerts still print")
 
     async def run(self) -> None:
-        await self.serve(self._lines if self._lines is not None else stdin_lines())
+        # Made once: after a restart the console goes on reading the same input, and no second
+        # reader competes for stdin.
+        if self._lines is None:
+            self._lines = stdin_lines()
+        try:
+            await self.serve(self._lines)
+        except (OSError, EOFError) as exc:
+            # The input or the output is gone (a hung-up terminal, a closed pipe): that is the
+            # end of the console, which no restart would bring back.
+            log.warning("console: off, its input or output is gone (%s)", exc)
 
 
-async def stdin_lines(stream: TextIO | None = None) -> AsyncIterator[str]:
-    """Lines of stdin without blocking the event loop (pipes, terminals and plain files)."""
-    source = stream or sys.stdin
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
-    except (ValueError, OSError):
-        # A regular file cannot be watched by the loop; read it in a worker thread instead.
-        while line := await asyncio.to_thread(source.readline):
+async def split_lines(
+    chunks: AsyncIterator[bytes], limit: int = MAX_CONSOLE_LINE_BYTES
+) -> AsyncIterator[ConsoleLine]:
+    """Bytes as they arrive → lines (UTF-8, undecodable bytes replaced), each over-long line as
+    one OverlongLine. Memory stays under `limit` bytes whatever the input."""
+    pending = bytearray()
+    dropped = 0  # bytes of the current line already thrown away (it is over-long)
+
+    def keep(part: bytes) -> None:
+        nonlocal dropped
+        if dropped or len(pending) + len(part) > limit:
+            dropped += len(pending) + len(part)
+            pending.clear()
+        else:
+            pending.extend(part)
+
+    def finish() -> ConsoleLine:
+        nonlocal dropped
+        line: ConsoleLine = (
+            OverlongLine(dropped) if dropped else pending.decode("utf-8", errors="replace")
+        )
+        pending.clear()
+        dropped = 0
+        return line
+
+    async for chunk in chunks:
+        *complete, rest = chunk.split(b"\n")
+        for part in complete:
+            keep(part)
+            yield finish()
+        keep(rest)
+    if pending or dropped:  # the last line, without its newline
+        yield finish()
+
+
+async def stdin_lines(source: int | TextIO | None = None) -> AsyncIterator[ConsoleLine]:
+    """The lines of stdin (or of a file descriptor), whatever it is: a terminal, a pipe, a file,
+    /dev/null, or closed (no lines at all)."""
+    fd = _descriptor(source if source is not None else sys.stdin)
+    lines = 0
+    if fd is not None:
+        async for line in split_lines(read_chunks(fd)):
+            lines += 1
             yield line
-        return
-    while raw := await reader.readline():
-        yield raw.decode("utf-8", errors="replace")
+    if not lines and (fd is None or not os.isatty(fd)):
+        # Docker, systemd, `< /dev/null`: the bot runs headless; say so once, where it shows.
+        log.warning(
+            "console: off, stdin is not a terminal and gave no input; alerts still print here"
+        )
+
+
+def _descriptor(source: int | TextIO | None) -> int | None:
+    if source is None or isinstance(source, int):  # sys.stdin is None when fd 0 was closed
+        return source
+    try:
+        return source.fileno()
+    except (OSError, ValueError):  # closed, or not a real file (a test runner's stand-in)
+        return None
+
+
+async def read_chunks(fd: int) -> AsyncIterator[bytes]:
+    """The bytes of a file descriptor as they come, until its end.
+
+    A daemon thread does blocking reads, which work the same on every kind of input (the event
+    loop cannot watch regular files or /dev/null, and making a terminal non-blocking would make
+    it non-blocking for stdout too). A read error is the end of input. The thread waits for
+    each chunk to be taken, so a flood of input is not buffered, and it never keeps the
+    process alive.
+    """
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    taken = threading.Semaphore(1)  # one chunk in the queue at most
+
+    def read_until_end() -> None:
+        while True:
+            try:
+                chunk = os.read(fd, READ_CHUNK_BYTES)
+            except OSError as exc:
+                log.info("console: stdin failed (%s)", exc)
+                chunk = b""
+            taken.acquire()
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:
+                return  # the event loop is closed: the bot is exiting
+            if not chunk:
+                return
+
+    threading.Thread(target=read_until_end, name="console-stdin", daemon=True).start()
+    while chunk := await chunks.get():
+        taken.release()
+        yield chunk

@@ -5,6 +5,8 @@
 - Retries (tenacity: exponential backoff with jitter) only for 5xx answers and timeouts. A 4xx, a
   refused connection or a bad body is not retried: asking again within seconds changes nothing,
   and the next scheduled poll tries again anyway.
+- Bodies are decoded strictly, in the declared charset or else UTF-8 (the big file is checked
+  chunk by chunk as it is written): bytes that are not text fail the fetch, never become U+FFFD.
 - The validators of the last processed body are sent as If-None-Match / If-Modified-Since; what
   they are and when they are kept is the core's business (bot/sources/conditional.py).
 - FlixPatrol challenges non-browser clients: a FlareSolverr-style solver (`POST {"cmd":
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -113,7 +116,7 @@ class AiohttpClient:
                 _raise_for_status(url, response.status, response.reason)
                 chunks: list[bytes] = []
                 sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
-                text = b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
+                text = decode_strictly(b"".join(chunks), response.charset, url)
                 return _fetched(url, response, sha256, size, text=text)
 
     async def _get_file(
@@ -125,7 +128,9 @@ class AiohttpClient:
                     return not_modified(url, str(response.url), known)
                 _raise_for_status(url, response.status, response.reason)
                 with path.open("wb") as handle:
-                    sha256, size = await _read_body(response, handle.write, url)
+                    writer = Utf8Writer(handle.write, response.charset, url)
+                    sha256, size = await _read_body(response, writer.write, url)
+                    writer.finish()
                 return _fetched(url, response, sha256, size, path=path)
 
     async def _solve(self, url: str, settings: FetchSettings) -> FetchResult:
@@ -201,6 +206,65 @@ def _as_fetch_errors(url: str) -> Iterator[None]:
         if isinstance(exc, TimeoutError):
             raise
         raise FetchError(f"connection failed ({type(exc).__name__}: {exc})", url=url) from exc
+
+
+def _decoder(charset: str | None, url: str) -> codecs.IncrementalDecoder:
+    """A strict decoder for the declared charset (UTF-8 when none is declared)."""
+    name = charset or "utf-8"
+    try:
+        decoder_class = codecs.getincrementaldecoder(name)
+    except LookupError:
+        raise FetchError(f"unknown charset {name!r} declared", url=url) from None
+    return decoder_class(errors="strict")
+
+
+def _not_text(charset: str | None, error: UnicodeDecodeError, offset: int, url: str) -> FetchError:
+    declared = f"declared {charset}" if charset else "no charset declared, read as UTF-8"
+    byte = error.object[error.start : error.start + 1]
+    return FetchError(
+        f"body is not valid {charset or 'UTF-8'} text ({declared}; byte {byte!r}"
+        f" at offset {offset + error.start})",
+        url=url,
+    )
+
+
+def decode_strictly(body: bytes, charset: str | None, url: str) -> str:
+    """The body as text in its declared charset, else UTF-8, never with U+FFFD for bad bytes: a
+    body that does not decode is a failed fetch (a Latin-1 "José" read as UTF-8 with
+    replacement characters once became an alert for "Jos\ufffd Totoy 3")."""
+    decoder = _decoder(charset, url)
+    try:
+        return decoder.decode(body, final=True)
+    except UnicodeDecodeError as exc:
+        raise _not_text(charset, exc, 0, url) from None
+
+
+class Utf8Writer:
+    """Writes a streamed body to disk as UTF-8, checking every byte on the way: a body in
+    another declared charset is re-encoded, one that does not decode is a failed fetch."""
+
+    def __init__(self, write: Callable[[bytes], object], charset: str | None, url: str) -> None:
+        self._write = write
+        self._url = url
+        self._charset = charset
+        self._decoder = _decoder(charset, url)
+        self._offset = 0
+        normalized = codecs.lookup(charset or "utf-8").name
+        self._passthrough = normalized == "utf-8"
+
+    def write(self, chunk: bytes) -> None:
+        self._decode(chunk, final=False)
+        self._offset += len(chunk)
+
+    def finish(self) -> None:
+        self._decode(b"", final=True)
+
+    def _decode(self, chunk: bytes, *, final: bool) -> None:
+        try:
+            text = self._decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            raise _not_text(self._charset, exc, self._offset, self._url) from None
+        self._write(chunk if self._passthrough else text.encode("utf-8"))
 
 
 def _raise_for_status(url: str, status: int, reason: str | None) -> None:

@@ -2,6 +2,11 @@
 
 - One job per enabled source, on its cron expressions (UTC, crontab syntax; several expressions
   are OR-ed), plus an immediate run at start: that run is the catch-up after downtime.
+- Inside a source's publication windows (bot/poll_window.py) the job also fires every
+  `window_interval`. After each poll inside a window the scheduler asks the source whether it is
+  up to date (Netflix: the newest published week is stored); once it is, the window's fast polls
+  stop until the window closes, and only the cron safety polls remain. The answer comes from
+  the store, so a restart inside a window picks it up from its start-up poll.
 - `max_instances=1`: a poll still running when its next time comes is not started twice.
   `coalesce`: several missed run times (the loop was blocked, the laptop slept) run once.
   A generous misfire grace: a run a few hours late is still worth doing, and polls are idempotent.
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 # APScheduler 3 ships no type information (pyproject's mypy overrides do not list it).
@@ -28,6 +33,7 @@ from bot.config import Config, ConfigError
 from bot.poll import Clock, Poller, PollOutput, utc_now
 from bot.poll_config import load_poll_config, resolve_source_names
 from bot.poll_report import SourceReport
+from bot.poll_window import PollTiming, current_window_close, next_window_poll
 from bot.ports import Storage
 from handlers.http import AiohttpClient, create_session
 
@@ -38,6 +44,43 @@ log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS: Final = 3 * 3600
 
 ReportHook = Callable[[SourceReport], Awaitable[None]]
+
+
+class PollTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type information
+    """A source's cron safety polls OR-ed with the fast polls of its publication windows.
+
+    `quiet_until` (set by the scheduler once the source is up to date inside a window) drops the
+    fast polls before it; the cron polls always stay."""
+
+    def __init__(self, timing: PollTiming, *, source: str = "") -> None:
+        self.timing = timing
+        self.cron = cron_trigger(timing.schedule, source=source)
+        self.quiet_until: datetime | None = None
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        # After a run, the first fire time after it (APScheduler asks with runs due by `now`).
+        earliest = now
+        if previous_fire_time is not None:
+            earliest = previous_fire_time + timedelta(microseconds=1)
+        fires: list[datetime] = []
+        if self.cron is not None:
+            cron_fire: datetime | None = self.cron.get_next_fire_time(previous_fire_time, now)
+            if cron_fire is not None:
+                fires.append(cron_fire)
+        window_fire = next_window_poll(
+            self.timing.windows,
+            self.timing.window_interval,
+            earliest,
+            quiet_until=self.quiet_until,
+        )
+        if window_fire is not None:
+            fires.append(window_fire)
+        return min(fires, default=None)
+
+    def __str__(self) -> str:
+        return f"poll[{', '.join(self.timing.schedule)}; {self.timing.describe_windows()}]"
 
 
 def cron_trigger(expressions: Sequence[str], *, source: str = "") -> BaseTrigger | None:
@@ -57,12 +100,10 @@ def cron_trigger(expressions: Sequence[str], *, source: str = "") -> BaseTrigger
     return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
 
 
-def next_fire_time(expressions: Sequence[str], now: datetime) -> datetime | None:
-    """When a schedule fires next after `now` (for `status`, which runs outside the bot)."""
-    trigger = cron_trigger(expressions)
-    if trigger is None:
-        return None
-    fire: datetime | None = trigger.get_next_fire_time(None, now)
+def next_fire_time(timing: PollTiming, now: datetime) -> datetime | None:
+    """When a source is polled next after `now` (for `status`, which runs outside the bot; it
+    cannot know whether the current window is already satisfied, so it counts its fast polls)."""
+    fire: datetime | None = PollTrigger(timing).get_next_fire_time(None, now)
     return fire
 
 
@@ -72,7 +113,7 @@ class PollScheduler:
     def __init__(
         self,
         poller: Poller,
-        schedules: Mapping[str, Sequence[str]],
+        timings: Mapping[str, PollTiming],
         *,
         catch_up_on_start: bool = True,
         clock: Clock = utc_now,
@@ -81,7 +122,7 @@ class PollScheduler:
     ) -> None:
         self._poller = poller
         self._triggers = {
-            name: cron_trigger(expressions, source=name) for name, expressions in schedules.items()
+            name: PollTrigger(timing, source=name) for name, timing in timings.items()
         }
         self._catch_up = catch_up_on_start
         self._clock = clock
@@ -107,7 +148,7 @@ class PollScheduler:
         now = self._clock()
         for name, trigger in self._triggers.items():
             job_id = f"poll:{name}"
-            if trigger is None:
+            if trigger.get_next_fire_time(None, now) is None:
                 if self._catch_up:
                     self._scheduler.add_job(
                         self._run, "date", run_date=now, args=[name], id=job_id, name=job_id
@@ -150,6 +191,7 @@ class PollScheduler:
             self._running.add(task)
         try:
             report = await self._poller.poll(name)
+            await self._quiet_window_if_done(name)
             if self._on_report is not None:
                 await self._on_report(report)
         finally:
@@ -158,6 +200,30 @@ class PollScheduler:
             async with self._changed:
                 self._finished += 1
                 self._changed.notify_all()
+
+    async def _quiet_window_if_done(self, name: str) -> None:
+        """Inside a publication window, stop the fast polls once the source is up to date."""
+        trigger = self._triggers[name]
+        now = self._clock()
+        closes = current_window_close(trigger.timing.windows, now)
+        if closes is None or (trigger.quiet_until is not None and trigger.quiet_until >= closes):
+            return
+        try:
+            done = await self._poller.up_to_date(name)
+        except Exception:  # the store failed: keep polling fast, the next poll asks again
+            log.exception("%s: could not tell whether the window's data is in", name)
+            return
+        if not done:
+            return
+        trigger.quiet_until = closes
+        log.info("%s is up to date: no fast polls until the window closes at %s", name, closes)
+        job = self._scheduler.get_job(f"poll:{name}")
+        if job is not None:
+            next_run = trigger.get_next_fire_time(None, now)
+            if next_run is None:
+                job.remove()
+            else:
+                job.modify(next_run_time=next_run)
 
     async def wait_for_runs(self, count: int) -> None:
         """Until `count` runs have finished in total (tests and the CLI use it)."""
@@ -210,9 +276,7 @@ async def start_polling(
         return None
     http = AiohttpClient(create_session())
     poller = Poller(storage, poll_config, config.diff, http=http, output=output, clock=clock)
-    scheduler = PollScheduler(
-        poller, poll_config.schedules(names), on_report=on_report, clock=clock
-    )
+    scheduler = PollScheduler(poller, poll_config.timings(names), on_report=on_report, clock=clock)
     try:
         scheduler.start()
     except BaseException:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.commands.reply import ArgumentError, error
+from bot.commands.untrusted import quoted
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
 from bot.render import display_title
@@ -119,7 +120,7 @@ class TitleLookup:
             )
         raise ArgumentError(
             error(
-                f"No title matches {text!r}",
+                f"No title matches {quoted(text)}",
                 "Check the spelling, or pick one of these:" if hints else "Check the spelling.",
                 suggestions=hints[:5],
             )

@@ -17,6 +17,7 @@ from functools import cache
 from bot.commands.lookup import fuzzy
 from bot.commands.registry import ArgumentKind, Command
 from bot.commands.reply import ArgumentError, error
+from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.render import service_name
 from bot.sources.regions import (
@@ -179,7 +180,9 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
         if region_name is None:
             raise ArgumentError(
                 error(
-                    f"Could not read {leftover!r}", f"Usage: {command.usage()}", *command.examples
+                    f"Could not read {quoted(leftover)}",
+                    f"Usage: {command.usage()}",
+                    *command.examples,
                 )
             )
         values[region_name] = leftover
@@ -194,7 +197,7 @@ def resolve_region_argument(text: str) -> str:
     if region is None:
         raise ArgumentError(
             error(
-                f"Unknown region {text!r}",
+                f"Unknown region {quoted(text)}",
                 "Use an ISO code (KR), a country name (South Korea) or 'world'.",
                 suggestions=[f"{name} ({code})" for code, name in suggest_regions(text, 3)],
             )
@@ -209,7 +212,7 @@ def resolve_service_argument(text: str, known: Iterable[str] = ()) -> str:
         names = sorted({*FLIXPATROL_SERVICES.values(), *(service_name(k) for k in known)})
         raise ArgumentError(
             error(
-                f"Unknown service {text!r}",
+                f"Unknown service {quoted(text)}",
                 "Services: " + ", ".join(names),
                 suggestions=fuzzy(text, names, 3, cutoff=50),
             )
@@ -221,7 +224,7 @@ def resolve_category_argument(text: str) -> str:
     if not is_category(text):
         raise ArgumentError(
             error(
-                f"Unknown category {text!r}",
+                f"Unknown category {quoted(text)}",
                 "Categories: " + ", ".join(KNOWN_CATEGORIES),
                 suggestions=fuzzy(text, KNOWN_CATEGORIES, 3, cutoff=50),
             )
@@ -236,10 +239,10 @@ def resolve_date_argument(text: str, today: date) -> date:
     if folded == "yesterday":
         return today - timedelta(days=1)
     try:
-        wanted = date.fromisoformat(text)
+        wanted = date.fromisoformat(ascii_digits(text))
     except ValueError:
         raise ArgumentError(
-            error(f"Not a date: {text!r}", "Write dates as YYYY-MM-DD, e.g. 2024-01-07.")
+            error(f"Not a date: {quoted(text)}", "Write dates as YYYY-MM-DD, e.g. 2024-01-07.")
         ) from None
     if wanted > today:
         raise ArgumentError(
@@ -254,7 +257,7 @@ def resolve_event_types_argument(text: str) -> frozenset[EventType]:
     except UnknownEventType as exc:
         raise ArgumentError(
             error(
-                f"Unknown event type {exc.word!r}",
+                f"Unknown event type {quoted(exc.word)}",
                 "Event types: "
                 + ", ".join(f"{t.value} ({label})" for t, label in EVENT_TYPE_LABELS.items()),
                 suggestions=fuzzy(exc.word, event_type_words(), 3, cutoff=50),
@@ -267,7 +270,7 @@ def resolve_timezone_argument(text: str) -> str:
     if zone is None:
         raise ArgumentError(
             error(
-                f"Unknown time zone {text!r}",
+                f"Unknown time zone {quoted(text)}",
                 "Use an IANA name such as Europe/Berlin, Asia/Seoul or UTC.",
                 suggestions=fuzzy(text, sorted(zone_names().values()), 3, 50),
             )

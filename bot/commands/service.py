@@ -20,6 +20,7 @@ from bot.commands.parsing import parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.untrusted import clean_text, quoted, shown
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ class CommandService:
         if command is None:
             return self._unknown_command(name)
         try:
-            arguments = parse_command_text(command, text)
+            arguments = parse_command_text(command, clean_text(text, f"/{command.name}"))
         except ArgumentError as exc:
             return exc.reply
+        except Exception:
+            return self._failed(command.name)
         return await self.execute(command.name, arguments, caller)
 
     async def execute(
@@ -87,15 +90,20 @@ class CommandService:
         for key, value in arguments.items():
             argument = command.argument(key)
             if argument is None:
-                return error(f"/{command.name} has no argument {key!r}", command.usage())
-            if value is None or not value.strip():
+                return error(f"/{command.name} has no argument {quoted(key)}", command.usage())
+            if value is None:
                 continue
             if len(value) > MAX_ARGUMENT_LENGTH:
                 return error(
                     f"{argument.name} is too long",
                     f"Keep arguments under {MAX_ARGUMENT_LENGTH} characters.",
                 )
-            values[key] = value.strip()
+            try:
+                value = clean_text(value, argument.name).strip()
+            except ArgumentError as exc:
+                return exc.reply
+            if value:
+                values[key] = value
         for argument in command.arguments:
             if argument.required and argument.name not in values:
                 return error(
@@ -110,18 +118,25 @@ class CommandService:
         except ArgumentError as exc:
             return exc.reply
         except Exception:
-            # One failing command must never take its adapter down; the log has the details.
-            log.exception("command /%s failed", command.name)
-            return error("Something went wrong", "The error was logged; please try again later.")
+            return self._failed(command.name)
+
+    def _failed(self, name: str) -> Reply:
+        # One failing command must never take its adapter down; the log has the details.
+        log.exception("command /%s failed", name)
+        return error("Something went wrong", "The error was logged; please try again later.")
 
     def _unknown_command(self, name: str) -> Reply:
         close = fuzzy(name, list(COMMANDS_BY_NAME), 3, cutoff=50)
         return error(
-            f"Unknown command /{name[:MAX_ARGUMENT_LENGTH]}",
+            f"Unknown command {shown('/' + name)}",
             "Type /help for the list of commands.",
             suggestions=[f"/{c}" for c in close],
         )
 
     async def complete(self, kind: ArgumentKind, current: str, caller: Caller) -> list[Choice]:
         """Autocomplete choices for what the user has typed so far (≤ 25)."""
-        return await complete(self._context, kind, current[:MAX_ARGUMENT_LENGTH], caller)
+        try:
+            typed = clean_text(current[:MAX_ARGUMENT_LENGTH], kind.value)
+        except ArgumentError:
+            return []  # nothing completes a control character (and a choice must not echo it)
+        return await complete(self._context, kind, typed, caller)

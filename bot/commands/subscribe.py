@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from bot.commands.context import CommandContext, Handler
@@ -13,7 +14,8 @@ from bot.commands.parsing import (
     resolve_service_argument,
 )
 from bot.commands.registry import COMMANDS_BY_NAME, Caller
-from bot.commands.reply import Reply, error
+from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.sources.regions import service_from_display_name
 from bot.subscriptions import (
@@ -88,21 +90,41 @@ async def _chart_exists(ctx: CommandContext, spec: SubscriptionSpec) -> bool:
     return False
 
 
+# Subscription numbers are the store's row ids: 64-bit signed integers.
+MAX_SUBSCRIPTION_ID = 2**63 - 1
+
+
+def subscription_number(text: str) -> int:
+    """The number of a subscription, in digits of any script ("12", "#١٢"), signed or not.
+
+    Raises ArgumentError for anything else (a fraction, "1e309", a superscript "²").
+    """
+    digits = ascii_digits(text)
+    if not re.fullmatch(r"[+-]?[0-9]+", digits):
+        raise ArgumentError(
+            error(
+                f"Not a subscription number: {quoted(text)}",
+                "Use the number shown by /subscriptions, or 'all'.",
+            )
+        )
+    return int(digits)
+
+
 async def unsubscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
-    wanted = args["subscription"].strip().lstrip("#")
+    wanted = args["subscription"].strip().lstrip("#").strip()
     if wanted.casefold() == "all":
         removed = await ctx.subscriptions.remove_all_subscriptions(caller.destination)
         return Reply(title=f"Removed {plural(removed, 'subscription')}")
-    if not wanted.isdigit():
-        return error(
-            f"Not a subscription number: {wanted!r}",
-            "Use the number shown by /subscriptions, or 'all'.",
-        )
-    if await ctx.subscriptions.remove_subscription(caller.destination, int(wanted)):
-        return Reply(title=f"Unsubscribed #{wanted}")
+    number = subscription_number(wanted)
+    # A number no store can hold (SQLite's ids are 64-bit, from 1) names no subscription: it is
+    # not passed on, where it would overflow.
+    if 1 <= number <= MAX_SUBSCRIPTION_ID and await ctx.subscriptions.remove_subscription(
+        caller.destination, number
+    ):
+        return Reply(title=f"Unsubscribed #{number}")
     current = await ctx.subscriptions.subscriptions_of(caller.destination)
     return error(
-        f"No subscription #{wanted} here",
+        f"No subscription #{number} here",
         "Subscriptions of this chat:" if current else "This chat has no subscriptions.",
         suggestions=[subscription_line(s) for s in current][:10],
     )

@@ -44,6 +44,7 @@ FlixPatrol Netflix Netherlands, scraped every morning (2025-10-17 … 2026-07-24
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -65,6 +66,30 @@ FLIXPATROL_SCRAPE_COLUMNS: Final = ("commit", "commit_time_utc", "list", "rank",
 FLIXPATROL_LIST_CATEGORIES: Final = {"movies": "Movies", "series": "TV Shows"}
 # FlixPatrol publishes only the previous day's list (since May 2025); the scrape runs mornings.
 FLIXPATROL_SCRAPE_LAG: Final = timedelta(days=1)
+
+
+# A UTF-8 lead byte and its continuation bytes, each read as a Latin-1 character.
+_DOUBLE_ENCODED = re.compile("[\xc2-\xf4][\x80-\xbf]+")
+
+
+def repair_double_encoding(text: str) -> str:
+    """Undo UTF-8 that was decoded as Latin-1 and encoded again ("DâElia" → "D’Elia").
+
+    Only runs of a lead byte followed by continuation bytes that holds a C1 control character
+    (U+0080–U+009F, which no real title has) and decodes as UTF-8 are changed, so "Pokémon" or
+    "Amélie" stay as they are, and a title the source cut with "…" after such a run is mended too.
+    """
+
+    def mend(run: re.Match[str]) -> str:
+        bytes_read = run.group()
+        if not any("\x80" <= char <= "\x9f" for char in bytes_read):
+            return bytes_read
+        try:
+            return bytes_read.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes_read
+
+    return _DOUBLE_ENCODED.sub(mend, text)
 
 
 def _header_cells(first_line: str) -> list[str]:
@@ -171,7 +196,7 @@ def parse_the_numbers(lines: Iterable[str], *, what: str) -> list[Chart]:
         if row.shape_problem:
             draft.note(row.shape_problem)
             continue
-        title = cells["Title"].strip()
+        title = repair_double_encoding(cells["Title"].strip())
         try:
             rank = int(cells["Rank"].strip())
         except ValueError:

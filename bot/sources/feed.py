@@ -88,6 +88,11 @@ class Source(Protocol):
         """One poll: everything found, in the order the pipeline must see it."""
         ...
 
+    async def up_to_date(self, history: Storage, now: datetime) -> bool:
+        """Whether the history holds everything the source should have published by `now`
+        (fast polls inside a publication window stop then)."""
+        ...
+
 
 async def relay(
     parts: Iterable[AsyncGenerator[SourceItem, None]],

@@ -153,6 +153,11 @@ class _ListHeading:
         return f"{service} {self.category}" if service else self.category
 
 
+# C0 and C1 control characters but tab, line feed, form feed and carriage return, and DEL: never
+# in a real page (none in any of the saved pages).
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
 def parse_flixpatrol_page(html: str, request: PageRequest) -> list[Chart]:
     """Every Top 10 list of one FlixPatrol page, as Charts for `request.day`.
 
@@ -160,6 +165,16 @@ def parse_flixpatrol_page(html: str, request: PageRequest) -> list[Chart]:
     (the gate rejects it). Raises SourceError for pages that are not chart pages at all.
     """
     what = request.describe()
+    control = _CONTROL_CHARACTER.search(html)
+    if control is not None:
+        # The HTML parser drops a NUL and folds other control characters into spaces, so the
+        # gate could not see them in a title any more: the page is refused here.
+        raise SourceError(
+            f"control character U+{ord(control.group()):04X} in the page"
+            f" (character {control.start()})",
+            source=SOURCE,
+            what=what,
+        )
     tree = LexborHTMLParser(html)
     page_title = node_text(tree.css_first("title"))
     # Error pages first, so that a small "Page Not Found" says so rather than "too small".

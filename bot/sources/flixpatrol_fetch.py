@@ -6,6 +6,12 @@ first, going back at most `backfill_days`: a normal daily poll fetches one day p
 after an outage fetches every missed day, and a day that was rejected is not fetched again once a
 later day has been accepted (the diff engine never goes back in time).
 
+The pages of one day are fetched concurrently (`pages_in_flight`), their starts paced per host
+(`request_interval`, bot/sources/pacing.py), and each page goes through the pipeline as soon as
+it is read: its alerts are queued before the last page of the day is in. Each page is its own
+batch, so the gate's cross-chart checks (a list identical to another region's) see the stored
+charts of the pages before it, not those still in flight.
+
 Every way a page can fail — a fetch error after retries, HTTP 200 "Page Not Found", a challenge
 page, a redirect to another day, a page with no list — is stored as a rejected snapshot of that
 page (category `page`) with its reason; a list that is there but broken (short table, another
@@ -22,17 +28,20 @@ import logging
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import urlparse
 
 from bot.config import ConfigError
 from bot.models import WORLD, Chart, ChartKey
+from bot.poll_window import PollTiming
+from bot.ports import Storage
 from bot.sources import flixpatrol
 from bot.sources.errors import SourceError
 from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem
 from bot.sources.flixpatrol import PageRequest, flixpatrol_url, parse_flixpatrol_page
 from bot.sources.http import FetchError, FetchResult, FetchSettings
+from bot.sources.pacing import HostPacer
 from bot.sources.regions import flixpatrol_slug
 from bot.sources.settings import SectionReader
 
@@ -42,11 +51,15 @@ NAME: Final = flixpatrol.SOURCE
 DEFAULT_BASE_URL: Final = "https://flixpatrol.com/"
 # UTC: yesterday's lists are complete by the early morning.
 DEFAULT_SCHEDULE: Final = ("0 6 * * *",)
+DEFAULT_TIMING: Final = PollTiming.of(DEFAULT_SCHEDULE)
 DEFAULT_SERVICES: Final = ("netflix",)
 DEFAULT_COUNTRIES: Final = ("US",)
 DEFAULT_BACKFILL_DAYS: Final = 7
-# Seconds between two page requests: one client, one page at a time, never a burst.
+# Seconds between the starts of two requests to one host: one polite client, never a burst.
 DEFAULT_REQUEST_INTERVAL: Final = 2.0
+# Pages fetched at once (each start still paced by request_interval): a solver takes seconds
+# per page, so several in flight keep the pace without waiting for each answer.
+DEFAULT_PAGES_IN_FLIGHT: Final = 4
 
 # The lists a user picks (config `lists`) and the stored categories each one covers.
 LISTS: Final = ("Movies", "TV Shows", "Kids", "Overall")
@@ -75,7 +88,7 @@ class FlixPatrolSettings:
     # Off unless asked for: FlixPatrol challenges plain HTTP clients, so it needs a solver/proxy.
     enabled: bool = False
     base_url: str = DEFAULT_BASE_URL
-    schedule: tuple[str, ...] = DEFAULT_SCHEDULE
+    timing: PollTiming = DEFAULT_TIMING
     services: tuple[str, ...] = DEFAULT_SERVICES
     countries: tuple[str, ...] = DEFAULT_COUNTRIES  # ISO 3166-1 alpha-2
     lists: tuple[str, ...] = LISTS
@@ -83,7 +96,12 @@ class FlixPatrolSettings:
     streaming: bool = False  # the all-services page of each country
     backfill_days: int = DEFAULT_BACKFILL_DAYS
     request_interval: float = DEFAULT_REQUEST_INTERVAL
+    pages_in_flight: int = DEFAULT_PAGES_IN_FLIGHT
     fetch: FetchSettings = field(default_factory=FetchSettings)
+
+    @property
+    def schedule(self) -> tuple[str, ...]:
+        return self.timing.schedule
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> FlixPatrolSettings:
@@ -123,7 +141,7 @@ class FlixPatrolSettings:
         settings = cls(
             enabled=reader.boolean("enabled", False),
             base_url=reader.string("base_url", DEFAULT_BASE_URL),
-            schedule=reader.strings("schedule", DEFAULT_SCHEDULE, allow_empty=True),
+            timing=PollTiming.read(reader, DEFAULT_SCHEDULE, ()),
             services=services,
             countries=tuple(countries),
             lists=tuple(lists),
@@ -131,6 +149,7 @@ class FlixPatrolSettings:
             streaming=reader.boolean("streaming", False),
             backfill_days=reader.integer("backfill_days", DEFAULT_BACKFILL_DAYS, minimum=1),
             request_interval=reader.number("request_interval", DEFAULT_REQUEST_INTERVAL),
+            pages_in_flight=reader.integer("pages_in_flight", DEFAULT_PAGES_IN_FLIGHT, minimum=1),
             fetch=reader.fetch_settings(solver=True),
         )
         reader.finish()
@@ -169,8 +188,7 @@ class FlixPatrolSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
-        self._sleep = sleep
-        self._requests = 0
+        self._pacer = HostPacer(settings.request_interval, sleep=sleep)
 
     def targets(self) -> list[PageTarget]:
         s = self.settings
@@ -196,66 +214,88 @@ class FlixPatrolSource:
         return key.service not in self.settings.services
 
     async def _done_until(
-        self, context: PollContext, target: PageTarget, known: Iterable[ChartKey]
+        self, history: Storage, target: PageTarget, known: Iterable[ChartKey]
     ) -> date | None:
-        """The newest day with an accepted list from this page."""
-        newest: date | None = None
+        """The newest day every current list of this page was accepted for: a list rejected on
+        the newest day (the day before it still accepted) brings the page back for that day."""
+        latest: list[date] = []
         for key in known:
             if not self._covers(target, key):
                 continue
-            chart = await context.history.latest_chart(key)
-            if chart is not None and (newest is None or chart.period > newest):
-                newest = chart.period
-        return newest
+            chart = await history.latest_chart(key)
+            if chart is not None:
+                latest.append(chart.period)
+        if not latest:
+            return None
+        newest = max(latest)
+        # A list last seen before the day before is gone from the page, not rejected.
+        return min(day for day in latest if day >= newest - timedelta(days=1))
 
-    async def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
-        self._requests = 0
-        yesterday = context.today - timedelta(days=1)
+    async def pending_pages(self, history: Storage, today: date) -> dict[PageTarget, date]:
+        """Each page with days still to fetch, and the first of them (within `backfill_days`)."""
+        yesterday = today - timedelta(days=1)
         oldest_allowed = yesterday - timedelta(days=self.settings.backfill_days - 1)
-        known = await context.history.chart_keys(NAME)
+        known = await history.chart_keys(NAME)
         starts: dict[PageTarget, date] = {}
         for target in self.targets():
-            done = await self._done_until(context, target, known)
+            done = await self._done_until(history, target, known)
             start = (
                 oldest_allowed if done is None else max(oldest_allowed, done + timedelta(days=1))
             )
             if start <= yesterday:
                 starts[target] = start
+        return starts
+
+    async def up_to_date(self, history: Storage, now: datetime) -> bool:
+        return not await self.pending_pages(history, now.astimezone(UTC).date())
+
+    async def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
+        """Day after day, oldest first; the pages of one day are fetched concurrently and each
+        is handed over as soon as it is read, so its events go out before the last page is in.
+        Days stay in order: a list's history (and "#1 in N countries") never goes back."""
+        yesterday = context.today - timedelta(days=1)
+        starts = await self.pending_pages(context.history, context.today)
         if not starts:
             log.info("flixpatrol: every page is up to date (%s)", yesterday.isoformat())
             return
+        in_flight = asyncio.Semaphore(self.settings.pages_in_flight)
         day = min(starts.values())
         while day <= yesterday:
-            charts: list[Chart] = []
-            for target, start in starts.items():
-                if start > day:
-                    continue
-                result = await self._fetch_page(context, target, day)
-                if isinstance(result, Refused):
-                    yield result
-                    continue
-                yield Fetched(result.url)
-                page = self._read_page(result, target, day)
-                if isinstance(page, Refused):
-                    yield page
-                else:
-                    charts.extend(page)
-            yield Charts(sorted(charts, key=lambda chart: chart.key), expected_period=day)
+            targets = [target for target, start in starts.items() if start <= day]
+            fetches = [
+                asyncio.create_task(self._fetch_page(context, target, day, in_flight))
+                for target in targets
+            ]
+            try:
+                for fetched in asyncio.as_completed(fetches):
+                    target, result = await fetched
+                    if isinstance(result, Refused):
+                        yield result
+                        continue
+                    yield Fetched(result.url)
+                    page = self._read_page(result, target, day)
+                    if isinstance(page, Refused):
+                        yield page
+                    else:
+                        yield Charts(sorted(page, key=lambda chart: chart.key), expected_period=day)
+            finally:
+                for task in fetches:
+                    task.cancel()
+                await asyncio.gather(*fetches, return_exceptions=True)
             day += timedelta(days=1)
 
     async def _fetch_page(
-        self, context: PollContext, target: PageTarget, day: date
-    ) -> FetchResult | Refused:
+        self, context: PollContext, target: PageTarget, day: date, in_flight: asyncio.Semaphore
+    ) -> tuple[PageTarget, FetchResult | Refused]:
         """One page of one day, or its refusal when the fetch failed."""
         url = target.url(self.settings.base_url, day)
-        if self._requests and self.settings.request_interval > 0:
-            await self._sleep(self.settings.request_interval)
-        self._requests += 1
-        try:
-            # Each dated URL is processed once: no validators are kept (they would pile up).
-            return await context.fetcher.fetch_text(url, conditional=False)
-        except FetchError as exc:
-            return Refused.fetch_failed([target.page_key()], day, exc)
+        async with in_flight:
+            await self._pacer.wait_turn(url)
+            try:
+                # Each dated URL is processed once: no validators are kept (they would pile up).
+                return target, await context.fetcher.fetch_text(url, conditional=False)
+            except FetchError as exc:
+                return target, Refused.fetch_failed([target.page_key()], day, exc)
 
     def _read_page(
         self, result: FetchResult, target: PageTarget, day: date

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -22,6 +22,8 @@ from bot import __version__
 DEFAULT_USER_AGENT: Final = f"top10bot/{__version__} (+https://github.com/top10bot)"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_RETRIES: Final = 3
+# How many processed bodies' sizes are kept per URL for the size baseline.
+RECENT_SIZES: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,21 @@ class Validators:
     etag: str | None = None
     last_modified: str | None = None
     sha256: str | None = None
-    size: int | None = None  # bytes: a body far smaller than the last one is a cut file
+    size: int | None = None  # bytes
+    # Sizes of the last few bodies downloaded (refused ones too), oldest first: their median is
+    # the size a body is expected to have, so one odd body (cut, or padded) cannot move the
+    # baseline on its own, and a baseline set by one odd body is outvoted by the next ones.
+    recent_sizes: tuple[int, ...] = ()
+
+    def baseline_size(self) -> int | None:
+        """The median of the recent processed sizes (the last size for older records)."""
+        sizes = sorted(self.recent_sizes) or ([self.size] if self.size else [])
+        return sizes[(len(sizes) - 1) // 2] if sizes else None  # the lower median
+
+    def with_size(self, size: int) -> Validators:
+        """These validators with `size` added to the recent sizes."""
+        earlier = self.recent_sizes or ((self.size,) if self.size else ())
+        return replace(self, recent_sizes=(*earlier, size)[-RECENT_SIZES:])
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -86,6 +102,7 @@ class Validators:
                 "last_modified": self.last_modified,
                 "sha256": self.sha256,
                 "size": self.size,
+                "recent_sizes": list(self.recent_sizes),
             },
             sort_keys=True,
         )
@@ -105,7 +122,14 @@ class Validators:
             last_modified=str_or_none(data.get("last_modified")),
             sha256=str_or_none(data.get("sha256")),
             size=_int_or_none(data.get("size")),
+            recent_sizes=_sizes(data.get("recent_sizes")),
         )
+
+
+def _sizes(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(size for size in map(_int_or_none, value) if size is not None)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -130,15 +154,15 @@ class FetchResult:
     path: Path | None = None  # fetch_to_file: where the body was written
     size: int = 0
     content_type: str = ""
-    previous_size: int | None = None  # of the last processed body of this URL
+    baseline_size: int | None = None  # the median size of the recent processed bodies
 
     def shrink_problem(self, factor: float = 0.5) -> str | None:
-        """A body far smaller than the last processed one: a cut or emptied file, not news."""
-        if self.unchanged or not self.previous_size or self.size >= self.previous_size * factor:
+        """A body far smaller than usual: a cut or emptied file, not news."""
+        if self.unchanged or not self.baseline_size or self.size >= self.baseline_size * factor:
             return None
         return (
-            f"body far smaller than usual ({self.size} bytes, last processed"
-            f" {self.previous_size} bytes)"
+            f"body far smaller than usual ({self.size} bytes, median of recent bodies"
+            f" {self.baseline_size} bytes)"
         )
 
     @property

@@ -11,29 +11,40 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
 - `most-popular.tsv` is undated and revised after the fact, so each changed fetch is stored as a
   snapshot dated with the UTC day of the fetch.
 - A body that is not the file (HTML, `null`, empty, another header), that is far smaller than the
-  last one processed (a file cut on a row boundary), or that could not be fetched is a rejected
-  snapshot of every chart the file should have given, never an empty chart. Such a body is not
-  remembered as processed (its validators are committed only after its charts were taken), so
-  the next poll fetches and judges it again.
+  median of the last bodies processed, that is cut short (a last row or chart incomplete) or does
+  not continue the stored history (bot/sources/netflix_periods.py), or that could not be fetched
+  is a rejected snapshot of every chart the file should have given, never an empty chart. Such a
+  body is not remembered as processed (its validators are committed only after its charts were
+  taken, and only when nothing of it was refused), so the next poll fetches and judges it again.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from bot.config import ConfigError
 from bot.models import ALL_REGIONS, WORLD, Chart, ChartKey
+from bot.poll_window import PollTiming
+from bot.ports import Storage
 from bot.sources import netflix
 from bot.sources.errors import SourceError
 from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, Unchanged, relay
 from bot.sources.http import FetchError, FetchResult, FetchSettings
+from bot.sources.netflix_periods import (
+    NewPeriods,
+    category_of,
+    continuity_problem,
+    missing_in_newest,
+    periods_of,
+    stored_latest,
+)
 from bot.sources.settings import SectionReader
 
 log = logging.getLogger(__name__)
@@ -43,6 +54,9 @@ DEFAULT_BASE_URL: Final = "https://www.netflix.com/tudum/top10/data/"
 # UTC. Netflix publishes on Tuesday afternoons, US Pacific (about 21:00–01:00 UTC); a project
 # polling daily saw the new week by Wednesday 13:00 UTC. Two polls a day catch it within hours.
 DEFAULT_SCHEDULE: Final = ("0 14 * * *", "0 20 * * *")
+# Inside it, every `window_interval` (60 s) until the new week is in: alerts within minutes.
+DEFAULT_PUBLICATION_WINDOW: Final = ("tue 15:00-24:00",)
+DEFAULT_TIMING: Final = PollTiming.of(DEFAULT_SCHEDULE, DEFAULT_PUBLICATION_WINDOW)
 
 GLOBAL_CATEGORIES: Final = (
     "Films (English)",
@@ -77,9 +91,13 @@ class NetflixSettings:
 
     enabled: bool = True
     base_url: str = DEFAULT_BASE_URL
-    schedule: tuple[str, ...] = DEFAULT_SCHEDULE
+    timing: PollTiming = DEFAULT_TIMING
     files: tuple[NetflixFile, ...] = tuple(NetflixFile)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+
+    @property
+    def schedule(self) -> tuple[str, ...]:
+        return self.timing.schedule
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> NetflixSettings:
@@ -93,7 +111,7 @@ class NetflixSettings:
         settings = cls(
             enabled=reader.boolean("enabled", True),
             base_url=reader.string("base_url", DEFAULT_BASE_URL),
-            schedule=reader.strings("schedule", DEFAULT_SCHEDULE, allow_empty=True),
+            timing=PollTiming.read(reader, DEFAULT_SCHEDULE, DEFAULT_PUBLICATION_WINDOW),
             files=files,
             fetch=reader.fetch_settings(solver=False),
         )
@@ -128,6 +146,20 @@ class NetflixSource:
         self.settings = settings
         self._temp_dir = temp_dir
 
+    async def up_to_date(self, history: Storage, now: datetime) -> bool:
+        """Every weekly chart family of the configured files holds the newest published week."""
+        expected = latest_published_week(now.astimezone(UTC).date())
+        categories = {
+            NetflixFile.GLOBAL: GLOBAL_CATEGORIES,
+            NetflixFile.COUNTRIES: COUNTRY_CATEGORIES,
+        }
+        for kind in self.settings.files:
+            for category in categories.get(kind, ()):
+                latest = await history.latest_period(_family(category))
+                if latest is None or latest < expected:
+                    return False
+        return True
+
     def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
         return relay(self._poll_file(context, kind) for kind in self.settings.files)
 
@@ -154,20 +186,29 @@ class NetflixSource:
             return
         yield Fetched(url)
         assert result.text is not None  # a changed body is always returned with its text
+        stored = await stored_latest(context.history, NAME, GLOBAL_CATEGORIES, world=True)
         try:
             problem = netflix.body_problem(result.text) or result.shrink_problem()
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
-            charts = netflix.sorted_by_period(netflix.parse_global(result.text, what=url))
+            in_file_order = list(netflix.parse_global(result.text, what=url))
+            charts = netflix.sorted_by_period(in_file_order)
+            by_period = _categories_by_period(charts)
+            problem = _global_cut_problem(result.text, in_file_order) or continuity_problem(
+                periods_of(stored), by_period, category_of
+            )
+            if problem is not None:
+                raise SourceError(problem, source=NAME, what=url)
         except SourceError as exc:
             yield Refused(tuple(keys), expected, exc.reason)
             return
-        latest = await _latest_periods(context, {chart.key.category for chart in charts})
-        future: list[Chart] = []
-        yield Charts(_new_periods(charts, latest, context.today, future))
-        for item in _refuse_future(context, future):
+        selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
+        missing = missing_in_newest(periods_of(stored), by_period, category_of)
+        yield Charts(selection.select(charts))
+        for item in [*missing, *selection.refused]:
             yield item
-        await context.fetcher.commit(result)
+        if not (missing or selection.refused):
+            await context.fetcher.commit(result)
 
     async def _poll_countries(
         self, context: PollContext, url: str
@@ -184,21 +225,28 @@ class NetflixSource:
                 return
             yield Fetched(url)
             log.info("%s: %d bytes downloaded", url, result.size)
-            latest = await _latest_periods(context, COUNTRY_CATEGORIES)
-            future: list[Chart] = []
+            stored = await stored_latest(context.history, NAME, COUNTRY_CATEGORIES, world=False)
+            selection = NewPeriods(stored, COUNTRY_CATEGORIES, context.today)
+            missing: list[Refused] = []
             try:
                 problem = _file_problem(path) or result.shrink_problem()
                 if problem is not None:
                     raise SourceError(problem, source=NAME, what=url)
+                scan = netflix.scan_countries_file(path)
+                by_period = scan.countries_by_week()
+                problem = scan.cut_short or continuity_problem(periods_of(stored), by_period)
+                if problem is not None:
+                    raise SourceError(problem, source=NAME, what=url)
+                missing = missing_in_newest(periods_of(stored), by_period)
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
-                charts = netflix.iter_countries_file_by_period(path)
-                yield Charts(_new_periods(charts, latest, context.today, future))
+                yield Charts(selection.select(scan.charts()))
             except SourceError as exc:
                 yield Refused(tuple(keys), expected, exc.reason)
                 return
-        for item in _refuse_future(context, future):
+        for item in [*missing, *selection.refused]:
             yield item
-        await context.fetcher.commit(result)
+        if not (missing or selection.refused):
+            await context.fetcher.commit(result)
 
     async def _poll_most_popular(
         self, context: PollContext, url: str
@@ -246,37 +294,23 @@ def _file_problem(path: Path) -> str | None:
     return netflix.body_problem(head.decode("utf-8", errors="replace"))
 
 
-async def _latest_periods(
-    context: PollContext, categories: Iterable[str]
-) -> dict[str, date | None]:
-    return {c: await context.history.latest_period(_family(c)) for c in categories}
-
-
-def _new_periods(
-    charts: Iterable[Chart],
-    latest: Mapping[str, date | None],
-    today: date,
-    future: list[Chart],
-) -> Iterator[Chart]:
-    """Charts of periods after the newest one stored for their family, in the order given.
-
-    A week that has not ended yet cannot be in a published file: such charts are set aside in
-    `future` (refused by the caller) rather than stored under a date that does not exist yet.
-    """
+def _categories_by_period(charts: Iterable[Chart]) -> dict[date, set[str]]:
+    """The categories of each period (the global file's charts are told apart by category)."""
+    found: dict[date, set[str]] = {}
     for chart in charts:
-        stored = latest.get(chart.key.category)
-        if stored is not None and chart.period <= stored:
-            continue
-        if chart.period > today:
-            future.append(chart)
-            continue
-        yield chart
+        found.setdefault(chart.period, set()).add(chart.key.category)
+    return found
 
 
-def _refuse_future(context: PollContext, charts: list[Chart]) -> Iterator[Refused]:
-    for chart in charts:
-        reason = f"period {chart.period.isoformat()} is after today ({context.today.isoformat()})"
-        yield Refused((chart.key,), chart.period, reason)
+def _global_cut_problem(text: str, in_file_order: list[Chart]) -> str | None:
+    """A global file ends with its oldest week: a cut leaves a short last line or last chart."""
+    lines = text.rstrip("\n").split("\n")
+    header = next((line for line in lines if line.lstrip("\ufeff").strip()), "")
+    problem = netflix.cut_short_problem(lines[-1], len(lines), header.count("\t") + 1)
+    last = in_file_order[-1] if in_file_order else None
+    if problem is None and last is not None and last.rows < last.expected_size:
+        return f"file cut short: its last chart ({last.label()}) has {last.rows} rows"
+    return problem
 
 
 async def _most_popular_keys(context: PollContext) -> list[ChartKey]:

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import timedelta
+from typing import Any, Final
 
 from bot.config import ConfigError
 from bot.sources.http import FetchSettings
+
+_DURATION = re.compile(r"^\s*(?P<amount>\d+)\s*(?P<unit>[smhdw])\s*$")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: Any, key: str) -> timedelta:
+    """'4d', '36h', '90m', '2w', '3600s' (or a number of seconds) → timedelta."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=int(match["amount"]) * _UNIT_SECONDS[match["unit"]])
+    raise ConfigError(f'{key} must be a duration such as "4d", "36h" or "90m", got {value!r}')
 
 
 class SectionReader:
@@ -58,6 +74,10 @@ class SectionReader:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self._fail(key, f"an integer >= {minimum}")
         return value
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        value = self._get(key)
+        return default if value is None else parse_duration(value, f"[{self.name}] {key}")
 
     def strings(
         self, key: str, default: tuple[str, ...], *, allow_empty: bool = False

@@ -257,13 +257,13 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or not message.text:
             return
-        head, _, rest = message.text.partition(" ")
+        head, *rest = message.text.split(maxsplit=1)  # "/top10\nKR" is a command too
         name = head.lstrip("/").split("@", 1)[0].lower()
         if name == START_COMMAND:
             name = "help"
         user = update.effective_user
         caller = self.caller_for(message, user.id if user else None)
-        reply = await self._service.execute_text(name, rest.strip(), caller)
+        reply = await self._service.execute_text(name, " ".join(rest), caller)
         await self._answer(message, reply)
 
     async def _answer(self, message: Message, reply: Reply) -> None:

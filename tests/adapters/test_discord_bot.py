@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.commands import COMMANDS, Command, CommandRateLimiter, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
@@ -24,6 +24,7 @@ from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
 from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
+from tests.hostile_text import UTF8_ARGUMENTS
 
 GUILD_ID = 111_111_111_111_111_111
 CHANNEL_ID = 222_222_222_222_222_221
@@ -506,3 +507,23 @@ async def test_a_quick_command_on_a_slow_store_is_deferred(fake_discord: FakeDis
     finally:
         await discord_adapter.stop()
         await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+async def test_hostile_options_get_an_embed_that_discord_accepts(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, command: Command
+) -> None:
+    for argument in command.arguments:
+        for text in UTF8_ARGUMENTS:
+            # A DM: every command is allowed there, so each one reaches the service.
+            interaction = await fake_discord.send_interaction(
+                command.name, {argument.name: text}, user_id=MEMBER_ID
+            )
+            embed = await answer_embed(fake_discord, interaction)
+            assert not embed["title"].startswith("⚠️ Something went wrong")
+            if argument.autocomplete:
+                typed = await fake_discord.send_autocomplete(
+                    command.name, {argument.name: text}, focused=argument.name, user_id=MEMBER_ID
+                )
+                (completion,) = await fake_discord.wait_for_response(typed)
+                assert completion.type == 8

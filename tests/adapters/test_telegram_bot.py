@@ -22,6 +22,7 @@ from storage.memory.outbox import MemoryOutbox
 from tests.adapters.sender_rig import deliver
 from tests.chat_fixtures import load_chat_history
 from tests.fakes import FakeTelegram
+from tests.hostile_text import HOSTILE_ARGUMENTS
 
 GROUP_ID = -4_000_000_001
 SUPERGROUP_ID = -1_001_234_567_890
@@ -434,3 +435,46 @@ async def test_long_operator_alerts_are_split_within_telegrams_limit(
     assert len(parts) == 3
     assert all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
     assert "\n".join(p.text for p in parts) == text
+
+
+@pytest.mark.parametrize("command_name", [c.name for c in COMMANDS])
+async def test_hostile_arguments_get_a_reply_that_telegram_accepts(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, command_name: str
+) -> None:
+    for number, argument in enumerate(HOSTILE_ARGUMENTS):
+        user = USER_ID + 1 + number  # a private chat each: no flood wait between them
+        sent = await command(fake_telegram, user, f"/{command_name} {argument}", user)
+        answer = sent[-1]
+        assert answer.chat_id == user
+        assert not answer.plain_text.startswith("⚠️ Something went wrong")
+
+
+async def test_a_command_name_ends_at_a_line_break(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    sent = await command(fake_telegram, USER_ID, "/top10\nKR", USER_ID)
+    assert sent[-1].plain_text.startswith("🇰🇷 Top 10 — Netflix · South Korea · TV\n")
+
+
+async def test_forged_button_payloads_get_an_answer(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    # callback_data comes from the client: a modified one must be answered like typed text.
+    sent = await command(fake_telegram, USER_ID, "/help", USER_ID)
+    forged = [
+        "t10|unsubscribe|subscription=99999999999999999999999",
+        "t10|top10|region=\x00",
+        "t10|top10|date=9999-99-99",
+        "t10|title|name=" + "x" * 50,
+        "t10|settings|colour=red",
+        "t10|nonsense|",
+        "t10||",
+    ]
+    for number, payload in enumerate(forged, start=1):
+        fake_telegram.inject_callback_query(USER_ID, sent[-1].message_id, payload, USER_ID)
+        await fake_telegram.wait_until(lambda n=number: len(fake_telegram.callback_answers) == n)
+    answers = [answer.text for answer in fake_telegram.callback_answers]
+    assert answers[0].startswith("No subscription #99999999999999999999999 here")
+    assert answers[1].startswith("Unreadable character in region")
+    assert answers[2].startswith("Not a date: '9999-99-99'")
+    assert not any(text.startswith("Something went wrong") for text in answers)

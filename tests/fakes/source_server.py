@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Hit:
     headers: Mapping[str, str]
     status: int
     via: str  # "direct", "proxy" or "solver"
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass
@@ -74,6 +76,8 @@ class SourceServer:
         self._files: dict[str, _File] = {}
         self._scripts: dict[str, deque[Reply]] = {}
         self.hits: list[Hit] = []
+        self.in_flight = 0  # direct requests being answered now
+        self.max_in_flight = 0
         self._hit = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -206,10 +210,15 @@ class SourceServer:
         await self._record(
             Hit(request.method, request.path, dict(request.headers), reply.status, via)
         )
-        if reply.gate is not None:
-            await reply.gate.wait()
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if reply.gate is not None:
+                await reply.gate.wait()
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+        finally:
+            self.in_flight -= 1
         body = reply.body_bytes()
         headers = dict(reply.headers)
         if reply.location is not None:
@@ -223,8 +232,14 @@ class SourceServer:
             assert request.transport is not None
             request.transport.close()
             return response
+        # "text/plain; charset=cp1252": aiohttp takes the charset as a parameter of its own.
+        content_type, _, charset = reply.content_type.partition("; charset=")
         return web.Response(
-            status=reply.status, body=body, headers=headers, content_type=reply.content_type
+            status=reply.status,
+            body=body,
+            headers=headers,
+            content_type=content_type,
+            charset=charset or None,
         )
 
     async def _solver(self, request: web.Request) -> web.Response:

@@ -1,12 +1,16 @@
-"""Fixtures of the fetch, poll and scheduler tests: the local source server and an HTTP client."""
+"""Fixtures of the fetch, poll and scheduler tests: the local source server, an HTTP client, and
+a SQLite store in the test's directory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from bot.ports import Storage
 from handlers.http import AiohttpClient, open_http_client
+from storage import open_backend
 from tests.fakes.source_server import SourceServer
 
 
@@ -20,3 +24,12 @@ async def server() -> AsyncIterator[SourceServer]:
 async def http() -> AsyncIterator[AiohttpClient]:
     async with open_http_client() as client:
         yield client
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -162,8 +162,10 @@ async def test_a_migrated_database_stores_and_queues_the_next_week(
     world = next(key for key in keys if key.region == WORLD and key.category == "TV (English)")
     last = await backend.latest_chart(world)
     assert last is not None
-    # The next week: the old #2 takes the top, a new title enters.
-    entries = list(last.entries)
+    # The next week: the old #2 takes the top, a new title enters; those that stay gain a week.
+    entries = [
+        replace(entry, weeks_in_top10=(entry.weeks_in_top10 or 0) + 1) for entry in last.entries
+    ]
     top, second = entries[0], entries[1]
     fresh = Entry(10, "brand new show", "Brand New Show", None, weeks_in_top10=1, hours=1_000_000)
     next_entries = [replace(second, rank=1), replace(top, rank=2), *entries[2:9], fresh]

@@ -34,15 +34,6 @@ GLOBAL_PATH = "/tudum/top10/data/" + netflix.GLOBAL_FILE
 NOW = datetime(2026, 7, 22, 14, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 def write_config(tmp_path: Path, server: SourceServer, **extra_tables: dict[str, object]) -> Path:
     tables: dict[str, dict[str, object]] = {
         "storage": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
@@ -377,6 +368,7 @@ async def test_status_shows_accepted_and_rejected_periods_and_next_poll(
     assert tv.last_rejected is not None and tv.rejected_reason == "body is `null`"
     lines = format_status(statuses)
     assert "  next poll: 2026-07-22 20:00 UTC" in lines
+    assert "  publication window: tue 15:00-24:00 UTC, every 60s until the new data is in" in lines
     assert any(
         line.startswith("  netflix/WORLD/TV (English)/weekly: accepted 2026-07-19; rejected")
         and "body is `null`" in line

@@ -24,6 +24,7 @@ from bot.models import Chart
 from bot.pipeline import Pipeline
 from bot.poll import Poller, PollOutput
 from bot.poll_config import load_poll_config
+from bot.poll_window import PollTiming
 from bot.sources import netflix
 from bot.sources.flixpatrol import PageRequest, parse_flixpatrol_page
 from handlers.http import AiohttpClient
@@ -172,7 +173,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
         # --- first start, Monday 12:00: catch-up of both sources at once -------------------
         storage = await open_backend(config.storage.url)
         poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
-        scheduler = PollScheduler(poller, poll_config.schedules())
+        scheduler = PollScheduler(poller, poll_config.timings())
         scheduler.start()
         runs = 2
         await scheduler.wait_for_runs(runs)
@@ -222,7 +223,7 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
         # --- restart, Saturday 10:00: catch-up, oldest first ----------------------------------
         storage = await open_backend(config.storage.url)
         poller = Poller(storage, poll_config, config.diff, http=http, output=delivered.output())
-        scheduler = PollScheduler(poller, poll_config.schedules())
+        scheduler = PollScheduler(poller, poll_config.timings())
         summaries_before = len(delivered.summaries)
         scheduler.start()
         runs = 2
@@ -256,11 +257,13 @@ async def test_publication_outage_and_catch_up_emit_each_event_once(
 
 def test_cron_schedules_are_utc_and_combinable() -> None:
     now = datetime(2026, 7, 21, 15, 0, tzinfo=UTC)
-    assert next_fire_time(("0 14 * * *", "0 20 * * *"), now) == datetime(
+    assert next_fire_time(PollTiming(("0 14 * * *", "0 20 * * *")), now) == datetime(
         2026, 7, 21, 20, 0, tzinfo=UTC
     )
-    assert next_fire_time(("0 6 * * *",), now) == datetime(2026, 7, 22, 6, 0, tzinfo=UTC)
-    assert next_fire_time((), now) is None
+    assert next_fire_time(PollTiming(("0 6 * * *",)), now) == datetime(
+        2026, 7, 22, 6, 0, tzinfo=UTC
+    )
+    assert next_fire_time(PollTiming(()), now) is None
     assert cron_trigger(()) is None
 
 
@@ -281,7 +284,7 @@ async def test_a_poll_in_flight_is_never_started_twice(
         storage = await open_backend(config.storage.url)
         try:
             poller = Poller(storage, poll_config, config.diff, http=http)
-            scheduler = PollScheduler(poller, {"netflix": ("0 14 * * *",)})
+            scheduler = PollScheduler(poller, {"netflix": PollTiming(("0 14 * * *",))})
             scheduler.start()  # the start-up catch-up: its fetch is held by the server
             await server.wait_for(GLOBAL_PATH)
             traveller.move_to(at(20, 14))

@@ -15,6 +15,7 @@ from bot.sources.daily_series import (
     is_the_numbers_header,
     parse_flixpatrol_nl_scrape,
     parse_the_numbers,
+    repair_double_encoding,
 )
 from bot.sources.errors import SourceError
 from bot.validate import validate_chart
@@ -325,3 +326,25 @@ def test_a_header_without_rows_is_unusable(parser: Parser, header: str) -> None:
 def test_header_sniffers(first_line: str, the_numbers: bool, scrape: bool) -> None:
     assert is_the_numbers_header(first_line) is the_numbers
     assert is_flixpatrol_scrape_header(first_line) is scrape
+
+
+def test_titles_encoded_twice_read_as_the_real_title_and_pass_the_gate() -> None:
+    path = DAILY / "the-numbers-netflix-us-2020-04-14_15.csv"
+    charts = by_period(parse_the_numbers(file_lines(path), what=path.name), US_KEY)
+    day = charts[date(2020, 4, 15)]
+    assert "Chris D’Elia: No Pain" in [entry.title for entry in day.entries]
+    assert validate_chart(day, charts[date(2020, 4, 14)]) is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "meant"),
+    [
+        ("Workin\u00e2\u0080\u0099 Moms", "Workin’ Moms"),
+        ("There\u00e2\u0080\u0099s Someone Inside Your…", "There’s Someone Inside Your…"),
+        ("Pokémon", "Pokémon"),  # real Latin-1 letters are never "repaired"
+        ("Crème brûlée", "Crème brûlée"),
+        ("\u00e2\u0080", "\u00e2\u0080"),  # a cut sequence is left for the gate to refuse
+    ],
+)
+def test_repair_double_encoding(stored: str, meant: str) -> None:
+    assert repair_double_encoding(stored) == meant

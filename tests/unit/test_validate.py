@@ -99,6 +99,21 @@ REJECTIONS: list[tuple[str, Chart, str]] = [
         "duplicate title 'Virgin River' at ranks 2, 5 and 8",
     ),
     (
+        "a NUL in a title",
+        with_entries(DAY1, [*E[:2], replace(E[2], title="Fear\x00Street"), *E[3:]]),
+        "control character U+0000 in the title at rank 3",
+    ),
+    (
+        "a C1 control character in a season",
+        with_entries(DAY1, [replace(E[0], season="Season\x851"), *E[1:]]),
+        "control character U+0085 in the title at rank 1",
+    ),
+    (
+        "a byte a decoder could not read",
+        with_entries(DAY1, [*E[:9], replace(E[9], title="Jos\ufffd Totoy 3")]),
+        "U+FFFD (a byte that was not text) in the title at rank 10",
+    ),
+    (
         "ranks as titles",
         retitled(DAY1, lambda e: f"{e.rank}.0"),
         "titles look like ranks (1.0, 2.0, …)",
@@ -185,6 +200,31 @@ def test_the_previous_days_page_served_again_is_a_stale_copy() -> None:
 )
 def test_accepted_charts(name: str, chart: Chart, previous: Chart | None) -> None:
     assert validate_chart(chart, previous) is None, name
+
+
+def test_cumulative_weeks_that_went_backwards_are_an_old_period() -> None:
+    week1 = with_entries(DAY1, [replace(e, weeks_in_top10=e.rank) for e in E])
+    week2 = replace(week1, period=DAY1.period + timedelta(days=7))
+    later = with_entries(week2, [replace(e, weeks_in_top10=e.rank + 1) for e in E])
+    assert validate_chart(later, week1) is None
+    older = with_entries(week2, [*later.entries[:4], replace(E[4], weeks_in_top10=2), *E[5:]])
+    assert validate_chart(older, week1) == (
+        f"weeks in the Top 10 of {E[4].title!r} went from 5 on {DAY1.period.isoformat()} to 2"
+        " (an old period relabelled?)"
+    )
+
+
+def test_cumulative_weeks_that_gained_more_than_the_weeks_elapsed_are_another_charts() -> None:
+    base = replace(DAY1, key=replace(DAY1.key, granularity="weekly"))
+    week1 = with_entries(base, [replace(e, weeks_in_top10=e.rank) for e in E])
+    two_weeks_later = replace(week1, period=DAY1.period + timedelta(days=14))
+    gained_two = with_entries(two_weeks_later, [replace(e, weeks_in_top10=e.rank + 2) for e in E])
+    assert validate_chart(gained_two, week1) is None
+    one_week_later = replace(gained_two, period=DAY1.period + timedelta(days=7))
+    assert validate_chart(one_week_later, week1) == (
+        f"weeks in the Top 10 of {E[0].title!r} went from 1 on {DAY1.period.isoformat()} to 3"
+        " (another chart's counts?)"
+    )
 
 
 def test_a_previous_chart_of_another_key_is_a_caller_bug() -> None:
@@ -300,6 +340,24 @@ def test_identical_lists_that_did_not_change_completely_are_real() -> None:
     assert (
         validate_batch([DAY3, canada_same], {DAY3.key: DAY2, canada_same.key: canada_before}) == {}
     )
+
+
+def test_a_copy_of_a_list_that_was_apart_the_period_before_is_rejected() -> None:
+    """Canada's previous list shared 3 titles with the US's; now it is the US list: the copy is
+    the one that moved furthest from its own previous list, not the US."""
+    unrelated = nl_movie_lists()[0]
+    canada_before = as_region(with_entries(DAY2, [*DAY2.entries[:3], *unrelated.entries[3:]]), "CA")
+    canada_copy = as_region(DAY3, "CA")
+    assert (
+        0 < len(title_ids(canada_before) & title_ids(DAY3)) < len(title_ids(DAY2) & title_ids(DAY3))
+    )
+
+    reasons = validate_batch([DAY3, canada_copy], {DAY3.key: DAY2, canada_copy.key: canada_before})
+
+    assert reasons == {
+        1: f"identical to US, whose list of {DAY2.period.isoformat()} shared only 3 titles with"
+        " this one's (copied?)"
+    }
 
 
 def test_a_copy_of_another_services_list_names_the_service() -> None:

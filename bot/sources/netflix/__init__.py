@@ -23,6 +23,7 @@ from bot.sources.netflix.header import (
     SOURCE,
     HeaderKind,
     body_problem,
+    cut_short_problem,
     sniff_netflix_header,
 )
 from bot.sources.netflix.layouts import WEEKLY_CHART_SIZE
@@ -33,7 +34,11 @@ from bot.sources.netflix.parse import (
     read_global_file,
     sorted_by_period,
 )
-from bot.sources.netflix.stream import iter_countries_file_by_period
+from bot.sources.netflix.stream import (
+    CountriesScan,
+    iter_countries_file_by_period,
+    scan_countries_file,
+)
 
 __all__ = [
     "COUNTRIES_FILE",
@@ -46,13 +51,16 @@ __all__ = [
     "SERVICE",
     "SOURCE",
     "WEEKLY_CHART_SIZE",
+    "CountriesScan",
     "HeaderKind",
     "body_problem",
+    "cut_short_problem",
     "iter_countries_file_by_period",
     "parse_countries",
     "parse_global",
     "parse_most_popular",
     "read_global_file",
+    "scan_countries_file",
     "sniff_netflix_header",
     "sorted_by_period",
 ]

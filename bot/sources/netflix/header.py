@@ -84,6 +84,20 @@ def check_header(line: str, expected: HeaderKind, what: str) -> list[str]:
     return _split_header(line)
 
 
+def cut_short_problem(last_line: str | bytes, line_no: int, n_fields: int) -> str | None:
+    """Why a file whose last non-blank line is `last_line` ends in the middle of a row, or None.
+
+    Netflix's files end without a line break, so a body cut on a row boundary looks whole here
+    (the callers compare the last chart or block with the others); one cut inside a row leaves
+    a last line with too few fields.
+    """
+    text = last_line.decode("utf-8", "replace") if isinstance(last_line, bytes) else last_line
+    found = text.count("\t") + 1
+    if not last_line.strip() or found >= n_fields:
+        return None
+    return f"file cut short: it ends mid-row (line {line_no} has {found} of {n_fields} fields)"
+
+
 def column_index(columns: list[str], required: Iterable[str], what: str) -> dict[str, int]:
     index: dict[str, int] = {}
     for position, name in enumerate(columns):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -11,7 +14,7 @@ from typing import Any, BinaryIO
 
 from bot.models import Chart
 from bot.sources.errors import SourceError
-from bot.sources.netflix.header import SOURCE, TSV, check_header
+from bot.sources.netflix.header import SOURCE, TSV, check_header, cut_short_problem
 from bot.sources.netflix.layouts import CountriesLayout
 from bot.sources.netflix.parse import parse_countries
 from bot.sources.netflix.rows import parse_rows
@@ -19,6 +22,42 @@ from bot.sources.netflix.rows import parse_rows
 # (week, country_iso2, start offset, end offset, first line number) of one contiguous run of rows
 # of one country and week: both categories, as the file writes them together.
 _Block = tuple[bytes, bytes, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CountriesScan:
+    """What pass 1 learnt about a local `all-weeks-countries.tsv` before any chart is read."""
+
+    path: Path
+    layout: CountriesLayout
+    blocks: list[_Block]
+    # Why the file looks cut short at its end (a last line with too few fields, a last block
+    # with fewer rows than the others), or None.
+    cut_short: str | None
+
+    def countries_by_week(self) -> dict[date, set[str]]:
+        """The country codes with rows in each week (weeks that are not dates left out)."""
+        found: dict[date, set[str]] = defaultdict(set)
+        for week, country, *_ in self.blocks:
+            try:
+                found[date.fromisoformat(week.decode("ascii"))].add(country.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                continue  # its rows are reported by the parser
+        return dict(found)
+
+    def charts(self) -> Iterator[Chart]:
+        """The charts, week ascending, then country code."""
+        return _charts_by_period(self)
+
+
+def scan_countries_file(path: Path) -> CountriesScan:
+    """Pass 1 over a local `all-weeks-countries.tsv`: its blocks, and whether it is cut short."""
+    what = path.name
+    with path.open("rb") as binary:
+        columns, data_start, first_line_no = _read_binary_header(binary, what)
+        layout = CountriesLayout(columns, what)
+        blocks, cut_short = _scan_country_blocks(binary, layout, data_start, first_line_no)
+    return CountriesScan(path, layout, blocks, cut_short)
 
 
 def iter_countries_file_by_period(path: Path) -> Iterator[Chart]:
@@ -30,11 +69,12 @@ def iter_countries_file_by_period(path: Path) -> Iterator[Chart]:
     (~17 MB peak on a 31 MB, 490k-row file). Charts equal those of `parse_countries` on the same
     file (parse_error texts included), in another order.
     """
+    return scan_countries_file(path).charts()
+
+
+def _charts_by_period(scan: CountriesScan) -> Iterator[Chart]:
+    path, layout, blocks = scan.path, scan.layout, list(scan.blocks)
     what = path.name
-    with path.open("rb") as binary:
-        columns, data_start, first_line_no = _read_binary_header(binary, what)
-        layout = CountriesLayout(columns, what)
-        blocks = _scan_country_blocks(binary, layout, data_start, first_line_no)
     if not blocks:
         # No row names a chart: let the line parser report why, with the same message.
         try:
@@ -88,8 +128,9 @@ def _read_binary_header(binary: BinaryIO, what: str) -> tuple[list[str], int, in
 
 def _scan_country_blocks(
     binary: BinaryIO, layout: CountriesLayout, data_start: int, first_line_no: int
-) -> list[_Block]:
-    """Pass 1: the byte range of every contiguous (country, week) block, in file order.
+) -> tuple[list[_Block], str | None]:
+    """Pass 1: the byte range of every contiguous (country, week) block, in file order, and why
+    the file looks cut short at its end (or None).
 
     A block starts at each line that names a valid chart of another (country, week) than the
     block being read; every other line (truncated, bad key, blank, not UTF-8) stays in the
@@ -102,6 +143,9 @@ def _scan_country_blocks(
     current: tuple[bytes, bytes] | None = None  # (country, week) of the block being read
     block_start = offset = data_start
     block_line = first_line_no
+    most_rows = rows = 0  # rows of the longest block so far, of the block being read
+    last_line = b""
+    last_line_no = 0
     binary.seek(data_start)
     for line_no, line in enumerate(binary, start=first_line_no):
         fields = line.split(b"\t", block_width)
@@ -113,11 +157,22 @@ def _scan_country_blocks(
             if current is not None:
                 blocks.append((current[1], current[0], block_start, offset, block_line))
                 block_start, block_line = offset, line_no
+                most_rows = max(most_rows, rows)
             current = block_of(fields)
+            rows = 0
+        if line.strip():
+            rows += 1
+            last_line, last_line_no = line, line_no
         offset += len(line)
     if current is not None:
         blocks.append((current[1], current[0], block_start, offset, block_line))
-    return blocks
+    cut = cut_short_problem(last_line, last_line_no, layout.n_fields)
+    if cut is None and blocks and rows < most_rows:
+        country, week = (part.decode("utf-8", "backslashreplace") for part in current or ())
+        cut = (
+            f"file cut short: its last block ({country} {week}) has {rows} rows, others {most_rows}"
+        )
+    return blocks, cut
 
 
 def _names_a_chart(layout: CountriesLayout, line: bytes) -> bool:

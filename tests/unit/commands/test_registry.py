@@ -38,6 +38,7 @@ SUPPORT_MODULES = frozenset(
         "registry",
         "reply",
         "service",
+        "untrusted",
     }
 )
 
