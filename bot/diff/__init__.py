@@ -35,7 +35,7 @@ Rules of the fold:
   A record is only announced once that count, this period included, reaches `record_min_periods`
   (so a young chart does not break a "record" every day, and Netflix's views, published from
   2023-06-18 on after years of hours, do not break one the week after they appear), once the
-  chart's first period lies `record_min_history` (a year) back — the event says since when — and
+  first period lies `record_min_history_days` (a year) back — the event says since when — and
   only when another title passes the holder; a holder extending its own record, or any change
   before that history exists, updates silently.
 - All-time lists (granularity "alltime", dated snapshots with no regular step) only give

@@ -2,7 +2,7 @@
 
 Each record counts its own history: the charts in which its measure was present. It is only
 announced once that count, this chart included, reaches `record_min_periods`, once the chart's
-first period lies at least `record_min_history` (a year) back, and only when
+first period lies at least `record_min_history_days` (a year) back, and only when
 another title passes the holder; a holder extending its own record, or any change before that
 history exists, updates silently.
 """

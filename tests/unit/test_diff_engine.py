@@ -64,7 +64,7 @@ def test_config_refuses_a_negative_gap() -> None:
 def test_first_chart_is_a_silent_baseline_even_when_everything_could_fire() -> None:
     eager = DiffConfig(
         daily_milestones=(1,),
-        record_min_history=timedelta(0),
+        record_min_history_days=0,
         record_min_periods=1,
         hours_milestones=(1,),
     )
@@ -124,7 +124,7 @@ def test_all_time_list_new_and_moved_up_only() -> None:
         views=[None, None, None, 90],
     )
     per_chart, state = fold(
-        [first, second], DiffConfig(record_min_history=timedelta(0), record_min_periods=1)
+        [first, second], DiffConfig(record_min_history_days=0, record_min_periods=1)
     )
     assert state is not None
 
@@ -155,7 +155,7 @@ def test_all_time_list_repoll_and_weeks_apart_snapshots() -> None:
 def test_events_of_one_chart_come_in_the_documented_order() -> None:
     config = DiffConfig(
         climb_places=2,
-        record_min_history=timedelta(0),
+        record_min_history_days=0,
         record_min_periods=1,
         hours_milestones=(100,),
     )
@@ -191,7 +191,7 @@ def test_chart_state_round_trips_through_json() -> None:
         make_chart(c.period, [e.title_id for e in c.entries], hours=[7] * 10, views=[3] * 10)
         for c in charts
     ]
-    _, state = fold(charts, DiffConfig(record_min_history=timedelta(0), record_min_periods=1))
+    _, state = fold(charts, DiffConfig(record_min_history_days=0, record_min_periods=1))
     assert state is not None
 
     restored = ChartState.from_json(json.loads(json.dumps(state.to_json())))

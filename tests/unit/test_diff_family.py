@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
@@ -128,7 +128,7 @@ def test_first_family_period_is_a_baseline_even_when_rerun() -> None:
         (week(1), family_charts(week(1), leaders(30, 30))),
     ]
     per_call, state = fold_family(
-        calls, DiffConfig(record_min_history=timedelta(0), record_min_periods=1)
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=1)
     )
     assert state is not None
 
@@ -188,7 +188,7 @@ def test_most_regions_record() -> None:
         (week(4), family_charts(week(4), leaders(21, 30, "x"))),
     ]
     per_call, state = fold_family(
-        calls, DiffConfig(record_min_history=timedelta(0), record_min_periods=2)
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=2)
     )
     assert state is not None
 
@@ -219,7 +219,7 @@ def test_most_regions_record_passing_back_and_forth_in_one_period_tells_each_tit
         (week(3), family_charts(week(3), ["y"] * 8)),
     ]
     per_call, state = fold_family(
-        calls, DiffConfig(record_min_history=timedelta(0), record_min_periods=2)
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=2)
     )
     assert state is not None
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from bot.diff import DiffConfig
@@ -39,7 +37,7 @@ def records_of(
 def test_longest_run_record_broken_by_another_title() -> None:
     per_chart, state = fold(
         run_orders(("a", 3), ("b", 5)),
-        DiffConfig(record_min_history=timedelta(0), record_min_periods=1),
+        DiffConfig(record_min_history_days=0, record_min_periods=1),
     )
     assert state is not None
 
@@ -56,7 +54,7 @@ def test_longest_run_record_broken_by_another_title() -> None:
 def test_records_are_tracked_silently_until_enough_history() -> None:
     # b passes a on day 7 (history 7 < 8: silent); c passes b on day 12 (history 12: announced).
     per_chart, _ = fold(
-        run_orders(("a", 3), ("b", 4), ("c", 5)), DiffConfig(record_min_history=timedelta(0))
+        run_orders(("a", 3), ("b", 4), ("c", 5)), DiffConfig(record_min_history_days=0)
     )
 
     assert records_of(per_chart) == [(12, "c", 5, "longest_number_one_run")]
@@ -67,7 +65,7 @@ def test_records_are_tracked_silently_until_enough_history() -> None:
 def test_title_beating_its_own_record_updates_it_silently() -> None:
     per_chart, state = fold(
         run_orders(("a", 3), ("b", 1), ("a", 5)),
-        DiffConfig(record_min_history=timedelta(0), record_min_periods=1),
+        DiffConfig(record_min_history_days=0, record_min_periods=1),
     )
     assert state is not None
 
@@ -97,7 +95,7 @@ def test_weekly_value_records(field: str, record: Record) -> None:
         {"a": 180, "b": 20, "c": 10},  # below the record: nothing
         {"c": 201, "a": 20, "b": 10},  # c passes b: announced
     ]
-    config = DiffConfig(record_min_history=timedelta(0), record_min_periods=1, hours_milestones=())
+    config = DiffConfig(record_min_history_days=0, record_min_periods=1, hours_milestones=())
     per_chart, state = fold([weekly_with(v, field, n + 1) for n, v in enumerate(weeks)], config)
     assert state is not None
 
@@ -165,7 +163,7 @@ def test_each_record_waits_for_its_own_history(
 ) -> None:
     per_chart, state = fold(
         rising_weeks(20, views_weeks),
-        DiffConfig(record_min_history=timedelta(0), hours_milestones=()),
+        DiffConfig(record_min_history_days=0, hours_milestones=()),
     )
     assert state is not None
 
@@ -185,7 +183,7 @@ def test_each_record_waits_for_its_own_history(
 def test_views_record_after_hours_only_weeks_names_the_first_views_holder() -> None:
     per_chart, _ = fold(
         rising_weeks(18, set(range(11, 19))),
-        DiffConfig(record_min_history=timedelta(0), hours_milestones=()),
+        DiffConfig(record_min_history_days=0, hours_milestones=()),
     )
 
     [views_record] = [
@@ -225,7 +223,7 @@ def test_one_title_breaking_two_records_gets_two_distinct_keys() -> None:
         make_chart(week(1), key=WEEKLY, hours=[100] * 10, views=[50] * 10),
         make_chart(week(2), tuple("bacdefghij"), key=WEEKLY, hours=[200] * 10, views=[90] * 10),
     ]
-    per_chart, _ = fold(charts, DiffConfig(record_min_history=timedelta(0), record_min_periods=1))
+    per_chart, _ = fold(charts, DiffConfig(record_min_history_days=0, record_min_periods=1))
 
     records = of_type(per_chart[1], E.RECORD_BROKEN)
     assert [(e.title_id, e.record) for e in records] == [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.diff import DiffConfig
 from bot.events import Record, RecordHolder
 from tests.diff_charts import (
@@ -114,9 +112,7 @@ def test_gap_longer_than_max_is_a_new_baseline_for_movement_and_streaks() -> Non
 
 
 def test_gap_baseline_keeps_records_hours_and_periods_seen() -> None:
-    config = DiffConfig(
-        record_min_history=timedelta(0), record_min_periods=3, hours_milestones=(100,)
-    )
+    config = DiffConfig(record_min_history_days=0, record_min_periods=3, hours_milestones=(100,))
     charts = [
         make_chart(day(1), hours=[60] + [1] * 9),
         make_chart(day(2), hours=[30] + [1] * 9),
