@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
@@ -22,7 +23,7 @@ from bot.pipeline import Pipeline, PipelineStats
 from bot.ports import Backend
 from bot.render import event_line
 from bot.sources.errors import SourceError
-from bot.sources.files import merge_by_period, read_charts, resolve_files
+from bot.sources.files import ChartFile, merge_by_period, read_charts, resolve_files
 
 log = logging.getLogger("top10bot")
 
@@ -63,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser(
         "import",
         help="store chart history (same gate) without printing events; queues no alerts",
-        description="Store chart history (through the same gate) without printing events."
-        " Imported events are history: no deliveries are queued for them.",
+        description="Store chart history (through the same gate) without printing events,"
+        " then print one summary line. Imported events are history: no deliveries are queued"
+        " for them.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
     imp.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
@@ -80,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="one pass, a summary line per source, then exit"
     )
     poll.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    poll.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,  # adds to a -v given before the command
+        help="also print every event and every rejected chart",
+    )
 
     status = commands.add_parser(
         "status", help="per source and chart: last accepted and rejected period, next poll"
@@ -140,8 +149,8 @@ def _write_bytes(data: bytes) -> None:
     buffer.write(data)
 
 
-def _chart_stream(files: Sequence[str], until: date | None) -> Iterator[Chart]:
-    stream = merge_by_period(read_charts(f) for f in resolve_files(files))
+def _chart_stream(files: Sequence[ChartFile], until: date | None) -> Iterator[Chart]:
+    stream = merge_by_period(read_charts(f) for f in files)
     for chart in stream:
         if until is not None and chart.period > until:
             return  # input is period-ordered: nothing later can be in range
@@ -162,7 +171,11 @@ async def _feed(
     print_events: bool = False,
     since: date | None = None,
     fmt: str = "text",
+    summary: bool = False,
 ) -> int:
+    """`summary`: a progress line on a terminal while it works, and a summary line at the end
+    (import); else the counts are logged (replay, whose stdout is its events)."""
+    started = time.monotonic()
     async with _opened_storage(url) as storage:
 
         async def write_events(events: list[Event]) -> None:
@@ -185,11 +198,24 @@ async def _feed(
             sink=write_events if print_events else None,
         )
         try:
-            stats = await pipeline.process(_chart_stream(files, until))
+            chart_files = resolve_files(files)
+            charts = _chart_stream(chart_files, until)
+            if summary:
+                from bot.import_progress import chart_progress  # rich: only import pays for it
+
+                with chart_progress(sys.stderr) as progress:
+                    stats = await pipeline.process(progress.track(charts))
+            else:
+                stats = await pipeline.process(charts)
         except SourceError as exc:
             print(f"rejected: {exc.what or exc.source}: {exc.reason}", file=sys.stderr)
             return 1
         _report_rejections(stats)
+        if summary:
+            from bot.import_progress import import_summary
+
+            print(import_summary(len(chart_files), stats, time.monotonic() - started))
+            return 1 if stats.rejected else 0
         log.info(
             "%d charts accepted, %d rejected, %d skipped, %d rows, %d events",
             stats.accepted,
@@ -230,9 +256,10 @@ async def _poll(config: Config, args: argparse.Namespace) -> int:
     from bot.app import poll_on_schedule, poll_once
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
+        verbose = args.verbose > 0
         if args.once:
-            return await poll_once(config, storage, source=args.source)
-        return await poll_on_schedule(config, storage, source=args.source)
+            return await poll_once(config, storage, source=args.source, verbose=verbose)
+        return await poll_on_schedule(config, storage, source=args.source, verbose=verbose)
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
@@ -289,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_replay(config, args))
         if args.command == "import":
             url = _storage_url(config, args.db)
-            return asyncio.run(_feed(config, url, args.files))
+            return asyncio.run(_feed(config, url, args.files, summary=True))
         if args.command == "db":
             return asyncio.run(_migrate(config, args))
         if args.command == "poll":

@@ -197,32 +197,42 @@ async def _start_polling(
     async def catchup(summary: CatchupSummary) -> None:
         sender.wake()
 
+    async def failed_sources(report: SourceReport) -> None:
+        problem = report.problem_line()
+        if problem is not None:  # one short line; the details are logged at -v
+            log.warning("%s", problem)
+
     output = PollOutput(
         events=sender.on_new_events,
         catchup=catchup,
         operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
     )
-    return await start_polling(config, storage, output=output)
+    return await start_polling(config, storage, output=output, on_report=failed_sources)
 
 
-async def poll_once(config: Config, storage: Storage, *, source: str | None) -> int:
+async def poll_once(
+    config: Config, storage: Storage, *, source: str | None, verbose: bool = False
+) -> int:
     """`top10bot poll --once`: one pass over the sources on a fresh HTTP session."""
     from bot.poll_command import poll_once_command
     from handlers.http import open_http_client
 
     async with open_http_client() as http:
-        return await poll_once_command(config, storage, http, source=source)
+        return await poll_once_command(config, storage, http, source=source, verbose=verbose)
 
 
-async def poll_on_schedule(config: Config, storage: Storage, *, source: str | None) -> int:
-    """`top10bot poll`: catch up, then poll on the schedule until interrupted, events printed."""
-    from bot.poll_command import print_output
+async def poll_on_schedule(
+    config: Config, storage: Storage, *, source: str | None, verbose: bool = False
+) -> int:
+    """`top10bot poll`: catch up, then poll on the schedule until interrupted; a summary line
+    per poll (and every event with -v)."""
+    from bot.poll_command import print_output, print_report
     from handlers import scheduler
 
     async def summary(report: SourceReport) -> None:
-        print(report.summary_line(), flush=True)
+        print_report(report, sys.stdout, sys.stderr, verbose=verbose)
 
-    output = print_output(sys.stdout, sys.stderr)
+    output = print_output(sys.stdout, sys.stderr, verbose=verbose)
     return await scheduler.poll_on_schedule(
         config, storage, source=source, output=output, on_report=summary
     )

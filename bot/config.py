@@ -37,8 +37,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     diff: DiffConfig = field(default_factory=DiffConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
-    # Sections owned by later subsystems (sources, discord, telegram, delivery) stay raw tables
-    # here and are parsed by those subsystems, so an unknown section is not an error.
+    # Sections owned by other subsystems (sources, discord, telegram, delivery) stay raw tables
+    # here and are parsed by those subsystems; bot.config_schema has already checked their keys.
     sections: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -81,6 +81,10 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
             raise ConfigError(f"config file not found: {file_path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file_path} is not valid TOML: {exc}") from exc
+    # Imported here: the schema takes keys from section dataclasses whose modules import this one.
+    from bot.config_schema import check_known_keys
+
+    check_known_keys(raw)
     storage = _coerce("storage", StorageConfig, raw.pop("storage", {}))
     diff = _coerce("diff", DiffConfig, raw.pop("diff", {}))
     console = _coerce("console", ConsoleConfig, raw.pop("console", {}))

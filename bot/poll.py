@@ -169,6 +169,7 @@ class SourceFeed:
             rejected=self.stats.rejected,
             skipped=self.stats.skipped,
             events=self.stats.events,
+            queued=self.stats.queued,
             fetched=self.fetched,
             unchanged=len(self.unchanged),
             rejections=list(self.stats.rejections),
@@ -249,8 +250,10 @@ class Poller:
                 log.exception("%s: poll crashed", name)
                 error = f"{type(exc).__name__}: {exc}"
             report = feed.report(error)
+            # Each front end says what failed in one line (report.problem_line()); the log
+            # keeps the detail for -v.
             if report.failed:
-                log.warning("%s; %s", report.summary_line(), " | ".join(report.reasons()[:3]))
+                log.info("%s; %s", report.summary_line(), " | ".join(report.reasons()[:3]))
             else:
                 log.info("%s", report.summary_line())
             await self._deliver_catchup(old_events)

@@ -10,6 +10,7 @@ from typing import Final, NamedTuple
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.config import Config, ConfigError, section
+from bot.config_schema import closest
 from bot.poll_window import PollTiming
 from bot.sources import flixpatrol_fetch, netflix_fetch
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
@@ -66,11 +67,11 @@ def load_poll_config(config: Config) -> PollConfig:
     sources = config.sections.get("sources", {})
     if not isinstance(sources, dict):
         raise ConfigError("[sources] must be a table of [sources.<name>] tables")
+    # load_config has checked every key against bot.config_schema; this guards a Config built
+    # by hand.
     unknown = sorted(set(sources) - set(SOURCE_NAMES))
     if unknown:
-        raise ConfigError(
-            f"unknown source [sources.{unknown[0]}]; known sources: {', '.join(SOURCE_NAMES)}"
-        )
+        raise ConfigError(f"unknown section [sources.{unknown[0]}]{_did_you_mean(unknown[0])}")
     alerts = section(config, "alerts")
     admin = section(config, "admin")
     chat = admin.get("chat")
@@ -91,7 +92,14 @@ def resolve_source_names(poll_config: PollConfig, source: str | None) -> list[st
     if source is None:
         return poll_config.enabled_sources()
     if source not in SOURCE_NAMES:
-        raise ConfigError(f"unknown source {source!r}; known sources: {', '.join(SOURCE_NAMES)}")
+        raise ConfigError(f"unknown source {source!r}{_did_you_mean(source)}")
     if not poll_config.enabled(source):
         log.warning("%s is disabled in the config; polling it because it was named", source)
     return [source]
+
+
+def _did_you_mean(name: str) -> str:
+    guess = closest(name, frozenset(SOURCE_NAMES))
+    if guess is not None:
+        return f"; did you mean {guess}?"
+    return f"; known sources: {', '.join(SOURCE_NAMES)}"

@@ -1,6 +1,7 @@
 """What one poll of one source did, and what the store remembers of it between runs.
 
-- `SourceReport`: counts, rejections and fetch failures of one poll, as one summary line.
+- `SourceReport`: counts, rejections and fetch failures of one poll, as one summary line (and
+  one short line saying what went wrong, for a log or a terminal).
 - `LastPoll`: the last poll of each source, kept in the store for `top10bot status`.
 - `failure_alert`: the operator's message when a source failed several polls in a row.
 """
@@ -8,8 +9,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
+
+# How bot.sources.feed.Refused.fetch_failed words the charts a failed fetch should have given:
+# the fetch failure already says it once, so these rejections are not listed one by one.
+FETCH_FAILED_REASON: Final = "fetch failed: "
 
 
 @dataclass(slots=True)
@@ -21,10 +28,11 @@ class SourceReport:
     rejected: int = 0
     skipped: int = 0
     events: int = 0
+    queued: int = 0  # deliveries queued for the new events
     fetched: int = 0
     unchanged: int = 0
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (chart label, reason)
-    fetch_failures: list[str] = field(default_factory=list)
+    fetch_failures: list[str] = field(default_factory=list)  # "url: reason"
     error: str | None = None  # an unexpected exception (a bug), logged with its traceback
 
     @property
@@ -33,15 +41,31 @@ class SourceReport:
 
     def reasons(self) -> list[str]:
         """Every failure, fetches first: "url: reason", "chart label: reason"."""
-        return [*self.fetch_failures, *(f"{label}: {why}" for label, why in self.rejections)]
+        return [*self.fetch_failures, *(f"{label}: {why}" for label, why in self.gate_rejections())]
+
+    @property
+    def nothing_fetched(self) -> bool:
+        """Every fetch failed: the source gave nothing to read, not even a 304."""
+        return bool(self.fetch_failures) and not (self.fetched or self.unchanged or self.accepted)
+
+    def gate_rejections(self) -> list[tuple[str, str]]:
+        """The charts refused for what they held, not because their fetch failed."""
+        return [
+            (label, why)
+            for label, why in self.rejections
+            if not why.startswith(FETCH_FAILED_REASON)
+        ]
 
     def summary_line(self) -> str:
-        """'netflix: 3 charts accepted, 0 rejected, 42 events' (+ what else is worth knowing)."""
+        """'netflix: 3 charts accepted, 0 rejected, 42 events, 120 deliveries queued' (+ what
+        else is worth knowing)."""
         line = (
             f"{self.source}: {self.accepted} {'chart' if self.accepted == 1 else 'charts'}"
             f" accepted, {self.rejected} rejected, {self.events}"
             f" {'event' if self.events == 1 else 'events'}"
         )
+        if self.queued:  # none without subscribers
+            line += f", {self.queued} {'delivery' if self.queued == 1 else 'deliveries'} queued"
         notes: list[str] = []
         if self.fetch_failures:
             n = len(self.fetch_failures)
@@ -51,6 +75,26 @@ class SourceReport:
         if self.error:
             notes.append(f"error: {self.error}")
         return f"{line} ({'; '.join(notes)})" if notes else line
+
+    def problem_line(self) -> str | None:
+        """What went wrong, in one short line ('netflix: fetch failed: connection refused
+        (https://…/all-weeks-global.tsv and 2 more)'); None when nothing did."""
+        if self.error:
+            return f"{self.source}: poll failed: {self.error}"
+        if self.fetch_failures:
+            url, _, reason = self.fetch_failures[0].partition(": ")
+            return f"{self.source}: fetch failed: {reason} ({url}{_more(self.fetch_failures)})"
+        rejections = self.gate_rejections()
+        if rejections:
+            label, reason = rejections[0]
+            n = len(rejections)
+            charts = "chart" if n == 1 else "charts"
+            return f"{self.source}: {n} {charts} rejected: {reason} ({label}{_more(rejections)})"
+        return None
+
+
+def _more(items: Sized) -> str:
+    return f" and {len(items) - 1} more" if len(items) > 1 else ""
 
 
 def failure_alert(report: SourceReport, failures: int) -> str:

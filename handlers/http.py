@@ -84,9 +84,8 @@ async def open_http_client() -> AsyncIterator[AiohttpClient]:
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning(
-        "fetch attempt %d failed (%s); retrying in %.1fs", state.attempt_number, error, wait
-    )
+    # Info, not a warning: the poll's report says in one line whether the last attempt failed.
+    log.info("fetch attempt %d failed (%s); retrying in %.1fs", state.attempt_number, error, wait)
 
 
 class AiohttpClient:
@@ -205,7 +204,20 @@ def _as_fetch_errors(url: str) -> Iterator[None]:
     except aiohttp.ClientError as exc:
         if isinstance(exc, TimeoutError):
             raise
-        raise FetchError(f"connection failed ({type(exc).__name__}: {exc})", url=url) from exc
+        raise FetchError(connection_problem(exc), url=url) from exc
+
+
+def connection_problem(exc: aiohttp.ClientError) -> str:
+    """A failed connection in a few words: what an operator reads in a one-line report."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"host {exc.host} not found"
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientSSLError
+    ):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return f"connection failed ({exc.os_error.strerror or type(exc.os_error).__name__})"
+    return f"connection failed ({type(exc).__name__}: {exc})"
 
 
 def _decoder(charset: str | None, url: str) -> codecs.IncrementalDecoder:

@@ -141,8 +141,8 @@ def test_example_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[sources.hulu]\nenabled = true\n", "unknown source \\[sources.hulu\\]"),
-        ("[sources.netflix]\nenabeld = true\n", "unknown key 'enabeld'"),
+        ("[sources.hulu]\nenabled = true\n", "unknown section \\[sources.hulu\\]"),
+        ("[sources.netflix]\nenabeld = true\n", "did you mean enabled\\?"),
         ("[sources.netflix]\nfiles = ['weekly']\n", "files: choose from"),
         ("[sources.netflix]\ntimeout = 'slow'\n", "timeout must be a number"),
         ("[alerts]\ncatchup_max_age = 'soon'\n", "catchup_max_age must be a duration"),
@@ -281,7 +281,9 @@ async def test_poll_once_prints_a_summary_line_and_exit_status(
     )
     assert code == 1
     assert out.strip().splitlines()[-1] == "netflix: 0 charts accepted, 4 rejected, 0 events"
-    assert "rejected: netflix/netflix/WORLD/Films (English)/weekly@" in err
+    assert err.splitlines()[-1].startswith(
+        "netflix: 4 charts rejected: body is `null` (netflix/netflix/WORLD/Films (English)/weekly@"
+    )
 
 
 async def test_poll_once_queues_the_deliveries_of_what_it_stores(
@@ -321,11 +323,11 @@ async def test_poll_once_fails_on_a_fetch_failure(
 ) -> None:
     server.script(GLOBAL_PATH, *([Reply(503, "down")] * 3))
     config_path = str(write_config(tmp_path, server))
-    code, out, _ = await run_cli(["--config", config_path, "poll", "--once"], capsys)
+    code, out, err = await run_cli(["--config", config_path, "poll", "--once"], capsys)
     assert code == 1
-    assert out.strip().splitlines()[-1] == (
-        "netflix: 0 charts accepted, 4 rejected, 0 events (1 fetch failed)"
-    )
+    assert out == ""  # nothing came: the one line says why
+    url = f"{server.netflix_base.rstrip('/')}/{netflix.GLOBAL_FILE}"
+    assert err == f"netflix: fetch failed: HTTP 503 Service Unavailable ({url})\n"
 
 
 async def test_poll_names_an_unknown_source(

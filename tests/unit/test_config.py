@@ -39,7 +39,7 @@ def test_the_environment_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[diff]\nclimb_place = 3\n", "[diff] unknown key 'climb_place'"),
+        ("[diff]\nclimb_place = 3\n", "unknown key [diff] climb_place; did you mean climb_places?"),
         ("[diff]\nclimb_places = 'five'\n", "[diff] climb_places must be an integer"),
         ("[diff]\ndaily_milestones = [3, 'x']\n", "daily_milestones must be a list of integers"),
         ("[console]\nenabled = 1\n", "[console] enabled must be true or false"),
