@@ -20,8 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.commands import MAX_COMMAND_TEXT_LENGTH, Caller, CommandService, Reply
-from bot.commands.reply import Button
+from bot.commands import MAX_COMMAND_TEXT_LENGTH, Button, Caller, CommandService, Reply
 from bot.subscriptions import Destination, Platform
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,9 @@ READ_CHUNK_BYTES = 64 * 1024
 
 
 def render_plain(reply: Reply) -> str:
-    """A reply as plain text: title, lines, fields, suggestions, buttons, footer."""
+    """A reply as plain text: title, lines, fields, suggestions, buttons, footer.
+
+    Buttons are numbered: typing the number presses the button (see ConsoleAdapter)."""
     parts = [("" if reply.ok else "⚠ ") + reply.title]
     parts.extend(reply.lines)
     for field in reply.fields:
@@ -44,9 +45,11 @@ def render_plain(reply: Reply) -> str:
         parts.extend(f"  {line}" for line in field.value.split("\n"))
     if reply.suggestions:
         parts.append("Did you mean: " + ", ".join(reply.suggestions))
-    for button in reply.buttons:
+    for number, button in enumerate(reply.buttons, start=1):
         arguments = " ".join(f"{name}={value}" for name, value in button.arguments)
-        parts.append(f"[{button.label}] /{button.command} {arguments}".rstrip())
+        parts.append(f"[{number}] {button.label} — /{button.command} {arguments}".rstrip())
+    if reply.buttons:
+        parts.append("Type a number to choose, or the command after it.")
     if reply.footer:
         parts.append(f"— {reply.footer}")
     return "\n".join(parts)
@@ -138,9 +141,11 @@ class ConsoleAdapter:
         )
 
         self.notifier = ConsoleNotifier(self._out)
+        self._buttons: tuple[Button, ...] = ()  # of the last answer, pressed by their number
 
     async def handle_line(self, line: ConsoleLine) -> str | None:
-        """Answer one typed line; None for blank lines."""
+        """Answer one typed line; None for blank lines. A bare number presses that button of
+        the last answer (the console's choice buttons)."""
         if isinstance(line, OverlongLine):
             refused = Reply(
                 title="Line too long",
@@ -155,8 +160,24 @@ class ConsoleAdapter:
         if command is None:
             return None
         name, rest = command
-        reply = await self._service.execute_text(name, rest, self._caller)
+        if name.isdecimal() and not rest:  # any script's digits; not "²"
+            reply = await self._press(name)
+        else:
+            reply = await self._service.execute_text(name, rest, self._caller)
+        self._buttons = reply.buttons
         return render_plain(reply)
+
+    async def _press(self, number: str) -> Reply:
+        choice = int(number) if len(number) <= 3 else 0
+        if not 1 <= choice <= len(self._buttons):
+            offered = f"1–{len(self._buttons)}" if self._buttons else "no numbers"
+            return Reply(
+                title=f"No choice {number[:6]}",
+                lines=(f"The last answer offered {offered}; type a /command instead.",),
+                ok=False,
+            )
+        button = self._buttons[choice - 1]
+        return await self._service.execute(button.command, dict(button.arguments), self._caller)
 
     async def serve(self, lines: AsyncIterator[ConsoleLine]) -> None:
         """Answer commands until end of input. The end of stdin ends the console, not the bot."""

@@ -14,7 +14,13 @@ from bot.commands.autocomplete import MAX_CHOICE_TEXT, MAX_CHOICES
 from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.formatting import MAX_FIELD_LINES, SOURCE_NAMES
 from bot.commands.help import help_reply
-from bot.commands.lookup import TITLE_CACHE_SECONDS, TITLE_MATCH_SCORE, Show, TitleLookup
+from bot.commands.lookup import (
+    MAX_TITLE_CHOICES,
+    TITLE_CACHE_SECONDS,
+    Show,
+    TitleLookup,
+    TitleSearch,
+)
 from bot.commands.parsing import MAX_COMMAND_TEXT_LENGTH, parse_command_text, resolve_timezone
 from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import (
@@ -44,10 +50,10 @@ __all__ = [
     "MAX_CHOICE_TEXT",
     "MAX_COMMAND_TEXT_LENGTH",
     "MAX_FIELD_LINES",
+    "MAX_TITLE_CHOICES",
     "SERVICE_CHOICES",
     "SOURCE_NAMES",
     "TITLE_CACHE_SECONDS",
-    "TITLE_MATCH_SCORE",
     "Argument",
     "ArgumentError",
     "ArgumentKind",
@@ -64,6 +70,7 @@ __all__ = [
     "Reply",
     "Show",
     "TitleLookup",
+    "TitleSearch",
     "decode_button",
     "format_chart",
     "help_reply",

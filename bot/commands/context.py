@@ -12,6 +12,7 @@ from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
 from bot.models import ChartKey
+from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings
 
@@ -33,6 +34,10 @@ class CommandContext:
     async def chart_state(self, key: ChartKey) -> ChartState | None:
         state_json = await self.storage.load_chart_state(key)
         return None if state_json is None else ChartState.from_json(state_json)
+
+    async def last_poll(self, source: str) -> LastPoll | None:
+        """When the poller last asked `source` for charts (None: never, e.g. imported data)."""
+        return LastPoll.from_json(await self.storage.get_meta(last_poll_key(source)))
 
     async def family_record(self, family: Family) -> RecordMark | None:
         """Who holds the most-countries-at-#1 record of a chart family, if anyone."""

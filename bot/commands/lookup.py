@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.commands.reply import ArgumentError, error
+from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.title_match import TitleMatcher, is_clear_winner
 from bot.commands.untrusted import quoted
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
@@ -17,8 +18,8 @@ from bot.subscriptions import TITLE_REF_PREFIX, title_ref
 
 # How long the title list used by /title and autocomplete is reused before it is read again.
 TITLE_CACHE_SECONDS = 120.0
-# A fuzzy /title match at or above this score is taken without asking back.
-TITLE_MATCH_SCORE = 85.0
+# At most this many shows are offered when a typed title names none clearly.
+MAX_TITLE_CHOICES = 5
 
 
 def fuzzy_matches(
@@ -53,6 +54,14 @@ class Show:
         return tuple(dict.fromkeys(hit.title_id for hit in self.hits))
 
 
+@dataclass(frozen=True, slots=True)
+class TitleSearch:
+    """What a typed title names: one show, or (when it names none clearly) the closest ones."""
+
+    show: Show | None
+    choices: tuple[Show, ...] = ()
+
+
 @dataclass(slots=True)
 class _TitleIndex:
     shows: dict[str, Show]  # by normalised show title
@@ -60,6 +69,7 @@ class _TitleIndex:
     keys: list[str]  # the show of each name
     refs: dict[str, str]  # title_ref → normalised show title
     loaded_at: float
+    matcher: TitleMatcher  # over `names`
 
 
 def _build_title_index(hits: Sequence[TitleHit], loaded_at: float) -> _TitleIndex:
@@ -79,7 +89,7 @@ def _build_title_index(hits: Sequence[TitleHit], loaded_at: float) -> _TitleInde
             names.append(spelling)
             keys.append(norm)
     refs = {title_ref(norm): norm for norm in shows}
-    return _TitleIndex(shows, names, keys, refs, loaded_at)
+    return _TitleIndex(shows, names, keys, refs, loaded_at, TitleMatcher(names))
 
 
 class TitleLookup:
@@ -96,37 +106,47 @@ class TitleLookup:
             self._index = _build_title_index(await self._storage.all_titles(), now)
         return self._index
 
-    async def resolve_show(self, text: str) -> Show:
-        """A typed title (or a button's title reference) → the show.
-
-        Raises ArgumentError with the closest titles when nothing matches well enough.
-        """
+    async def search(self, text: str) -> TitleSearch:
+        """A typed title (or a button's title reference) → the show it clearly names, or the
+        closest shows to choose from."""
         index = await self._current()
         if text.startswith(TITLE_REF_PREFIX) and text in index.refs:
-            return index.shows[index.refs[text]]
+            return TitleSearch(index.shows[index.refs[text]])
         norm = normalise_title(text)
         if norm in index.shows:
-            return index.shows[norm]
+            return TitleSearch(index.shows[norm])
         for name, key in zip(index.names, index.keys, strict=True):
             if normalise_title(name) == norm:
-                return index.shows[key]
-        found = fuzzy_matches(text, index.names, limit=8)
-        if found and found[0][1] >= TITLE_MATCH_SCORE:
-            return index.shows[index.keys[found[0][2]]]
-        hints = list(dict.fromkeys(index.shows[index.keys[i]].name for _, _, i in found))
-        if not index.shows:
-            raise ArgumentError(
-                error("No titles stored yet", "Import or poll some chart data first.")
-            )
-        raise ArgumentError(
-            error(
-                f"No title matches {quoted(text)}",
-                "Check the spelling, or pick one of these:" if hints else "Check the spelling.",
-                suggestions=hints[:5],
-            )
+                return TitleSearch(index.shows[key])
+        # Best score per show: a show's seasons are spellings of one choice.
+        best: dict[str, float] = {}
+        for hit in index.matcher.closest(text, limit=MAX_TITLE_CHOICES * 4):
+            best.setdefault(index.keys[hit.index], hit.score)
+        ranked = list(best.items())
+        runner_up = ranked[1][1] if len(ranked) > 1 else None
+        if ranked and is_clear_winner(ranked[0][1], runner_up):
+            return TitleSearch(index.shows[ranked[0][0]])
+        return TitleSearch(None, tuple(index.shows[key] for key, _ in ranked[:MAX_TITLE_CHOICES]))
+
+    async def resolve_show(self, text: str) -> Show:
+        """The show `text` clearly names; ArgumentError with the closest titles otherwise."""
+        found = await self.search(text)
+        if found.show is not None:
+            return found.show
+        raise ArgumentError(await self.no_clear_match(text, found))
+
+    async def no_clear_match(self, text: str, found: TitleSearch) -> Reply:
+        """The answer when `text` names no show clearly (the choices are its suggestions)."""
+        if not (await self._current()).shows:
+            return error("No titles stored yet", "Import or poll some chart data first.")
+        hints = [show.name for show in found.choices]
+        return error(
+            f"No title matches {quoted(text)}" if not hints else f"Which title is {quoted(text)}?",
+            "Pick one of these:" if hints else "Check the spelling.",
+            suggestions=hints,
         )
 
     async def closest_names(self, text: str, limit: int) -> list[str]:
         """Display names of stored titles close to `text`, best first (for autocomplete)."""
         index = await self._current()
-        return fuzzy(text, index.names, limit, cutoff=50)
+        return [hit.name for hit in index.matcher.closest(text, limit)]

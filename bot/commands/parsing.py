@@ -11,7 +11,7 @@ import re
 import shlex
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import cache
 
 from bot.commands.lookup import fuzzy
@@ -57,6 +57,9 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
+_QUIET_SHAPE = re.compile(r"\d{1,2}:\d{2}\s*[-–]\s*\d{1,2}:\d{2}")
+
+
 def _valid_date_word(word: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", word)) or word.casefold() in {
         "today",
@@ -67,6 +70,66 @@ def _valid_date_word(word: str) -> bool:
 def is_category(text: str) -> bool:
     base, _ = fold_category(text)
     return base in {fold_category(name)[0] for name in KNOWN_CATEGORIES}
+
+
+# Category words a user may type in any order ("non-english tv", "films english", "kids tv").
+_BASE_WORDS = {
+    "tv": "tv",
+    "series": "tv",
+    "shows": "tv",
+    "show": "tv",
+    "films": "films",
+    "film": "films",
+    "movies": "films",
+    "movie": "films",
+}
+_QUALIFIER_WORDS = {"english": "English", "non-english": "Non-English", "nonenglish": "Non-English"}
+
+
+def _category_word(word: str) -> str:
+    return word.strip("()[],").casefold().replace("_", "-")
+
+
+def split_category_words(words: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The category named by loose words anywhere in `words`, and the other words.
+
+    "world non-english tv" → ("TV (Non-English)", ["world"]). None (and the words untouched)
+    unless a base word (tv, films …) is among them; "non english" may be two words.
+    """
+    base: str | None = None
+    kids = False
+    qualifier = ""
+    rest: list[str] = []
+    taken: list[str] = []
+    folded = [_category_word(word) for word in words]
+    position = 0
+    while position < len(words):
+        word = folded[position]
+        following = folded[position + 1] if position + 1 < len(words) else ""
+        if word == "non" and following == "english":
+            qualifier = "Non-English"
+            taken.extend(words[position : position + 2])
+            position += 2
+            continue
+        if word in _BASE_WORDS and base is None:
+            base = _BASE_WORDS[word]
+        elif word == "kids" and not kids:
+            kids = True
+        elif word in _QUALIFIER_WORDS and not qualifier:
+            qualifier = _QUALIFIER_WORDS[word]
+        else:
+            rest.append(words[position])
+            position += 1
+            continue
+        taken.append(words[position])
+        position += 1
+    if base is None:
+        return None, list(words)
+    as_typed = " ".join(taken)
+    if is_category(as_typed):  # "tv", "kids films": the user's own words, as before
+        return as_typed, rest
+    name = ("kids " if kids else "") + base
+    return canonical_category(f"{name} ({qualifier})" if qualifier else name), rest
 
 
 @cache
@@ -95,6 +158,8 @@ def _classify(span: str, kinds: set[ArgumentKind]) -> ArgumentKind | None:
         and all(is_event_type_word(word) for word in span.split(",") if word)
     ):
         return ArgumentKind.EVENT_TYPES
+    if ArgumentKind.QUIET_HOURS in kinds and _QUIET_SHAPE.fullmatch(span):
+        return ArgumentKind.QUIET_HOURS
     if ArgumentKind.TIMEZONE in kinds and " " not in span and resolve_timezone(span):
         return ArgumentKind.TIMEZONE
     if ArgumentKind.REGION in kinds and resolve_region(span) is not None:
@@ -166,13 +231,22 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
         return values
     by_kind = {a.kind: a.name for a in command.arguments if a.name not in values}
     words = _split_words(positional)
-    classified, leftover = _classify_words(words, set(by_kind) - {ArgumentKind.TITLE})
+    category: str | None = None
+    if ArgumentKind.CATEGORY in by_kind:
+        # Category words anywhere ("world non-english tv"), before the runs of words below.
+        category, words = split_category_words(words)
+    kinds = set(by_kind) - {ArgumentKind.TITLE}
+    classified, leftover = _classify_words(
+        words, kinds - {ArgumentKind.CATEGORY} if category else kinds
+    )
     title_name = by_kind.get(ArgumentKind.TITLE)
     if title_name is not None and leftover:
         # A title may contain anything ("Emily in Paris"): unless every word found a place,
         # the whole text is the title.
         values[title_name] = _strip_quotes(positional)
         return values
+    if category is not None:
+        values[by_kind[ArgumentKind.CATEGORY]] = category
     for kind, value in classified.items():
         values[by_kind[ArgumentKind(kind)]] = value
     if leftover:
@@ -222,6 +296,9 @@ def resolve_service_argument(text: str, known: Iterable[str] = ()) -> str:
 
 def resolve_category_argument(text: str) -> str:
     if not is_category(text):
+        loose, rest = split_category_words(_split_words(text))
+        if loose is not None and not rest:
+            return loose
         raise ArgumentError(
             error(
                 f"Unknown category {quoted(text)}",
@@ -276,3 +353,24 @@ def resolve_timezone_argument(text: str) -> str:
             )
         )
     return zone
+
+
+def resolve_quiet_hours_argument(text: str) -> tuple[time, time] | None:
+    """'22:00-08:00' → (22:00, 08:00), local to the chat; 'off' → None (no quiet hours)."""
+    if text.strip().casefold() in {"off", "none", "no"}:
+        return None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})", text.strip())
+    hours = [int(part) for part in match.groups()] if match else []
+    if not hours or hours[0] > 23 or hours[2] > 23 or hours[1] > 59 or hours[3] > 59:
+        raise ArgumentError(
+            error(
+                f"Not quiet hours: {text!r}",
+                "Write them as HH:MM-HH:MM in the chat's time zone (e.g. 22:00-08:00), or 'off'.",
+            )
+        )
+    start, end = time(hours[0], hours[1]), time(hours[2], hours[3])
+    if start == end:
+        raise ArgumentError(
+            error("Quiet hours need a length", "Start and end are the same; use 'off' instead.")
+        )
+    return start, end

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import family_label, record_value
+from bot.commands.formatting import family_label, freshness_note, record_value
 from bot.commands.parsing import resolve_category_argument
 from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
 from bot.diff import RecordMark
 from bot.events import Record
-from bot.models import WORLD
+from bot.models import WORLD, ChartKey
 from bot.render import RECORD_NAMES, chart_label, display_title, period_label
 from bot.subscriptions import category_matches
 
@@ -35,10 +36,13 @@ async def records(ctx: CommandContext, args: Mapping[str, str], caller: Caller) 
         if k.granularity != "alltime" and (pattern is None or category_matches(pattern, k.category))
     ]
     fields: list[Field] = []
+    newest: tuple[date, ChartKey] | None = None  # the freshest chart the records stand on
     for key in sorted(k for k in keys if k.region == WORLD):
         state = await ctx.chart_state(key)
         if state is None:
             continue
+        if newest is None or state.last_period > newest[0]:
+            newest = (state.last_period, key)
         lines = [
             _record_line(record, mark, key.granularity)
             for record, mark in sorted(state.records.items())
@@ -63,10 +67,16 @@ async def records(ctx: CommandContext, args: Mapping[str, str], caller: Caller) 
                 "import past weeks (top10bot import) to see them.",
             ),
         )
+    footer = "Worldwide charts and #1-in-most-countries · /title shows a title's records"
+    if newest is not None:
+        period, key = newest
+        settings = await ctx.subscriptions.get_settings(caller.destination)
+        last_poll = await ctx.last_poll(key.source)
+        footer += " · " + freshness_note(key.granularity, period, ctx.today(settings), last_poll)
     return Reply(
         title="Records" + (f" — {pattern}" if pattern else ""),
         fields=tuple(fields[:MAX_RECORD_FIELDS]),
-        footer="Worldwide charts and #1-in-most-countries · /title shows a title's records",
+        footer=footer,
     )
 
 

@@ -25,6 +25,7 @@ class ArgumentKind(StrEnum):
     EVENT_TYPES = "event_types"
     SUBSCRIPTION = "subscription"
     TIMEZONE = "timezone"
+    QUIET_HOURS = "quiet_hours"
 
 
 # Kinds whose values a platform can complete as the user types (Discord autocomplete).
@@ -166,13 +167,23 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", "How fresh the data of each source is", may_be_slow=True),
     Command(
         "settings",
-        "Time zone and default event types of this chat",
+        "Time zone, default event types and quiet hours of this chat",
         (
             Argument("timezone", "IANA time zone, e.g. Europe/Berlin", ArgumentKind.TIMEZONE),
             Argument("events", "Default event types, or 'all'", ArgumentKind.EVENT_TYPES),
+            Argument(
+                "quiet",
+                "Quiet hours in the chat's time zone, e.g. 22:00-08:00, or 'off'",
+                ArgumentKind.QUIET_HOURS,
+            ),
         ),
         needs_admin=True,
-        examples=("/settings", "/settings Asia/Seoul", "/settings events=new_number_one,records"),
+        examples=(
+            "/settings",
+            "/settings Asia/Seoul",
+            "/settings events=new_number_one,records",
+            "/settings quiet=22:00-08:00",
+        ),
     ),
     Command("help", "What this bot can do"),
 )

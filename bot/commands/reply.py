@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from bot.commands.registry import COMMANDS_BY_NAME
 
 BUTTON_PREFIX = "t10"
+# Telegram carries at most 64 bytes of callback data; Discord shows at most 80 label characters.
+MAX_BUTTON_PAYLOAD = 64
+MAX_BUTTON_LABEL = 80
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,15 +7,12 @@ from collections.abc import Mapping
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import plural, source_name
+from bot.commands.formatting import ALLOWED_AGE_DAYS, plural, source_name
 from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
 from bot.models import ChartKey
 from bot.render import chart_label, period_label
 
-# Days after a period ends before its chart is late: Netflix publishes a week on the Tuesday
-# after it ends; FlixPatrol a day late.
-ALLOWED_AGE_DAYS = {"daily": 2, "weekly": 10}
 RECENT_REJECTIONS = 5
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import plural, subscription_line
+from bot.commands.lookup import TitleSearch
 from bot.commands.parsing import (
     resolve_category_argument,
     resolve_event_types_argument,
@@ -14,7 +16,15 @@ from bot.commands.parsing import (
     resolve_service_argument,
 )
 from bot.commands.registry import COMMANDS_BY_NAME, Caller
-from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.reply import (
+    MAX_BUTTON_LABEL,
+    MAX_BUTTON_PAYLOAD,
+    ArgumentError,
+    Button,
+    Reply,
+    decode_button,
+    error,
+)
 from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.sources.regions import service_from_display_name
@@ -23,6 +33,7 @@ from bot.subscriptions import (
     category_matches,
     describe_event_types,
     describe_spec,
+    title_ref,
     wants_details,
 )
 
@@ -33,7 +44,12 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
             "I cannot post here",
             "Give the bot the Send Messages and Embed Links permissions in this channel first.",
         )
-    show = await ctx.titles.resolve_show(args["title"]) if "title" in args else None
+    show = None
+    if "title" in args:
+        found = await ctx.titles.search(args["title"])
+        if found.show is None:
+            return await _title_choices(ctx, args, found)
+        show = found.show
     region = resolve_region_argument(args["region"]) if "region" in args else None
     service = resolve_service_argument(args["service"]) if "service" in args else None
     category = resolve_category_argument(args["category"]) if "category" in args else None
@@ -74,6 +90,48 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
         lines=tuple(lines),
         footer="/subscriptions lists them",
     )
+
+
+async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: TitleSearch) -> Reply:
+    """Nothing subscribed: the typed title names no show clearly. Each choice is a button that
+    runs the same /subscribe with the exact show (numbered in the console)."""
+    typed = args["title"]
+    if not found.choices:
+        reply = await ctx.titles.no_clear_match(typed, found)
+        return replace(
+            reply,
+            lines=(
+                "Nothing subscribed: no stored title is close to that.",
+                "For a chart, name a region (KR, Korea, world), a category (TV, films) or a"
+                " service.",
+            ),
+        )
+    others = tuple((name, value) for name, value in args.items() if name != "title")
+    buttons = tuple(
+        Button(
+            show.name[:MAX_BUTTON_LABEL], "subscribe", (("title", title_ref(show.norm)), *others)
+        )
+        for show in found.choices
+    )
+    if any(
+        len(button.payload().encode()) > MAX_BUTTON_PAYLOAD
+        or decode_button(button.payload()) is None
+        for button in buttons
+    ):
+        # Other arguments too long (or too odd) to carry: name the titles, to be typed exactly.
+        return await ctx.titles.no_clear_match(typed, found)
+    return Reply(
+        title=f"Which title is {quoted(typed)}?",
+        lines=("Nothing subscribed yet: pick the title you mean.",),
+        buttons=buttons,
+        ok=False,
+    )
+
+
+def _carried(button: Button) -> bool:
+    """Whether a platform can carry the button and give it back as it was."""
+    payload = button.payload()
+    return len(payload.encode()) <= MAX_BUTTON_PAYLOAD and decode_button(payload) is not None
 
 
 async def _chart_exists(ctx: CommandContext, spec: SubscriptionSpec) -> bool:

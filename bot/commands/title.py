@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import (
     cap_lines,
-    chart_step,
     family_label,
+    freshness_note,
     periods_between,
     plural,
     record_value,
@@ -19,10 +20,18 @@ from bot.commands.formatting import (
 from bot.commands.lookup import Show
 from bot.commands.registry import Caller
 from bot.commands.reply import Button, Field, Reply, error
+from bot.diff import ChartState
 from bot.events import Record
 from bot.models import WORLD, ChartKey
 from bot.ports import Family, RankPoint
-from bot.render import RECORD_NAMES, chart_label, display_title, period_label
+from bot.render import (
+    RECORD_NAMES,
+    big_number,
+    chart_label,
+    display_title,
+    period_label,
+    service_name,
+)
 from bot.sources.regions import region_flag
 from bot.subscriptions import title_ref
 
@@ -36,19 +45,15 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     points = [(tid, p) for tid, pts in history.items() for p in pts]
     if not points:
         return error(f"No chart history for {show.name}")
-    fields = await _current_fields(ctx, show, points)
-    best_rank = min(p.rank for _, p in points)
-    first_best = min((p for _, p in points if p.rank == best_rank), key=lambda p: p.period)
-    best_places = {p.key for _, p in points if p.rank == best_rank}
-    fields.append(
-        Field(
-            "Best rank",
-            f"#{best_rank} — first in {chart_label(first_best.key)}, "
-            f"{period_label(first_best.key.granularity, first_best.period)}"
-            + (f" (in {len(best_places)} charts)" if len(best_places) > 1 else ""),
-        )
-    )
-    records = await _records_held(ctx, set(show.title_ids), {p.key for _, p in points})
+    states = await _chart_states(ctx, {p.key for _, p in points})
+    placings = await _current_placings(show, states)
+    fields: list[Field] = []
+    worldwide = _worldwide_lines(show, points, placings, states)
+    if worldwide:
+        fields.append(Field("Worldwide", cap_lines(worldwide)))
+    fields.extend(_now_fields(placings, points))
+    fields.append(_best_rank_field(points))
+    records = await _records_held(ctx, set(show.title_ids), states)
     if records:
         fields.append(Field("Records held", cap_lines(records)))
     seasons = sorted({display_title(h.title, h.season) for h in show.hits})
@@ -56,6 +61,15 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     footer = f"Sources: {', '.join(sources)}"
     if len(seasons) > 1:
         footer = f"{len(seasons)} seasons/versions · " + footer
+    newest = max(
+        (p for _, p in points if p.key.granularity != "alltime"), key=_by_period, default=None
+    )
+    if newest is not None:
+        settings = await ctx.subscriptions.get_settings(caller.destination)
+        last_poll = await ctx.last_poll(newest.key.source)
+        footer += " · " + freshness_note(
+            newest.key.granularity, newest.period, ctx.today(settings), last_poll
+        )
     return Reply(
         title=show.name,
         fields=tuple(fields),
@@ -64,65 +78,159 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     )
 
 
-async def _current_fields(
-    ctx: CommandContext, show: Show, points: Sequence[Appearance]
-) -> list[Field]:
-    """'Now in the Top 10' (rank and streaks per chart) and 'Countries at #1'."""
-    # The last appearance per chart key; only keys seen lately can be current.
-    last_seen: dict[ChartKey, tuple[str, date]] = {}
-    for tid, point in points:
-        seen = last_seen.get(point.key)
-        if seen is None or point.period > seen[1]:
-            last_seen[point.key] = (tid, point.period)
-    newest = {
-        g: max(p.period for _, p in points if p.key.granularity == g)
-        for g in {p.key.granularity for _, p in points}
-    }
-    now_lines: list[tuple[int, str, str]] = []
-    at_one: dict[Family, int] = {}
-    for key, (tid, period) in last_seen.items():
+async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartKey, ChartState]:
+    """The engine's state of each chart, read once for every part of the answer."""
+    states: dict[ChartKey, ChartState] = {}
+    for key in sorted(keys):
+        state = await ctx.chart_state(key)
+        if state is not None:
+            states[key] = state
+    return states
+
+
+def _by_period(point: RankPoint) -> date:
+    return point.period
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """A show's place in the latest period of one chart."""
+
+    key: ChartKey
+    title_id: str
+    rank: int
+    version: str  # the season or version that charts
+    weeks_in: int | None  # the current unbroken run in this chart, when the engine knows it
+    weeks_at_one: int | None
+    period: date
+    behind: bool = False  # older than the newest chart of its kind: the line says its period
+
+    def line(self, show_name: str) -> str:
+        label = f"{region_flag(self.key.region)} {chart_label(self.key)}"
+        if self.version != show_name:
+            label += f" — {self.version}"
+        details = []
+        if self.weeks_at_one is not None:
+            details.append(f"{streak_text(self.key.granularity, self.weeks_at_one)} at #1")
+        if self.weeks_in is not None:
+            details.append(f"{streak_text(self.key.granularity, self.weeks_in)} in the Top 10")
+        detail = f" ({' · '.join(details)})" if details else ""
+        when = f" — {period_label(self.key.granularity, self.period)}" if self.behind else ""
+        return f"{label}: #{self.rank}{detail}{when}"
+
+
+async def _current_placings(show: Show, states: Mapping[ChartKey, ChartState]) -> list[Placing]:
+    """Where the show stands in the latest period of every chart it ever entered: the same
+    chart /top10 shows, however old that chart is (the engine's state is that chart)."""
+    newest: dict[tuple[str, str], date] = {}
+    for key, state in states.items():
+        kind = (key.source, key.granularity)
+        newest[kind] = max(newest.get(kind, state.last_period), state.last_period)
+    placings: list[Placing] = []
+    for key, state in states.items():
         if key.granularity == "alltime":
             continue
-        if newest[key.granularity] - period > chart_step(key.granularity) * 3:
-            continue
-        state = await ctx.chart_state(key)
-        if state is None:
-            continue
-        held = state.entries.get(tid)
-        if held is None or state.last_period != period:
-            continue
-        run = periods_between(key.granularity, held.since, state.last_period)
-        detail = f"{streak_text(key.granularity, run)} in the Top 10"
-        if held.rank == 1 and state.number_one_since is not None:
-            top_run = periods_between(key.granularity, state.number_one_since, period)
-            detail = f"{streak_text(key.granularity, top_run)} at #1 · " + detail
-            if key.region != WORLD:
-                family = key.family()
-                at_one[family] = at_one.get(family, 0) + 1
-        label = f"{region_flag(key.region)} {chart_label(key)}"
-        version = display_title(held.title, held.season)
-        if version != show.name:
-            label += f" — {version}"
-        now_lines.append((held.rank, label, f"{label}: #{held.rank} ({detail})"))
-    now_lines.sort(key=lambda item: (item[0], item[1]))
-    fields: list[Field] = []
-    if now_lines:
-        fields.append(Field("Now in the Top 10", cap_lines([line for *_, line in now_lines])))
-    else:
+        behind = state.last_period < newest[(key.source, key.granularity)]
+        for title_id in show.title_ids:
+            held = state.entries.get(title_id)
+            if held is None:
+                continue
+            weeks_at_one = None
+            if held.rank == 1 and state.number_one_since is not None:
+                weeks_at_one = periods_between(
+                    key.granularity, state.number_one_since, state.last_period
+                )
+            weeks_in = periods_between(key.granularity, held.since, state.last_period)
+            version = display_title(held.title, held.season)
+            placings.append(
+                Placing(
+                    key,
+                    title_id,
+                    held.rank,
+                    version,
+                    weeks_in,
+                    weeks_at_one,
+                    state.last_period,
+                    behind,
+                )
+            )
+    # Worldwide first, then by rank.
+    placings.sort(key=lambda p: (p.key.region != WORLD, p.rank, chart_label(p.key)))
+    return placings
+
+
+def _worldwide_lines(
+    show: Show,
+    points: Sequence[Appearance],
+    placings: Sequence[Placing],
+    states: Mapping[ChartKey, ChartState],
+) -> list[str]:
+    """One line per season (or version) in each worldwide chart: weeks at #1, weeks in the
+    Top 10, hours summed over them, and where it stands now."""
+    now = {(p.key, p.title_id): p.rank for p in placings}
+    runs: dict[tuple[ChartKey, str], list[RankPoint]] = {}
+    for tid, point in points:
+        if point.key.region == WORLD and point.key.granularity != "alltime":
+            runs.setdefault((point.key, tid), []).append(point)
+    versions = {hit.title_id: display_title(hit.title, hit.season) for hit in show.hits}
+    rows: list[tuple[int, int, str]] = []
+    for (key, tid), appearances in runs.items():
+        granularity = key.granularity
+        at_one = sum(1 for p in appearances if p.rank == 1)
+        best = min(p.rank for p in appearances)
+        facts = [
+            f"#1 for {streak_text(granularity, at_one)}" if at_one else f"best #{best}",
+            f"{streak_text(granularity, len(appearances))} in the Top 10",
+        ]
+        state = states.get(key)
+        hours = state.cumulative_hours.get(tid) if state is not None else None
+        if hours:
+            facts.append(f"{big_number(hours)} hours")
+        if (key, tid) in now:
+            facts.append(f"now #{now[(key, tid)]}")
+        list_name = f"{service_name(key.service)} {key.category}"
+        version = versions.get(tid, show.name)
+        rows.append((at_one, hours or 0, f"{version} — {list_name}: {', '.join(facts)}"))
+    rows.sort(key=lambda row: (-row[0], -row[1], row[2]))
+    return [line for *_, line in rows]
+
+
+def _now_fields(placings: Sequence[Placing], points: Sequence[Appearance]) -> list[Field]:
+    """'Now in the Top 10' (every chart's latest period) and 'Countries at #1'."""
+    if not placings:
         _, last_point = max(points, key=lambda item: item[1].period)
-        fields.append(
+        return [
             Field(
                 "Now in the Top 10",
                 f"Not in a current chart; last seen in {chart_label(last_point.key)}"
                 f" ({period_label(last_point.key.granularity, last_point.period)}).",
             )
-        )
+        ]
+    names = {p.version for p in placings}
+    show_name = names.pop() if len(names) == 1 else ""
+    heading = "Now in the Top 10"
+    periods = {(p.key.granularity, p.period) for p in placings}
+    if len(periods) == 1 and placings[0].behind:
+        # Every line is of one older period: say it once, in the heading.
+        heading += f" (latest charts: {period_label(*periods.pop())})"
+        placings = [replace(p, behind=False) for p in placings]
+    fields = [Field(heading, cap_lines([p.line(show_name) for p in placings]))]
+    at_one: dict[Family, int] = {}
+    in_top: dict[Family, int] = {}
+    for placing in placings:
+        if placing.key.region == WORLD:
+            continue
+        family = placing.key.family()
+        in_top[family] = in_top.get(family, 0) + 1
+        if placing.rank == 1:
+            at_one[family] = at_one.get(family, 0) + 1
     if at_one:
         fields.append(
             Field(
                 "Countries at #1",
                 "\n".join(
                     f"{family_label(family)}: {plural(count, 'country', 'countries')}"
+                    f" of {in_top[family]} in the Top 10"
                     for family, count in sorted(at_one.items(), key=lambda item: -item[1])
                 ),
             )
@@ -130,30 +238,56 @@ async def _current_fields(
     return fields
 
 
-async def _records_held(ctx: CommandContext, title_ids: set[str], keys: set[ChartKey]) -> list[str]:
-    lines: list[str] = []
+def _best_rank_field(points: Sequence[Appearance]) -> Field:
+    best_rank = min(p.rank for _, p in points)
+    first_best = min((p for _, p in points if p.rank == best_rank), key=_by_period)
+    best_places = {p.key for _, p in points if p.rank == best_rank}
+    return Field(
+        "Best rank",
+        f"#{best_rank} — first in {chart_label(first_best.key)}, "
+        f"{period_label(first_best.key.granularity, first_best.period)}"
+        + (f" (in {len(best_places)} charts)" if len(best_places) > 1 else ""),
+    )
+
+
+# Records by importance: which kind of record, before how big it is.
+_RECORD_ORDER = (
+    Record.MOST_REGIONS_AT_NUMBER_ONE,
+    Record.LONGEST_NUMBER_ONE_RUN,
+    Record.MOST_WEEKLY_HOURS,
+    Record.MOST_WEEKLY_VIEWS,
+)
+
+
+async def _records_held(
+    ctx: CommandContext, title_ids: set[str], states: Mapping[ChartKey, ChartState]
+) -> list[str]:
+    """The records the show holds, most important first: worldwide charts, then across
+    countries, then single countries, each by kind of record and then by size."""
+    held: list[tuple[int, int, int, str]] = []
     families: set[Family] = set()
-    for key in sorted(keys):
+    for key, state in states.items():
         if key.region != WORLD:
             families.add(key.family())
-        state = await ctx.chart_state(key)
-        if state is None:
-            continue
         for record, mark in state.records.items():
             if mark.title_id in title_ids:
-                lines.append(
+                line = (
                     f"{RECORD_NAMES[record]} — {chart_label(key)}: "
                     f"{record_value(record, mark.value, key.granularity)}"
                 )
+                scope = 0 if key.region == WORLD else 2
+                held.append((scope, _RECORD_ORDER.index(record), -mark.value, line))
     for family in sorted(families):
         family_mark = await ctx.family_record(family)
         if family_mark is not None and family_mark.title_id in title_ids:
             record, granularity = Record.MOST_REGIONS_AT_NUMBER_ONE, family[3]
-            lines.append(
+            line = (
                 f"{RECORD_NAMES[record]} — {family_label(family)}: "
                 f"{record_value(record, family_mark.value, granularity)}"
             )
-    return lines
+            held.append((1, _RECORD_ORDER.index(record), -family_mark.value, line))
+    held.sort()
+    return [line for *_, line in held]
 
 
 HANDLERS: Mapping[str, Handler] = {"title": title}

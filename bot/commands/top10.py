@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import chart_step, source_name
+from bot.commands.formatting import chart_step, freshness_note, source_name
 from bot.commands.parsing import (
     resolve_category_argument,
     resolve_date_argument,
@@ -47,11 +47,16 @@ def _category_rank(category: str) -> tuple[int, int, str]:
     return base_rank, qualifier_rank, category
 
 
-def _movement(old: int | None, rank: int, has_previous: bool) -> str:
+# How /top10 marks a title that was not in the previous chart.
+DEBUT_MARK = " 🆕"
+REENTRY_MARK = " ↩ back"
+
+
+def _movement(old: int | None, rank: int, has_previous: bool, returning: bool) -> str:
     if not has_previous:
         return ""
     if old is None:
-        return " 🆕"
+        return REENTRY_MARK if returning else DEBUT_MARK
     if old > rank:
         return f" ▲{old - rank}"
     if old < rank:
@@ -59,12 +64,23 @@ def _movement(old: int | None, rank: int, has_previous: bool) -> str:
     return " ="
 
 
-def format_chart(chart: Chart, previous: Chart | None) -> tuple[str, ...]:
-    """Rank, title, movement and the metrics the source has, one line per entry."""
+def format_chart(
+    chart: Chart, previous: Chart | None, returning: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Rank, title, movement and the metrics the source has, one line per entry.
+
+    `returning`: title ids absent from `previous` that were in this chart before (re-entries,
+    marked apart from debuts).
+    """
     before = {e.title_id: e.rank for e in previous.entries} if previous else {}
     lines = []
     for entry in sorted(chart.entries, key=lambda e: e.rank):
-        move = _movement(before.get(entry.title_id), entry.rank, previous is not None)
+        move = _movement(
+            before.get(entry.title_id),
+            entry.rank,
+            previous is not None,
+            entry.title_id in returning,
+        )
         metrics = []
         if entry.weeks_in_top10 is not None:
             metrics.append(f"{entry.weeks_in_top10} wk")
@@ -79,6 +95,19 @@ def format_chart(chart: Chart, previous: Chart | None) -> tuple[str, ...]:
         detail = f" · {' · '.join(metrics)}" if metrics else ""
         lines.append(f"{entry.rank}. {display_title(entry.title, entry.season)}{move}{detail}")
     return tuple(lines)
+
+
+async def _returning_titles(ctx: CommandContext, chart: Chart, previous: Chart) -> set[str]:
+    """Titles new to `chart` since `previous` that were in this chart before `previous`."""
+    before = {e.title_id for e in previous.entries}
+    returning: set[str] = set()
+    for entry in chart.entries:
+        if entry.title_id in before:
+            continue
+        history = await ctx.storage.title_history(entry.title_id)
+        if any(p.key == chart.key and p.period < previous.period for p in history):
+            returning.add(entry.title_id)
+    return returning
 
 
 def _select_keys(
@@ -152,9 +181,15 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
         footer += f" (latest on or before {wanted_date.isoformat()})"
     if lists_here:
         footer += f" · also: {', '.join(lists_here[:6])}"
+    if wanted_date is None:
+        freshness = freshness_note(
+            key.granularity, chart.period, ctx.today(settings), await ctx.last_poll(key.source)
+        )
+        footer += f" · {freshness}"
+    returning = await _returning_titles(ctx, chart, previous) if previous else set()
     return Reply(
         title=f"{region_flag(region)} Top 10 — {chart_label(key)}",
-        lines=format_chart(chart, previous),
+        lines=format_chart(chart, previous, returning),
         footer=footer,
     )
 

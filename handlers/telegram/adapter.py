@@ -100,8 +100,9 @@ def render_html(reply: Reply) -> str:
 def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    row = [InlineKeyboardButton(b.label, callback_data=b.payload()) for b in reply.buttons]
-    return InlineKeyboardMarkup([row])
+    buttons = [InlineKeyboardButton(b.label, callback_data=b.payload()) for b in reply.buttons]
+    # Several buttons are choices between titles, too long to share a row.
+    return InlineKeyboardMarkup([[button] for button in buttons])
 
 
 def bot_commands() -> list[BotCommand]:

@@ -509,6 +509,30 @@ async def test_a_quick_command_on_a_slow_store_is_deferred(fake_discord: FakeDis
         await asyncio.wait_for(task, 10)
 
 
+async def test_an_unclear_subscribe_offers_title_buttons(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, service: CommandService
+) -> None:
+    channel = Destination("discord", str(CHANNEL_ID))
+    interaction = await slash(fake_discord, "subscribe", {"title": "love"}, user_id=MODERATOR_ID)
+    question = await answer_embed(fake_discord, interaction)
+    assert question["title"] == "⚠️ Which title is 'love'?"
+    assert await service.subscriptions.subscriptions_of(channel) == []
+    (message,) = [
+        m for m in [interaction.original, *interaction.followups] if m and m["components"]
+    ]
+    buttons = [button for row in message["components"] for button in row["components"]]
+    assert 2 <= len(buttons) <= 5
+    (chosen,) = [button for button in buttons if button["label"] == "Love Hard"]
+
+    click = await fake_discord.send_component_interaction(
+        chosen["custom_id"], message_id=int(message["id"]), user_id=MODERATOR_ID
+    )
+    (confirmation,) = (await final_answer(fake_discord, click)).data["embeds"]
+    assert confirmation["title"] == f"Subscribed #1 — alerts go to <#{CHANNEL_ID}>"
+    (subscription,) = await service.subscriptions.subscriptions_of(channel)
+    assert subscription.spec == SubscriptionSpec(show="love hard", show_title="Love Hard")
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
 async def test_hostile_options_get_an_embed_that_discord_accepts(
     fake_discord: FakeDiscord, adapter: DiscordAdapter, command: Command

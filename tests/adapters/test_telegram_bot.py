@@ -114,7 +114,9 @@ async def test_top10_kr_end_to_end_in_a_group(
     lines = answer.plain_text.split("\n")
     assert lines[1] == "1. Hellbound: Season 1 🆕 · 1 wk"
     assert "2. The King's Affection: Season 1 ▼1 · 6 wk" in lines
-    assert lines[-1] == "Netflix Top 10 (official) · week ending 2021-11-21 · also: Films"
+    assert lines[-1].startswith(
+        "Netflix Top 10 (official) · week ending 2021-11-21 · also: Films · "
+    )
 
 
 async def test_commands_are_registered_from_the_registry(
@@ -435,6 +437,27 @@ async def test_long_operator_alerts_are_split_within_telegrams_limit(
     assert len(parts) == 3
     assert all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
     assert "\n".join(p.text for p in parts) == text
+
+
+async def test_an_unclear_subscribe_offers_title_buttons(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, service: CommandService
+) -> None:
+    group = Destination("telegram", str(GROUP_ID))
+    sent = await command(fake_telegram, GROUP_ID, "/subscribe love", ADMIN_ID)
+    question = sent[-1]
+    assert question.plain_text.startswith("⚠️ Which title is 'love'?\n")
+    assert await service.subscriptions.subscriptions_of(group) == []
+    rows = question.reply_markup["inline_keyboard"]
+    assert 2 <= len(rows) <= 5 and all(len(row) == 1 for row in rows)  # one title per row
+    (chosen,) = [row[0] for row in rows if row[0]["text"] == "Love Hard"]
+
+    fake_telegram.inject_callback_query(
+        GROUP_ID, question.message_id, chosen["callback_data"], ADMIN_ID
+    )
+    confirmation = (await fake_telegram.wait_for_sent(len(sent) + 1))[-1]
+    assert confirmation.plain_text.startswith("Subscribed #1 — alerts go to this group")
+    (subscription,) = await service.subscriptions.subscriptions_of(group)
+    assert subscription.spec.show_title == "Love Hard"
 
 
 @pytest.mark.parametrize("command_name", [c.name for c in COMMANDS])

@@ -225,9 +225,11 @@ async def test_a_button_under_title_is_a_command_the_console_can_type(database: 
         console = ConsoleAdapter(service, out=io.StringIO())
         card = await console.handle_line("/title squid game")
         assert card is not None
-        (button_line,) = [line for line in card.split("\n") if line.startswith("[🔔 Subscribe]")]
-        typed_command = button_line.removeprefix("[🔔 Subscribe] ")
+        (button_line,) = [line for line in card.split("\n") if line.startswith("[1] 🔔 Subscribe")]
+        typed_command = button_line.removeprefix("[1] 🔔 Subscribe — ")
         answer = await console.handle_line(typed_command)
+        await console.handle_line("/title squid game")
+        pressed = await console.handle_line("1")  # the number presses the same button
     finally:
         await storage.close()
     assert answer is not None
@@ -235,6 +237,7 @@ async def test_a_button_under_title_is_a_command_the_console_can_type(database: 
         "Subscribed #1 — alerts go to the console",
         "Squid Game — headlines",
     ]
+    assert pressed is not None and pressed.startswith("Already subscribed (#1)")
 
 
 def test_bad_platform_settings_fail_with_their_key_name() -> None:
@@ -255,3 +258,35 @@ def test_bad_platform_settings_fail_with_their_key_name() -> None:
             environ={},
             console_enabled=False,
         )
+
+
+async def test_the_console_numbers_title_choices_and_a_number_picks_one() -> None:
+    storage = MemoryBackend()
+    await load_chat_history(storage)
+    service = CommandService(storage, MemorySubscriptionStore())
+    console = ConsoleAdapter(service, out=io.StringIO())
+    question = await console.handle_line("/subscribe love")
+    assert question is not None
+    lines = question.split("\n")
+    assert lines[:2] == [
+        "⚠ Which title is 'love'?",
+        "Nothing subscribed yet: pick the title you mean.",
+    ]
+    choices = [line for line in lines if line[:1] == "[" and line[1:2].isdigit()]
+    assert 2 <= len(choices) <= 5
+    assert choices[0].startswith("[1] ") and " — /subscribe title=~" in choices[0]
+    assert "Type a number to choose, or the command after it." in lines
+    (love_hard,) = [line for line in choices if line.split(" — ")[0].endswith("] Love Hard")]
+    number = love_hard[1 : love_hard.index("]")]
+    picked = await console.handle_line(number)
+    assert picked is not None
+    assert picked.split("\n")[:2] == [
+        "Subscribed #1 — alerts go to the console",
+        "Love Hard — headlines",
+    ]
+    # After an answer without buttons, a number is no choice.
+    missing = await console.handle_line("7")
+    assert missing == "⚠ No choice 7\nThe last answer offered no numbers; type a /command instead."
+    for odd in ("²", "99999999999999999999", "٣"):
+        answer = await console.handle_line(odd)
+        assert answer is not None and not answer.startswith("⚠ Something went wrong"), odd

@@ -27,6 +27,12 @@ from bot.commands import COMMANDS_BY_NAME, ArgumentError, parse_command_text
         ("subscribe", "Squid Game", {"title": "Squid Game"}),
         ("subscribe", "Emily in Paris", {"title": "Emily in Paris"}),  # "in" is also India
         ("subscribe", "KR TV", {"region": "KR", "category": "TV"}),
+        # Category words in any order; inside a title they stay the title's.
+        ("subscribe", "non-english tv world", {"region": "world", "category": "TV (Non-English)"}),
+        ("subscribe", "Love Hard films", {"title": "Love Hard films"}),
+        ("subscribe", "The English Game", {"title": "The English Game"}),
+        ("top10", "films kr english", {"region": "kr", "category": "Films (English)"}),
+        ("settings", "22:00-08:00", {"quiet": "22:00-08:00"}),
         (
             "subscribe",
             "world new_number_one records",

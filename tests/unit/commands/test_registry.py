@@ -30,6 +30,7 @@ from tests.unit.commands.command_helpers import member, run
 SUPPORT_MODULES = frozenset(
     {
         "autocomplete",
+        "title_match",
         "context",
         "formatting",
         "lookup",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.commands import CommandService
-from tests.unit.commands.command_helpers import member, run
+from bot.poll_report import LastPoll, last_poll_key
+from tests.unit.commands.command_helpers import Clock, member, run
 
 
 async def test_top10_kr_is_the_latest_korean_tv_list(service: CommandService) -> None:
@@ -60,3 +63,49 @@ async def test_top10_bad_input_gets_a_helpful_answer(
     assert reply.title == title
     if hint is not None:
         assert hint in reply.suggestions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/top10 world non-english tv",
+        "/top10 non-english tv world",
+        "/top10 tv world non english",
+        "/top10 world series non-english",
+        "/top10 world TV (Non-English)",
+        "/top10 region=world category=non-english shows",
+    ],
+)
+async def test_category_words_work_in_any_order(service: CommandService, text: str) -> None:
+    reply = await run(service, text)
+    assert reply.ok, reply.title
+    assert reply.title == "🌍 Top 10 — Netflix · Worldwide · TV (Non-English)"
+
+
+async def test_english_films_in_either_order(service: CommandService) -> None:
+    first = await run(service, "/top10 english films world")
+    second = await run(service, "/top10 world movies english")
+    assert first.title == second.title == "🌍 Top 10 — Netflix · Worldwide · Films (English)"
+
+
+async def test_reentries_are_marked_apart_from_debuts(service: CommandService) -> None:
+    reply = await run(service, "/top10 GB")
+    # PAW Patrol was in the British list before 2021-11-14 and is back on 2021-11-21.
+    paw = next(line for line in reply.lines if "PAW Patrol" in line)
+    assert paw.startswith("9. PAW Patrol") and "↩ back" in paw and "🆕" not in paw
+    korea = await run(service, "/top10 KR")
+    assert korea.lines[0] == "1. Hellbound: Season 1 🆕 · 1 wk"
+
+
+async def test_stale_chart_says_its_age_and_the_last_poll(service: CommandService) -> None:
+    fresh = await run(service, "/top10 KR")  # three days after the week: not stale
+    assert "old" not in fresh.footer and fresh.footer.endswith("source not polled yet")
+    polled = LastPoll(datetime(2026, 12, 6, 4, 0, tzinfo=UTC), True, "netflix: 0 new", 0)
+    await service.storage.set_meta(last_poll_key("netflix"), polled.to_json())
+    later = CommandService(
+        service.storage, service.subscriptions, clock=Clock(datetime(2026, 12, 6, tzinfo=UTC))
+    )
+    stale = await run(later, "/top10 KR")
+    assert stale.footer.endswith(
+        "⚠️ chart of 2021-11-21 — 5 years old · source last polled 2026-12-06 04:00 UTC"
+    )

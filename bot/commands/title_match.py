@@ -1,0 +1,153 @@
+"""How close a typed title is to a stored one, and when the closest is clearly the one meant.
+
+The score (0–100) is the best of:
+- the whole text against the whole title, by Damerau-Levenshtein similarity, so a swapped pair
+  of letters ("Sqiud Gmae") costs one edit, not two — also with the words sorted, so word order
+  does not matter ("heist money");
+- the title being typed: the query against as many letters of the title from the start of one
+  of its words ("squid", "bridgerto", "witcher" for "The Witcher"), discounted by how much of
+  the title is still missing. Only a query shorter than the title gets this credit, and only
+  from a word's start, so a short title ("Ma", "Up", "You") never wins on a piece of a longer
+  query, and "up" does not find "Chupa".
+
+A title is *clearly* the one meant when it scores at least ACCEPT_SCORE and beats every other
+show by CLEAR_MARGIN; anything less is a question back with choices, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import takewhile
+
+from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import DamerauLevenshtein
+
+# Below this, a title is not offered even as a choice.
+CHOICE_SCORE = 60.0
+# At or above this (and CLEAR_MARGIN ahead of any other show) a title is taken without asking:
+# two swapped letter pairs in a ten-letter title still make it.
+ACCEPT_SCORE = 80.0
+CLEAR_MARGIN = 8.0
+# What a complete-but-unfinished prefix is worth before the typed share is added on top: "squid"
+# for "Squid Game" (half typed) scores 87.5, for "Squid Game: The Challenge" 80.
+PREFIX_BASE = 0.75
+# Prefix credit starts at two characters (Discord completes from the first keystrokes).
+MIN_PREFIX_LENGTH = 2
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def title_score(query: str, title: str, **_: object) -> float:
+    """Similarity of two processed (case-folded, punctuation-free) texts, 0–100."""
+    if not query or not title:
+        return 0.0
+    whole = max(
+        DamerauLevenshtein.normalized_similarity(query, title),
+        DamerauLevenshtein.normalized_similarity(_sorted_words(query), _sorted_words(title)),
+    )
+    score = whole * 100
+    if MIN_PREFIX_LENGTH <= len(query) < len(title):
+        typed_share = len(query) / len(title)
+        typed = max(
+            DamerauLevenshtein.normalized_similarity(query, title[start : start + len(query)])
+            for start in _word_starts(title)
+        )
+        score = max(score, typed * 100 * (PREFIX_BASE + (1 - PREFIX_BASE) * typed_share))
+    return score
+
+
+def _word_starts(text: str) -> list[int]:
+    return [0, *(position + 1 for position, char in enumerate(text) if char == " ")]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    name: str
+    score: float
+    index: int  # position in the list searched
+
+
+def closest_titles(
+    query: str, names: Sequence[str], limit: int, cutoff: float = CHOICE_SCORE
+) -> list[Scored]:
+    """The names closest to `query`, best first (at most CANDIDATES)."""
+    return TitleMatcher(names).closest(query, limit, cutoff)
+
+
+# The best candidates of each fast pass that are scored in full; `limit` may not exceed it.
+CANDIDATES = 50
+
+
+class TitleMatcher:
+    """`closest_titles` over a fixed list, with the list's folding done once.
+
+    Scoring every title in Python costs tens of milliseconds per keystroke of autocomplete, so
+    rapidfuzz's compiled scorers pick the candidates first — the best CANDIDATES by whole-text
+    and by sorted-words similarity, and every title the query is a piece of — and only those
+    get the full `title_score`. The candidates hold every title that `title_score` can rank
+    above the cutoff (an Indel partial ratio is never below the Damerau-Levenshtein similarity of
+    an equal-length window), so the result is the one scoring every title would give.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = list(names)
+        self._folded = [utils.default_process(name) for name in self._names]
+        self._sorted = [_sorted_words(name) for name in self._folded]
+        # Longest first: prefix credit needs a title longer than the query, a leading slice.
+        self._longest_first = sorted(
+            range(len(self._folded)), key=lambda index: -len(self._folded[index])
+        )
+
+    def closest(self, query: str, limit: int, cutoff: float = CHOICE_SCORE) -> list[Scored]:
+        folded = utils.default_process(query)
+        if not folded:
+            return []
+        wanted = min(limit, CANDIDATES)
+        similarity = DamerauLevenshtein.normalized_similarity
+        candidates = {
+            index
+            for _, _, index in process.extract(
+                folded, self._folded, scorer=similarity, processor=None, limit=CANDIDATES
+            )
+        }
+        candidates.update(
+            index
+            for _, _, index in process.extract(
+                _sorted_words(folded),
+                self._sorted,
+                scorer=similarity,
+                processor=None,
+                limit=CANDIDATES,
+            )
+        )
+        if len(folded) >= MIN_PREFIX_LENGTH:
+            longer = list(
+                takewhile(lambda index: len(self._folded[index]) > len(folded), self._longest_first)
+            )
+            candidates.update(
+                longer[position]
+                for _, _, position in process.extract_iter(
+                    folded,
+                    [self._folded[index] for index in longer],
+                    scorer=fuzz.partial_ratio,
+                    processor=None,
+                    score_cutoff=cutoff,
+                )
+            )
+        scored = [
+            Scored(self._names[index], title_score(folded, self._folded[index]), index)
+            for index in candidates
+        ]
+        found = [hit for hit in scored if hit.score >= cutoff]
+        found.sort(key=lambda hit: (-hit.score, hit.index))
+        return found[:wanted]
+
+
+def is_clear_winner(best: float, runner_up: float | None) -> bool:
+    """Whether the best score is good enough, and far enough ahead, to act on without asking."""
+    if best < ACCEPT_SCORE:
+        return False
+    return runner_up is None or best - runner_up >= CLEAR_MARGIN
