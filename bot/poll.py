@@ -4,9 +4,10 @@
   start-up catch-up never interleave for one source, and a broken source never stops another.
 - A source yields what it found (bot/sources/feed.py); the poller gates and stores the charts,
   stores the refusals, and counts what was fetched or unchanged, the same way for every source.
-- A poll fails when a fetch failed or a chart was rejected. Three failed polls in a row of one
-  source send one operator alert (to `[admin] chat`, else the console); the first good poll after
-  that says the source recovered. The count lives in the store, so restarts do not reset it.
+- A poll fails when a fetch failed or a chart was rejected. A source that failed 3 polls in a row
+  AND for at least `[admin] alert_after` (30 min) sends one operator alert (to `[admin] chat`,
+  else the console); the first good poll after an alert says the source recovered. The count and
+  the streak's start live in the store, so restarts do not reset them.
 - Catch-up: events of periods older than `[alerts] catchup_max_age` (a backfill after downtime)
   are not sent one by one; they fold into one summary per chat (bot/catchup.py).
 """
@@ -14,12 +15,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -70,6 +72,44 @@ class PollOutput:
     events: EventSink | None = None  # fresh events, one message each
     catchup: Callable[[CatchupSummary], Awaitable[None]] | None = None
     operator: TextSink | None = None  # "source X failed 3 polls in a row"
+
+
+def streak_key(name: str) -> str:
+    return f"poll:{name}:failing"
+
+
+@dataclass(frozen=True, slots=True)
+class FailureStreak:
+    """The failed polls in a row of one source: since when, and whether the operator was told.
+    Kept in the store beside the count, so a restart neither resets nor repeats an alert."""
+
+    since: datetime  # when the first failed poll of the streak started
+    alerted: bool = False
+
+    def due(self, failures: int, now: datetime, alert_after: timedelta) -> bool:
+        """Failed often enough AND long enough: 3 polls in a row take 3 minutes inside the
+        publication window, and a CDN blip that short must not page anyone."""
+        return failures >= FAILED_POLLS_BEFORE_ALERT and now - self.since >= alert_after
+
+    def to_json(self) -> str:
+        return json.dumps({"since": self.since.isoformat(), "alerted": self.alerted})
+
+    @classmethod
+    def from_json(
+        cls, text: str | None, failures_before: int, now: datetime
+    ) -> FailureStreak | None:
+        """The stored streak; None when the source was not failing. A store written before
+        streaks were kept has only the count: the streak starts now, alerted if the count had
+        already reached the old alert."""
+        try:
+            data = json.loads(text) if text else None
+            if isinstance(data, dict):
+                return cls(datetime.fromisoformat(data["since"]), bool(data["alerted"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+        if failures_before == 0:
+            return None
+        return cls(now, alerted=failures_before >= FAILED_POLLS_BEFORE_ALERT)
 
 
 def build_sources(poll_config: PollConfig, *, temp_dir: Path | None = None) -> dict[str, Source]:
@@ -283,10 +323,19 @@ class Poller:
         await self._storage.set_meta(failures_key(name), str(failures))
         last = LastPoll(now, not report.failed, report.summary_line(), failures)
         await self._storage.set_meta(last_poll_key(name), last.to_json())
-        if failures == FAILED_POLLS_BEFORE_ALERT:
+        streak = FailureStreak.from_json(
+            await self._storage.get_meta(streak_key(name)), before, now
+        )
+        if not report.failed:
+            await self._storage.set_meta(streak_key(name), "")
+            if streak is not None and streak.alerted:
+                await self._alert(f"✅ top10bot: {name} recovered after {before} failed polls.")
+            return
+        streak = streak or FailureStreak(since=now)
+        if not streak.alerted and streak.due(failures, now, self.config.alert_after):
             await self._alert(failure_alert(report, failures))
-        elif failures == 0 and before >= FAILED_POLLS_BEFORE_ALERT:
-            await self._alert(f"✅ top10bot: {name} recovered after {before} failed polls.")
+            streak = replace(streak, alerted=True)
+        await self._storage.set_meta(streak_key(name), streak.to_json())
 
     async def _alert(self, text: str) -> None:
         log.error("operator alert: %s", text.splitlines()[0])

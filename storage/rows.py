@@ -71,7 +71,7 @@ def rank_point_from_row(row: Sequence[Any]) -> RankPoint:
 
 SUBSCRIPTION_COLUMNS = """
 s.id, d.platform, d.chat_id, d.thread_id,
-s.show, s.show_title, s.service, s.region, s.category, s.event_types
+s.show, s.show_title, s.service, s.region, s.category, s.event_types, s.details
 """
 
 
@@ -92,6 +92,7 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
             region=row[7],
             category=row[8],
             event_types=codec.decode_types(row[9]),
+            details=bool(row[10]),
         ),
     )
 

@@ -15,7 +15,10 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
   not continue the stored history (bot/sources/netflix_periods.py), or that could not be fetched
   is a rejected snapshot of every chart the file should have given, never an empty chart. Such a
   body is not remembered as processed (its validators are committed only after its charts were
-  taken, and only when nothing of it was refused), so the next poll fetches and judges it again.
+  taken, and only when nothing of it was refused). It is remembered as refused instead: the next
+  polls get a 304 or the same SHA-256 for it and refuse it again unread ("unchanged since
+  refused: …"), until the file changes. A file only partly refused (some charts missing or
+  rejected) is remembered as neither, so the next poll fetches and reads it again.
 """
 
 from __future__ import annotations
@@ -200,6 +203,7 @@ class NetflixSource:
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
         except SourceError as exc:
+            await context.fetcher.refuse(result, exc.reason)
             yield Refused(tuple(keys), expected, exc.reason)
             return
         selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
@@ -241,6 +245,7 @@ class NetflixSource:
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
                 yield Charts(selection.select(scan.charts()))
             except SourceError as exc:
+                await context.fetcher.refuse(result, exc.reason)
                 yield Refused(tuple(keys), expected, exc.reason)
                 return
         for item in [*missing, *selection.refused]:
@@ -265,6 +270,7 @@ class NetflixSource:
                 raise SourceError(problem, source=NAME, what=url)
             charts = netflix.parse_most_popular(result.text, snapshot, what=url)
         except SourceError as exc:
+            await context.fetcher.refuse(result, exc.reason)
             yield Refused(tuple(keys), snapshot, exc.reason)
             return
         # A list Netflix did not revise is not a new snapshot: the pipeline skips it, as it skips
@@ -279,12 +285,15 @@ class NetflixSource:
 async def _fetch(
     fetching: Awaitable[FetchResult], keys: Iterable[ChartKey], period: date
 ) -> FetchResult | Refused | Unchanged:
-    """The changed body, or what to yield instead: the refused charts of a failed fetch, or the
-    news that nothing changed."""
+    """The changed body, or what to yield instead: the refused charts of a failed fetch or of a
+    body refused before (not read again), or the news that nothing changed."""
     try:
         result = await fetching
     except FetchError as exc:
         return Refused.fetch_failed(keys, period, exc)
+    if result.refused_before is not None:
+        log.info("%s: %s", result.url, result.refused_again_reason)
+        return Refused(tuple(keys), period, result.refused_again_reason)
     return Unchanged(result) if result.unchanged else result
 
 

@@ -29,16 +29,17 @@ ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 
 _INSERT_SUBSCRIPTION = """
 INSERT INTO subscriptions (destination_id, identity, show, show_title, service, region, category,
-                           event_types, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                           event_types, details, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (destination_id, identity) DO NOTHING
 """
 
 # The subscriptions of one destination ($2) copied to another ($1); ones it has are kept once.
 _COPY_SUBSCRIPTIONS = """
 INSERT INTO subscriptions (destination_id, identity, show, show_title, service, region, category,
-                           event_types, created_at)
-SELECT $1, identity, show, show_title, service, region, category, event_types, created_at
+                           event_types, details, created_at)
+SELECT $1, identity, show, show_title, service, region, category, event_types, details,
+       created_at
 FROM subscriptions WHERE destination_id = $2 ORDER BY id
 ON CONFLICT (destination_id, identity) DO NOTHING
 """
@@ -82,6 +83,7 @@ class PostgresSubscriptionStore:
                 spec.region,
                 spec.category,
                 codec.encode_types(spec.event_types),
+                int(spec.details),
                 self._now(),
             )
             rows = await tx.fetch(
@@ -128,7 +130,7 @@ class PostgresSubscriptionStore:
         grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
         for row in rows:
             subscription = subscription_from_row(row)
-            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[10:]), []))
+            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[11:]), []))
             entry[1].append(subscription)
         return [
             Route(destination, settings, tuple(subscriptions))

@@ -58,8 +58,9 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           region, category, event_types, details,
+                                           created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,
                 (
@@ -71,6 +72,7 @@ class SqliteSubscriptionStore:
                     spec.region,
                     spec.category,
                     codec.encode_types(spec.event_types),
+                    int(spec.details),
                     self._now(),
                 ),
             )
@@ -120,7 +122,7 @@ class SqliteSubscriptionStore:
         grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
         for row in rows:
             subscription = subscription_from_row(row)
-            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[10:]), []))
+            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[11:]), []))
             entry[1].append(subscription)
         return [
             Route(destination, settings, tuple(subscriptions))
@@ -194,9 +196,10 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
+                                           region, category, event_types, details,
+                                           created_at)
                 SELECT ?, identity, show, show_title, service, region, category, event_types,
-                       created_at
+                       details, created_at
                 FROM subscriptions WHERE destination_id = ? ORDER BY id
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,
