@@ -33,7 +33,8 @@ _ROWS_PER_DESTINATION = 4
 
 # The subscriptions of the active destinations, with what matching needs.
 _ACTIVE_FILTERS = """
-SELECT s.show, s.service, s.region, s.category, s.event_types, d.event_types, d.id, d.platform
+SELECT s.show, s.service, s.region, s.category, s.event_types, s.details, d.event_types, d.id,
+       d.platform
 FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id
 WHERE d.active = 1
 """
@@ -58,15 +59,16 @@ async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]],
         return 0
     by_filter: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
     for row in await tx.fetch(_ACTIVE_FILTERS):
-        by_filter.setdefault(tuple(row[:6]), []).append((int(row[6]), str(row[7])))
+        by_filter.setdefault(tuple(row[:7]), []).append((int(row[7]), str(row[8])))
     wanted: dict[tuple[int, int], str] = {}
-    for (show, service, region, category, types, chat_types), places in by_filter.items():
+    for (show, service, region, category, types, details, chat_types), places in by_filter.items():
         spec = SubscriptionSpec(
             show=show,
             service=service,
             region=region,
             category=category,
             event_types=codec.decode_types(types),
+            details=bool(details),
         )
         settings = ChatSettings(event_types=codec.decode_types(chat_types))
         for event_id, event in new:

@@ -24,7 +24,7 @@ ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 
 _SUBSCRIPTION_COLUMNS = """
 s.id, d.platform, d.chat_id, d.thread_id,
-s.show, s.show_title, s.service, s.region, s.category, s.event_types
+s.show, s.show_title, s.service, s.region, s.category, s.event_types, s.details
 """
 
 
@@ -47,6 +47,7 @@ def _subscription_from(row: Any) -> Subscription:
             region=row[7],
             category=row[8],
             event_types=codec.decode_types(row[9]),
+            details=bool(row[10]),
         ),
     )
 
@@ -91,8 +92,9 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           region, category, event_types, details,
+                                           created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,
                 (
@@ -104,6 +106,7 @@ class SqliteSubscriptionStore:
                     spec.region,
                     spec.category,
                     codec.encode_types(spec.event_types),
+                    int(spec.details),
                     self._now(),
                 ),
             )
@@ -153,7 +156,7 @@ class SqliteSubscriptionStore:
         grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
         for row in rows:
             subscription = _subscription_from(row)
-            entry = grouped.setdefault(subscription.destination, (_settings_from(row[10:]), []))
+            entry = grouped.setdefault(subscription.destination, (_settings_from(row[11:]), []))
             entry[1].append(subscription)
         return [
             Route(destination, settings, tuple(subscriptions))
@@ -227,9 +230,10 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
+                                           region, category, event_types, details,
+                                           created_at)
                 SELECT ?, identity, show, show_title, service, region, category, event_types,
-                       created_at
+                       details, created_at
                 FROM subscriptions WHERE destination_id = ? ORDER BY id
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,

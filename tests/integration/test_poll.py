@@ -361,7 +361,8 @@ async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     backend = await open_backend(url)
     try:
         await backend.subscriptions.add_subscription(
-            Destination("telegram", "1"), SubscriptionSpec(service="netflix", region=WORLD)
+            Destination("telegram", "1"),
+            SubscriptionSpec(service="netflix", region=WORLD, details=True),
         )
     finally:
         await backend.close()
