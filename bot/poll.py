@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,10 +40,13 @@ from bot.sources.errors import SourceError
 from bot.sources.feed import (
     Charts,
     Fetched,
+    Outcome,
     PollContext,
     Refused,
     Source,
     SourceItem,
+    SourceItems,
+    send_into,
     throw_into,
 )
 from bot.sources.flixpatrol_fetch import FlixPatrolSource
@@ -132,36 +135,44 @@ class SourceFeed:
     fetched: int = 0  # bodies downloaded and handed to a parser
     _keys: list[ChartKey] | None = None  # the source's stored keys, read once per poll
 
-    async def drain(self, items: AsyncGenerator[SourceItem, None]) -> None:
-        """Take everything the source yields, in order. A broken chart stream (SourceError while
-        the pipeline reads it) goes back into the source at the `yield` that handed it over."""
+    async def drain(self, items: SourceItems) -> None:
+        """Take everything the source yields, in order. How the gate judged a `Charts` item goes
+        back into the source at the `yield` that handed it over (it decides whether the body is
+        remembered as processed); so does a broken chart stream (SourceError while the pipeline
+        reads it)."""
         async with aclosing(items):
             item = await anext(items, None)
             while item is not None:
                 try:
-                    await self.take(item)
+                    outcome = await self.take(item)
                 except SourceError as exc:
                     item = await throw_into(items, exc)
                 else:
-                    item = await anext(items, None)
+                    item = await send_into(items, outcome)
 
-    async def take(self, item: SourceItem) -> None:
+    async def take(self, item: SourceItem) -> Outcome | None:
+        """Deal with one item; for `Charts`, how the gate judged them."""
         if isinstance(item, Charts):
+            judged = PipelineStats()
             charts = item.charts
             if isinstance(charts, list | tuple):
-                charts = await self._against_other_categories(charts)
-            self.stats.add(
-                await self.pipeline.process(charts, expected_period=item.expected_period)
-            )
-        elif isinstance(item, Refused):
+                charts = await self._against_other_categories(charts, judged)
+            judged.add(await self.pipeline.process(charts, expected_period=item.expected_period))
+            self.stats.add(judged)
+            first = judged.rejections[0][1] if judged.rejections else None
+            return Outcome(judged.accepted, judged.rejected, first)
+        if isinstance(item, Refused):
             await self.refuse(item)
         elif isinstance(item, Fetched):
             self.fetched += 1
         else:
             log.info("%s: %s, skipped", item.result.url, item.result.unchanged_reason)
             self.unchanged.append(item.result.url)
+        return None
 
-    async def _against_other_categories(self, charts: Sequence[Chart]) -> list[Chart]:
+    async def _against_other_categories(
+        self, charts: Sequence[Chart], judged: PipelineStats
+    ) -> list[Chart]:
         """A page's few charts (a streamed file is judged by its source instead), each against
         the newest stored list of its own category and of the others of its region: one closer
         to another category's list than to its own is that list under the wrong heading."""
@@ -174,7 +185,7 @@ class SourceFeed:
                 kept.append(chart)
             else:
                 log.info("rejected %s: %s", chart.label(), reason)
-                await self.pipeline.reject(chart, reason, self.stats)
+                await self.pipeline.reject(chart, reason, judged)
         return kept
 
     async def _other_category_reason(self, history: Storage, chart: Chart) -> str | None:

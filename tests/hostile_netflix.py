@@ -228,8 +228,8 @@ async def assert_refused_then_recovers(
 ) -> None:
     """The broken file fails the poll with `reason`; charts it refused make no event (the others
     of its week may be accepted, each chart is judged on its own), polled again it gives
-    nothing; the good file then brings the rest, so that the polls together give each good
-    event exactly once."""
+    nothing and fails again (never "unchanged"); the good file then brings the rest, so that the
+    polls together give each good event exactly once."""
     report, events = await rig.poll()
     assert report.failed
     assert reason in " | ".join(report.reasons())
@@ -239,9 +239,10 @@ async def assert_refused_then_recovers(
     assert {event.key for event in events} < reference
 
     # The same broken file polled again (a 304, or the same bytes, when it was refused as a
-    # whole): nothing new is taken from it.
+    # whole): nothing new is taken from it, and it is still a failure, never "unchanged".
     again, more = await rig.poll()
-    assert (again.accepted, more) == (0, [])
+    assert (again.accepted, more, again.failed) == (0, [], True), again.summary_line()
+    assert await rig.storage.get_meta(failures_key("netflix")) == "2"
 
     rig.server.put(case[1], case[2])
     good, later = await rig.poll()
