@@ -99,9 +99,10 @@ class ConditionalFetcher:
             await self._storage.set_meta(REFUSED_PREFIX + result.url, "")
 
     async def refuse(self, result: FetchResult, reason: str) -> None:
-        """Remember a body refused as a whole, so the same body is refused again unread. Only
-        for a refusal the bytes alone decide: a body whose charts were partly taken is fetched
-        and read again, for the charts still missing may come later."""
+        """Remember a refused body, so the same body is refused again unread (a 304 or the same
+        SHA-256) until the source changes it: a changed body is judged afresh, and the charts
+        still missing come with it. Not for a refusal that depends on more than the bytes (the
+        size compared with recent downloads)."""
         if result.unchanged or result.refused_before is not None:
             return
         if reason == result.shrink_problem():
