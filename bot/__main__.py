@@ -20,12 +20,14 @@ from bot.config import CONFIG_ENV, Config, ConfigError, load_config
 from bot.events import Event
 from bot.models import Chart
 from bot.pipeline import Pipeline, PipelineStats
-from bot.ports import Backend
+from bot.ports import Backend, StorageRefused
 from bot.render import event_line
 from bot.sources.errors import SourceError
 from bot.sources.files import ChartFile, merge_by_period, read_charts, resolve_files
 
 log = logging.getLogger("top10bot")
+
+_DB_HELP = "database URL (sqlite:///…, postgresql://…) or SQLite file (default: [storage] url)"
 
 
 def _iso_date(text: str) -> date:
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         " events. Replayed events are history: no deliveries are queued for them.",
     )
     replay.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
-    replay.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
+    replay.add_argument("--db", metavar="URL", help="database URL or SQLite file (default: temp)")
     replay.add_argument("--from", dest="since", type=_iso_date, metavar="DATE")
     replay.add_argument("--to", dest="until", type=_iso_date, metavar="DATE")
     replay.add_argument("--format", choices=("text", "jsonl"), default="text")
@@ -69,19 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
         " for them.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE[@YYYY-MM-DD]")
-    imp.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    imp.add_argument("--db", metavar="URL", help=_DB_HELP)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     migrate = db_commands.add_parser("migrate", help="apply pending migrations")
-    migrate.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    migrate.add_argument("--db", metavar="URL", help=_DB_HELP)
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy every row of one database into another, empty one (SQLite ⇄ PostgreSQL)",
+    )
+    copy.add_argument("source", metavar="SRC", help="URL or SQLite file to copy from")
+    copy.add_argument("target", metavar="DST", help="URL or SQLite file to fill (must be empty)")
 
     poll = commands.add_parser("poll", help="poll the live sources (Netflix, FlixPatrol)")
     poll.add_argument("--source", metavar="NAME", help="only this source: netflix or flixpatrol")
     poll.add_argument(
         "--once", action="store_true", help="one pass, a summary line per source, then exit"
     )
-    poll.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    poll.add_argument("--db", metavar="URL", help=_DB_HELP)
     poll.add_argument(
         "-v",
         "--verbose",
@@ -93,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="per source and chart: last accepted and rejected period, next poll"
     )
-    status.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+    status.add_argument("--db", metavar="URL", help=_DB_HELP)
 
     deliveries = commands.add_parser(
         "deliveries", help="the alert outbox: counts, dead letters, sending what is due"
@@ -115,12 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         " `poll --once`",
     )
     for sub in (delivery_status, delivery_retry, delivery_send):
-        sub.add_argument("--db", metavar="PATH", help="SQLite file (default: [storage] url)")
+        sub.add_argument("--db", metavar="URL", help=_DB_HELP)
     return parser
 
 
-def _storage_url(config: Config, db_path: str | None) -> str:
-    return f"sqlite:///{Path(db_path).resolve()}" if db_path else config.storage.url
+def _storage_url(config: Config, db: str | None) -> str:
+    """`--db` names a database by URL (postgresql://…, sqlite:///…) or a SQLite file by path."""
+    if not db:
+        return config.storage.url
+    return db if "://" in db else f"sqlite:///{Path(db).resolve()}"
 
 
 @asynccontextmanager
@@ -252,6 +263,17 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _copy(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import copy_storage
+
+    copied = await copy_storage(
+        _storage_url(config, args.source), _storage_url(config, args.target)
+    )
+    for table, rows in copied.items():
+        print(f"{table}: {rows} rows")
+    return 0
+
+
 async def _poll(config: Config, args: argparse.Namespace) -> int:
     from bot.app import poll_on_schedule, poll_once
 
@@ -318,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = _storage_url(config, args.db)
             return asyncio.run(_feed(config, url, args.files, summary=True))
         if args.command == "db":
-            return asyncio.run(_migrate(config, args))
+            run_db = _copy if args.db_command == "copy" else _migrate
+            return asyncio.run(run_db(config, args))
         if args.command == "poll":
             return asyncio.run(_poll(config, args))
         if args.command == "status":
@@ -330,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_bot(config))
     except ConfigError as exc:  # a section a command reads when it needs it ([netflix], …)
         print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except StorageRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except SourceError as exc:
         print(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
 from bot.ports import Backend, Outbox, Storage
-from storage import open_backend
+from storage import copy_database, open_backend
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
@@ -37,8 +37,13 @@ log = logging.getLogger(__name__)
 
 
 async def open_storage_url(url: str) -> Backend:
-    """Open (and migrate) the backend a URL names: sqlite:///path.db, memory://."""
+    """Open (and migrate) the backend a URL names: sqlite:///path.db, postgresql://…, memory://."""
     return await open_backend(url)
+
+
+async def copy_storage(source_url: str, target_url: str) -> dict[str, int]:
+    """Copy one deployment's database into another, empty one (`top10bot db copy`)."""
+    return await copy_database(source_url, target_url)
 
 
 @dataclass(frozen=True, slots=True)

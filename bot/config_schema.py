@@ -43,7 +43,7 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     | {"request_interval", "pages_in_flight", "solver_url"},
     # load_poll_config (bot/poll_config.py)
     "alerts": frozenset({"catchup_max_age"}),
-    "admin": frozenset({"chat"}),
+    "admin": frozenset({"chat", "alert_after"}),
     # build_chat_layer (bot/app.py)
     "commands": frozenset({"rate_burst", "rate_seconds"}),
     # discord_settings and telegram_settings (handlers/discord/adapter.py, telegram/adapter.py)

@@ -42,6 +42,29 @@ IMPORTANCE: dict[EventType, int] = {
 }
 
 
+class Tier(StrEnum):
+    """How much a fan wants to hear about an event: new subscriptions get headlines only."""
+
+    HEADLINE = "headline"
+    DETAIL = "detail"
+
+
+# Entered is a headline only for a debut (see `Event.tier`).
+TYPE_TIERS: dict[EventType, Tier] = {
+    EventType.NEW_NUMBER_ONE: Tier.HEADLINE,
+    EventType.LOST_NUMBER_ONE: Tier.HEADLINE,
+    EventType.NUMBER_ONE_STREAK: Tier.HEADLINE,
+    EventType.COUNTRIES_AT_NUMBER_ONE: Tier.HEADLINE,
+    EventType.RECORD_BROKEN: Tier.HEADLINE,
+    EventType.ALL_TIME_LIST: Tier.HEADLINE,
+    EventType.HOURS_MILESTONE: Tier.HEADLINE,
+    EventType.ENTERED: Tier.DETAIL,
+    EventType.LEFT: Tier.DETAIL,
+    EventType.CLIMBED: Tier.DETAIL,
+    EventType.TOP10_STREAK: Tier.DETAIL,
+}
+
+
 class Record(StrEnum):
     LONGEST_NUMBER_ONE_RUN = "longest_number_one_run"
     MOST_REGIONS_AT_NUMBER_ONE = "most_regions_at_number_one"
@@ -86,6 +109,10 @@ class Event:
     previous: RecordHolder | None = None
     # Disambiguates events that may fire more than once for one title and period (a milestone).
     qualifier: str = ""
+    # entered / new_number_one: the source counts this as the title's first period in its Top 10.
+    debut: bool = False
+    # record_broken: the first period of the history the record is measured over.
+    since: date | None = None
 
     @property
     def key(self) -> str:
@@ -101,12 +128,27 @@ class Event:
     def importance(self) -> int:
         return IMPORTANCE[self.type]
 
+    @property
+    def tier(self) -> Tier:
+        if self.type is EventType.ENTERED and self.debut:
+            return Tier.HEADLINE
+        return TYPE_TIERS[self.type]
+
+    @property
+    def filter_types(self) -> frozenset[EventType]:
+        """The types a filter may name to get this event: its own, and a debut at #1 is also an
+        entry, a climb to #1 also a climb."""
+        if self.type is not EventType.NEW_NUMBER_ONE:
+            return frozenset({self.type})
+        also = EventType.CLIMBED if self.previous_rank is not None else EventType.ENTERED
+        return frozenset({self.type, also})
+
     def to_json(self) -> dict[str, Any]:
         """The jsonl form printed by `top10bot replay --format jsonl`, as a dict.
 
         Keys in a fixed order: key, type, source, service, region, category, granularity, period,
         title, season, title_id, then, each pair only when present, rank and previous_rank, value
-        and unit, total_regions, record and previous, qualifier.
+        and unit, total_regions, record and previous, qualifier, debut (only when true), since.
         """
         chart = self.chart
         data: dict[str, Any] = {
@@ -135,6 +177,10 @@ class Event:
             data["previous"] = self.previous.to_json() if self.previous else None
         if self.qualifier:
             data["qualifier"] = self.qualifier
+        if self.debut:
+            data["debut"] = True
+        if self.since is not None:
+            data["since"] = self.since.isoformat()
         return data
 
     def to_json_text(self) -> str:
@@ -174,4 +220,6 @@ class Event:
             if prev
             else None,
             qualifier=data.get("qualifier", ""),
+            debut=bool(data.get("debut", False)),
+            since=date.fromisoformat(data["since"]) if data.get("since") else None,
         )

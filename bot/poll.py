@@ -4,9 +4,10 @@
   start-up catch-up never interleave for one source, and a broken source never stops another.
 - A source yields what it found (bot/sources/feed.py); the poller gates and stores the charts,
   stores the refusals, and counts what was fetched or unchanged, the same way for every source.
-- A poll fails when a fetch failed or a chart was rejected. Three failed polls in a row of one
-  source send one operator alert (to `[admin] chat`, else the console); the first good poll after
-  that says the source recovered. The count lives in the store, so restarts do not reset it.
+- A poll fails when a fetch failed or a chart was rejected. A source that failed 3 polls in a row
+  AND for at least `[admin] alert_after` (30 min) sends one operator alert (to `[admin] chat`,
+  else the console); the first good poll after an alert says the source recovered. The count and
+  the streak's start live in the store, so restarts do not reset them.
 - Catch-up: events of periods older than `[alerts] catchup_max_age` (a backfill after downtime)
   are not sent one by one; they fold into one summary per chat (bot/catchup.py).
 """
@@ -14,12 +15,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -38,10 +40,13 @@ from bot.sources.errors import SourceError
 from bot.sources.feed import (
     Charts,
     Fetched,
+    Outcome,
     PollContext,
     Refused,
     Source,
     SourceItem,
+    SourceItems,
+    send_into,
     throw_into,
 )
 from bot.sources.flixpatrol_fetch import FlixPatrolSource
@@ -72,6 +77,44 @@ class PollOutput:
     operator: TextSink | None = None  # "source X failed 3 polls in a row"
 
 
+def streak_key(name: str) -> str:
+    return f"poll:{name}:failing"
+
+
+@dataclass(frozen=True, slots=True)
+class FailureStreak:
+    """The failed polls in a row of one source: since when, and whether the operator was told.
+    Kept in the store beside the count, so a restart neither resets nor repeats an alert."""
+
+    since: datetime  # when the first failed poll of the streak started
+    alerted: bool = False
+
+    def due(self, failures: int, now: datetime, alert_after: timedelta) -> bool:
+        """Failed often enough AND long enough: 3 polls in a row take 3 minutes inside the
+        publication window, and a CDN blip that short must not page anyone."""
+        return failures >= FAILED_POLLS_BEFORE_ALERT and now - self.since >= alert_after
+
+    def to_json(self) -> str:
+        return json.dumps({"since": self.since.isoformat(), "alerted": self.alerted})
+
+    @classmethod
+    def from_json(
+        cls, text: str | None, failures_before: int, now: datetime
+    ) -> FailureStreak | None:
+        """The stored streak; None when the source was not failing. A store written before
+        streaks were kept has only the count: the streak starts now, alerted if the count had
+        already reached the old alert."""
+        try:
+            data = json.loads(text) if text else None
+            if isinstance(data, dict):
+                return cls(datetime.fromisoformat(data["since"]), bool(data["alerted"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+        if failures_before == 0:
+            return None
+        return cls(now, alerted=failures_before >= FAILED_POLLS_BEFORE_ALERT)
+
+
 def build_sources(poll_config: PollConfig, *, temp_dir: Path | None = None) -> dict[str, Source]:
     return {
         netflix_fetch.NAME: NetflixSource(poll_config.netflix, temp_dir=temp_dir),
@@ -92,36 +135,44 @@ class SourceFeed:
     fetched: int = 0  # bodies downloaded and handed to a parser
     _keys: list[ChartKey] | None = None  # the source's stored keys, read once per poll
 
-    async def drain(self, items: AsyncGenerator[SourceItem, None]) -> None:
-        """Take everything the source yields, in order. A broken chart stream (SourceError while
-        the pipeline reads it) goes back into the source at the `yield` that handed it over."""
+    async def drain(self, items: SourceItems) -> None:
+        """Take everything the source yields, in order. How the gate judged a `Charts` item goes
+        back into the source at the `yield` that handed it over (it decides whether the body is
+        remembered as processed); so does a broken chart stream (SourceError while the pipeline
+        reads it)."""
         async with aclosing(items):
             item = await anext(items, None)
             while item is not None:
                 try:
-                    await self.take(item)
+                    outcome = await self.take(item)
                 except SourceError as exc:
                     item = await throw_into(items, exc)
                 else:
-                    item = await anext(items, None)
+                    item = await send_into(items, outcome)
 
-    async def take(self, item: SourceItem) -> None:
+    async def take(self, item: SourceItem) -> Outcome | None:
+        """Deal with one item; for `Charts`, how the gate judged them."""
         if isinstance(item, Charts):
+            judged = PipelineStats()
             charts = item.charts
             if isinstance(charts, list | tuple):
-                charts = await self._against_other_categories(charts)
-            self.stats.add(
-                await self.pipeline.process(charts, expected_period=item.expected_period)
-            )
-        elif isinstance(item, Refused):
+                charts = await self._against_other_categories(charts, judged)
+            judged.add(await self.pipeline.process(charts, expected_period=item.expected_period))
+            self.stats.add(judged)
+            first = judged.rejections[0][1] if judged.rejections else None
+            return Outcome(judged.accepted, judged.rejected, first)
+        if isinstance(item, Refused):
             await self.refuse(item)
         elif isinstance(item, Fetched):
             self.fetched += 1
         else:
             log.info("%s: %s, skipped", item.result.url, item.result.unchanged_reason)
             self.unchanged.append(item.result.url)
+        return None
 
-    async def _against_other_categories(self, charts: Sequence[Chart]) -> list[Chart]:
+    async def _against_other_categories(
+        self, charts: Sequence[Chart], judged: PipelineStats
+    ) -> list[Chart]:
         """A page's few charts (a streamed file is judged by its source instead), each against
         the newest stored list of its own category and of the others of its region: one closer
         to another category's list than to its own is that list under the wrong heading."""
@@ -134,7 +185,7 @@ class SourceFeed:
                 kept.append(chart)
             else:
                 log.info("rejected %s: %s", chart.label(), reason)
-                await self.pipeline.reject(chart, reason, self.stats)
+                await self.pipeline.reject(chart, reason, judged)
         return kept
 
     async def _other_category_reason(self, history: Storage, chart: Chart) -> str | None:
@@ -283,10 +334,19 @@ class Poller:
         await self._storage.set_meta(failures_key(name), str(failures))
         last = LastPoll(now, not report.failed, report.summary_line(), failures)
         await self._storage.set_meta(last_poll_key(name), last.to_json())
-        if failures == FAILED_POLLS_BEFORE_ALERT:
+        streak = FailureStreak.from_json(
+            await self._storage.get_meta(streak_key(name)), before, now
+        )
+        if not report.failed:
+            await self._storage.set_meta(streak_key(name), "")
+            if streak is not None and streak.alerted:
+                await self._alert(f"✅ top10bot: {name} recovered after {before} failed polls.")
+            return
+        streak = streak or FailureStreak(since=now)
+        if not streak.alerted and streak.due(failures, now, self.config.alert_after):
             await self._alert(failure_alert(report, failures))
-        elif failures == 0 and before >= FAILED_POLLS_BEFORE_ALERT:
-            await self._alert(f"✅ top10bot: {name} recovered after {before} failed polls.")
+            streak = replace(streak, alerted=True)
+        await self._storage.set_meta(streak_key(name), streak.to_json())
 
     async def _alert(self, text: str) -> None:
         log.error("operator alert: %s", text.splitlines()[0])

@@ -1,4 +1,5 @@
-"""The polling part of the config: `[sources.*]`, `[alerts] catchup_max_age`, `[admin] chat`."""
+"""The polling part of the config: `[sources.*]`, `[alerts] catchup_max_age`, `[admin] chat` and
+`[admin] alert_after`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from bot.sources.netflix_fetch import NetflixSettings
 from bot.sources.settings import parse_duration
 
 log = logging.getLogger(__name__)
+
+# A source must have failed this long (and 3 polls in a row) before the operator is paged: inside
+# the 60 s publication window 3 polls take 3 minutes, and a CDN blip that short is not news.
+DEFAULT_ALERT_AFTER: Final = timedelta(minutes=30)
 
 SOURCE_NAMES: Final = (netflix_fetch.NAME, flixpatrol_fetch.NAME)
 
@@ -42,6 +47,7 @@ class PollConfig:
     catchup_max_age: timedelta = DEFAULT_CATCHUP_MAX_AGE
     # "console", or "<platform>:<destination>" (e.g. "telegram:-100123", "discord:1234567890").
     admin_chat: str | None = None
+    alert_after: timedelta = DEFAULT_ALERT_AFTER
 
     def enabled(self, name: str) -> bool:
         return self.settings(name).enabled
@@ -63,7 +69,7 @@ class PollConfig:
 
 
 def load_poll_config(config: Config) -> PollConfig:
-    """Read `[sources.*]`, `[alerts] catchup_max_age` and `[admin] chat`; fail fast on typos."""
+    """Read `[sources.*]`, `[alerts] catchup_max_age` and `[admin]`; fail fast on typos."""
     sources = config.sections.get("sources", {})
     if not isinstance(sources, dict):
         raise ConfigError("[sources] must be a table of [sources.<name>] tables")
@@ -84,6 +90,9 @@ def load_poll_config(config: Config) -> PollConfig:
         if "catchup_max_age" in alerts
         else DEFAULT_CATCHUP_MAX_AGE,
         admin_chat=chat.strip() if isinstance(chat, str) else None,
+        alert_after=parse_duration(admin["alert_after"], "[admin] alert_after")
+        if "alert_after" in admin
+        else DEFAULT_ALERT_AFTER,
     )
 
 

@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Event
 from bot.models import Chart, ChartKey, Granularity, Rejection
+
+if TYPE_CHECKING:
+    from bot.commands.reply import Button
 from bot.subscriptions import (
     ChatSettings,
     Destination,
@@ -207,6 +210,11 @@ class Backend(Storage, Protocol):
     def subscriptions(self) -> SubscriptionStore: ...
 
 
+class StorageRefused(Exception):
+    """The store cannot do what was asked (a URL it cannot open, a copy into a database that
+    holds data); the message says why, in words for the user."""
+
+
 class DeliveryError(Exception):
     """A Notifier could not deliver; the subclass says what the sender should do next."""
 
@@ -258,10 +266,12 @@ class Notifier(Protocol):
     (plain text, already cut to `text_limit` as measured by `text_length`: bot.delivery cuts
     it) as ONE message, or raises a DeliveryError subclass; any other exception counts as
     transient. `idempotency_key` (≤ 25 characters) is the same for every attempt of one
-    message: a platform that de-duplicates (Discord's nonce) delivers it once. Telling whoever
-    can fix a lost destination (a Discord server owner) is the notifier's own business when it
-    raises DestinationGone. `wait_until_ready` returns once the platform client can send
-    (logged in): claiming rows before that would let their leases run out unsent.
+    message: a platform that de-duplicates (Discord's nonce) delivers it once. `buttons` run
+    commands (a title card's "All countries"): shown under the message where the platform has
+    buttons (an inline keyboard, a row of Discord buttons); the text says the same in words.
+    Telling whoever can fix a lost destination (a Discord server owner) is the notifier's own
+    business when it raises DestinationGone. `wait_until_ready` returns once the platform client
+    can send (logged in): claiming rows before that would let their leases run out unsent.
     """
 
     platform: str
@@ -274,7 +284,12 @@ class Notifier(Protocol):
     def text_length(self, text: str) -> int: ...
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None: ...
 
 

@@ -118,7 +118,8 @@ def event_sentence(event: Event) -> str:
             return f"{name} is #1 in {event.value} of {event.total_regions} countries"
         case EventType.RECORD_BROKEN:
             record = RECORD_NAMES.get(event.record, "record") if event.record else "record"
-            text = f"Record! {name} sets the {record}: {_measure(event)}"
+            since = f" since {event.since:%B %Y}" if event.since is not None else ""
+            text = f"Record! {name} sets the {record}{since}: {_measure(event)}"
             if event.previous is not None:
                 holder = display_title(event.previous.title, event.previous.season)
                 text += f", passing {holder} ({_measure_value(event.previous.value, event.unit)})"

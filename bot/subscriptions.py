@@ -5,8 +5,11 @@ a title (a show, every season and every source), a chart (service × region × c
 event types wanted. `/subscribe Squid Game` sets only the title, `/subscribe KR TV` only the chart,
 `/subscribe records` only the types; any mix narrows further.
 
-Which event types reach a chat: a subscription's own types when it names some, otherwise the
-chat's default types from /settings, otherwise every type.
+Which events reach a chat: a subscription's own types when it names some, otherwise the chat's
+default types from /settings, otherwise the headlines (bot.events.Tier), and the details too when
+the subscription asked for them (`details`, the events word `details` or `all`). A type named by a
+filter also takes the events that count as that type (`Event.filter_types`: a debut at #1 is an
+entry, a climb to #1 a climb).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 
-from bot.events import IMPORTANCE, Event, EventType
+from bot.events import IMPORTANCE, Event, EventType, Tier
 from bot.models import ALL_REGIONS, WORLD, normalise_title
 from bot.render import region_label, service_name
 from bot.sources.regions import service_from_display_name
@@ -175,6 +178,9 @@ EVENT_TYPE_ALIASES: dict[str, frozenset[EventType]] = {
     "alltime": frozenset({EventType.ALL_TIME_LIST}),
 }
 ALL_EVENT_TYPES_WORDS = frozenset({"all", "any", "everything"})
+# Words that ask for every event, details included; "details" may also stand alone in a command.
+DETAILS_WORD = "details"
+DETAILS_WORDS = ALL_EVENT_TYPES_WORDS | {DETAILS_WORD}
 
 
 class UnknownEventType(ValueError):
@@ -185,7 +191,7 @@ class UnknownEventType(ValueError):
 
 def event_type_words() -> list[str]:
     """Every word parse_event_types accepts, for help texts and autocomplete."""
-    return [t.value for t in EventType] + sorted(EVENT_TYPE_ALIASES)
+    return [t.value for t in EventType] + sorted([*EVENT_TYPE_ALIASES, DETAILS_WORD])
 
 
 def _event_word(word: str) -> frozenset[EventType] | None:
@@ -199,16 +205,26 @@ def _event_word(word: str) -> frozenset[EventType] | None:
 
 
 def is_event_type_word(word: str) -> bool:
-    return _event_word(word) is not None
+    return _event_word(word) is not None or word.strip().casefold() == DETAILS_WORD
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s,;]+", text.strip()) if w]
+
+
+def wants_details(text: str) -> bool:
+    """Whether an events argument asks for every event, details included ('all', 'details')."""
+    return any(word.casefold() in DETAILS_WORDS for word in _words(text))
 
 
 def parse_event_types(text: str) -> frozenset[EventType]:
-    """'new_number_one, records' → those types; 'all' → the empty set (every type).
+    """'new_number_one, records' → those types; 'all' or 'details' → the empty set (no types
+    named: see `wants_details`).
 
     Raises UnknownEventType naming the first word that is not a type.
     """
-    words = [w for w in re.split(r"[\s,;]+", text.strip()) if w]
-    if any(w.casefold() in ALL_EVENT_TYPES_WORDS for w in words):
+    words = _words(text)
+    if wants_details(text):
         return frozenset()
     types: set[EventType] = set()
     for word in words:
@@ -254,6 +270,7 @@ class SubscriptionSpec:
     region: str | None = None  # ISO code or WORLD
     category: str | None = None  # a category pattern (canonical_category form)
     event_types: frozenset[EventType] = field(default_factory=frozenset)  # empty: see module doc
+    details: bool = False  # with no types named: every event, not only the headlines
 
     def is_empty(self) -> bool:
         return not (self.show or self.service or self.region or self.category or self.event_types)
@@ -262,9 +279,11 @@ class SubscriptionSpec:
         """Equal for two specs that ask for the same thing: one subscription per identity."""
         types = ",".join(sorted(t.value for t in self.event_types))
         category = canonical_category(self.category) if self.category else ""
+        # Subscriptions made before `details` existed keep their identity.
+        details = "|details" if self.details else ""
         return (
             f"show={self.show or ''}|service={self.service or ''}|region={self.region or ''}"
-            f"|category={category}|events={types}"
+            f"|category={category}|events={types}{details}"
         )
 
     def matches_chart(self, event: Event) -> bool:
@@ -302,15 +321,20 @@ class Route:
 
 
 def wanted_types(spec: SubscriptionSpec, settings: ChatSettings) -> frozenset[EventType]:
-    """The event types a subscription delivers (empty: every type)."""
+    """The event types a subscription delivers (empty: by tier, see `wants_event`)."""
     return spec.event_types or settings.event_types
 
 
-def subscription_matches(spec: SubscriptionSpec, settings: ChatSettings, event: Event) -> bool:
+def wants_event(spec: SubscriptionSpec, settings: ChatSettings, event: Event) -> bool:
+    """Whether the subscription wants this kind of event (its chart and title aside)."""
     types = wanted_types(spec, settings)
-    if types and event.type not in types:
-        return False
-    return spec.matches_chart(event)
+    if types:
+        return not types.isdisjoint(event.filter_types)
+    return spec.details or event.tier is Tier.HEADLINE
+
+
+def subscription_matches(spec: SubscriptionSpec, settings: ChatSettings, event: Event) -> bool:
+    return wants_event(spec, settings, event) and spec.matches_chart(event)
 
 
 def route_events(
@@ -349,5 +373,11 @@ def describe_spec(spec: SubscriptionSpec) -> str:
         parts.append(canonical_category(spec.category))
     if not parts:
         parts.append("every chart")
-    types = describe_event_types(spec.event_types) if spec.event_types else "every event"
-    return f"{' · '.join(parts)} — {types}"
+    return f"{' · '.join(parts)} — {describe_wanted(spec)}"
+
+
+def describe_wanted(spec: SubscriptionSpec) -> str:
+    """Which events a subscription asked for, in words."""
+    if spec.event_types:
+        return describe_event_types(spec.event_types)
+    return "every event" if spec.details else "headlines"

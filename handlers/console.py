@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -96,8 +96,14 @@ class ConsoleNotifier:
         return len(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
+        # The console has no buttons: a card's text already says which command to type.
         print_line(self._out, text)
 
 

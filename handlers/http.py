@@ -7,8 +7,9 @@
   and the next scheduled poll tries again anyway.
 - Bodies are decoded strictly, in the declared charset or else UTF-8 (the big file is checked
   chunk by chunk as it is written): bytes that are not text fail the fetch, never become U+FFFD.
-- The validators of the last processed body are sent as If-None-Match / If-Modified-Since; what
-  they are and when they are kept is the core's business (bot/sources/conditional.py).
+- The validators of the last processed body are sent as If-None-Match / If-Modified-Since (with
+  the ETag of a refused body beside it in If-None-Match); what they are and when they are kept is
+  the core's business (bot/sources/conditional.py). A 304 hands back the ETag it named.
 - FlixPatrol challenges non-browser clients: a FlareSolverr-style solver (`POST {"cmd":
   "request.get", "url": …}` to its `/v1`) or a plain HTTP proxy can be configured.
 """
@@ -111,11 +112,13 @@ class AiohttpClient:
         with _as_fetch_errors(url):
             async with self._session.get(url, **_request_kwargs(settings, known)) as response:
                 if response.status == 304:
-                    return not_modified(url, str(response.url), known)
+                    return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
                 chunks: list[bytes] = []
-                sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
-                text = decode_strictly(b"".join(chunks), response.charset, url)
+                with _refusing_body(response):
+                    sha256, size = await _read_body(response, chunks.append, url, MAX_TEXT_BYTES)
+                with _refusing_body(response, sha256):
+                    text = decode_strictly(b"".join(chunks), response.charset, url)
                 return _fetched(url, response, sha256, size, text=text)
 
     async def _get_file(
@@ -124,9 +127,9 @@ class AiohttpClient:
         with _as_fetch_errors(url):
             async with self._session.get(url, **_request_kwargs(settings, known)) as response:
                 if response.status == 304:
-                    return not_modified(url, str(response.url), known)
+                    return not_modified(url, str(response.url), known, response.headers.get("ETag"))
                 _raise_for_status(url, response.status, response.reason)
-                with path.open("wb") as handle:
+                with path.open("wb") as handle, _refusing_body(response):
                     writer = Utf8Writer(handle.write, response.charset, url)
                     sha256, size = await _read_body(response, writer.write, url)
                     writer.finish()
@@ -218,6 +221,21 @@ def connection_problem(exc: aiohttp.ClientError) -> str:
             return "connection refused"
         return f"connection failed ({exc.os_error.strerror or type(exc.os_error).__name__})"
     return f"connection failed ({type(exc).__name__}: {exc})"
+
+
+@contextmanager
+def _refusing_body(response: aiohttp.ClientResponse, sha256: str | None = None) -> Iterator[None]:
+    """A body refused while read (not text, too large) names itself by its validators; its SHA-256
+    only when it was read whole (a streamed body stops at its first bad byte)."""
+    try:
+        yield
+    except FetchError as exc:
+        exc.refused_body = Validators(
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            sha256=sha256,
+        )
+        raise
 
 
 def _decoder(charset: str | None, url: str) -> codecs.IncrementalDecoder:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from bot.ports import Backend
+from bot.ports import Backend, StorageRefused
+from storage.copy import CopyRefused, copy_backend
 from storage.memory import MemoryBackend
 from storage.sqlite import SqliteBackend
 
-__all__ = ["MemoryBackend", "SqliteBackend", "StorageUrlError", "open_backend"]
+__all__ = [
+    "CopyRefused",
+    "MemoryBackend",
+    "SqliteBackend",
+    "StorageUrlError",
+    "copy_database",
+    "open_backend",
+]
 
 ACCEPTED_URLS = (
-    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory:, memory://"
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory:, memory://,"
+    " postgresql://user@host/db"
 )
+POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 
 
-class StorageUrlError(ValueError):
+class StorageUrlError(StorageRefused, ValueError):
     """A storage URL this build cannot open."""
 
 
@@ -31,6 +41,17 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+async def _open_postgres(url: str) -> Backend:
+    # asyncpg is an optional dependency (the "postgres" extra): only a PostgreSQL URL needs it.
+    try:
+        from storage.postgres import PostgresBackend
+    except ImportError as exc:
+        raise StorageUrlError(
+            "a postgresql:// URL needs asyncpg: pip install 'top10bot[postgres]'"
+        ) from exc
+    return await PostgresBackend.open(url)
+
+
 async def open_backend(url: str) -> Backend:
     """Open the backend a URL names and bring its schema up to date; an unknown scheme is an
     error (never a silent in-memory fallback)."""
@@ -45,11 +66,8 @@ async def open_backend(url: str) -> Backend:
         backend = MemoryBackend()
     elif scheme == "sqlite":
         backend = await SqliteBackend.open(sqlite_path(url))
-    elif scheme in {"postgresql", "postgres"}:
-        raise StorageUrlError(
-            "PostgreSQL storage is not available yet: it comes with the scale-out work."
-            f" Use {ACCEPTED_URLS}"
-        )
+    elif scheme in POSTGRES_SCHEMES:
+        backend = await _open_postgres(url)
     else:
         raise StorageUrlError(f"unknown storage URL scheme {scheme!r}; use {ACCEPTED_URLS}")
     try:
@@ -58,3 +76,19 @@ async def open_backend(url: str) -> Backend:
         await backend.close()
         raise
     return backend
+
+
+async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
+    """Copy every row of one database into another, empty one (both migrated first); the rows
+    copied per table. See storage/copy.py."""
+    if source_url == target_url:
+        raise CopyRefused("the source and the target are the same database")
+    source = await open_backend(source_url)
+    try:
+        target = await open_backend(target_url)
+        try:
+            return await copy_backend(source, target)
+        finally:
+            await target.close()
+    finally:
+        await source.close()

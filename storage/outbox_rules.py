@@ -1,12 +1,20 @@
-"""Rules both outbox stores follow, so that they group and order deliveries the same way."""
+"""Rules every outbox store follows, so that they group and order deliveries the same way, and
+how the SQL stores (SQLite, PostgreSQL: the same columns) read their rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from bot.ports import Delivery
+from bot.events import Event
+from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
+from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec, subscription_matches
+from storage import codec
+
+# The rows of one burst share their queueing time.
+_decode_time = lru_cache(maxsize=1024)(codec.decode_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +39,157 @@ def choose_group(rows: Sequence[OpenRow]) -> tuple[int, list[OpenRow]]:
         return group_id, [row for row in rows if row.group_id == group_id]
     ordered = sorted(rows, key=lambda row: row.id)
     return ordered[0].id, ordered
+
+
+# The subscriptions of the active destinations, with what matching needs (wanted_deliveries).
+ACTIVE_FILTERS = """
+SELECT s.show, s.service, s.region, s.category, s.event_types, s.details, d.event_types, d.id,
+       d.platform
+FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id
+WHERE d.active = 1
+"""
+
+
+def wanted_deliveries(
+    filter_rows: Iterable[Sequence[Any]], new: Sequence[tuple[int, Event]]
+) -> dict[tuple[int, int], str]:
+    """The deliveries new events (with their ids) owe: (event id, destination id) → platform,
+    from the rows of ACTIVE_FILTERS. A destination with two matching subscriptions gets one.
+
+    Thousands of chats usually share a few filters, so the matching rules (bot.subscriptions)
+    run once per distinct filter, not once per chat.
+    """
+    by_filter: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
+    for row in filter_rows:
+        by_filter.setdefault(tuple(row[:7]), []).append((int(row[7]), str(row[8])))
+    wanted: dict[tuple[int, int], str] = {}
+    for (show, service, region, category, types, details, chat_types), places in by_filter.items():
+        spec = SubscriptionSpec(
+            show=show,
+            service=service,
+            region=region,
+            category=category,
+            event_types=codec.decode_types(types),
+            details=bool(details),
+        )
+        settings = ChatSettings(event_types=codec.decode_types(chat_types))
+        for event_id, event in new:
+            if subscription_matches(spec, settings, event):
+                for destination_id, platform in places:
+                    wanted[(event_id, destination_id)] = platform
+    return wanted
+
+
+# What a claim reads of an open delivery (open_row) and of its destination (place_from_row).
+OPEN_ROW_COLUMNS = "id, destination_id, group_id, attempts, uncertain, event_id, created_at"
+DESTINATION_COLUMNS = (
+    "id, platform, chat_id, thread_id, active, inactive_reason, timezone, event_types,"
+    " quiet_start, quiet_end"
+)
+# Newest first; the caller adds its LIMIT (dead_letter_from_row).
+DEAD_LETTERS = """
+SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id), coalesce(t.thread_id, ''),
+       e.key, d.attempts, d.last_error, d.updated_at
+FROM deliveries AS d JOIN events AS e ON e.id = d.event_id
+LEFT JOIN destinations AS t ON t.id = d.destination_id
+WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC
+"""
+COUNTS = "SELECT status, count(*), sum(uncertain) FROM deliveries GROUP BY status"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A destination as a claim hands it to the sender."""
+
+    destination: Destination
+    settings: ChatSettings
+    active: bool
+    reason: str
+
+
+def open_row(row: Sequence[Any], events: Mapping[int, Event]) -> OpenRow:
+    """An OpenRow from a row of OPEN_ROW_COLUMNS; `events` holds its event by id."""
+    delivery = Delivery(
+        id=int(row[0]),
+        event=events[int(row[5])],
+        attempts=int(row[3]),
+        uncertain=int(row[4]),
+        queued_at=_decode_time(row[6]),
+    )
+    return OpenRow(delivery.id, int(row[1]), row[2], delivery)
+
+
+def place_from_row(row: Sequence[Any]) -> tuple[int, Place]:
+    """A destination's id and Place from a row of DESTINATION_COLUMNS."""
+    return int(row[0]), Place(
+        Destination(row[1], row[2], row[3] or None),
+        ChatSettings(
+            timezone=row[6],
+            event_types=codec.decode_types(row[7]),
+            quiet_start=codec.decode_clock_time(row[8]),
+            quiet_end=codec.decode_clock_time(row[9]),
+        ),
+        bool(row[4]),
+        row[5],
+    )
+
+
+def claimed_groups(
+    platform: str,
+    destination_ids: Sequence[int],
+    rows_by_destination: Mapping[int, Sequence[OpenRow]],
+    places: Mapping[int, Place],
+) -> list[ClaimedGroup]:
+    """The group each destination's open rows make (choose_group), in `destination_ids` order.
+
+    A row whose destination row was deleted has nowhere to go: its group is inactive, so the
+    sender makes it a dead letter.
+    """
+    groups: list[ClaimedGroup] = []
+    for destination_id in destination_ids:
+        open_rows = rows_by_destination.get(destination_id)
+        if not open_rows:
+            continue
+        group_id, chosen = choose_group(open_rows)
+        place = places.get(destination_id) or Place(
+            Destination(platform, f"#{destination_id}"),
+            ChatSettings(),
+            False,
+            "destination removed",
+        )
+        groups.append(
+            ClaimedGroup(
+                group_id=group_id,
+                destination=place.destination,
+                settings=place.settings,
+                active=place.active,
+                inactive_reason=place.reason,
+                deliveries=tuple(row.delivery for row in sorted(chosen, key=lambda r: r.id)),
+            )
+        )
+    return groups
+
+
+def counts_from_rows(rows: Iterable[Sequence[Any]]) -> DeliveryCounts:
+    """DeliveryCounts from the rows of COUNTS."""
+    rows = list(rows)
+    by_status = {row[0]: int(row[1]) for row in rows}
+    return DeliveryCounts(
+        pending=by_status.get("pending", 0),
+        failed=by_status.get("failed", 0),
+        sent=by_status.get("sent", 0),
+        dead=by_status.get("dead", 0),
+        uncertain=sum(int(row[2] or 0) for row in rows),
+    )
+
+
+def dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
+    """A DeadLetter from a row of DEAD_LETTERS."""
+    return DeadLetter(
+        id=int(row[0]),
+        destination=Destination(row[1], row[2], row[3] or None),
+        event_key=row[4],
+        attempts=int(row[5]),
+        reason=row[6],
+        updated_at=codec.decode_time(row[7]),
+    )

@@ -227,8 +227,9 @@ async def assert_refused_then_recovers(
     rig: Rig, case: FileCase, reference: set[str], reason: str, *, fetch_failure: bool | None = None
 ) -> None:
     """The broken file fails the poll with `reason`; charts it refused make no event (the others
-    of its week may be accepted, each chart is judged on its own); the good file then brings
-    the rest, so that both polls together give each good event exactly once."""
+    of its week may be accepted, each chart is judged on its own), polled again it gives
+    nothing and fails again (never "unchanged"); the good file then brings the rest, so that the
+    polls together give each good event exactly once."""
     report, events = await rig.poll()
     assert report.failed
     assert reason in " | ".join(report.reasons())
@@ -236,6 +237,12 @@ async def assert_refused_then_recovers(
         assert bool(report.fetch_failures) == fetch_failure
     assert await rig.storage.get_meta(failures_key("netflix")) == "1"
     assert {event.key for event in events} < reference
+
+    # The same broken file polled again (a 304, or the same bytes, when it was refused as a
+    # whole): nothing new is taken from it, and it is still a failure, never "unchanged".
+    again, more = await rig.poll()
+    assert (again.accepted, more, again.failed) == (0, [], True), again.summary_line()
+    assert await rig.storage.get_meta(failures_key("netflix")) == "2"
 
     rig.server.put(case[1], case[2])
     good, later = await rig.poll()

@@ -34,6 +34,7 @@ from bot.subscriptions import (
     describe_event_types,
     describe_spec,
     title_ref,
+    wants_details,
 )
 
 
@@ -62,6 +63,7 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
         region=region,
         category=category,
         event_types=types,
+        details="events" in args and wants_details(args["events"]),
     )
     if spec.is_empty():
         return error(

@@ -3,6 +3,9 @@
 - One message per chat per burst: every event claimed together for one destination becomes ONE
   digest, most important first, cut into several messages only where the platform's length limit
   forces it, and only between lines.
+- A title with news from several charts (a chat following the title, or a chart family across
+  countries) becomes one card (bot.delivery.cards) instead of a line per chart; a message holding
+  a card carries its "All countries" button.
 - A catch-up (the bot was down) folds old periods into one summary instead of paging anyone
   about each of them.
 - Every message carries an idempotency key derived from its deliveries, so a message sent again
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.catchup import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
+from bot.commands.reply import Button
+from bot.delivery.cards import build_cards
 from bot.delivery.text import Measure, wrap_line
 from bot.events import Event
 from bot.ports import Delivery
@@ -31,6 +36,8 @@ HEADER_BUDGET = 48
 BULLET = "• "
 # Discord allows a nonce of at most 25 characters.
 MAX_IDEMPOTENCY_KEY = 25
+# Buttons under one message: one row on Discord (5 buttons).
+MAX_BUTTONS = 5
 
 # -- which events -------------------------------------------------------------------------------
 
@@ -53,6 +60,7 @@ class DigestPart:
     delivery_ids: tuple[int, ...]
     text: str
     idempotency_key: str
+    buttons: tuple[Button, ...] = ()
 
 
 def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
@@ -107,18 +115,28 @@ def build_digest(
             fresh_ids.setdefault(event.key, []).append(delivery.id)
             fresh.setdefault(event.key, event)
     ordered = digest_order(fresh.values())
+    cards, ordered = build_cards(ordered)
     summary = _catchup_text(list(old.values()), budget, measure) if old else None
 
-    if summary is None and len(ordered) == 1:
+    if summary is None and not cards and len(ordered) == 1:
         line = event_line(ordered[0])
         only = tuple(fresh_ids[ordered[0].key])
         if measure(line) <= limit:
             return [DigestPart(only, line, idempotency_key(only))]
-    if summary is not None and not ordered:
+    if summary is not None and not ordered and not cards:
         return [DigestPart(tuple(old_ids), summary, idempotency_key(old_ids))]
+    if summary is None and not ordered and len(cards) == 1 and measure(cards[0].text) <= limit:
+        only = tuple(i for event in cards[0].events for i in fresh_ids[event.key])
+        return [DigestPart(only, cards[0].text, idempotency_key(only), (cards[0].button,))]
 
-    # Units are packed whole, in order: a piece of an event's line, or the catch-up summary.
+    # Units are packed whole, in order: a card, a piece of an event's line, or the catch-up
+    # summary.
     units: list[_Unit] = []
+    for card in cards:
+        card_ids = [i for event in card.events for i in fresh_ids[event.key]]
+        for piece in _card_pieces(card.text, budget, measure):
+            units.append(_Unit(piece, [], card_ids))
+        units[-1] = _Unit(units[-1].text, card_ids, card_ids, card.button)
     for event in ordered:
         event_ids = fresh_ids[event.key]
         pieces = wrap_line(BULLET + event_line(event), budget, measure)
@@ -140,18 +158,28 @@ def build_digest(
         current.used += size
         current.ids.extend(unit.ids)
         current.touched.extend(unit.touched)
+        if unit.button is not None:
+            current.buttons.append(unit.button)
     parts.append(current)
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        text = "\n".join([_header(len(ordered), number, len(parts)), *part.lines])
+        text = "\n".join([_header(len(cards) + len(ordered), number, len(parts)), *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)
         else:
             # Only the start of an over-long line: nothing to mark, but a key of its own.
             key = idempotency_key(part.touched, salt=f"/{number}")
-        messages.append(DigestPart(tuple(part.ids), text, key))
+        buttons = tuple(part.buttons[:MAX_BUTTONS])
+        messages.append(DigestPart(tuple(part.ids), text, key, buttons))
     return messages
+
+
+def _card_pieces(text: str, budget: int, measure: Measure) -> list[str]:
+    """A card as one unit when it fits a message (it nearly always does), else its lines."""
+    if measure(text) <= budget:
+        return [text]
+    return [piece for line in text.split("\n") for piece in wrap_line(line, budget, measure)]
 
 
 def _catchup_text(events: list[Event], budget: int, measure: Measure) -> str:
@@ -169,6 +197,7 @@ class _Unit:
     text: str
     ids: list[int]  # deliveries done once this unit is sent
     touched: list[int]  # deliveries this unit shows part of
+    button: Button | None = None  # a card's, under the message holding the card's end
 
 
 @dataclass(slots=True)
@@ -176,4 +205,5 @@ class _Part:
     lines: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     touched: list[int] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
     used: int = 0

@@ -259,7 +259,10 @@ class Sender:
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
-                    item.destination.address, part.text, idempotency_key=part.idempotency_key
+                    item.destination.address,
+                    part.text,
+                    idempotency_key=part.idempotency_key,
+                    buttons=part.buttons,
                 )
         except Exception as exc:
             await self._policy.settle(lane, item, exc)

@@ -16,6 +16,9 @@ and their JSON; `order` sorts a fold's events.
 
 Rules of the fold:
 
+- A #1 streak and a Top-10 streak of the same title and length are one event: the #1 streak.
+- Entered and new #1 events carry `debut` when the source counts the period as the title's first
+  in its Top 10 (a debut entry is a headline, a re-entry a detail: bot.events.Tier).
 - The first chart of a key is a baseline: no events, streaks start at 1, records and hours are
   tracked silently.
 - A chart whose period is not after the state's last period (a re-poll, an out-of-order delivery)
@@ -31,15 +34,17 @@ Rules of the fold:
   longest #1 run, at least one entry with hours or views for the weekly hours or views record).
   A record is only announced once that count, this period included, reaches `record_min_periods`
   (so a young chart does not break a "record" every day, and Netflix's views, published from
-  2023-06-18 on after years of hours, do not break one the week after they appear), and only when
-  another title passes the holder; a holder extending its own record, or any change before that
-  history exists, updates silently.
+  2023-06-18 on after years of hours, do not break one the week after they appear), once the
+  first period lies `record_min_history_days` (a year) back — the event says since when — and
+  only when another title passes the holder; a holder extending its own record, or any change
+  before that history exists, updates silently.
 - All-time lists (granularity "alltime", dated snapshots with no regular step) only give
   `all_time_list` events: a title new in the list or higher than in the previous snapshot.
 
 `detect_family_events` folds, per family (a ChartKey without its region) and period, how many
 regions have each title at #1 into "#1 in N regions" threshold events and a family-level record.
-That record's history is the family's periods: every period folded has regions at #1 to count.
+That record's history is the family's periods: every period folded has regions at #1 to count;
+it too needs a year of the family's history.
 """
 
 from bot.diff.chart import detect_chart_events

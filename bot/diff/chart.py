@@ -57,8 +57,7 @@ def _fold_periodic(
         *movement.climbed(step),
         *movement.entered(step),
         *movement.left(step),
-        *streaks.number_one_streak(step, number_one_since),
-        *streaks.top10_streaks(step),
+        *streaks.streaks(step, number_one_since),
         *records_after.events,
         *hours_after.events,
     ]
@@ -71,6 +70,7 @@ def _fold_periodic(
         records=records_after.records,
         record_periods=records_after.record_periods,
         cumulative_hours=hours_after.cumulative_hours,
+        first_period=state.first_period if state is not None else period,
     )
     return events, new_state
 
@@ -116,5 +116,6 @@ def _fold_all_time(state: ChartState | None, chart: Chart) -> tuple[list[Event],
         records={},
         record_periods={},
         cumulative_hours={},
+        first_period=state.first_period if state is not None else period,
     )
     return events, new_state

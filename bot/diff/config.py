@@ -21,6 +21,9 @@ class DiffConfig:
     countries_thresholds: tuple[int, ...] = (10, 25, 50, 75)  # regions at #1 to announce
     # Periods in which a record was measured (family: periods folded) before it is announced.
     record_min_periods: int = 8
+    # Days of history a chart (family) must have before a record is announced: its first period
+    # at least this long before the period that breaks it, so a record is worth the word.
+    record_min_history_days: int = 365
     # Cumulative hours per title and chart announced by hours_milestone.
     hours_milestones: tuple[int, ...] = (
         100_000_000,
@@ -41,8 +44,14 @@ class DiffConfig:
             values: tuple[int, ...] = getattr(self, name)
             if any(low >= high for low, high in pairwise(values)) or any(v < 1 for v in values):
                 raise ValueError(f"DiffConfig.{name} must be positive and strictly increasing")
+        if self.record_min_history_days < 0:
+            raise ValueError("DiffConfig.record_min_history_days must not be negative")
         if self.max_gap_periods < 0:
             raise ValueError("DiffConfig.max_gap_periods must not be negative")
+
+    @property
+    def record_min_history(self) -> timedelta:
+        return timedelta(days=self.record_min_history_days)
 
     def streak_milestones(self, granularity: Granularity) -> tuple[int, ...]:
         return self.weekly_milestones if granularity == "weekly" else self.daily_milestones

@@ -109,7 +109,12 @@ def detect_family_events(
         leader = shown[leader_id]
         mark = RecordMark(leader_id, leader.title, leader.season, counts[leader_id], period)
         records = {Record.MOST_REGIONS_AT_NUMBER_ONE: record} if record is not None else {}
-        announce = previous_counts is not None and periods_seen >= config.record_min_periods
+        first_period = state.first_period if state is not None else period
+        announce = (
+            previous_counts is not None
+            and periods_seen >= config.record_min_periods
+            and period - first_period >= config.record_min_history
+        )
         passed = challenge(records, Record.MOST_REGIONS_AT_NUMBER_ONE, mark, announce)
         record = records[Record.MOST_REGIONS_AT_NUMBER_ONE]
         notice = announced.get(leader_id, FamilyNotice(0, False))
@@ -122,6 +127,7 @@ def detect_family_events(
                     record=Record.MOST_REGIONS_AT_NUMBER_ONE,
                     previous=passed,
                     qualifier=Record.MOST_REGIONS_AT_NUMBER_ONE.value,
+                    since=first_period,
                 )
             )
 
@@ -133,6 +139,7 @@ def detect_family_events(
         counts=counts,
         announced=announced,
         record=record,
+        first_period=state.first_period if state is not None else period,
     )
     return events, new_state
 

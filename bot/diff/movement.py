@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from bot.diff.step import ChartStep
 from bot.events import Event, EventType
+from bot.models import Entry
+
+
+def is_debut(entry: Entry) -> bool:
+    """The source counts this as the title's first period in its Top 10 (Netflix's cumulative
+    weeks, a daily source's days). A source that does not say gives no debut: a re-entry must
+    not be told as one."""
+    return entry.weeks_in_top10 == 1 or entry.days_in_top10 == 1
 
 
 def number_one_changes(step: ChartStep) -> list[Event]:
@@ -25,6 +33,7 @@ def number_one_changes(step: ChartStep) -> list[Event]:
                 number_one,
                 rank=1,
                 previous_rank=held.rank if held is not None else None,
+                debut=held is None and is_debut(number_one),
             )
         )
     if previous_id is not None and (number_one is None or number_one.title_id != previous_id):
@@ -69,7 +78,7 @@ def entered(step: ChartStep) -> list[Event]:
         return []
     previous = step.before.entries
     return [
-        step.entry_event(EventType.ENTERED, entry, rank=entry.rank)
+        step.entry_event(EventType.ENTERED, entry, rank=entry.rank, debut=is_debut(entry))
         for entry in step.chart.entries
         if entry.title_id not in previous and entry.rank != 1
     ]

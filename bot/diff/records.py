@@ -1,7 +1,8 @@
 """Record rules: the longest #1 run and the most weekly hours and views of one chart.
 
 Each record counts its own history: the charts in which its measure was present. It is only
-announced once that count, this chart included, reaches `record_min_periods`, and only when
+announced once that count, this chart included, reaches `record_min_periods`, once the chart's
+first period lies at least `record_min_history_days` (a year) back, and only when
 another title passes the holder; a holder extending its own record, or any change before that
 history exists, updates silently.
 """
@@ -75,10 +76,12 @@ def chart_records(step: ChartStep, number_one_since: date | None) -> RecordsAfte
     state = step.state
     records = dict(state.records) if state is not None else {}
     record_periods = dict(state.record_periods) if state is not None else {}
+    first_period = state.first_period if state is not None else step.period
+    old_enough = step.period - first_period >= step.config.record_min_history
     broken: list[Event] = []
     for record, entry, value, unit in challenges(step, number_one_since):
         record_periods[record] = record_periods.get(record, 0) + 1
-        announce = record_periods[record] >= step.config.record_min_periods
+        announce = old_enough and record_periods[record] >= step.config.record_min_periods
         mark = RecordMark(entry.title_id, entry.title, entry.season, value, step.period)
         passed = challenge(records, record, mark, announce)
         if passed is not None:
@@ -94,6 +97,7 @@ def chart_records(step: ChartStep, number_one_since: date | None) -> RecordsAfte
                     # One title may break several records in one period: the qualifier keeps
                     # their keys apart.
                     qualifier=record.value,
+                    since=first_period,
                 )
             )
     broken.sort(key=event_order)

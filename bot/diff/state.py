@@ -72,6 +72,8 @@ class ChartState:
     # record → accepted charts in which its measure was present, the baseline included.
     record_periods: Mapping[Record, int]
     cumulative_hours: Mapping[str, int]  # title_id → hours summed over every chart of the key
+    # The key's first accepted period: records are measured over the history since then.
+    first_period: date
 
     def number_one_id(self) -> str | None:
         for title_id, held in self.entries.items():
@@ -105,6 +107,7 @@ class ChartState:
                 if record in self.record_periods
             },
             "cumulative_hours": dict(self.cumulative_hours),
+            "first_period": self.first_period.isoformat(),
         }
 
     @classmethod
@@ -128,6 +131,7 @@ class ChartState:
             cumulative_hours={
                 title_id: int(hours) for title_id, hours in data["cumulative_hours"].items()
             },
+            first_period=_first_period(data, "last_period"),
         )
 
 
@@ -153,6 +157,7 @@ class FamilyState:
     counts: Mapping[str, int]  # title_id → regions at #1 in `period`, as last folded
     announced: Mapping[str, FamilyNotice]  # countries events already fired for `period`
     record: RecordMark | None  # MOST_REGIONS_AT_NUMBER_ONE
+    first_period: date  # the family's first folded period
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,6 +173,7 @@ class FamilyState:
                 for title_id, notice in self.announced.items()
             },
             "record": self.record.to_json() if self.record is not None else None,
+            "first_period": self.first_period.isoformat(),
         }
 
     @classmethod
@@ -192,7 +198,15 @@ class FamilyState:
                 for title_id, notice in data["announced"].items()
             },
             record=RecordMark.from_json(record) if record is not None else None,
+            first_period=_first_period(data, "period"),
         )
+
+
+def _first_period(data: Mapping[str, Any], last_field: str) -> date:
+    """States written before `first_period` existed: their last period, so a record needs a
+    year of history from the upgrade on (never claimed over a shorter one)."""
+    stored = data.get("first_period")
+    return date.fromisoformat(stored if stored else data[last_field])
 
 
 def _check_version(data: Mapping[str, Any], kind: str) -> None:

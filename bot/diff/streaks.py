@@ -1,7 +1,8 @@
 """Streak rules: how long a title has been #1 or in the chart, announced at milestones.
 
 A run's length counts calendar periods from its first one to this chart inclusive, so periods
-missing inside a bridged gap count too.
+missing inside a bridged gap count too. When the #1 reaches a milestone at #1 and in the chart with
+the same length (a title #1 since it entered), only the #1 streak is told: one line, not two.
 """
 
 from __future__ import annotations
@@ -75,3 +76,12 @@ def top10_streaks(step: ChartStep) -> list[Event]:
                 )
             )
     return events
+
+
+def streaks(step: ChartStep, number_one_since: date | None) -> list[Event]:
+    """The #1 streak and the Top-10 streaks, without a Top-10 streak that says the same as the
+    #1 streak (same title, same length)."""
+    at_number_one = number_one_streak(step, number_one_since)
+    said = {(event.title_id, event.value) for event in at_number_one}
+    in_chart = [e for e in top10_streaks(step) if (e.title_id, e.value) not in said]
+    return [*at_number_one, *in_chart]

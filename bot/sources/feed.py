@@ -3,8 +3,10 @@
 A source is an async generator (`Source.poll`): it fetches and parses, and yields what it found;
 the poller (bot/poll.py) feeds the charts into the pipeline and stores the refusals. A generator
 waits at each `yield` until the poller has dealt with what it yielded, so code after a `yield
-Charts(...)` runs once those charts are stored: that is where a source commits the validators of
-the body they came from (a body is remembered as processed only after it was used).
+Charts(...)` runs once those charts are stored, and the `yield` returns how the gate judged them
+(an `Outcome`): that is where a source commits the validators of the body they came from, only
+when the gate took everything it handed over (a body is remembered as processed only after it
+was used; one the gate rejected is refused or judged again, never "unchanged").
 
 Charts are often read lazily (the 31 MB Netflix file, one block at a time), so a broken body can
 show only while the pipeline reads it. The poller throws that `SourceError` back into the source at
@@ -69,6 +71,25 @@ SourceItem = Charts | Refused | Fetched | Unchanged
 
 
 @dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the gate judged the charts of one `Charts` item: what a source learns at its `yield`."""
+
+    accepted: int = 0
+    rejected: int = 0
+    first_rejection: str | None = None  # its reason
+
+    @property
+    def all_rejected(self) -> bool:
+        """Charts were judged and none was taken: the body gave nothing but rejections."""
+        return self.rejected > 0 and self.accepted == 0
+
+
+# What a source's generator yields, and what the poller sends back into it (None after an item
+# that is not `Charts`).
+SourceItems = AsyncGenerator[SourceItem, Outcome | None]
+
+
+@dataclass(frozen=True, slots=True)
 class PollContext:
     """What one poll of one source works with."""
 
@@ -84,7 +105,7 @@ class PollContext:
 class Source(Protocol):
     name: str
 
-    def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
+    def poll(self, context: PollContext) -> SourceItems:
         """One poll: everything found, in the order the pipeline must see it."""
         ...
 
@@ -94,25 +115,30 @@ class Source(Protocol):
         ...
 
 
-async def relay(
-    parts: Iterable[AsyncGenerator[SourceItem, None]],
-) -> AsyncGenerator[SourceItem, None]:
-    """The items of each part in turn; a SourceError thrown in goes to the part that yielded."""
+async def relay(parts: Iterable[SourceItems]) -> SourceItems:
+    """The items of each part in turn; what is sent in (an `Outcome`) or thrown in (a
+    SourceError) goes to the part that yielded."""
     for part in parts:
         async with aclosing(part):
             item = await anext(part, None)
             while item is not None:
                 try:
-                    yield item
+                    outcome = yield item
                 except SourceError as exc:
                     item = await throw_into(part, exc)
                 else:
-                    item = await anext(part, None)
+                    item = await send_into(part, outcome)
 
 
-async def throw_into(
-    items: AsyncGenerator[SourceItem, None], error: SourceError
-) -> SourceItem | None:
+async def send_into(items: SourceItems, outcome: Outcome | None) -> SourceItem | None:
+    """Resume the generator with `outcome`; what it yields next, or None at its end."""
+    try:
+        return await items.asend(outcome)
+    except StopAsyncIteration:
+        return None
+
+
+async def throw_into(items: SourceItems, error: SourceError) -> SourceItem | None:
     """Raise `error` in the generator where it waits; what it yields next, or None at its end."""
     try:
         return await items.athrow(error)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
@@ -38,7 +38,7 @@ from bot.poll_window import PollTiming
 from bot.ports import Storage
 from bot.sources import flixpatrol
 from bot.sources.errors import SourceError
-from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem
+from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItems
 from bot.sources.flixpatrol import PageRequest, flixpatrol_url, parse_flixpatrol_page
 from bot.sources.http import FetchError, FetchResult, FetchSettings
 from bot.sources.pacing import HostPacer
@@ -249,7 +249,7 @@ class FlixPatrolSource:
     async def up_to_date(self, history: Storage, now: datetime) -> bool:
         return not await self.pending_pages(history, now.astimezone(UTC).date())
 
-    async def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
+    async def poll(self, context: PollContext) -> SourceItems:
         """Day after day, oldest first; the pages of one day are fetched concurrently and each
         is handed over as soon as it is read, so its events go out before the last page is in.
         Days stay in order: a list's history (and "#1 in N countries") never goes back."""

@@ -40,13 +40,23 @@ class FetchSettings:
 
 
 class FetchError(Exception):
-    """A fetch that produced no body worth parsing (after any retries)."""
+    """A fetch that produced no body worth parsing (after any retries). `refused_body` holds the
+    validators of a body that came whole and was refused as read (not text, too large): the
+    same body can then be refused again without downloading it."""
 
-    def __init__(self, reason: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        url: str,
+        status: int | None = None,
+        refused_body: Validators | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.url = url
         self.status = status
+        self.refused_body = refused_body
 
     @property
     def transient(self) -> bool:
@@ -76,6 +86,9 @@ class Validators:
     # the size a body is expected to have, so one odd body (cut, or padded) cannot move the
     # baseline on its own, and a baseline set by one odd body is outvoted by the next ones.
     recent_sizes: tuple[int, ...] = ()
+    # Sent in If-None-Match beside `etag`, never stored with it: the ETag of the last body refused
+    # as a whole, so a broken file that has not changed costs a 304 instead of a download.
+    other_etags: tuple[str, ...] = ()
 
     def baseline_size(self) -> int | None:
         """The median of the recent processed sizes (the last size for older records)."""
@@ -89,8 +102,9 @@ class Validators:
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
+        etags = [etag for etag in dict.fromkeys((self.etag, *self.other_etags)) if etag]
+        if etags:
+            headers["If-None-Match"] = ", ".join(etags)
         if self.last_modified:
             headers["If-Modified-Since"] = self.last_modified
         return headers
@@ -155,6 +169,9 @@ class FetchResult:
     size: int = 0
     content_type: str = ""
     baseline_size: int | None = None  # the median size of the recent processed bodies
+    # Set when the body is the one last refused as a whole (same SHA-256, or a 304 naming its
+    # ETag): the reason it was refused. Such a body is not parsed again.
+    refused_before: str | None = None
 
     def shrink_problem(self, factor: float = 0.5) -> str | None:
         """A body far smaller than usual: a cut or emptied file, not news."""
@@ -166,13 +183,22 @@ class FetchResult:
         )
 
     @property
+    def refused_again_reason(self) -> str:
+        return f"unchanged since refused: {self.refused_before}"
+
+    @property
     def unchanged_reason(self) -> str:
         return "304 Not Modified" if self.status == 304 else "content unchanged (same SHA-256)"
 
 
-def not_modified(url: str, final_url: str, known: Validators) -> FetchResult:
-    """The answer to a conditional GET that matched: the known validators still hold."""
-    return FetchResult(url=url, final_url=final_url, status=304, validators=known, unchanged=True)
+def not_modified(url: str, final_url: str, known: Validators, etag: str | None) -> FetchResult:
+    """The answer to a conditional GET that matched. Its validators are the known ones with the
+    ETag the 304 named (None when it named none): several may have been sent, and which one
+    matched tells a processed body from a refused one."""
+    validators = replace(known, etag=etag, other_etags=())
+    return FetchResult(
+        url=url, final_url=final_url, status=304, validators=validators, unchanged=True
+    )
 
 
 class HttpClient(Protocol):

@@ -14,15 +14,20 @@ hold every week since 2021, so whatever weeks were missed are simply the ones no
   median of the last bodies processed, that is cut short (a last row or chart incomplete) or does
   not continue the stored history (bot/sources/netflix_periods.py), or that could not be fetched
   is a rejected snapshot of every chart the file should have given, never an empty chart. Such a
-  body is not remembered as processed (its validators are committed only after its charts were
-  taken, and only when nothing of it was refused), so the next poll fetches and judges it again.
+  body is not remembered as processed: its validators are committed only after the poller said
+  how the gate judged its charts (the `Outcome` a `yield Charts(...)` returns), and only when
+  the gate took all of them and nothing of the body was missing or refused. It is remembered as
+  refused instead: the next polls get a 304 or the same SHA-256 for it and refuse it again
+  unread ("unchanged since refused: …"), each a failed poll, until the file changes. So is a
+  body whose charts the gate rejected (all of them, or some when judged against a stored
+  history, see `_settle`); only a first import partly rejected is read again next poll.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -35,7 +40,16 @@ from bot.poll_window import PollTiming
 from bot.ports import Storage
 from bot.sources import netflix
 from bot.sources.errors import SourceError
-from bot.sources.feed import Charts, Fetched, PollContext, Refused, SourceItem, Unchanged, relay
+from bot.sources.feed import (
+    Charts,
+    Fetched,
+    Outcome,
+    PollContext,
+    Refused,
+    SourceItems,
+    Unchanged,
+    relay,
+)
 from bot.sources.http import FetchError, FetchResult, FetchSettings
 from bot.sources.netflix_periods import (
     NewPeriods,
@@ -160,12 +174,10 @@ class NetflixSource:
                     return False
         return True
 
-    def poll(self, context: PollContext) -> AsyncGenerator[SourceItem, None]:
+    def poll(self, context: PollContext) -> SourceItems:
         return relay(self._poll_file(context, kind) for kind in self.settings.files)
 
-    def _poll_file(
-        self, context: PollContext, kind: NetflixFile
-    ) -> AsyncGenerator[SourceItem, None]:
+    def _poll_file(self, context: PollContext, kind: NetflixFile) -> SourceItems:
         url = file_url(self.settings.base_url, FILE_NAMES[kind])
         if kind is NetflixFile.GLOBAL:
             return self._poll_global(context, url)
@@ -175,9 +187,7 @@ class NetflixSource:
 
     # -- files ----------------------------------------------------------------------------------
 
-    async def _poll_global(
-        self, context: PollContext, url: str
-    ) -> AsyncGenerator[SourceItem, None]:
+    async def _poll_global(self, context: PollContext, url: str) -> SourceItems:
         keys = [ChartKey(NAME, netflix.SERVICE, WORLD, c, "weekly") for c in GLOBAL_CATEGORIES]
         expected = latest_published_week(context.today)
         result = await _fetch(context.fetcher.fetch_text(url), keys, expected)
@@ -200,19 +210,17 @@ class NetflixSource:
             if problem is not None:
                 raise SourceError(problem, source=NAME, what=url)
         except SourceError as exc:
+            await context.fetcher.refuse(result, exc.reason)
             yield Refused(tuple(keys), expected, exc.reason)
             return
         selection = NewPeriods(stored, GLOBAL_CATEGORIES, context.today)
         missing = missing_in_newest(periods_of(stored), by_period, category_of)
-        yield Charts(selection.select(charts))
+        outcome = yield Charts(selection.select(charts))
         for item in [*missing, *selection.refused]:
             yield item
-        if not (missing or selection.refused):
-            await context.fetcher.commit(result)
+        await _settle(context, result, outcome, [*missing, *selection.refused], bool(stored))
 
-    async def _poll_countries(
-        self, context: PollContext, url: str
-    ) -> AsyncGenerator[SourceItem, None]:
+    async def _poll_countries(self, context: PollContext, url: str) -> SourceItems:
         keys = [
             ChartKey(NAME, netflix.SERVICE, ALL_REGIONS, c, "weekly") for c in COUNTRY_CATEGORIES
         ]
@@ -228,6 +236,7 @@ class NetflixSource:
             stored = await stored_latest(context.history, NAME, COUNTRY_CATEGORIES, world=False)
             selection = NewPeriods(stored, COUNTRY_CATEGORIES, context.today)
             missing: list[Refused] = []
+            outcome: Outcome | None = None
             try:
                 problem = _file_problem(path) or result.shrink_problem()
                 if problem is not None:
@@ -239,18 +248,16 @@ class NetflixSource:
                     raise SourceError(problem, source=NAME, what=url)
                 missing = missing_in_newest(periods_of(stored), by_period)
                 # Streamed from disk in period order: one (country, week) block in memory at a time.
-                yield Charts(selection.select(scan.charts()))
+                outcome = yield Charts(selection.select(scan.charts()))
             except SourceError as exc:
+                await context.fetcher.refuse(result, exc.reason)
                 yield Refused(tuple(keys), expected, exc.reason)
                 return
         for item in [*missing, *selection.refused]:
             yield item
-        if not (missing or selection.refused):
-            await context.fetcher.commit(result)
+        await _settle(context, result, outcome, [*missing, *selection.refused], bool(stored))
 
-    async def _poll_most_popular(
-        self, context: PollContext, url: str
-    ) -> AsyncGenerator[SourceItem, None]:
+    async def _poll_most_popular(self, context: PollContext, url: str) -> SourceItems:
         snapshot = context.today
         keys = await _most_popular_keys(context)
         result = await _fetch(context.fetcher.fetch_text(url), keys, snapshot)
@@ -265,12 +272,13 @@ class NetflixSource:
                 raise SourceError(problem, source=NAME, what=url)
             charts = netflix.parse_most_popular(result.text, snapshot, what=url)
         except SourceError as exc:
+            await context.fetcher.refuse(result, exc.reason)
             yield Refused(tuple(keys), snapshot, exc.reason)
             return
         # A list Netflix did not revise is not a new snapshot: the pipeline skips it, as it skips
         # a snapshot of a day already stored (the stored one still holds).
-        yield Charts(sorted(charts, key=lambda chart: chart.key))
-        await context.fetcher.commit(result)
+        outcome = yield Charts(sorted(charts, key=lambda chart: chart.key))
+        await _settle(context, result, outcome, [], judged_against_history=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -279,13 +287,42 @@ class NetflixSource:
 async def _fetch(
     fetching: Awaitable[FetchResult], keys: Iterable[ChartKey], period: date
 ) -> FetchResult | Refused | Unchanged:
-    """The changed body, or what to yield instead: the refused charts of a failed fetch, or the
-    news that nothing changed."""
+    """The changed body, or what to yield instead: the refused charts of a failed fetch or of a
+    body refused before (not read again), or the news that nothing changed."""
     try:
         result = await fetching
     except FetchError as exc:
         return Refused.fetch_failed(keys, period, exc)
+    if result.refused_before is not None:
+        log.info("%s: %s", result.url, result.refused_again_reason)
+        return Refused(tuple(keys), period, result.refused_again_reason)
     return Unchanged(result) if result.unchanged else result
+
+
+async def _settle(
+    context: PollContext,
+    result: FetchResult,
+    outcome: Outcome | None,
+    refused: list[Refused],
+    judged_against_history: bool,
+) -> None:
+    """Remember a body by how its charts fared: processed (the next poll gets a 304 / the same
+    hash, "unchanged") only when the gate took every chart handed over and none was missing or
+    refused by the source. Otherwise it is remembered as refused, so the same body fails each
+    poll unread ("unchanged since refused: …") until the file changes, when
+    - the gate took none of its charts, or
+    - it was judged against a stored history: judged again, the same bytes would meet a history
+      they have partly moved themselves, and checks that compare with last week's lists (a
+      country's list copied from another's) could then let through what they refused.
+    A first import partly rejected is read again instead: its rejected old charts are then no
+    longer new (a gap in an older week stays closed) and the body is processed."""
+    rejected = outcome is not None and outcome.rejected > 0
+    if not (rejected or refused):
+        await context.fetcher.commit(result)
+        return
+    if (outcome is not None and outcome.all_rejected) or judged_against_history:
+        first = outcome.first_rejection if outcome is not None else None
+        await context.fetcher.refuse(result, first or refused[0].reason)
 
 
 def _file_problem(path: Path) -> str | None:

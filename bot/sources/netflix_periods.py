@@ -124,7 +124,7 @@ def missing_in_newest(
     )
     reason = (
         f"missing from the file's week {file_newest.isoformat()}"
-        f" (it was in {stored_newest.isoformat()}); fetched again next poll"
+        f" (it was in {stored_newest.isoformat()}); taken when the file brings it"
     )
     return [Refused((key,), file_newest, reason) for key in missing]
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
+from bot.commands.reply import Button
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
@@ -126,6 +128,19 @@ def amortise_bucket_sweeps(client: discord.Client) -> None:
     http._top10_amortised = True
 
 
+def command_view(buttons: Sequence[Button]) -> discord.ui.View:
+    """Command buttons as one row. Their custom ids are the reply buttons' payloads, which the
+    adapter's dynamic item answers (after a restart too)."""
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        view.add_item(
+            discord.ui.Button(
+                label=button.label, custom_id=button.payload(), style=discord.ButtonStyle.primary
+            )
+        )
+    return view
+
+
 class DiscordNotifier:
     """bot.ports.Notifier over a discord.py `Client`: the adapter's (gateway connected), or one
     that only logged in over REST (`top10bot deliveries send`: `gateway=False`)."""
@@ -156,7 +171,12 @@ class DiscordNotifier:
         return discord_text_length(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
         target = Destination.from_address(self.platform, destination)
         # A thread is a channel of its own on Discord.
@@ -164,6 +184,8 @@ class DiscordNotifier:
         # discord.py sends enforce_nonce with a nonce: Discord answers a repeat within a few
         # minutes with the message it already created.
         extra: dict[str, Any] = {"nonce": idempotency_key} if idempotency_key else {}
+        if buttons:
+            extra["view"] = command_view(buttons)
         try:
             await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra

@@ -8,12 +8,14 @@ one message per call: bot.delivery has already cut the text to TELEGRAM_TEXT_MAX
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import error as telegram_error
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.commands.reply import Button
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
@@ -47,6 +49,15 @@ TELEGRAM_GONE_PHRASES = (
 )
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def command_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """Command buttons as one row of an inline keyboard; the adapter answers their callbacks."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.payload()) for b in buttons]]
+    )
 
 
 def telegram_text_length(text: str) -> int:
@@ -101,7 +112,12 @@ class TelegramNotifier:
         return telegram_text_length(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
         # Telegram has no idempotency key: a resent message is a duplicate (bot/delivery/sender).
         target = Destination.from_address(self.platform, destination)
@@ -111,6 +127,7 @@ class TelegramNotifier:
                 text=text,
                 message_thread_id=int(target.thread_id) if target.thread_id else None,
                 link_preview_options=_NO_PREVIEW,
+                reply_markup=command_keyboard(buttons),
             )
         except telegram_error.TelegramError as exc:
             # Nobody to tell about a lost chat: a user who blocked the bot, or a group that

@@ -15,17 +15,22 @@ from typing import Any
 from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
 from storage import codec
-from storage.sqlite.connection import Database, Row, Transaction
+from storage.rows import (
+    CHART_COLUMNS,
+    KEY_ORDER,
+    REJECTION_COLUMNS,
+    chart_from_row,
+    rank_point_from_row,
+    rejection_from_row,
+    title_identity,
+    title_mentions,
+)
+from storage.sqlite.connection import Database, Transaction
 
 log = logging.getLogger(__name__)
 
 KEY_MATCH = "source = ? AND service = ? AND region = ? AND category = ? AND granularity = ?"
 _FAMILY_MATCH = "source = ? AND service = ? AND category = ? AND granularity = ?"
-_KEY_ORDER = "source, service, region, category, granularity"
-_CHART_COLUMNS = f"{_KEY_ORDER}, period, expected_size, extra, entries"
-
-# One (title_id, title, season) as the titles table identifies it.
-TitleIdentity = tuple[str, str, str | None]
 
 _INSERT_CHART = """
 INSERT INTO charts (source, service, region, category, granularity, period, rows, expected_size,
@@ -65,21 +70,6 @@ DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
 _TITLE_MATCH = "title_id = ? AND title = ? AND coalesce(season, '') = ? AND (season IS NULL) = ?"
 
 
-def _title_identity(title: TitleIdentity) -> tuple[str, str, str, bool]:
-    title_id, name, season = title
-    return (title_id, name, season or "", season is None)
-
-
-def title_mentions(charts: Sequence[Chart]) -> dict[TitleIdentity, int]:
-    """How many entries of `charts` name each title."""
-    counts: dict[TitleIdentity, int] = {}
-    for chart in charts:
-        for entry in chart.entries:
-            identity = (entry.title_id, entry.title, entry.season)
-            counts[identity] = counts.get(identity, 0) + 1
-    return counts
-
-
 async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> None:
     """Store accepted charts (one per key and period); a chart of a stored key and period
     replaces it, keeping its id."""
@@ -97,7 +87,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
             stored.append((int(inserted[0][0]), chart))
             continue
         old = await tx.fetch(
-            f"SELECT id, {_CHART_COLUMNS} FROM charts WHERE {KEY_MATCH} AND period = ?",
+            f"SELECT id, {CHART_COLUMNS} FROM charts WHERE {KEY_MATCH} AND period = ?",
             key_and_period,
         )
         chart_id = int(old[0][0])
@@ -126,12 +116,12 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
         gone = title_mentions(replaced)
         await tx.executemany(
             f"UPDATE titles SET entries = entries - ? WHERE {_TITLE_MATCH}",
-            [(count, *_title_identity(title)) for title, count in gone.items()],
+            [(count, *title_identity(title)) for title, count in gone.items()],
         )
         # The replaced charts held the last mention of these.
         await tx.executemany(
             f"DELETE FROM titles WHERE {_TITLE_MATCH} AND entries <= 0",
-            [_title_identity(title) for title in gone],
+            [title_identity(title) for title in gone],
         )
         log.info("replaced %d stored charts with corrected ones", len(replaced))
 
@@ -172,17 +162,6 @@ async def write_states(
     )
 
 
-def chart_from_row(row: Row | Sequence[Any]) -> Chart:
-    """A Chart from a row of _CHART_COLUMNS."""
-    return Chart(
-        key=codec.key_from_columns(*row[0:5]),
-        period=date.fromisoformat(row[5]),
-        entries=codec.decode_entries(row[8]),
-        expected_size=row[6],
-        extra=codec.decode_extra(row[7]),
-    )
-
-
 class SqliteCharts:
     """The reads of the Storage port over the chart history tables."""
 
@@ -217,7 +196,7 @@ class SqliteCharts:
             bound = " AND period <= ?"
             params.append(on_or_before.isoformat())
         rows = await self._db.read(
-            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {KEY_MATCH}{bound}"
+            f"SELECT {CHART_COLUMNS} FROM charts WHERE {KEY_MATCH}{bound}"
             " ORDER BY period DESC LIMIT 1",
             params,
         )
@@ -231,7 +210,7 @@ class SqliteCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        sql = f"SELECT DISTINCT {_KEY_ORDER} FROM charts"
+        sql = f"SELECT DISTINCT {KEY_ORDER} FROM charts"
         params: tuple[str, ...] = ()
         if source is not None:
             sql += " WHERE source = ?"
@@ -241,8 +220,8 @@ class SqliteCharts:
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
-            f"SELECT {_CHART_COLUMNS} FROM charts WHERE {_FAMILY_MATCH} AND period = ?"
-            f" ORDER BY {_KEY_ORDER}",
+            f"SELECT {CHART_COLUMNS} FROM charts WHERE {_FAMILY_MATCH} AND period = ?"
+            f" ORDER BY {KEY_ORDER}",
             (*family, period.isoformat()),
         )
         return [chart_from_row(row) for row in rows]
@@ -254,20 +233,11 @@ class SqliteCharts:
 
     async def recent_rejections(self, limit: int = 20) -> list[StoredRejection]:
         rows = await self._db.read(
-            "SELECT source, service, region, category, granularity, period, reason, rows,"
-            " rejected_at FROM rejections ORDER BY rejected_at DESC, id DESC LIMIT ?",
+            f"SELECT {REJECTION_COLUMNS} FROM rejections"
+            " ORDER BY rejected_at DESC, id DESC LIMIT ?",
             (codec.check_limit(limit),),
         )
-        return [
-            StoredRejection(
-                key=codec.key_from_columns(*row[0:5]),
-                period=date.fromisoformat(row[5]),
-                reason=row[6],
-                rows=row[7],
-                rejected_at=codec.decode_time(row[8]),
-            )
-            for row in rows
-        ]
+        return [rejection_from_row(row) for row in rows]
 
     async def search_titles(self, text: str, limit: int = 25) -> list[TitleHit]:
         needle = codec.folded_title(text)
@@ -296,7 +266,4 @@ class SqliteCharts:
             " t.rank, t.position",
             (title_id,),
         )
-        return [
-            RankPoint(codec.key_from_columns(*row[0:5]), date.fromisoformat(row[5]), row[6])
-            for row in rows
-        ]
+        return [rank_point_from_row(row) for row in rows]

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from bot.events import Event
-from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
-from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec, subscription_matches
+from bot.ports import ClaimedGroup, DeadLetter, DeliveryCounts
+from bot.subscriptions import Destination
 from storage import codec
-from storage.outbox_rules import OpenRow, choose_group
+from storage.outbox_rules import (
+    ACTIVE_FILTERS,
+    COUNTS,
+    DEAD_LETTERS,
+    DESTINATION_COLUMNS,
+    OPEN_ROW_COLUMNS,
+    OpenRow,
+    Place,
+    claimed_groups,
+    counts_from_rows,
+    dead_letter_from_row,
+    open_row,
+    place_from_row,
+    wanted_deliveries,
+)
 from storage.sqlite.connection import Database, Transaction, chunks, marks
 from storage.sqlite.events import events_by_id
 
@@ -26,17 +38,8 @@ log = logging.getLogger(__name__)
 
 # Events kept decoded by id (see SqliteOutbox._events).
 _EVENT_CACHE_SIZE = 4096
-# The rows of one burst share their queueing time.
-_decode_time = lru_cache(maxsize=1024)(codec.decode_time)
 # A claim looks at this many due rows per destination it wants (several events per chat).
 _ROWS_PER_DESTINATION = 4
-
-# The subscriptions of the active destinations, with what matching needs.
-_ACTIVE_FILTERS = """
-SELECT s.show, s.service, s.region, s.category, s.event_types, d.event_types, d.id, d.platform
-FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id
-WHERE d.active = 1
-"""
 
 # A destination with two matching subscriptions still gets one row (the unique key).
 _QUEUE = """
@@ -50,29 +53,10 @@ ON CONFLICT (event_id, destination_id) DO NOTHING
 async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]], now: str) -> int:
     """Queue a delivery of each new event (with its id) to every active destination one of
     whose subscriptions wants it; the number queued. Runs inside the unit of work.
-
-    Thousands of chats usually share a few filters, so the matching rules (bot.subscriptions)
-    run once per distinct filter, not once per chat.
     """
     if not new:
         return 0
-    by_filter: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
-    for row in await tx.fetch(_ACTIVE_FILTERS):
-        by_filter.setdefault(tuple(row[:6]), []).append((int(row[6]), str(row[7])))
-    wanted: dict[tuple[int, int], str] = {}
-    for (show, service, region, category, types, chat_types), places in by_filter.items():
-        spec = SubscriptionSpec(
-            show=show,
-            service=service,
-            region=region,
-            category=category,
-            event_types=codec.decode_types(types),
-        )
-        settings = ChatSettings(event_types=codec.decode_types(chat_types))
-        for event_id, event in new:
-            if subscription_matches(spec, settings, event):
-                for destination_id, platform in places:
-                    wanted[(event_id, destination_id)] = platform
+    wanted = wanted_deliveries(await tx.fetch(ACTIVE_FILTERS), new)
     if not wanted:
         return 0
     queued = await tx.executemany(
@@ -125,56 +109,23 @@ class SqliteOutbox:
             rows_by_destination: dict[int, list[OpenRow]] = {}
             for chunk in chunks(destination_ids):
                 rows = await tx.fetch(
-                    "SELECT d.id, d.destination_id, d.group_id, d.attempts, d.uncertain,"
-                    " d.event_id, d.created_at FROM deliveries AS d"
-                    f" WHERE d.destination_id IN ({marks(len(chunk))})"
-                    " AND d.status IN ('pending', 'failed') AND d.due_at <= ?"
-                    " AND d.claimed_until <= ?",
+                    f"SELECT {OPEN_ROW_COLUMNS} FROM deliveries"
+                    f" WHERE destination_id IN ({marks(len(chunk))}) AND {_CLAIMABLE}",
                     (*chunk, now_text, now_text),
                 )
                 events = await self._events(tx, {int(row[5]) for row in rows})
                 for row in rows:
-                    delivery = Delivery(
-                        id=int(row[0]),
-                        event=events[int(row[5])],
-                        attempts=int(row[3]),
-                        uncertain=int(row[4]),
-                        queued_at=_decode_time(row[6]),
-                    )
-                    open_row = OpenRow(delivery.id, int(row[1]), row[2], delivery)
-                    rows_by_destination.setdefault(open_row.destination_key, []).append(open_row)
+                    found = open_row(row, events)
+                    rows_by_destination.setdefault(found.destination_key, []).append(found)
             places = await _destinations(tx, destination_ids)
-            groups: list[ClaimedGroup] = []
-            updates: list[tuple[str, int, int]] = []
-            for destination_id in destination_ids:
-                open_rows = rows_by_destination.get(destination_id)
-                if not open_rows:
-                    continue
-                group_id, chosen = choose_group(open_rows)
-                updates.extend((until_text, group_id, row.id) for row in chosen)
-                place = places.get(destination_id)
-                if place is None:
-                    # The destination row was deleted: nowhere to send, so a dead letter.
-                    place = _Place(
-                        Destination(platform, f"#{destination_id}"),
-                        ChatSettings(),
-                        False,
-                        "destination removed",
-                    )
-                groups.append(
-                    ClaimedGroup(
-                        group_id=group_id,
-                        destination=place.destination,
-                        settings=place.settings,
-                        active=place.active,
-                        inactive_reason=place.reason,
-                        deliveries=tuple(
-                            row.delivery for row in sorted(chosen, key=lambda r: r.id)
-                        ),
-                    )
-                )
+            groups = claimed_groups(platform, destination_ids, rows_by_destination, places)
             await tx.executemany(
-                "UPDATE deliveries SET claimed_until = ?, group_id = ? WHERE id = ?", updates
+                "UPDATE deliveries SET claimed_until = ?, group_id = ? WHERE id = ?",
+                [
+                    (until_text, group.group_id, delivery.id)
+                    for group in groups
+                    for delivery in group.deliveries
+                ],
             )
         return groups
 
@@ -302,38 +253,11 @@ class SqliteOutbox:
     # -- operators ------------------------------------------------------------------------------
 
     async def counts(self) -> DeliveryCounts:
-        rows = await self._db.read(
-            "SELECT status, count(*), sum(uncertain) FROM deliveries GROUP BY status"
-        )
-        by_status = {row[0]: int(row[1]) for row in rows}
-        return DeliveryCounts(
-            pending=by_status.get("pending", 0),
-            failed=by_status.get("failed", 0),
-            sent=by_status.get("sent", 0),
-            dead=by_status.get("dead", 0),
-            uncertain=sum(int(row[2] or 0) for row in rows),
-        )
+        return counts_from_rows(await self._db.read(COUNTS))
 
     async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
-        rows = await self._db.read(
-            "SELECT d.id, d.platform, coalesce(t.chat_id, '#' || d.destination_id),"
-            " coalesce(t.thread_id, ''), e.key, d.attempts, d.last_error, d.updated_at"
-            " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
-            " LEFT JOIN destinations AS t ON t.id = d.destination_id"
-            " WHERE d.status = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT ?",
-            (codec.check_limit(limit),),
-        )
-        return [
-            DeadLetter(
-                id=int(row[0]),
-                destination=Destination(row[1], row[2], row[3] or None),
-                event_key=row[4],
-                attempts=int(row[5]),
-                reason=row[6],
-                updated_at=codec.decode_time(row[7]),
-            )
-            for row in rows
-        ]
+        rows = await self._db.read(f"{DEAD_LETTERS} LIMIT ?", (codec.check_limit(limit),))
+        return [dead_letter_from_row(row) for row in rows]
 
     async def requeue_dead(self, now: datetime) -> int:
         now_text = codec.encode_time(now)
@@ -349,27 +273,14 @@ class SqliteOutbox:
             return changed
 
 
-async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, _Place]:
-    places: dict[int, _Place] = {}
+async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, Place]:
+    places: dict[int, Place] = {}
     for chunk in chunks(ids):
         rows = await tx.fetch(
-            "SELECT id, platform, chat_id, thread_id, active, inactive_reason, timezone,"
-            " event_types, quiet_start, quiet_end"
-            f" FROM destinations WHERE id IN ({marks(len(chunk))})",
+            f"SELECT {DESTINATION_COLUMNS} FROM destinations WHERE id IN ({marks(len(chunk))})",
             chunk,
         )
-        for row in rows:
-            places[int(row[0])] = _Place(
-                Destination(row[1], row[2], row[3] or None),
-                ChatSettings(
-                    timezone=row[6],
-                    event_types=codec.decode_types(row[7]),
-                    quiet_start=codec.decode_clock_time(row[8]),
-                    quiet_end=codec.decode_clock_time(row[9]),
-                ),
-                bool(row[4]),
-                row[5],
-            )
+        places.update(place_from_row(row) for row in rows)
     return places
 
 
@@ -379,11 +290,3 @@ async def _destination_id(tx: Transaction, destination: Destination) -> int | No
         (destination.platform, destination.chat_id, destination.thread_id or ""),
     )
     return int(rows[0][0]) if rows else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Place:
-    destination: Destination
-    settings: ChatSettings
-    active: bool
-    reason: str

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.subscriptions import (
     ChatSettings,
     Destination,
@@ -13,6 +11,12 @@ from bot.subscriptions import (
     SubscriptionSpec,
 )
 from storage import codec
+from storage.rows import (
+    SUBSCRIPTION_COLUMNS,
+    destination_params,
+    settings_from_row,
+    subscription_from_row,
+)
 from storage.sqlite.connection import Database, Transaction
 
 _DESTINATION_MATCH = "platform = ? AND chat_id = ? AND thread_id = ?"
@@ -21,43 +25,6 @@ _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 """
-
-_SUBSCRIPTION_COLUMNS = """
-s.id, d.platform, d.chat_id, d.thread_id,
-s.show, s.show_title, s.service, s.region, s.category, s.event_types
-"""
-
-
-def _destination_params(destination: Destination) -> tuple[str, str, str]:
-    return (destination.platform, destination.chat_id, destination.thread_id or "")
-
-
-def _destination_from(platform: str, chat_id: str, thread_id: str) -> Destination:
-    return Destination(platform, chat_id, thread_id or None)
-
-
-def _subscription_from(row: Any) -> Subscription:
-    return Subscription(
-        id=int(row[0]),
-        destination=_destination_from(row[1], row[2], row[3]),
-        spec=SubscriptionSpec(
-            show=row[4],
-            show_title=row[5],
-            service=row[6],
-            region=row[7],
-            category=row[8],
-            event_types=codec.decode_types(row[9]),
-        ),
-    )
-
-
-def _settings_from(row: Any) -> ChatSettings:
-    return ChatSettings(
-        timezone=row[0],
-        event_types=codec.decode_types(row[1]),
-        quiet_start=codec.decode_clock_time(row[2]),
-        quiet_end=codec.decode_clock_time(row[3]),
-    )
 
 
 class SqliteSubscriptionStore:
@@ -72,7 +39,7 @@ class SqliteSubscriptionStore:
 
     async def _ensure(self, tx: Transaction, destination: Destination) -> int:
         """The destination's row id, creating the row; call inside a transaction."""
-        params = _destination_params(destination)
+        params = destination_params(destination)
         await tx.execute(_ENSURE_DESTINATION, (*params, self._now()))
         rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
         return int(rows[0][0])
@@ -91,8 +58,9 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           region, category, event_types, details,
+                                           created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,
                 (
@@ -104,24 +72,25 @@ class SqliteSubscriptionStore:
                     spec.region,
                     spec.category,
                     codec.encode_types(spec.event_types),
+                    int(spec.details),
                     self._now(),
                 ),
             )
             added = changed > 0
             rows = await tx.fetch(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
                 " JOIN destinations AS d ON d.id = s.destination_id"
                 " WHERE s.destination_id = ? AND s.identity = ?",
                 (destination_id, identity),
             )
-        return _subscription_from(rows[0]), added
+        return subscription_from_row(rows[0]), added
 
     async def remove_subscription(self, destination: Destination, subscription_id: int) -> bool:
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "DELETE FROM subscriptions WHERE id = ? AND destination_id ="
                 f" (SELECT id FROM destinations WHERE {_DESTINATION_MATCH})",
-                (subscription_id, *_destination_params(destination)),
+                (subscription_id, *destination_params(destination)),
             )
             return changed > 0
 
@@ -130,30 +99,30 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 "DELETE FROM subscriptions WHERE destination_id ="
                 f" (SELECT id FROM destinations WHERE {_DESTINATION_MATCH})",
-                _destination_params(destination),
+                destination_params(destination),
             )
             return changed
 
     async def subscriptions_of(self, destination: Destination) -> list[Subscription]:
         rows = await self._db.read(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+            f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
             " JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.platform = ? AND d.chat_id = ? AND d.thread_id = ? ORDER BY s.id",
-            _destination_params(destination),
+            destination_params(destination),
         )
-        return [_subscription_from(row) for row in rows]
+        return [subscription_from_row(row) for row in rows]
 
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
-            f"SELECT {_SUBSCRIPTION_COLUMNS},"
+            f"SELECT {SUBSCRIPTION_COLUMNS},"
             " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
         grouped: dict[Destination, tuple[ChatSettings, list[Subscription]]] = {}
         for row in rows:
-            subscription = _subscription_from(row)
-            entry = grouped.setdefault(subscription.destination, (_settings_from(row[10:]), []))
+            subscription = subscription_from_row(row)
+            entry = grouped.setdefault(subscription.destination, (settings_from_row(row[11:]), []))
             entry[1].append(subscription)
         return [
             Route(destination, settings, tuple(subscriptions))
@@ -164,7 +133,7 @@ class SqliteSubscriptionStore:
         rows = await self._db.read(
             "SELECT active, inactive_reason, changed_at FROM destinations"
             f" WHERE {_DESTINATION_MATCH}",
-            _destination_params(destination),
+            destination_params(destination),
         )
         if not rows:
             return None
@@ -184,9 +153,9 @@ class SqliteSubscriptionStore:
         rows = await self._db.read(
             "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations"
             f" WHERE {_DESTINATION_MATCH}",
-            _destination_params(destination),
+            destination_params(destination),
         )
-        return _settings_from(rows[0]) if rows else ChatSettings()
+        return settings_from_row(rows[0]) if rows else ChatSettings()
 
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
@@ -208,11 +177,11 @@ class SqliteSubscriptionStore:
             return 0
         async with self._db.transaction() as tx:
             match = f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}"
-            old_rows = await tx.fetch(match, _destination_params(old))
+            old_rows = await tx.fetch(match, destination_params(old))
             if not old_rows:
                 return 0
             old_id = int(old_rows[0][0])
-            new_rows = await tx.fetch(match, _destination_params(new))
+            new_rows = await tx.fetch(match, destination_params(new))
             if not new_rows:
                 # The common case: rename the destination, keeping its settings and state.
                 await tx.execute(
@@ -227,9 +196,10 @@ class SqliteSubscriptionStore:
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
-                                           region, category, event_types, created_at)
+                                           region, category, event_types, details,
+                                           created_at)
                 SELECT ?, identity, show, show_title, service, region, category, event_types,
-                       created_at
+                       details, created_at
                 FROM subscriptions WHERE destination_id = ? ORDER BY id
                 ON CONFLICT (destination_id, identity) DO NOTHING
                 """,

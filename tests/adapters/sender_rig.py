@@ -31,7 +31,7 @@ from storage.sqlite.subscriptions import SqliteSubscriptionStore
 from tests.fakes import FakeDiscord, FakeTelegram, run_client
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
-NETFLIX_WORLD = SubscriptionSpec(service="netflix", region=WORLD)
+NETFLIX_WORLD = SubscriptionSpec(service="netflix", region=WORLD, details=True)
 GUILD_ID = 700_000_000_000_000_001
 GUILD_OWNER = 42
 

@@ -20,7 +20,7 @@ from storage.sqlite import SqliteBackend
 from tests.fakes import FakeDiscord, FakeTelegram
 
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
-EVERYTHING_NETFLIX = SubscriptionSpec(service="netflix")
+EVERYTHING_NETFLIX = SubscriptionSpec(service="netflix", details=True)
 # What the new week of queue_a_new_week() makes: a new #1, climbs, falls, streaks, an entry, an
 # exit (every chat is subscribed to all of them).
 EVENTS = 13

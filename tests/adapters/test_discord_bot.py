@@ -374,7 +374,7 @@ async def test_the_subscribe_button_subscribes_the_channel_for_a_moderator(
     answer = await final_answer(fake_discord, click)
     (confirmation,) = answer.data["embeds"]
     assert confirmation["title"] == f"Subscribed #1 — alerts go to <#{CHANNEL_ID}>"
-    assert confirmation["description"] == "Squid Game — every event"
+    assert confirmation["description"] == "Squid Game — headlines"
     # A change to the channel's alerts is announced to the channel, not only to the presser.
     assert not is_ephemeral(await fake_discord.wait_for_response(click))
     (subscription,) = await service.subscriptions.subscriptions_of(
@@ -383,7 +383,7 @@ async def test_the_subscribe_button_subscribes_the_channel_for_a_moderator(
     assert subscription.spec == SubscriptionSpec(show="squid game", show_title="Squid Game")
     listing = await answer_embed(fake_discord, await slash(fake_discord, "subscriptions"))
     assert listing["title"] == f"Subscriptions of <#{CHANNEL_ID}>"
-    assert listing["description"] == "\\#1 Squid Game — every event"  # "#" escaped: no heading
+    assert listing["description"] == "\\#1 Squid Game — headlines"  # "#" escaped: no heading
 
 
 async def test_the_subscribe_button_refuses_a_member_without_manage_channels(

@@ -2,13 +2,14 @@
 
 One aiohttp server on 127.0.0.1 that
 - serves files put at URL paths with ETag / Last-Modified and answers conditional GETs with 304
-  (like Netflix's CDN), or without validators (`validators=False`) for the content-hash skip;
+  (like Netflix's CDN; If-None-Match may list several ETags), or without validators
+  (`validators=False`) for the content-hash skip;
 - answers unknown `/top10/…` paths with HTTP 200 "Page Not Found", as FlixPatrol does;
 - plays scripted replies first (`script`): 5xx, slow answers (timeouts), bodies cut short,
   redirects, `null`, HTML instead of TSV, challenge pages — then falls back to the files;
 - is a FlareSolverr-style solver at `/v1` (`POST {"cmd": "request.get", "url": …}`) and an HTTP
   proxy (absolute-form requests for any host), both answering from the same files and scripts;
-- records every request (`hits`) so tests can check order, headers and counts.
+- records every request (`hits`) so tests can check order, headers, counts and body bytes.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Hit:
     headers: Mapping[str, str]
     status: int
     via: str  # "direct", "proxy" or "solver"
+    body_size: int = 0  # bytes of body the reply carries (all of it, even when cut short)
     at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
@@ -167,6 +169,14 @@ class SourceServer:
     def count(self, path: str) -> int:
         return sum(1 for hit in self.hits if hit.path == path)
 
+    def etag(self, path: str) -> str:
+        """The ETag of what `path` serves now."""
+        return self._files[path].etag
+
+    def bytes_sent(self, path: str) -> int:
+        """Body bytes served at `path` so far (a 304 sends none)."""
+        return sum(hit.body_size for hit in self.hits if hit.path == path)
+
     async def wait_for(self, path: str, count: int = 1) -> None:
         """Until `path` has been requested `count` times (pytest-timeout ends a test stuck here)."""
         async with self._hit:
@@ -198,7 +208,7 @@ class SourceServer:
         if_none_match = headers.get("If-None-Match")
         if_modified_since = headers.get("If-Modified-Since")
         if if_none_match is not None:
-            if if_none_match == stored.etag:
+            if stored.etag in (etag.strip() for etag in if_none_match.split(",")):
                 return Reply(304, b"", stored.content_type, validator_headers)
         elif if_modified_since == validator_headers["Last-Modified"]:
             return Reply(304, b"", stored.content_type, validator_headers)
@@ -207,9 +217,15 @@ class SourceServer:
     async def _direct(self, request: web.Request) -> web.StreamResponse:
         via = "direct" if request.host == f"127.0.0.1:{self._port}" else "proxy"
         reply = self._next_reply(request.path, request.headers)
-        await self._record(
-            Hit(request.method, request.path, dict(request.headers), reply.status, via)
+        hit = Hit(
+            request.method,
+            request.path,
+            dict(request.headers),
+            reply.status,
+            via,
+            len(reply.body_bytes()),
         )
+        await self._record(hit)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

@@ -1,6 +1,6 @@
 """The storage backends the contract suites (storage, outbox, subscriptions) run against.
 
-A new backend (PostgreSQL) joins every suite by adding its name to BACKENDS and a branch to
+A new backend joins every suite by adding its name to BACKENDS and a branch to
 open_test_backend.
 """
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 from bot.ports import Backend
 from storage import MemoryBackend, SqliteBackend, codec
+from tests.integration.postgres_server import fresh_postgres_url
 
-BACKENDS = ("memory", "sqlite")
+BACKENDS = ("memory", "sqlite", "postgresql")
 
 
 async def open_test_backend(kind: str, folder: Path, clock: codec.Clock = codec.utc_now) -> Backend:
@@ -22,4 +23,10 @@ async def open_test_backend(kind: str, folder: Path, clock: codec.Clock = codec.
         backend = await SqliteBackend.open(folder / "top10.db", clock=clock)
         await backend.migrate()
         return backend
+    if kind == "postgresql":
+        from storage.postgres import PostgresBackend
+
+        postgres = await PostgresBackend.open(await fresh_postgres_url(), clock=clock)
+        await postgres.migrate()
+        return postgres
     raise ValueError(f"no test backend {kind!r}")

@@ -1,9 +1,10 @@
 """Fixtures of the fetch, poll and scheduler tests: the local source server, an HTTP client, and
-a SQLite store in the test's directory."""
+a SQLite store in the test's directory; the PostgreSQL tests' database goes when the session ends.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from bot.ports import Storage
 from handlers.http import AiohttpClient, open_http_client
 from storage import open_backend
 from tests.fakes.source_server import SourceServer
+from tests.integration.postgres_server import drop_session_database
 
 
 @pytest.fixture
@@ -33,3 +35,9 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_test_database() -> Iterator[None]:
+    yield
+    drop_session_database()

@@ -125,7 +125,8 @@ async def subscribe_to_worldwide_charts(tmp_path: Path) -> None:
     backend = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         await backend.subscriptions.add_subscription(
-            Destination("telegram", "1"), SubscriptionSpec(service="netflix", region=WORLD)
+            Destination("telegram", "1"),
+            SubscriptionSpec(service="netflix", region=WORLD, details=True),
         )
     finally:
         await backend.close()
@@ -144,7 +145,7 @@ async def test_poll_once_prints_one_summary_line_per_source_and_no_events(
         r"netflix: 48 charts accepted, 0 rejected, (\d+) events, (\d+) deliveries queued\n", out
     )
     assert match is not None
-    assert match[1] == match[2]  # one subscriber of every worldwide chart
+    assert match[1] == match[2]  # one subscriber of every worldwide chart's every event
 
 
 @pytest.mark.parametrize("verbose", [["-v", "poll", "--once"], ["poll", "--once", "-v"]])

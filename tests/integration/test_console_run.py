@@ -28,6 +28,7 @@ from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
 from tests.chat_fixtures import load_chat_history
+from tests.integration.postgres_server import fresh_postgres_url
 
 
 async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
@@ -35,9 +36,10 @@ async def typed(lines: Iterable[str]) -> AsyncIterator[str]:
         yield line + "\n"
 
 
-@pytest.fixture
-async def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'top10bot.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    sqlite_url = f"sqlite:///{tmp_path / 'top10bot.db'}"
+    url = sqlite_url if request.param == "sqlite" else await fresh_postgres_url()
     storage = await open_backend(url)
     try:
         await load_chat_history(storage)
@@ -57,7 +59,7 @@ async def test_run_answers_commands_on_the_console(database: str) -> None:
     assert text[1] == "🇰🇷 Top 10 — Netflix · South Korea · TV"
     assert text[2] == "1. Hellbound: Season 1 🆕 · 1 wk"
     assert "Subscribed #1 — alerts go to the console" in text
-    assert "#1 South Korea · TV — every event" in text
+    assert "#1 South Korea · TV — headlines" in text
     assert "⚠ Unknown command /nonsense" in text
 
 
@@ -235,7 +237,7 @@ async def test_a_button_under_title_is_a_command_the_console_can_type(database: 
     assert answer is not None
     assert answer.split("\n")[:2] == [
         "Subscribed #1 — alerts go to the console",
-        "Squid Game — every event",
+        "Squid Game — headlines",
     ]
     assert pressed is not None and pressed.startswith("Already subscribed (#1)")
 
@@ -282,7 +284,7 @@ async def test_the_console_numbers_title_choices_and_a_number_picks_one() -> Non
     assert picked is not None
     assert picked.split("\n")[:2] == [
         "Subscribed #1 — alerts go to the console",
-        "Love Hard — every event",
+        "Love Hard — headlines",
     ]
     # After an answer without buttons, a number is no choice.
     missing = await console.handle_line("7")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.poll_report import failures_key
 from tests.fakes.source_server import Reply, SourceServer
 from tests.hostile_netflix import (
     COUNTRIES_CASE,
@@ -241,3 +242,28 @@ async def test_gzip_encoded_file_is_accepted(tmp_path: Path, server: SourceServe
         report, events = await rig.poll()
         assert (report.accepted, report.failed) == (4, False), report.reasons()
         assert {event.key for event in events} == reference
+
+
+async def test_a_first_import_partly_rejected_is_read_again_then_refused(
+    tmp_path: Path, server: SourceServer
+) -> None:
+    reference = await good_events(tmp_path, GLOBAL_CASE)
+    async with open_rig(tmp_path, server, "bot", "global", GLOBAL_NOW) as rig:
+        server.put(GLOBAL_PATH, GLOBAL.replace("Desire\t", "Des\x00ire\t", 1))
+        first, _ = await rig.poll()
+        assert (first.accepted, first.rejected, first.failed) == (47, 1, True)
+        # Nothing was stored before: the body is neither processed nor refused, so it is read
+        # again. The chart it gave is not stored twice; the one the gate rejected still fails.
+        again, events = await rig.poll()
+        assert (again.fetched, again.unchanged) == (1, 0)
+        assert (again.accepted, again.rejected, again.failed, events) == (0, 1, True, [])
+        assert "control character U+0000" in " ".join(again.reasons())
+        # Judged against a stored history now, the same bytes are refused unread.
+        third, _ = await rig.poll()
+        assert (third.fetched, third.accepted, third.failed) == (0, 0, True)
+        assert "unchanged since refused: " in " ".join(third.reasons())
+        assert await rig.storage.get_meta(failures_key("netflix")) == "3"
+        server.put(GLOBAL_PATH, GLOBAL)
+        good, later = await rig.poll()
+        assert (good.accepted, good.failed) == (1, False), good.reasons()
+        assert later and {event.key for event in later} <= reference

@@ -23,7 +23,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 CHART = ChartKey("netflix", "netflix", WORLD, "TV (English)", "weekly")
 KR = ChartKey("netflix", "netflix", "KR", "TV (Non-English)", "weekly")
-EVERYTHING_NETFLIX = SubscriptionSpec(service="netflix")
+EVERYTHING_NETFLIX = SubscriptionSpec(service="netflix", details=True)
 
 
 def event(kind: EventType, title: str, chart: ChartKey = CHART, days_old: int = 1) -> Event:
@@ -74,7 +74,7 @@ async def test_one_delivery_per_event_and_destination(stores: Stores) -> None:
     await stores.subscribe("telegram", "1")
     # Two subscriptions of one chat that both match: still one delivery per event.
     await stores.subscribe("telegram", "2")
-    await stores.subscribe("telegram", "2", SubscriptionSpec(region=WORLD))
+    await stores.subscribe("telegram", "2", SubscriptionSpec(region=WORLD, details=True))
     await stores.subscribe("discord", "3")
     assert await stores.publish(NEW_ONE, ENTERED) == [NEW_ONE, ENTERED]
     assert (await stores.outbox.counts()).pending == 6
@@ -85,7 +85,7 @@ async def test_one_delivery_per_event_and_destination(stores: Stores) -> None:
 
 async def test_only_wanted_events_reach_active_destinations(stores: Stores) -> None:
     await stores.subscribe("telegram", "1", SubscriptionSpec(event_types=frozenset({RECORD.type})))
-    await stores.subscribe("telegram", "2", SubscriptionSpec(region="KR"))
+    await stores.subscribe("telegram", "2", SubscriptionSpec(region="KR", details=True))
     gone = await stores.subscribe("telegram", "3")
     await stores.subscriptions.set_active("telegram", gone.chat_id, False, "blocked")
     kr = event(EventType.ENTERED, "Korean hit", chart=KR)
@@ -94,6 +94,15 @@ async def test_only_wanted_events_reach_active_destinations(stores: Stores) -> N
     got = {g.destination.chat_id: [d.event for d in g.deliveries] for g in groups}
     assert got == {"1": [RECORD], "2": [kr]}
     assert all(d.queued_at == T0 for g in groups for d in g.deliveries)
+
+
+async def test_a_subscription_without_details_gets_the_headlines(stores: Stores) -> None:
+    await stores.subscribe("telegram", "1", SubscriptionSpec(service="netflix"))
+    await stores.subscribe("telegram", "2")  # details too
+    await stores.publish(NEW_ONE, ENTERED, RECORD)
+    groups = await stores.outbox.claim("telegram", T0, LEASE, 10)
+    got = {g.destination.chat_id: {d.event for d in g.deliveries} for g in groups}
+    assert got == {"1": {NEW_ONE, RECORD}, "2": {NEW_ONE, ENTERED, RECORD}}
 
 
 async def test_a_lease_holds_claimed_rows_until_it_runs_out(stores: Stores) -> None:

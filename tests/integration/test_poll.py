@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from bot.__main__ import main
 from bot.catchup import CatchupSummary, event_age, fold_catchup, fold_catchup_per_chat
@@ -129,6 +130,7 @@ def test_defaults_without_any_config() -> None:
     assert poll_config.flixpatrol.base_url == "https://flixpatrol.com/"
     assert poll_config.catchup_max_age == timedelta(days=4)
     assert poll_config.admin_chat is None
+    assert poll_config.alert_after == timedelta(minutes=30)
 
 
 def test_example_config_is_valid() -> None:
@@ -147,6 +149,7 @@ def test_example_config_is_valid() -> None:
         ("[sources.netflix]\ntimeout = 'slow'\n", "timeout must be a number"),
         ("[alerts]\ncatchup_max_age = 'soon'\n", "catchup_max_age must be a duration"),
         ("[admin]\nchat = 5\n", "\\[admin\\] chat must be"),
+        ("[admin]\nalert_after = 'later'\n", "\\[admin\\] alert_after must be a duration"),
     ],
 )
 def test_config_mistakes_fail_fast(tmp_path: Path, toml: str, message: str) -> None:
@@ -159,42 +162,96 @@ def test_config_mistakes_fail_fast(tmp_path: Path, toml: str, message: str) -> N
 # --- failures in a row --------------------------------------------------------------------
 
 
-async def test_three_failed_polls_in_a_row_alert_the_operator_once(
-    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
-) -> None:
-    config = load_config(write_config(tmp_path, server))
+def alerting_poller(
+    tmp_path: Path,
+    server: SourceServer,
+    http: AiohttpClient,
+    storage: Storage,
+    **extra_tables: dict[str, object],
+) -> tuple[Callable[[], Poller], list[str]]:
+    """A new poller each time (the count and the streak live in the store, not in memory), on
+    the real clock, which the tests move with time-machine; and the alerts it sends."""
+    config = load_config(write_config(tmp_path, server, **extra_tables))
     alerts: list[str] = []
 
     async def operator(text: str) -> None:
         alerts.append(text)
 
-    def poller() -> Poller:  # a new one each time: the count lives in the store, not in memory
+    def poller() -> Poller:
         return Poller(
             storage,
             load_poll_config(config),
             config.diff,
             http=http,
             output=PollOutput(operator=operator),
-            clock=lambda: NOW,
         )
 
+    return poller, alerts
+
+
+async def test_failed_polls_page_the_operator_once_they_span_alert_after(
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
+) -> None:
+    poller, alerts = alerting_poller(tmp_path, server, http, storage)
     server.put_netflix(netflix.GLOBAL_FILE, "null")
-    for attempt in range(1, FAILED_POLLS_BEFORE_ALERT + 2):
-        report = await poller().poll("netflix")
-        assert report.failed
-        assert len(alerts) == (0 if attempt < FAILED_POLLS_BEFORE_ALERT else 1)
-    assert alerts[0].startswith("⚠ top10bot: netflix failed 3 polls in a row")
-    assert "body is `null`" in alerts[0]
+    with time_machine.travel(NOW, tick=False) as traveller:
+        # Three failures a minute apart (the publication window's pace): a blip, no page.
+        for _ in range(FAILED_POLLS_BEFORE_ALERT):
+            assert (await poller().poll("netflix")).failed
+            traveller.shift(timedelta(minutes=1))
+        assert alerts == []
+        traveller.shift(timedelta(minutes=26))  # the 4th failure, 29 minutes after the first
+        await poller().poll("netflix")
+        assert alerts == []
+        traveller.shift(timedelta(minutes=1))  # 30 minutes: failed often and long enough
+        await poller().poll("netflix")
+        assert len(alerts) == 1
+        assert alerts[0].startswith("⚠ top10bot: netflix failed 5 polls in a row")
+        assert "body is `null`" in alerts[0]
+        traveller.shift(timedelta(hours=2))
+        await poller().poll("netflix")
+        assert len(alerts) == 1  # one alert per streak
 
+        server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+        assert not (await poller().poll("netflix")).failed
+        assert alerts[1] == "✅ top10bot: netflix recovered after 6 failed polls."
+
+        # A new streak starts from zero, its clock too: failures 20 minutes apart page at the
+        # third, 40 minutes after the first.
+        server.put_netflix(netflix.GLOBAL_FILE, "<html>maintenance</html>")
+        for count in range(1, FAILED_POLLS_BEFORE_ALERT + 1):
+            traveller.shift(timedelta(minutes=20))
+            await poller().poll("netflix")
+            assert len(alerts) == (2 if count < FAILED_POLLS_BEFORE_ALERT else 3)
+        assert alerts[2].startswith("⚠ top10bot: netflix failed 3 polls in a row")
+
+
+async def test_a_short_blip_never_pages_nor_recovers(
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
+) -> None:
+    poller, alerts = alerting_poller(tmp_path, server, http, storage)
     server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
-    healed = await poller().poll("netflix")
-    assert not healed.failed
-    assert alerts[1] == "✅ top10bot: netflix recovered after 4 failed polls."
+    with time_machine.travel(NOW, tick=False) as traveller:
+        assert not (await poller().poll("netflix")).failed
+        server.script(GLOBAL_PATH, *[Reply(404, "Not Found")] * 5)
+        for _ in range(5):
+            traveller.shift(timedelta(minutes=1))
+            assert (await poller().poll("netflix")).failed
+        traveller.shift(timedelta(minutes=1))
+        assert not (await poller().poll("netflix")).failed
+    assert alerts == []  # no alert, so no "recovered" either
 
-    # A new failure streak starts from zero.
-    server.put_netflix(netflix.GLOBAL_FILE, "<html>maintenance</html>")
-    await poller().poll("netflix")
-    assert len(alerts) == 2
+
+async def test_alert_after_is_configurable(
+    tmp_path: Path, server: SourceServer, http: AiohttpClient, storage: Storage
+) -> None:
+    poller, alerts = alerting_poller(tmp_path, server, http, storage, admin={"alert_after": "0m"})
+    assert poller().config.alert_after == timedelta(0)
+    server.put_netflix(netflix.GLOBAL_FILE, "null")
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(FAILED_POLLS_BEFORE_ALERT):
+            await poller().poll("netflix")
+    assert len(alerts) == 1  # without a time rule: the third failed poll in a row
 
 
 async def test_a_crashing_source_costs_one_failed_poll(
@@ -285,6 +342,13 @@ async def test_poll_once_prints_a_summary_line_and_exit_status(
         "netflix: 4 charts rejected: body is `null` (netflix/netflix/WORLD/Films (English)/weekly@"
     )
 
+    # The same broken file again: answered 304, refused again unread, still exit 1.
+    code, out, err = await run_cli(["--config", config_path, "poll", "--once"], capsys)
+    assert code == 1
+    assert out.strip().splitlines()[-1] == "netflix: 0 charts accepted, 4 rejected, 0 events"
+    assert "unchanged since refused: body is `null`" in err
+    assert server.hits[-1].status == 304
+
 
 async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
@@ -297,7 +361,8 @@ async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     backend = await open_backend(url)
     try:
         await backend.subscriptions.add_subscription(
-            Destination("telegram", "1"), SubscriptionSpec(service="netflix", region=WORLD)
+            Destination("telegram", "1"),
+            SubscriptionSpec(service="netflix", region=WORLD, details=True),
         )
     finally:
         await backend.close()

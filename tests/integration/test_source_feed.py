@@ -8,7 +8,8 @@ file), so that it refuses what the body should have given and never runs the cod
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
+from dataclasses import replace
 from itertools import groupby
 
 from bot.diff import DiffConfig
@@ -17,7 +18,7 @@ from bot.pipeline import Pipeline
 from bot.poll import SourceFeed
 from bot.sources import netflix
 from bot.sources.errors import SourceError
-from bot.sources.feed import Charts, Fetched, Refused, SourceItem, relay
+from bot.sources.feed import Charts, Fetched, Outcome, Refused, SourceItems, relay
 from storage import MemoryBackend
 from tests.fakes.source_server import FIXTURES
 
@@ -43,7 +44,7 @@ class HalfBrokenFile:
         yield self.second[0]
         raise SourceError(BROKEN, source="netflix", what="global")
 
-    async def items(self) -> AsyncIterator[SourceItem]:
+    async def items(self) -> SourceItems:
         try:
             yield Charts(self.charts())
         except SourceError as exc:
@@ -52,7 +53,7 @@ class HalfBrokenFile:
         self.used = True
 
 
-async def next_file() -> AsyncIterator[SourceItem]:
+async def next_file() -> SourceItems:
     yield Fetched("https://example.invalid/next.tsv")
 
 
@@ -76,3 +77,21 @@ async def test_a_chart_stream_broken_half_way_is_refused_by_its_source() -> None
     # The next file of the source still runs.
     assert feed.fetched == 1
     assert feed.report().failed
+
+
+async def test_a_source_learns_at_its_yield_how_the_gate_judged_its_charts() -> None:
+    first, second = two_periods()
+    broken = replace(second[0], parse_error=BROKEN)
+    outcomes: list[Outcome | None] = []
+
+    async def judged_file() -> SourceItems:
+        outcomes.append((yield Charts([*first, broken, *second[1:]])))
+        outcomes.append((yield Fetched("https://example.invalid/after.tsv")))
+
+    feed = SourceFeed("netflix", Pipeline(MemoryBackend(), DiffConfig(), queue_deliveries=True))
+    await feed.drain(relay([judged_file(), next_file()]))
+
+    partly = Outcome(len(first) + len(second) - 1, 1, BROKEN)
+    assert outcomes == [partly, None]
+    assert Outcome(0, 1, BROKEN).all_rejected and not partly.all_rejected
+    assert feed.fetched == 2

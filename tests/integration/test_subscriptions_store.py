@@ -49,8 +49,12 @@ async def test_add_is_idempotent_per_identity(store: SubscriptionStore) -> None:
 async def test_specs_round_trip(store: SubscriptionStore) -> None:
     await store.add_subscription(GROUP, SQUID)
     await store.add_subscription(GROUP, RECORDS)
+    squid_details = SubscriptionSpec(show="squid game", show_title="Squid Game", details=True)
+    await store.add_subscription(GROUP, squid_details)
     stored = await store.subscriptions_of(GROUP)
-    assert [s.spec for s in stored] == [SQUID, RECORDS]
+    assert [s.spec for s in stored] == [SQUID, RECORDS, squid_details]
+    [route] = await store.active_routes()
+    assert [s.spec.details for s in route.subscriptions] == [False, False, True]
     assert all(s.destination == GROUP for s in stored)
 
 

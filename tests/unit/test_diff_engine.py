@@ -62,7 +62,12 @@ def test_config_refuses_a_negative_gap() -> None:
 
 
 def test_first_chart_is_a_silent_baseline_even_when_everything_could_fire() -> None:
-    eager = DiffConfig(daily_milestones=(1,), record_min_periods=1, hours_milestones=(1,))
+    eager = DiffConfig(
+        daily_milestones=(1,),
+        record_min_history_days=0,
+        record_min_periods=1,
+        hours_milestones=(1,),
+    )
     chart = make_chart(day(1), hours=[500] * 10, views=[50] * 10)
 
     events, state = detect_chart_events(None, chart, eager)
@@ -118,7 +123,9 @@ def test_all_time_list_new_and_moved_up_only() -> None:
         hours=[500, 450, 250, 120],
         views=[None, None, None, 90],
     )
-    per_chart, state = fold([first, second], DiffConfig(record_min_periods=1))
+    per_chart, state = fold(
+        [first, second], DiffConfig(record_min_history_days=0, record_min_periods=1)
+    )
     assert state is not None
 
     assert per_chart[0] == []
@@ -146,7 +153,12 @@ def test_all_time_list_repoll_and_weeks_apart_snapshots() -> None:
 
 
 def test_events_of_one_chart_come_in_the_documented_order() -> None:
-    config = DiffConfig(climb_places=2, record_min_periods=1, hours_milestones=(100,))
+    config = DiffConfig(
+        climb_places=2,
+        record_min_history_days=0,
+        record_min_periods=1,
+        hours_milestones=(100,),
+    )
     base_hours = [45] + [10] * 9
     charts = [
         make_chart(day(1), hours=base_hours),
@@ -179,7 +191,7 @@ def test_chart_state_round_trips_through_json() -> None:
         make_chart(c.period, [e.title_id for e in c.entries], hours=[7] * 10, views=[3] * 10)
         for c in charts
     ]
-    _, state = fold(charts, DiffConfig(record_min_periods=1))
+    _, state = fold(charts, DiffConfig(record_min_history_days=0, record_min_periods=1))
     assert state is not None
 
     restored = ChartState.from_json(json.loads(json.dumps(state.to_json())))

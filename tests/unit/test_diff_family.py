@@ -127,7 +127,9 @@ def test_first_family_period_is_a_baseline_even_when_rerun() -> None:
         (week(1), family_charts(week(1), leaders(12, 20))),
         (week(1), family_charts(week(1), leaders(30, 30))),
     ]
-    per_call, state = fold_family(calls, DiffConfig(record_min_periods=1))
+    per_call, state = fold_family(
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=1)
+    )
     assert state is not None
 
     assert per_call == [[], []]
@@ -185,7 +187,9 @@ def test_most_regions_record() -> None:
         (week(3), family_charts(week(3), leaders(20, 30, "y"))),
         (week(4), family_charts(week(4), leaders(21, 30, "x"))),
     ]
-    per_call, state = fold_family(calls, DiffConfig(record_min_periods=2))
+    per_call, state = fold_family(
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=2)
+    )
     assert state is not None
 
     assert [[(e.type.value, e.title_id) for e in events] for events in per_call] == [
@@ -214,7 +218,9 @@ def test_most_regions_record_passing_back_and_forth_in_one_period_tells_each_tit
         (week(2), family_charts(week(2), ["x", "y", "y", "x", "x", "y", "y"])),
         (week(3), family_charts(week(3), ["y"] * 8)),
     ]
-    per_call, state = fold_family(calls, DiffConfig(record_min_periods=2))
+    per_call, state = fold_family(
+        calls, DiffConfig(record_min_history_days=0, record_min_periods=2)
+    )
     assert state is not None
 
     records = [

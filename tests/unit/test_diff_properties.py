@@ -29,6 +29,7 @@ EAGER = DiffConfig(
     climb_places=3,
     daily_milestones=(2, 3, 5),
     weekly_milestones=(2, 3, 5),
+    record_min_history_days=0,
     record_min_periods=2,
     hours_milestones=(100, 250, 500),
 )
@@ -266,7 +267,9 @@ def region_charts(period: date, leaders: Sequence[str]) -> list[Chart]:
 
 
 FAMILY: Family = ("test", "netflix", "TV", "weekly")
-FAMILY_CONFIG = DiffConfig(countries_thresholds=(2, 4, 6), record_min_periods=2)
+FAMILY_CONFIG = DiffConfig(
+    countries_thresholds=(2, 4, 6), record_min_history_days=0, record_min_periods=2
+)
 region_leaders = st.lists(st.sampled_from(POOL[:3]), min_size=1, max_size=12)
 
 

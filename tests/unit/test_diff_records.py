@@ -35,7 +35,10 @@ def records_of(
 
 
 def test_longest_run_record_broken_by_another_title() -> None:
-    per_chart, state = fold(run_orders(("a", 3), ("b", 5)), DiffConfig(record_min_periods=1))
+    per_chart, state = fold(
+        run_orders(("a", 3), ("b", 5)),
+        DiffConfig(record_min_history_days=0, record_min_periods=1),
+    )
     assert state is not None
 
     assert records_of(per_chart) == [(7, "b", 4, "longest_number_one_run")]
@@ -50,7 +53,9 @@ def test_longest_run_record_broken_by_another_title() -> None:
 
 def test_records_are_tracked_silently_until_enough_history() -> None:
     # b passes a on day 7 (history 7 < 8: silent); c passes b on day 12 (history 12: announced).
-    per_chart, _ = fold(run_orders(("a", 3), ("b", 4), ("c", 5)))
+    per_chart, _ = fold(
+        run_orders(("a", 3), ("b", 4), ("c", 5)), DiffConfig(record_min_history_days=0)
+    )
 
     assert records_of(per_chart) == [(12, "c", 5, "longest_number_one_run")]
     [record] = of_type(per_chart[11], E.RECORD_BROKEN)
@@ -59,7 +64,8 @@ def test_records_are_tracked_silently_until_enough_history() -> None:
 
 def test_title_beating_its_own_record_updates_it_silently() -> None:
     per_chart, state = fold(
-        run_orders(("a", 3), ("b", 1), ("a", 5)), DiffConfig(record_min_periods=1)
+        run_orders(("a", 3), ("b", 1), ("a", 5)),
+        DiffConfig(record_min_history_days=0, record_min_periods=1),
     )
     assert state is not None
 
@@ -89,7 +95,7 @@ def test_weekly_value_records(field: str, record: Record) -> None:
         {"a": 180, "b": 20, "c": 10},  # below the record: nothing
         {"c": 201, "a": 20, "b": 10},  # c passes b: announced
     ]
-    config = DiffConfig(record_min_periods=1, hours_milestones=())
+    config = DiffConfig(record_min_history_days=0, record_min_periods=1, hours_milestones=())
     per_chart, state = fold([weekly_with(v, field, n + 1) for n, v in enumerate(weeks)], config)
     assert state is not None
 
@@ -113,6 +119,18 @@ def test_value_records_wait_for_min_history() -> None:
 
     assert records_of(per_chart) == []
     assert state.records[Record.MOST_WEEKLY_HOURS].value == 300
+
+
+def test_records_need_a_year_of_history_and_say_since_when() -> None:
+    # A new leader with more hours every week: a record each week once the chart is a year old.
+    per_chart, _ = fold(rising_weeks(60, set()), DiffConfig(hours_milestones=()))
+
+    hours_records = records_of(per_chart, Record.MOST_WEEKLY_HOURS)
+    # Week 53 ends 364 days after week 1; week 54 is the first a year (365 days) later.
+    assert [n for n, *_ in hours_records] == list(range(54, 61))
+    [first, *_] = [e for events in per_chart for e in of_type(events, E.RECORD_BROKEN)]
+    assert first.since == week(1)
+    assert Event.from_json(first.to_json()).since == week(1)
 
 
 def rising_weeks(weeks: int, views_weeks: set[int]) -> list[Chart]:
@@ -143,7 +161,10 @@ def rising_weeks(weeks: int, views_weeks: set[int]) -> list[Chart]:
 def test_each_record_waits_for_its_own_history(
     views_weeks: set[int], expected_views_records: list[int]
 ) -> None:
-    per_chart, state = fold(rising_weeks(20, views_weeks), DiffConfig(hours_milestones=()))
+    per_chart, state = fold(
+        rising_weeks(20, views_weeks),
+        DiffConfig(record_min_history_days=0, hours_milestones=()),
+    )
     assert state is not None
 
     views_records = records_of(per_chart, Record.MOST_WEEKLY_VIEWS)
@@ -160,7 +181,10 @@ def test_each_record_waits_for_its_own_history(
 
 
 def test_views_record_after_hours_only_weeks_names_the_first_views_holder() -> None:
-    per_chart, _ = fold(rising_weeks(18, set(range(11, 19))), DiffConfig(hours_milestones=()))
+    per_chart, _ = fold(
+        rising_weeks(18, set(range(11, 19))),
+        DiffConfig(record_min_history_days=0, hours_milestones=()),
+    )
 
     [views_record] = [
         e for e in of_type(per_chart[17], E.RECORD_BROKEN) if e.record is Record.MOST_WEEKLY_VIEWS
@@ -199,7 +223,7 @@ def test_one_title_breaking_two_records_gets_two_distinct_keys() -> None:
         make_chart(week(1), key=WEEKLY, hours=[100] * 10, views=[50] * 10),
         make_chart(week(2), tuple("bacdefghij"), key=WEEKLY, hours=[200] * 10, views=[90] * 10),
     ]
-    per_chart, _ = fold(charts, DiffConfig(record_min_periods=1))
+    per_chart, _ = fold(charts, DiffConfig(record_min_history_days=0, record_min_periods=1))
 
     records = of_type(per_chart[1], E.RECORD_BROKEN)
     assert [(e.title_id, e.record) for e in records] == [

@@ -29,9 +29,10 @@ def test_daily_streak_milestones_fire_once_each_on_the_day_they_are_reached() ->
         for e in of_type(events, E.NUMBER_ONE_STREAK)
     ]
     assert number_one == [(3, 3, "3"), (5, 5, "5"), (7, 7, "7")]
+    # The #1's Top-10 run is as long as its run at #1: told once, by the #1 streak.
     day_three_top10 = of_type(per_chart[2], E.TOP10_STREAK)
     assert [(e.title_id, e.rank, e.value, e.unit, e.qualifier) for e in day_three_top10] == [
-        (title_id, rank, 3, "days", "3") for rank, title_id in enumerate(TEN, start=1)
+        (title_id, rank, 3, "days", "3") for rank, title_id in enumerate(TEN, start=1) if rank > 1
     ]
     assert of_type(per_chart[2], E.NUMBER_ONE_STREAK)[0].unit == "days"
     assert per_chart[2][0].key.endswith(":a:3")
@@ -43,7 +44,7 @@ def test_streak_of_a_new_title_starts_at_its_entry() -> None:
     per_chart, state = fold(charts)
     assert state is not None
 
-    assert [e.title_id for e in of_type(per_chart[2], E.TOP10_STREAK)] == list("abcdefghi")
+    assert [e.title_id for e in of_type(per_chart[2], E.TOP10_STREAK)] == list("bcdefghi")
     assert [e.title_id for e in of_type(per_chart[3], E.TOP10_STREAK)] == ["k"]
     assert streak_length(state, "k") == 3
     assert streak_length(state, "a") == 4
@@ -72,7 +73,7 @@ def test_bridged_gap_counts_calendar_days_and_keeps_movement() -> None:
     [run] = of_type(day_four, E.NUMBER_ONE_STREAK)
     assert (run.title_id, run.value, run.qualifier) == ("a", 4, "3")
     assert [(e.title_id, e.value) for e in of_type(day_four, E.TOP10_STREAK)] == [
-        (title_id, 4) for title_id in "abcdefghi"
+        (title_id, 4) for title_id in "bcdefghi"
     ]
     assert streak_length(state, "a") == 4
     assert state.periods_seen == 3
@@ -111,7 +112,7 @@ def test_gap_longer_than_max_is_a_new_baseline_for_movement_and_streaks() -> Non
 
 
 def test_gap_baseline_keeps_records_hours_and_periods_seen() -> None:
-    config = DiffConfig(record_min_periods=3, hours_milestones=(100,))
+    config = DiffConfig(record_min_history_days=0, record_min_periods=3, hours_milestones=(100,))
     charts = [
         make_chart(day(1), hours=[60] + [1] * 9),
         make_chart(day(2), hours=[30] + [1] * 9),
@@ -151,3 +152,12 @@ def test_weekly_gap_longer_than_max_is_a_new_baseline() -> None:
 
     assert per_chart[2] == []
     assert streak_length(state, "a", "weekly") == 1
+
+
+def test_a_top10_streak_longer_than_the_run_at_number_one_is_still_told() -> None:
+    # "b" is in the chart from day 1 and #1 from day 2: on day 3 it has 3 days in the Top 10
+    # (a milestone) but only 2 at #1, so the Top-10 streak is not the same line.
+    charts = [make_chart(day(1)), *(make_chart(day(n), tuple("bacdefghij")) for n in (2, 3))]
+    per_chart, _ = fold(charts)
+    assert of_type(per_chart[2], E.NUMBER_ONE_STREAK) == []
+    assert "b" in [e.title_id for e in of_type(per_chart[2], E.TOP10_STREAK)]

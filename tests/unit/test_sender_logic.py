@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.commands.reply import Button
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
@@ -68,7 +69,12 @@ class ScriptedNotifier:
         return len(text)
 
     async def send(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
+        self,
+        destination: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
         self.calls += 1
         if self.block is not None and destination == "blocked":
@@ -88,7 +94,7 @@ class World:
     async def subscribe(self, platform: str, *chats: str) -> None:
         for chat in chats:
             await self.subscriptions.add_subscription(
-                Destination(platform, chat), SubscriptionSpec(service="netflix")
+                Destination(platform, chat), SubscriptionSpec(service="netflix", details=True)
             )
 
     async def publish(self, events: list[Event]) -> None:

@@ -157,7 +157,7 @@ def test_route_events_gives_each_chat_its_events_once_most_important_first() -> 
             group,
             ChatSettings(),
             (
-                Subscription(1, group, SubscriptionSpec(region="KR")),
+                Subscription(1, group, SubscriptionSpec(region="KR", details=True)),
                 Subscription(2, group, SubscriptionSpec(show="squid game")),
             ),
         ),

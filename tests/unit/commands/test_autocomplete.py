@@ -22,4 +22,4 @@ async def test_autocomplete(service: CommandService) -> None:
     await run(service, "/subscribe KR TV")
     subscriptions = await service.complete(ArgumentKind.SUBSCRIPTION, "", caller)
     assert [c.value for c in subscriptions] == ["all", "1"]
-    assert subscriptions[1].label == "#1 South Korea · TV — every event"
+    assert subscriptions[1].label == "#1 South Korea · TV — headlines"

@@ -158,7 +158,7 @@ async def test_a_number_out_of_range_is_no_subscription(
     before = await chat_state(sqlite_service, private.destination)
     refused = await run(sqlite_service, f"/unsubscribe {number}", private)
     assert refused.title == f"No subscription #{int(number)} here"
-    assert refused.suggestions == ("#1 South Korea · TV — every event",)
+    assert refused.suggestions == ("#1 South Korea · TV — headlines",)
     assert await chat_state(sqlite_service, private.destination) == before
 
 

@@ -18,7 +18,7 @@ async def test_subscribe_in_a_group_needs_an_admin(service: CommandService) -> N
     assert await service.subscriptions.subscriptions_of(GROUP) == []
     allowed = await run(service, "/subscribe KR TV", member(admin=True))
     assert allowed.ok and allowed.title == "Subscribed #1 — alerts go to this chat"
-    assert allowed.lines[0] == "South Korea · TV — every event"
+    assert allowed.lines[0] == "South Korea · TV — headlines"
 
 
 async def test_private_chats_and_read_only_commands_skip_the_admin_check(

@@ -15,11 +15,11 @@ async def test_subscription_lifecycle(service: CommandService) -> None:
     assert second.lines[0] == "Worldwide — records, new #1"
     listing = await run(service, "/subscriptions")
     assert listing.lines == (
-        "#1 Squid Game — every event",
+        "#1 Squid Game — headlines",
         "#2 Worldwide — records, new #1",
     )
     wrong = await run(service, "/unsubscribe 9")
-    assert not wrong.ok and "#1 Squid Game — every event" in wrong.suggestions
+    assert not wrong.ok and "#1 Squid Game — headlines" in wrong.suggestions
     assert (await run(service, "/unsubscribe #1")).title == "Unsubscribed #1"
     assert (await run(service, "/unsubscribe all")).title == "Removed 1 subscription"
     empty = await run(service, "/subscriptions")
@@ -44,6 +44,16 @@ async def test_subscribe_warns_when_no_chart_exists_yet(service: CommandService)
 async def test_subscribe_where_the_bot_cannot_post(service: CommandService) -> None:
     reply = await run(service, "/subscribe KR", member(bot_can_post=False))
     assert not reply.ok and reply.title == "I cannot post here"
+
+
+async def test_details_are_opt_in_per_subscription(service: CommandService) -> None:
+    headlines = await run(service, "/subscribe KR TV")
+    assert headlines.lines[0] == "South Korea · TV — headlines"
+    details = await run(service, "/subscribe KR TV details")
+    assert details.title.startswith("Subscribed #2")
+    assert details.lines[0] == "South Korea · TV — every event"
+    spelled = await run(service, "/subscribe KR TV events=all")
+    assert spelled.title == "Already subscribed (#2)"
 
 
 async def test_subscribe_to_nothing_close_subscribes_nothing(service: CommandService) -> None:
@@ -76,7 +86,7 @@ async def test_unclear_title_offers_choices_that_subscribe_exactly(
 
 async def test_a_clear_typo_subscribes_at_once(service: CommandService) -> None:
     reply = await run(service, "/subscribe Sqiud Gmae")
-    assert reply.ok and reply.lines[0] == "Squid Game — every event"
+    assert reply.ok and reply.lines[0] == "Squid Game — headlines"
 
 
 async def test_choices_that_cannot_carry_the_rest_of_the_command_are_named(

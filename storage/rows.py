@@ -1,0 +1,107 @@
+"""How rows of the SQL backends' tables become the port's values, and back: SQLite and
+PostgreSQL store the same columns with the same encodings (storage/codec.py), so they read them
+the same way and differ only in how they spell their statements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from bot.models import Chart
+from bot.ports import RankPoint, StoredRejection
+from bot.subscriptions import ChatSettings, Destination, Subscription, SubscriptionSpec
+from storage import codec
+
+# -- chart history ------------------------------------------------------------------------------
+
+KEY_ORDER = "source, service, region, category, granularity"
+CHART_COLUMNS = f"{KEY_ORDER}, period, expected_size, extra, entries"
+REJECTION_COLUMNS = f"{KEY_ORDER}, period, reason, rows, rejected_at"
+
+# One (title_id, title, season) as the titles table identifies it.
+TitleIdentity = tuple[str, str, str | None]
+
+
+def title_identity(title: TitleIdentity) -> tuple[str, str, str, bool]:
+    """The values of a title's unique index: (title_id, title, coalesce(season, ''), season IS
+    NULL), since NULL never equals NULL."""
+    title_id, name, season = title
+    return (title_id, name, season or "", season is None)
+
+
+def title_mentions(charts: Sequence[Chart]) -> dict[TitleIdentity, int]:
+    """How many entries of `charts` name each title."""
+    counts: dict[TitleIdentity, int] = {}
+    for chart in charts:
+        for entry in chart.entries:
+            identity = (entry.title_id, entry.title, entry.season)
+            counts[identity] = counts.get(identity, 0) + 1
+    return counts
+
+
+def chart_from_row(row: Sequence[Any]) -> Chart:
+    """A Chart from a row of CHART_COLUMNS."""
+    return Chart(
+        key=codec.key_from_columns(*row[0:5]),
+        period=date.fromisoformat(row[5]),
+        entries=codec.decode_entries(row[8]),
+        expected_size=row[6],
+        extra=codec.decode_extra(row[7]),
+    )
+
+
+def rejection_from_row(row: Sequence[Any]) -> StoredRejection:
+    """A StoredRejection from a row of REJECTION_COLUMNS."""
+    return StoredRejection(
+        key=codec.key_from_columns(*row[0:5]),
+        period=date.fromisoformat(row[5]),
+        reason=row[6],
+        rows=row[7],
+        rejected_at=codec.decode_time(row[8]),
+    )
+
+
+def rank_point_from_row(row: Sequence[Any]) -> RankPoint:
+    """A RankPoint from a row of a chart's key columns, its period and a rank."""
+    return RankPoint(codec.key_from_columns(*row[0:5]), date.fromisoformat(row[5]), row[6])
+
+
+# -- subscriptions ------------------------------------------------------------------------------
+
+SUBSCRIPTION_COLUMNS = """
+s.id, d.platform, d.chat_id, d.thread_id,
+s.show, s.show_title, s.service, s.region, s.category, s.event_types, s.details
+"""
+
+
+def destination_params(destination: Destination) -> tuple[str, str, str]:
+    """The destination's (platform, chat_id, thread_id) columns; '' for no topic."""
+    return (destination.platform, destination.chat_id, destination.thread_id or "")
+
+
+def subscription_from_row(row: Sequence[Any]) -> Subscription:
+    """A Subscription from a row of SUBSCRIPTION_COLUMNS."""
+    return Subscription(
+        id=int(row[0]),
+        destination=Destination(row[1], row[2], row[3] or None),
+        spec=SubscriptionSpec(
+            show=row[4],
+            show_title=row[5],
+            service=row[6],
+            region=row[7],
+            category=row[8],
+            event_types=codec.decode_types(row[9]),
+            details=bool(row[10]),
+        ),
+    )
+
+
+def settings_from_row(row: Sequence[Any]) -> ChatSettings:
+    """ChatSettings from a row of (timezone, event_types, quiet_start, quiet_end)."""
+    return ChatSettings(
+        timezone=row[0],
+        event_types=codec.decode_types(row[1]),
+        quiet_start=codec.decode_clock_time(row[2]),
+        quiet_end=codec.decode_clock_time(row[3]),
+    )
