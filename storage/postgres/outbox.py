@@ -145,6 +145,10 @@ class PostgresOutbox:
 
     # -- outcomes -------------------------------------------------------------------------------
 
+    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+        # A released row has an empty lease ('') and stays released.
+        await self._update("claimed_until = $2", ids, codec.encode_time(until), only_claimed=True)
+
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         await self._update(
             "status = 'sent', claimed_until = '', last_error = '', updated_at = $2",
@@ -185,11 +189,15 @@ class PostgresOutbox:
             f"due_at = $2, claimed_until = '', group_id = {group}", ids, codec.encode_time(until)
         )
 
-    async def _update(self, assignments: str, ids: Sequence[int], *values: Any) -> None:
+    async def _update(
+        self, assignments: str, ids: Sequence[int], *values: Any, only_claimed: bool = False
+    ) -> None:
         """One UPDATE of the open rows among `ids` ($1); `values` are $2, $3, …"""
+        claimed = " AND claimed_until <> ''" if only_claimed else ""
         if ids:
             await self._db.execute(
-                f"UPDATE deliveries SET {assignments} WHERE id = ANY($1::bigint[]) AND {_OPEN}",
+                "UPDATE deliveries SET"
+                f" {assignments} WHERE id = ANY($1::bigint[]) AND {_OPEN}{claimed}",
                 list(ids),
                 *values,
             )
