@@ -271,9 +271,12 @@ async def _records_held(
             families.add(key.family())
         for record, mark in state.records.items():
             if mark.title_id in title_ids:
+                # "Since" says over how much history the record stands: a few weeks of a chart
+                # is no record to brag about, and the reader can tell.
                 line = (
                     f"{RECORD_NAMES[record]} — {chart_label(key)}: "
                     f"{record_value(record, mark.value, key.granularity)}"
+                    f" (since {state.first_period:%B %Y})"
                 )
                 scope = 0 if key.region == WORLD else 2
                 held.append((scope, _RECORD_ORDER.index(record), -mark.value, line))

@@ -32,16 +32,19 @@ async def test_title_tells_ranks_streaks_and_records(service: CommandService) ->
 async def test_title_orders_records_by_importance(service: CommandService) -> None:
     reply = await run(service, "/title squid game")
     records = {f.name: f.value for f in reply.fields}["Records held"].split("\n")
-    # Worldwide first, then across countries, then single countries by size (not ISO code).
+    # Worldwide first, then across countries, then single countries by size (not ISO code); each
+    # chart's record says since when its history runs.
     assert records == [
-        "longest run at #1 — Netflix · Worldwide · TV (Non-English): 9 weeks",
-        "most hours viewed in one week — Netflix · Worldwide · TV (Non-English): 571.8M hours",
+        "longest run at #1 — Netflix · Worldwide · TV (Non-English): 9 weeks"
+        " (since September 2021)",
+        "most hours viewed in one week — Netflix · Worldwide · TV (Non-English): 571.8M hours"
+        " (since September 2021)",
         "most countries at #1 in one period — Netflix · TV: 5 countries",
-        "longest run at #1 — Netflix · Japan · TV: 9 weeks",
-        "longest run at #1 — Netflix · Germany · TV: 8 weeks",
-        "longest run at #1 — Netflix · South Korea · TV: 4 weeks",
-        "longest run at #1 — Netflix · United States · TV: 4 weeks",
-        "longest run at #1 — Netflix · United Kingdom · TV: 3 weeks",
+        "longest run at #1 — Netflix · Japan · TV: 9 weeks (since September 2021)",
+        "longest run at #1 — Netflix · Germany · TV: 8 weeks (since September 2021)",
+        "longest run at #1 — Netflix · South Korea · TV: 4 weeks (since September 2021)",
+        "longest run at #1 — Netflix · United States · TV: 4 weeks (since September 2021)",
+        "longest run at #1 — Netflix · United Kingdom · TV: 3 weeks (since September 2021)",
     ]
 
 
