@@ -183,10 +183,6 @@ class Event:
             data["since"] = self.since.isoformat()
         return data
 
-    def to_json_text(self) -> str:
-        """The event as compact JSON text, one line of `replay --format jsonl`."""
-        return self.to_json_bytes().decode()
-
     def to_json_bytes(self) -> bytes:
         """to_json_text as UTF-8 bytes."""
         return orjson.dumps(self.to_json())

@@ -113,11 +113,7 @@ async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: Ti
         )
         for show in found.choices
     )
-    if any(
-        len(button.payload().encode()) > MAX_BUTTON_PAYLOAD
-        or decode_button(button.payload()) is None
-        for button in buttons
-    ):
+    if not all(_carried(button) for button in buttons):
         # Other arguments too long (or too odd) to carry: name the titles, to be typed exactly.
         return await ctx.titles.no_clear_match(typed, found)
     return Reply(

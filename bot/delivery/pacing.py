@@ -101,10 +101,6 @@ class PlatformPacer:
         for chat in idle:
             del self._chats[chat]
 
-    @property
-    def tracked_chats(self) -> int:
-        return len(self._chats)
-
 
 def telegram_chat_ceilings(config: DeliveryConfig) -> Callable[[str], ChatCeilings]:
     per_chat = (1.0, 1.0 / config.telegram_per_chat_per_second)
