@@ -46,7 +46,8 @@ TABLES = (
     Table("subscriptions", ("id",)),
     Table("deliveries", ("id",)),
 )
-_NOT_COPIED = frozenset({"schema_version"})
+# Pacing state of the running senders: meaningless in another deployment.
+_NOT_COPIED = frozenset({"schema_version", "send_budget"})
 
 
 class CopyRefused(StorageRefused):

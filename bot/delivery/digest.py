@@ -17,7 +17,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -173,6 +173,28 @@ def build_digest(
         buttons = tuple(part.buttons[:MAX_BUTTONS])
         messages.append(DigestPart(tuple(part.ids), text, key, buttons))
     return messages
+
+
+def parts_left(parts: Sequence[DigestPart], done: Collection[int]) -> list[DigestPart]:
+    """The parts of a digest still to send, when the deliveries `done` were recorded before: a
+    digest resumed after a restart is rebuilt from all of its rows (so every part keeps its
+    number and its idempotency key), and goes on from its first part carrying a delivery not
+    recorded — preceded by the parts carrying none just before it (the start of an over-long
+    line whose end that part holds: whether they went out is not known). A later part whose
+    deliveries were all recorded (one the platform rejected) is skipped."""
+    if not done:
+        return list(parts)
+    first = next(
+        (i for i, part in enumerate(parts) if not set(part.delivery_ids).issubset(done)),
+        len(parts),
+    )
+    while first > 0 and not parts[first - 1].delivery_ids:
+        first -= 1
+    return [
+        part
+        for part in parts[first:]
+        if not part.delivery_ids or not set(part.delivery_ids).issubset(done)
+    ]
 
 
 def _card_pieces(text: str, budget: int, measure: Measure) -> list[str]:

@@ -11,6 +11,11 @@ message whose chat may receive one now, and send it.
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
   most one message. Discord messages carry a nonce derived from their delivery ids, and Discord
   drops a repeat; its sent rows are recorded in batches.
+- Several senders may share one store (PostgreSQL). A claim names this sender (`claimant`), its
+  leases are renewed while the rows are held, and a message goes out only while its rows are
+  known to be this sender's for at least a third of a lease more (else the claim is confirmed
+  with the store first): a sender that stalled past its lease and was taken over drops the rows
+  instead of sending them a second time.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.digest import build_digest
+from bot.delivery.digest import DigestPart, build_digest, parts_left
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
@@ -48,6 +56,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_claimant() -> str:
+    """A name for this sender's claims, unique among the senders sharing a store (and telling
+    an operator which process holds a row)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 class Sender:
     """Claims, paces and sends deliveries for every platform that has a notifier."""
 
@@ -62,10 +76,13 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        claimant: str | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed)."""
+        one catch-up summary per chat (None: every event is listed). `claimant` names this
+        sender's claims (default: host, process and a random part)."""
         self._outbox = outbox
+        self.claimant = claimant or new_claimant()
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -74,7 +91,13 @@ class Sender:
         self.stats = SenderStats()
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
-            outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            outbox,
+            self.lifecycle,
+            self.config,
+            self.stats,
+            clock=clock,
+            rng=self._rng,
+            claimant=self.claimant,
         )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
@@ -100,7 +123,7 @@ class Sender:
         `until_idle`: return once no lane has anything due now (`top10bot deliveries send`).
         Rows waiting for quiet hours or a retry later stay in the outbox for the next run."""
         claimers: list[asyncio.Task[None]] = []
-        helpers: list[asyncio.Task[None]] = []
+        helpers: list[asyncio.Task[None]] = [asyncio.create_task(self._listen())]
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
@@ -124,6 +147,14 @@ class Sender:
                     await self._record(lane)
             await self._give_back()
 
+    async def _listen(self) -> None:
+        """Wake up when another process (a poller) queues deliveries in a shared store."""
+        try:
+            await self._outbox.listen(self.wake)
+        except Exception:
+            # The claim loops still look for work every idle_poll_seconds.
+            log.exception("listening for queued deliveries failed; polling only")
+
     async def _give_back(self) -> None:
         """Release queued rows at once, so a restart need not wait for their lease to run out.
 
@@ -133,7 +164,7 @@ class Sender:
             ids = [i for item in lane.close() for i in item.remaining_ids]
             if ids:
                 with contextlib.suppress(Exception):
-                    await self._outbox.postpone(ids, now)
+                    await self._outbox.postpone(ids, now, claimant=self.claimant)
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -157,10 +188,15 @@ class Sender:
             full = room < lane.capacity // 2 and lane.queued > 0
             if not full:
                 try:
+                    claimed_at = self._clock()
                     groups = await self._outbox.claim(
-                        lane.platform, self._clock(), config.lease, min(room, config.claim_batch)
+                        lane.platform,
+                        claimed_at,
+                        config.lease,
+                        min(room, config.claim_batch),
+                        claimant=self.claimant,
                     )
-                    taken = await self._admit(lane, groups)
+                    taken = await self._admit(lane, groups, claimed_at + config.lease)
                 except Exception:
                     log.exception("%s: claiming deliveries failed", lane.platform)
                     taken = 0
@@ -183,7 +219,9 @@ class Sender:
                 for wait in waits:
                     wait.cancel()
 
-    async def _admit(self, lane: Lane, groups: Sequence[ClaimedGroup]) -> int:
+    async def _admit(
+        self, lane: Lane, groups: Sequence[ClaimedGroup], leased_until: datetime
+    ) -> int:
         """Queue claimed groups as digests; settle at once what must not be sent now. Returns
         how many groups were new to this process."""
         now = self._clock()
@@ -195,25 +233,43 @@ class Sender:
             taken += 1
             if not group.active:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
-                await self._outbox.mark_dead(ids, now, reason)
+                await self._outbox.mark_dead(ids, now, reason, claimant=self.claimant)
                 self.stats.dead += len(ids)
                 continue
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
                 untouched = all(d.attempts == 0 for d in group.deliveries)
-                await self._outbox.postpone(ids, until, regroup=untouched)
+                await self._outbox.postpone(ids, until, regroup=untouched, claimant=self.claimant)
                 self.stats.held_for_quiet_hours += 1
                 continue
-            notifier = lane.notifier
-            parts = build_digest(
-                group.deliveries,
-                notifier.text_limit,
-                notifier.text_length,
-                catchup_max_age=self._catchup_max_age,
+            lane.admit(
+                QueuedDigest(group, group.destination, self._parts(lane, group)), leased_until
             )
-            lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
+
+    def _parts(self, lane: Lane, group: ClaimedGroup) -> list[DigestPart]:
+        """The messages of a claimed group still to send. A group resumed after a restart is cut
+        from all of its rows, the recorded ones too, so that its parts keep their numbers and
+        idempotency keys; the parts already recorded are left out."""
+        notifier = lane.notifier
+        parts = build_digest(
+            [*group.done, *group.deliveries],
+            notifier.text_limit,
+            notifier.text_length,
+            catchup_max_age=self._catchup_max_age,
+        )
+        left = parts_left(parts, {delivery.id for delivery in group.done})
+        if left:
+            return left
+        # Nothing left of the cut as it was (cannot happen unless the cutting changed between
+        # versions): send what is open as a digest of its own.
+        return build_digest(
+            group.deliveries,
+            notifier.text_limit,
+            notifier.text_length,
+            catchup_max_age=self._catchup_max_age,
+        )
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -225,11 +281,48 @@ class Sender:
             if not lane.held:
                 continue
             try:
-                await self._outbox.extend_lease(
-                    sorted(lane.held), self._clock() + self.config.lease
-                )
+                await self._renew(lane, sorted(lane.held))
             except Exception:
                 log.exception("%s: renewing leases failed; will try again", lane.platform)
+
+    async def _renew(self, lane: Lane, ids: Sequence[int]) -> set[int]:
+        """Extend this sender's claim of rows it holds; the ids another sender took over (after
+        this one's lease ran out) are returned, and their queued digests dropped."""
+        until = self._clock() + self.config.lease
+        kept = await self._outbox.extend_lease(ids, until, claimant=self.claimant)
+        lane.renewed(kept, until)
+        # Rows recorded or released meanwhile are not renewed either; they are not taken.
+        taken = (set(ids) - set(kept)) & (lane.held - lane.recording)
+        if taken:
+            dropped = lane.drop_taken(taken)
+            self.stats.taken_over += dropped
+            log.warning(
+                "%s: %d claimed rows were taken over by another sender (this one's lease ran"
+                " out); %d queued messages dropped",
+                lane.platform,
+                len(taken),
+                dropped,
+            )
+        return taken
+
+    async def _still_ours(self, lane: Lane, item: QueuedDigest) -> bool:
+        """Whether the digest's rows are this sender's for long enough to send a message: known
+        for at least a third of a lease more (renewals come every third of one, so only a late
+        renewal needs one), or confirmed now.
+        Rows another sender took over are left to it, and the digest leaves the lane."""
+        leased = lane.leased_for(item)
+        if leased is not None and leased - self._clock() >= self.config.lease / 3:
+            return True
+        ids = item.remaining_ids
+        taken = await self._renew(lane, ids)
+        if not taken:
+            return True
+        kept = [i for i in ids if i not in taken]
+        if kept:  # part of the group is still ours: release it to go out with the rest
+            await self._outbox.postpone(kept, self._clock(), claimant=self.claimant)
+        self.stats.taken_over += 1
+        lane.release(item)
+        return False
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -243,8 +336,12 @@ class Sender:
             item = lane.pop_ready()
             if item is None:
                 continue
-            await lane.pacer.take_chat(item.destination.chat_id)
             try:
+                # Before the chat's pacing turn is taken: a confirmation's round trip must not
+                # come between the turn and the send.
+                if not await self._still_ours(lane, item):
+                    continue
+                await lane.pacer.take_chat(item.destination.chat_id)
                 await self._attempt(lane, item)
             except Exception:
                 # A storage failure while recording the outcome: the lease brings the rows back.

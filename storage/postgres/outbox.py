@@ -9,12 +9,12 @@ wait on each other's rows nor take the same row twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.events import Event
-from bot.ports import ClaimedGroup, DeadLetter, DeliveryCounts
+from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
 from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import (
@@ -22,13 +22,16 @@ from storage.outbox_rules import (
     COUNTS,
     DEAD_LETTERS,
     DESTINATION_COLUMNS,
+    DONE_ROWS,
     OPEN_ROW_COLUMNS,
     OpenRow,
     Place,
     claimed_groups,
     counts_from_rows,
     dead_letter_from_row,
+    done_by_group,
     open_row,
+    pinned_groups,
     place_from_row,
     wanted_deliveries,
 )
@@ -53,6 +56,9 @@ ORDER BY event_id, destination_id
 ON CONFLICT (event_id, destination_id) DO NOTHING
 """
 
+# The channel on which senders hear that deliveries were queued (PostgresOutbox.listen).
+DELIVERIES_QUEUED = "top10bot_deliveries"
+
 _OPEN = "status IN ('pending', 'failed')"
 _CLAIMABLE = f"{_OPEN} AND due_at <= $1 AND claimed_until <= $1"
 
@@ -72,6 +78,9 @@ async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]],
         list(wanted.values()),
         now,
     )
+    if queued:
+        # Delivered to the listening senders when (and only if) this transaction commits.
+        await tx.execute("SELECT pg_notify($1, '')", DELIVERIES_QUEUED)
     log.info("%d events, %d deliveries queued", len(new), queued)
     return queued
 
@@ -86,7 +95,7 @@ class PostgresOutbox:
     # -- claiming -------------------------------------------------------------------------------
 
     async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
+        self, platform: str, now: datetime, lease: timedelta, limit: int, *, claimant: str = ""
     ) -> list[ClaimedGroup]:
         if limit <= 0:
             return []
@@ -116,17 +125,32 @@ class PostgresOutbox:
                 found = open_row(row, events)
                 rows_by_destination.setdefault(found.destination_key, []).append(found)
             places = await _destinations(tx, destination_ids)
-            groups = claimed_groups(platform, destination_ids, rows_by_destination, places)
+            done = await self._done_rows(tx, pinned_groups(rows_by_destination))
+            groups = claimed_groups(platform, destination_ids, rows_by_destination, places, done)
             claimed = [(group.group_id, row.id) for group in groups for row in group.deliveries]
             await tx.execute(
-                "UPDATE deliveries AS d SET claimed_until = $1, group_id = claimed.group_id"
+                "UPDATE deliveries AS d SET claimed_until = $1, claimed_by = $4,"
+                " group_id = claimed.group_id"
                 " FROM unnest($2::bigint[], $3::bigint[]) AS claimed (group_id, id)"
                 " WHERE d.id = claimed.id",
                 until_text,
                 [group_id for group_id, _ in claimed],
                 [row_id for _, row_id in claimed],
+                claimant,
             )
         return groups
+
+    async def _done_rows(
+        self, tx: Transaction, group_ids: Sequence[int]
+    ) -> dict[int, list[Delivery]]:
+        if not group_ids:
+            return {}
+        rows = await tx.fetch(
+            f"{DONE_ROWS} AND group_id IS NOT NULL AND group_id = ANY($1::bigint[])",
+            list(group_ids),
+        )
+        events = await self._events(tx, {int(row[5]) for row in rows})
+        return done_by_group(open_row(row, events) for row in rows)
 
     async def _events(self, tx: Transaction, ids: set[int]) -> dict[int, Event]:
         """The events with these ids. A burst sends the same few events to thousands of chats:
@@ -145,9 +169,20 @@ class PostgresOutbox:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+    async def extend_lease(
+        self, ids: Sequence[int], until: datetime, *, claimant: str = ""
+    ) -> list[int]:
         # A released row has an empty lease ('') and stays released.
-        await self._update("claimed_until = $2", ids, codec.encode_time(until), only_claimed=True)
+        if not ids:
+            return []
+        rows = await self._db.read(
+            f"UPDATE deliveries SET claimed_until = $2 WHERE id = ANY($1::bigint[]) AND {_OPEN}"
+            " AND claimed_until <> '' AND claimed_by = $3 RETURNING id",
+            list(ids),
+            codec.encode_time(until),
+            claimant,
+        )
+        return sorted(int(row[0]) for row in rows)
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         await self._update(
@@ -164,6 +199,7 @@ class PostgresOutbox:
         reason: str,
         *,
         uncertain: bool = False,
+        claimant: str | None = None,
     ) -> None:
         await self._update(
             "status = 'failed', attempts = attempts + 1, uncertain = uncertain + $2,"
@@ -173,34 +209,57 @@ class PostgresOutbox:
             codec.encode_time(retry_at),
             reason,
             codec.encode_time(now),
+            claimant=claimant,
         )
 
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None:
+    async def mark_dead(
+        self, ids: Sequence[int], now: datetime, reason: str, *, claimant: str | None = None
+    ) -> None:
         await self._update(
             "status = 'dead', claimed_until = '', last_error = $2, updated_at = $3",
             ids,
             reason,
             codec.encode_time(now),
+            claimant=claimant,
         )
 
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
+    async def postpone(
+        self,
+        ids: Sequence[int],
+        until: datetime,
+        *,
+        regroup: bool = False,
+        claimant: str | None = None,
+    ) -> None:
         group = "NULL" if regroup else "group_id"
         await self._update(
-            f"due_at = $2, claimed_until = '', group_id = {group}", ids, codec.encode_time(until)
+            f"due_at = $2, claimed_until = '', group_id = {group}",
+            ids,
+            codec.encode_time(until),
+            claimant=claimant,
         )
 
     async def _update(
-        self, assignments: str, ids: Sequence[int], *values: Any, only_claimed: bool = False
+        self, assignments: str, ids: Sequence[int], *values: Any, claimant: str | None = None
     ) -> None:
-        """One UPDATE of the open rows among `ids` ($1); `values` are $2, $3, …"""
-        claimed = " AND claimed_until <> ''" if only_claimed else ""
-        if ids:
-            await self._db.execute(
-                "UPDATE deliveries SET"
-                f" {assignments} WHERE id = ANY($1::bigint[]) AND {_OPEN}{claimed}",
-                list(ids),
-                *values,
-            )
+        """One UPDATE of the open rows among `ids` ($1) (only those `claimant` holds, when
+        given); `values` are $2, $3, …"""
+        if not ids:
+            return
+        fence: tuple[str, ...] = ()
+        held = ""
+        if claimant is not None:
+            fence = (claimant,)
+            held = f" AND claimed_until <> '' AND claimed_by = ${len(values) + 2}"
+        await self._db.execute(
+            f"UPDATE deliveries SET {assignments} WHERE id = ANY($1::bigint[]) AND {_OPEN}{held}",
+            list(ids),
+            *values,
+            *fence,
+        )
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        await self._db.listen(DELIVERIES_QUEUED, wake)
 
     async def dead_letter_chat(
         self, platform: str, chat_id: str, now: datetime, reason: str
@@ -257,12 +316,16 @@ class PostgresOutbox:
     async def requeue_dead(self, now: datetime) -> int:
         # A fresh group: the next attempt is a new message for Discord's nonce, which is right,
         # since the dead message was (as far as anyone knows) never delivered.
-        return await self._db.execute(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, uncertain = 0,"
-            " due_at = $1, claimed_until = '', group_id = NULL, updated_at = $1"
-            " WHERE status = 'dead'",
-            codec.encode_time(now),
-        )
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, uncertain = 0,"
+                " due_at = $1, claimed_until = '', group_id = NULL, updated_at = $1"
+                " WHERE status = 'dead'",
+                codec.encode_time(now),
+            )
+            if changed:
+                await tx.execute("SELECT pg_notify($1, '')", DELIVERIES_QUEUED)
+        return changed
 
 
 async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, Place]:
