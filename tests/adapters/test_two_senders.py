@@ -23,6 +23,7 @@ from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.sender import Sender
 from bot.ports import Backend, Batch, DeliveryCounts, Outbox
 from bot.subscriptions import Destination
+from storage.postgres import PostgresBackend
 from tests.adapters.sender_rig import (
     NETFLIX_WORLD,
     burst,
@@ -34,6 +35,7 @@ from tests.adapters.sender_rig import (
 from tests.adapters.test_sender_pacing import TELEGRAM_SCALE, TELEGRAM_SCALED
 from tests.fakes import FakeTelegram
 from tests.integration.backends import open_test_backend
+from tests.integration.postgres_server import fresh_postgres_url
 
 CHATS = list(range(7001, 7021))
 # Short, so that the test does not wait long for the stalled sender's leases to run out.
@@ -163,3 +165,66 @@ async def test_a_sender_that_stalled_past_its_lease_does_not_send_what_another_t
     assert second.stats.messages_sent == len(CHATS)
     assert (counts.sent, counts.dead) == (len(CHATS), 0)
     assert fake.rate_limited == 0
+
+
+class WatchedOutbox:
+    """Tells when the sender listens, and when a claim it started after that has come back."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._started = 0
+        self._listening_from: int | None = None
+        self.quiet = asyncio.Event()
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        def woken() -> None:
+            if self._listening_from is None:
+                self._listening_from = self._started
+            wake()
+
+        await self._outbox.listen(woken)
+
+    async def claim(self, *args: Any, **kwargs: Any) -> Any:
+        number = self._started
+        self._started += 1
+        groups = await self._outbox.claim(*args, **kwargs)
+        if self._listening_from is not None and number >= self._listening_from:
+            self.quiet.set()
+        return groups
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._outbox, name)
+
+
+async def test_a_sender_is_woken_by_deliveries_another_process_queues(
+    make_fake_telegram: Any,
+) -> None:
+    """PostgreSQL: the poller's transaction NOTIFYs; a sender LISTENing on its own connection
+    wakes at once instead of at its next poll (an hour away here)."""
+    fake: FakeTelegram = await make_fake_telegram(time_scale=TELEGRAM_SCALE)
+    config = fast_config(**TELEGRAM_SCALED, idle_poll_seconds=3600)
+    url = await fresh_postgres_url()
+    sending = await PostgresBackend.open(url)
+    try:
+        await sending.migrate()
+        await subscribe(sending, CHATS[:3])
+        outbox = WatchedOutbox(sending.outbox)
+        async with telegram_bot(fake) as bot:
+            sender = Sender(
+                outbox,  # type: ignore[arg-type]
+                [telegram_sender(bot)],
+                sending.subscriptions,
+                config,
+            )
+            async with running(sender):
+                # It listens, and has looked for work since: nothing is due; it sleeps.
+                await asyncio.wait_for(outbox.quiet.wait(), 30)
+                polling = await PostgresBackend.open(url)  # the poller: another pool
+                try:
+                    await polling.save_batch(Batch(events=burst(1)), queue_deliveries=True)
+                finally:
+                    await polling.close()
+                await fake.wait_until(lambda: len(fake.sent) == 3, 30)
+    finally:
+        await sending.close()
+    assert sorted(message.chat_id for message in fake.sent) == CHATS[:3]
