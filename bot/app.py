@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
 from bot.ports import Backend, Outbox, Storage
-from storage import copy_database, open_backend
+from storage import copy_database, open_backend, open_send_budget
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.delivery.sender import Sender
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
-    from bot.ports import SubscriptionStore
+    from bot.ports import SendBudget, SubscriptionStore
     from handlers.runner import ChatAdapter
     from handlers.scheduler import PollingService
 
@@ -136,7 +136,12 @@ async def run_bot(
         if not chat.adapters:
             log.error("nothing to run: enable the console or configure a chat platform token")
             return 2
-        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
+        sender = build_sender(
+            chat,
+            delivery_config,
+            poll_config.catchup_max_age,
+            open_send_budget(storage, delivery_config.shared_budget),
+        )
         # Adapters first, so they are connecting while the start-up catch-up fetches.
         adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
         delivery = asyncio.create_task(sender.run(), name="delivery")
@@ -168,7 +173,10 @@ async def run_bot(
 
 
 def build_sender(
-    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta | None,
+    budget: SendBudget | None = None,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     from bot.delivery.sender import Sender
@@ -179,7 +187,48 @@ def build_sender(
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        budget=budget,
     )
+
+
+async def run_sender(config: Config, *, environ: Mapping[str, str] | None = None) -> int:
+    """A sender process and nothing else (`run --role sender`): it sends the outbox's rows
+    through each platform with a token, until interrupted, beside any number of other senders
+    sharing the store (claims, leases and the pacing budget are shared through it; PostgreSQL
+    wakes it when deliveries are queued). No chat front end, no polling."""
+    from bot.delivery.config import DeliveryConfig
+    from bot.delivery.sender import Sender
+    from bot.poll_config import load_poll_config
+    from handlers.notifiers import open_notifiers
+
+    try:
+        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        catchup_max_age = load_poll_config(config).catchup_max_age
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    storage = await open_storage_url(config.storage.url)
+    try:
+        budget = open_send_budget(storage, delivery_config.shared_budget)
+        async with open_notifiers(
+            config.sections, os.environ if environ is None else environ
+        ) as notifiers:
+            if not notifiers:
+                log.error("nothing to send through: configure a chat platform token")
+                return 2
+            sender = Sender(
+                storage.outbox,
+                notifiers,
+                storage.subscriptions,
+                delivery_config,
+                catchup_max_age=catchup_max_age,
+                budget=budget,
+            )
+            log.info("sender %s: sending", sender.claimant)
+            await sender.run()
+        return 0
+    finally:
+        await storage.close()
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -278,6 +327,7 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 storage.subscriptions,
                 delivery_config,
                 catchup_max_age=catchup_max_age,
+                budget=open_send_budget(storage, delivery_config.shared_budget),
             )
             await sender.run(until_idle=True)
     except ConfigError as exc:

@@ -177,7 +177,6 @@ class Lane:
 
     def pop_ready(self) -> QueuedDigest | None:
         """The first queued item whose chat may receive a message now; others are deferred."""
-        loop = asyncio.get_running_loop()
         while self.ready:
             item = self.ready.popleft()
             wait = self.pacer.chat_wait(item.destination.chat_id)
@@ -185,10 +184,15 @@ class Lane:
                 if not self.ready:
                     self.has_ready.clear()
                 return item
-            token = next(self._tokens)
-            self._deferred[token] = (loop.call_later(wait, self._undefer, token), item)
+            self.defer(item, wait)
         self.has_ready.clear()
         return None
+
+    def defer(self, item: QueuedDigest, wait: float) -> None:
+        """Queue the item again once its chat may receive a message (in `wait` seconds)."""
+        token = next(self._tokens)
+        loop = asyncio.get_running_loop()
+        self._deferred[token] = (loop.call_later(wait, self._undefer, token), item)
 
     def _undefer(self, token: int) -> None:
         _, item = self._deferred.pop(token)

@@ -15,7 +15,9 @@ message whose chat may receive one now, and send it.
   leases are renewed while the rows are held, and a message goes out only while its rows are
   known to be this sender's for at least a third of a lease more (else the claim is confirmed
   with the store first): a sender that stalled past its lease and was taken over drops the rows
-  instead of sending them a second time.
+  instead of sending them a second time. Their pacing is then shared too (a `SendBudget`,
+  [delivery] shared_budget): each message takes its turn in the platform's overall bucket and
+  its chat's buckets, which every sender charges.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SendBudget, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +79,13 @@ class Sender:
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
         claimant: str | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed). `claimant` names this
-        sender's claims (default: host, process and a random part)."""
+        sender's claims (default: host, process and a random part). `budget`: the pacing
+        shared with other senders (None: this process paces alone, in memory)."""
+        self._budget = budget
         self._outbox = outbox
         self.claimant = claimant or new_claimant()
         self._catchup_max_age = catchup_max_age
@@ -330,9 +335,10 @@ class Sender:
         while True:
             await lane.unpaused.wait()
             await lane.has_ready.wait()
-            await lane.pacer.overall()
-            if not lane.unpaused.is_set():
-                continue  # flood control began while this worker waited for its token
+            if self._budget is None:
+                await lane.pacer.overall()
+                if not lane.unpaused.is_set():
+                    continue  # flood control began while this worker waited for its token
             item = lane.pop_ready()
             if item is None:
                 continue
@@ -340,6 +346,8 @@ class Sender:
                 # Before the chat's pacing turn is taken: a confirmation's round trip must not
                 # come between the turn and the send.
                 if not await self._still_ours(lane, item):
+                    continue
+                if self._budget is not None and not await self._take_turn(lane, item, self._budget):
                     continue
                 await lane.pacer.take_chat(item.destination.chat_id)
                 await self._attempt(lane, item)
@@ -349,6 +357,39 @@ class Sender:
                     "%s: delivery to %s failed unexpectedly", lane.platform, item.destination
                 )
                 lane.release(item)
+
+    async def _take_turn(self, lane: Lane, item: QueuedDigest, budget: SendBudget) -> bool:
+        """Take the message's turn in the budget shared with other senders. False: not now; the
+        item is queued again (its chat had a message from another sender: after its turn, with
+        others meanwhile; the platform's turn is not yet come: first in line, after a wait; the
+        budget could not be reached)."""
+        pacer = lane.pacer
+        try:
+            turn = await budget.take(
+                pacer.overall_bucket, pacer.chat_buckets(item.destination.chat_id)
+            )
+        except Exception:
+            log.exception("%s: the shared sending budget failed; trying again", lane.platform)
+            lane.put(item, front=True)
+            await asyncio.sleep(min(1.0, self.config.idle_poll_seconds))
+            return False
+        if turn.granted:
+            return True
+        if turn.chat_busy:
+            lane.defer(item, turn.wait)
+        else:
+            lane.put(item, front=True)
+            await asyncio.sleep(turn.wait)
+        return False
+
+    async def _flood_control(self, lane: Lane, error: RetryLater) -> None:
+        """Every sender sharing the budget pauses, not only this one."""
+        if self._budget is None:
+            return
+        try:
+            await self._budget.pause(lane.pacer.overall_bucket, error.seconds)
+        except Exception:
+            log.exception("%s: pausing the shared sending budget failed", lane.platform)
 
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
@@ -362,6 +403,8 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
+            if isinstance(exc, RetryLater):
+                await self._flood_control(lane, exc)
             await self._policy.settle(lane, item, exc)
             return
         now = self._clock()

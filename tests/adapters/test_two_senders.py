@@ -23,6 +23,7 @@ from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.sender import Sender
 from bot.ports import Backend, Batch, DeliveryCounts, Outbox
 from bot.subscriptions import Destination
+from storage import open_send_budget
 from storage.postgres import PostgresBackend
 from tests.adapters.sender_rig import (
     NETFLIX_WORLD,
@@ -228,3 +229,61 @@ async def test_a_sender_is_woken_by_deliveries_another_process_queues(
     finally:
         await sending.close()
     assert sorted(message.chat_id for message in fake.sent) == CHATS[:3]
+
+
+# A low ceiling (5 messages per 0.1 s, i.e. 50/s at the fake's scale) that one sender alone
+# reaches even on a loaded machine: two senders pacing on their own would cross it.
+LOW_CEILING = 5
+LOW_CEILING_SCALED = {
+    **TELEGRAM_SCALED,
+    "telegram_per_second": LOW_CEILING / TELEGRAM_SCALE,
+    "telegram_reply_reserve_per_second": 0.5 / TELEGRAM_SCALE,
+    # Each sender holds a few seconds' worth of chats at most: both take part.
+    "claim_batch": 20,
+    # A shared turn is taken on the database server, a round trip before the message leaves:
+    # at the fake's 0.1 s windows (on a loaded machine, two senders in one event loop) that
+    # jitter needs more room than fast_config's 10 %. At the platforms' one-second windows it
+    # is a few milliseconds.
+    "headroom": 0.2,
+}
+
+
+async def test_two_senders_together_stay_under_the_platform_ceiling(
+    make_fake_telegram: Any,
+) -> None:
+    """Each sender alone may use the whole ceiling; sharing the budget through PostgreSQL, the
+    two together still get no flood-control answer (pacing alone, they send twice as fast)."""
+    fake: FakeTelegram = await make_fake_telegram(
+        time_scale=TELEGRAM_SCALE, overall_per_s=LOW_CEILING
+    )
+    config = fast_config(**LOW_CEILING_SCALED, shared_budget="postgresql")
+    chats = list(range(30_001, 30_301))
+    url = await fresh_postgres_url()
+    stores = [await PostgresBackend.open(url) for _ in range(2)]
+    try:
+        await stores[0].migrate()
+        await subscribe(stores[0], chats)
+        await stores[0].save_batch(Batch(events=burst(1)), queue_deliveries=True)
+        async with telegram_bot(fake) as bot_a, telegram_bot(fake) as bot_b:
+            senders = [
+                Sender(
+                    store.outbox,
+                    [telegram_sender(bot)],
+                    store.subscriptions,
+                    config,
+                    budget=open_send_budget(store, config.shared_budget),
+                )
+                for store, bot in zip(stores, (bot_a, bot_b), strict=True)
+            ]
+            async with running(senders[0]), running(senders[1]):
+                counts = await settled(stores[0], 60)
+    finally:
+        for store in stores:
+            await store.close()
+    assert fake.rate_limited == 0
+    assert Counter(message.chat_id for message in fake.sent) == dict.fromkeys(chats, 1)
+    assert (counts.sent, counts.dead) == (len(chats), 0)
+    # Both took part.
+    assert all(sender.stats.messages_sent > 0 for sender in senders), [
+        sender.stats.messages_sent for sender in senders
+    ]

@@ -20,24 +20,26 @@ CREATE UNLOGGED TABLE send_budget (
     tat DOUBLE PRECISION NOT NULL
 );
 
--- Reserve one message: keys[1] is the shared overall bucket, the others the chat's own buckets,
--- which must have room now (else nothing is taken: granted is false and wait says when the chat
--- has room). Granted, the message may go `wait` seconds from now; every bucket is charged for
--- that moment. Bucket i lets bursts[i] messages go back to back, then one per intervals[i]
--- seconds. Rows are locked in key order, so concurrent reservations never deadlock, and only
--- for the length of this call.
-CREATE FUNCTION send_budget_reserve(
+-- Take one message's turn now, or say how long to wait: keys[1] is the shared overall bucket,
+-- the others the chat's own buckets. A bucket has room when its arrival time, less its burst
+-- allowance, is not in the future. When every bucket has room, each is charged (granted);
+-- otherwise nothing is taken, `wait` says when to ask again and `chat_busy` whether it is the
+-- chat that has no room (its message waits; another chat's may go) or the platform (everyone
+-- waits). Charged at the moment of the call, never ahead: a sender that comes back late loses
+-- its turn instead of bunching its message with the next sender's. Bucket i lets bursts[i]
+-- messages go back to back, then one per intervals[i] seconds. Rows are locked in key order,
+-- so concurrent calls never deadlock, and only while the call runs.
+CREATE FUNCTION send_budget_take(
     keys TEXT[],
     intervals DOUBLE PRECISION[],
     bursts INTEGER[],
     OUT granted BOOLEAN,
-    OUT wait DOUBLE PRECISION
+    OUT wait DOUBLE PRECISION,
+    OUT chat_busy BOOLEAN
 ) LANGUAGE plpgsql AS $$
 DECLARE
     now_s DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
     tats DOUBLE PRECISION[];
-    refused DOUBLE PRECISION := 0;
-    send_at DOUBLE PRECISION;
     i INTEGER;
 BEGIN
     INSERT INTO send_budget (key, tat) SELECT k, 0 FROM unnest(keys) AS k
@@ -45,19 +47,24 @@ BEGIN
     PERFORM 1 FROM send_budget WHERE key = ANY (keys) ORDER BY key FOR UPDATE;
     SELECT array_agg(b.tat ORDER BY k.position) INTO tats
     FROM unnest(keys) WITH ORDINALITY AS k (key, position) JOIN send_budget AS b USING (key);
+    granted := false;
+    chat_busy := true;
+    wait := 0;
     FOR i IN 2 .. coalesce(array_length(keys, 1), 0) LOOP
-        refused := greatest(refused, tats[i] - (bursts[i] - 1) * intervals[i] - now_s);
+        wait := greatest(wait, tats[i] - (bursts[i] - 1) * intervals[i] - now_s);
     END LOOP;
-    IF refused > 0 THEN
-        granted := false;
-        wait := refused;
+    IF wait > 0 THEN
         RETURN;
     END IF;
-    send_at := greatest(now_s, tats[1] - (bursts[1] - 1) * intervals[1]);
+    chat_busy := false;
+    wait := tats[1] - (bursts[1] - 1) * intervals[1] - now_s;
+    IF wait > 0 THEN
+        RETURN;
+    END IF;
     FOR i IN 1 .. array_length(keys, 1) LOOP
-        UPDATE send_budget SET tat = greatest(tats[i], send_at) + intervals[i] WHERE key = keys[i];
+        UPDATE send_budget SET tat = greatest(tats[i], now_s) + intervals[i] WHERE key = keys[i];
     END LOOP;
     granted := true;
-    wait := send_at - now_s;
+    wait := 0;
 END
 $$;
