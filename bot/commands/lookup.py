@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.title_match import TitleMatcher, is_clear_winner
 from bot.commands.untrusted import quoted
+from bot.i18n import Translator
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
 from bot.render import display_title
@@ -128,21 +129,27 @@ class TitleLookup:
             return TitleSearch(index.shows[ranked[0][0]])
         return TitleSearch(None, tuple(index.shows[key] for key, _ in ranked[:MAX_TITLE_CHOICES]))
 
-    async def resolve_show(self, text: str) -> Show:
+    async def resolve_show(self, text: str, tr: Translator) -> Show:
         """The show `text` clearly names; ArgumentError with the closest titles otherwise."""
         found = await self.search(text)
         if found.show is not None:
             return found.show
-        raise ArgumentError(await self.no_clear_match(text, found))
+        raise ArgumentError(await self.no_clear_match(text, found, tr))
 
-    async def no_clear_match(self, text: str, found: TitleSearch) -> Reply:
+    async def no_clear_match(self, text: str, found: TitleSearch, tr: Translator) -> Reply:
         """The answer when `text` names no show clearly (the choices are its suggestions)."""
         if not (await self._current()).shows:
-            return error("No titles stored yet", "Import or poll some chart data first.")
+            return error(
+                tr._("No titles stored yet"), tr._("Import or poll some chart data first.")
+            )
         hints = [show.name for show in found.choices]
+        if not hints:
+            return error(
+                tr._("No title matches {text}", text=quoted(text)), tr._("Check the spelling.")
+            )
         return error(
-            f"No title matches {quoted(text)}" if not hints else f"Which title is {quoted(text)}?",
-            "Pick one of these:" if hints else "Check the spelling.",
+            tr._("Which title is {text}?", text=quoted(text)),
+            tr._("Pick one of these:"),
             suggestions=hints,
         )
 
