@@ -17,6 +17,7 @@ from telegram.ext import CommandHandler
 
 from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_command_text
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.i18n import ENGLISH
 from handlers.console import ConsoleAdapter
 from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings
@@ -114,7 +115,7 @@ async def test_every_command_exists_everywhere_with_the_same_arguments(
         for argument in command.arguments:
             assert argument.usage() in entry["description"]
             # Every argument can be given by name in typed text (Telegram and console).
-            parsed = parse_command_text(command, f"{argument.name}=value")
+            parsed = parse_command_text(command, f"{argument.name}=value", ENGLISH)
             assert parsed == {argument.name: "value"}
 
     # Console: /help is generated from the same registry.

@@ -14,6 +14,7 @@ import pytest
 from bot.__main__ import main
 from bot.delivery.digest import DigestPart, build_digest
 from bot.events import Event
+from bot.i18n import ENGLISH
 from bot.models import normalise_title
 from bot.ports import Delivery
 from bot.subscriptions import ChatSettings, SubscriptionSpec, subscription_matches
@@ -40,7 +41,7 @@ def digest_for(events: list[Event], spec: SubscriptionSpec) -> list[DigestPart]:
     wanted = [event for event in events if subscription_matches(spec, ChatSettings(), event)]
     queued = datetime(2022, 2, 8, tzinfo=UTC)
     deliveries = [Delivery(n, event, 0, 0, queued) for n, event in enumerate(wanted, start=1)]
-    return build_digest(deliveries, TELEGRAM_TEXT_MAX, telegram_text_length)
+    return build_digest(deliveries, TELEGRAM_TEXT_MAX, telegram_text_length, ENGLISH)
 
 
 @pytest.mark.parametrize("details", [False, True], ids=["headlines", "details"])
