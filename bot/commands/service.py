@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from bot.commands import help as help_module
 from bot.commands import records, settings, status, subscribe, title, top10
+from bot.commands.aliases import TitleAliases
 from bot.commands.autocomplete import complete
 from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.lookup import TitleLookup, fuzzy
@@ -55,6 +56,7 @@ class CommandService:
         rate_limiter: CommandRateLimiter | None = None,
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
+        aliases: TitleAliases | None = None,
     ) -> None:
         self.storage = storage
         self.subscriptions = subscriptions
@@ -62,7 +64,7 @@ class CommandService:
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
         )
         self._context = CommandContext(
-            storage, subscriptions, TitleLookup(storage, monotonic), clock
+            storage, subscriptions, TitleLookup(storage, monotonic, aliases), clock
         )
 
     async def translator_for(self, caller: Caller) -> Translator:
@@ -95,7 +97,7 @@ class CommandService:
         self, name: str, arguments: Mapping[str, str | None], caller: Caller, tr: Translator
     ) -> Reply:
         reply = await self._run(name, arguments, caller, tr)
-        return replace(reply, language=tr.language)
+        return reply if reply.language else replace(reply, language=tr.language)
 
     async def _run(
         self, name: str, arguments: Mapping[str, str | None], caller: Caller, tr: Translator

@@ -59,6 +59,7 @@ async def settings(ctx: CommandContext, args: Mapping[str, str], caller: Caller)
             types=", ".join(t.value for t in EVENT_TYPE_LABELS),
             languages=", ".join(LANGUAGES),
         ),
+        language=tr.language,
     )
 
 

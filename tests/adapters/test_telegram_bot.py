@@ -122,7 +122,7 @@ async def test_top10_kr_end_to_end_in_a_group(
 async def test_commands_are_registered_from_the_registry(
     fake_telegram: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
-    (registered,) = fake_telegram.commands.values()
+    registered = fake_telegram.commands[('{"type": "default"}', "")]  # English, for any client
     assert [c["command"] for c in registered] == [c.name for c in COMMANDS]
     top10 = registered[0]
     assert top10["description"].endswith("[region] [category] [service] [date]")

@@ -30,6 +30,7 @@ from tests.unit.commands.command_helpers import member, run
 # The modules of the package that hold no command of their own.
 SUPPORT_MODULES = frozenset(
     {
+        "aliases",
         "autocomplete",
         "title_match",
         "context",
@@ -76,9 +77,8 @@ def test_every_command_has_help(command: Command) -> None:
     for example in command.examples:
         name, _, text = example.lstrip("/").partition(" ")
         assert name == command.name
-        parse_command_text(
-            command, text, ENGLISH
-        )  # raises ArgumentError if an example cannot be read
+        # Raises ArgumentError if an example cannot be read.
+        parse_command_text(command, text, ENGLISH)
 
 
 def test_every_command_module_is_registered() -> None:
