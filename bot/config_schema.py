@@ -50,7 +50,7 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "discord": frozenset({"token", "guild_ids", "sync_commands", "shard_count", "shard_ids"}),
     "telegram": frozenset(
         {"token", "base_url", "base_file_url", "rate_limiter", "flood_retries"}
-        | {"poll_timeout", "read_timeout"}
+        | {"poll_timeout", "read_timeout", "webhook_url", "webhook_listen", "webhook_secret"}
     ),
 }
 
