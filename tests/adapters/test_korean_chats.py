@@ -9,22 +9,23 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.commands import COMMANDS, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.console import CONSOLE_DESTINATION, ConsoleAdapter
 from handlers.discord.adapter import DiscordAdapter, DiscordSettings
-from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
+from handlers.telegram.adapter import TelegramAdapter
 from storage.memory import MemoryBackend
 from tests.adapters.sender_rig import deliver
-from tests.chat_fixtures import load_chat_history
+from tests.adapters.telegram_rig import running_telegram
+from tests.chat_fixtures import chat_service
 from tests.fakes import FakeDiscord, FakeTelegram
 from tests.fakes.discord_server import MANAGE_CHANNELS
 
@@ -60,20 +61,14 @@ MODERATOR_ROLE_ID = 444_444_444_444_444_441
 
 
 @pytest.fixture
-async def storage() -> MemoryBackend:
-    backend = MemoryBackend()
-    await load_chat_history(backend)
-    return backend
+async def service() -> CommandService:
+    return await chat_service()
 
 
 @pytest.fixture
-def service(storage: MemoryBackend) -> CommandService:
-    return CommandService(
-        storage,
-        storage.subscriptions,
-        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
-        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
-    )
+def storage(service: CommandService) -> MemoryBackend:
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage
 
 
 async def alert(storage: MemoryBackend, notifier: Any) -> None:
@@ -90,19 +85,9 @@ async def telegram(
     async with FakeTelegram(time_scale=0.05) as fake:
         for group in (GROUP_ID, KOREAN_GROUP_ID):
             fake.set_admins(group, [ADMIN_ID], owner_id=ADMIN_ID)
-        settings = TelegramSettings(
-            token=fake.token,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            poll_timeout=1,
-        )
         lifecycle = DestinationLifecycle(storage.subscriptions, storage.outbox)
-        adapter = TelegramAdapter(service, settings, lifecycle)
-        await adapter.start()
-        try:
+        async with running_telegram(fake, service, lifecycle) as adapter:
             yield fake, adapter
-        finally:
-            await adapter.stop()
 
 
 async def telegram_command(fake: FakeTelegram, chat_id: int, text: str, user: Any) -> Any:
