@@ -83,8 +83,19 @@ _BASE_WORDS = {
     "film": "films",
     "movies": "films",
     "movie": "films",
+    # Korean: the words of the Korean catalog, and what fans call a series.
+    "영화": "films",
+    "드라마": "tv",
+    "시리즈": "tv",
 }
-_QUALIFIER_WORDS = {"english": "English", "non-english": "Non-English", "nonenglish": "Non-English"}
+_QUALIFIER_WORDS = {
+    "english": "English",
+    "non-english": "Non-English",
+    "nonenglish": "Non-English",
+    "영어": "English",
+    "비영어": "Non-English",
+}
+_KIDS_WORDS = frozenset({"kids", "키즈"})
 
 
 def _category_word(word: str) -> str:
@@ -114,7 +125,7 @@ def split_category_words(words: Sequence[str]) -> tuple[str | None, list[str]]:
             continue
         if word in _BASE_WORDS and base is None:
             base = _BASE_WORDS[word]
-        elif word == "kids" and not kids:
+        elif word in _KIDS_WORDS and not kids:
             kids = True
         elif word in _QUALIFIER_WORDS and not qualifier:
             qualifier = _QUALIFIER_WORDS[word]

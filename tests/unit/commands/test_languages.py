@@ -114,3 +114,28 @@ async def test_every_example_answers_in_korean_as_it_does_in_english(
     )
     assert korean.language == "ko"
     assert text_of(korean) != text_of(english)
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("/top10 한국 영화", "🇰🇷 TOP 10 — Netflix · 대한민국 · 영화"),
+        ("/top10 대한민국", "🇰🇷 TOP 10 — Netflix · 대한민국 · TV"),
+        ("/top10 전 세계 비영어 드라마", "🌍 TOP 10 — Netflix · 전 세계 · TV (비영어)"),
+    ],
+)
+async def test_korean_region_and_category_words(
+    service: CommandService, typed: str, title: str
+) -> None:
+    """Korean readers type what they read: CLDR's country names, 한국, 전 세계, 영화, 드라마."""
+    await run(service, "/settings language=ko")
+    reply = await run(service, typed)
+    assert reply.ok, reply
+    assert reply.title == title
+
+
+async def test_korean_region_suggestions(service: CommandService) -> None:
+    await run(service, "/settings language=ko")
+    reply = await run(service, "/top10 대한민")
+    assert reply.title == "알 수 없는 지역: '대한민'"
+    assert reply.suggestions[0] == "대한민국 (KR)"
