@@ -11,11 +11,14 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from bot.__main__ import main
 from bot.poll_leader import PollerLock, poll_while_leading
+from bot.sources import netflix
 from storage import poller_lock, shared_between_processes
 from storage.memory.poller_lock import ProcessPollerLock
 from storage.postgres.poller_lock import AdvisoryPollerLock, lock_key
 from storage.sqlite.poller_lock import FilePollerLock
+from tests.fakes.source_server import SourceServer, config_toml
 from tests.integration.postgres_server import fresh_postgres_url
 
 LockPair = tuple[PollerLock, PollerLock]
@@ -211,3 +214,27 @@ async def test_a_poller_that_cannot_start_gives_the_lock_up_and_tries_again(
     await asyncio.gather(task, return_exceptions=True)
     assert "polling failed; standing by" in caplog.text
     assert not await lock.still_held()
+
+
+async def test_poll_once_does_nothing_while_another_process_polls(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.put_netflix(netflix.GLOBAL_FILE, "unused")
+    config = tmp_path / "config.toml"
+    db = tmp_path / "bot.db"
+    tables: dict[str, dict[str, object]] = {
+        "storage": {"url": f"sqlite:///{db}"},
+        "sources.netflix": {"base_url": server.netflix_base, "files": ["global"]},
+    }
+    config.write_text(config_toml(tables), encoding="utf-8")  # type: ignore[arg-type]
+    running_poller = FilePollerLock(db)
+    assert await running_poller.try_acquire()
+    try:
+        code = await asyncio.to_thread(main, ["--config", str(config), "poll", "--once"])
+    finally:
+        await running_poller.release()
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"poll: another process is polling this database (file lock {db}.poller-lock); nothing done"
+    )
+    assert server.hits == []
