@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 def platforms_with_token(sections: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
     """The chat platforms a token is configured for (nothing is contacted)."""
-    from handlers.discord.adapter import discord_settings
-    from handlers.telegram.adapter import telegram_settings
+    from handlers.discord.settings import discord_settings
+    from handlers.telegram.settings import telegram_settings
 
     platforms: list[str] = []
     if discord_settings(config_table(sections, "discord"), environ) is not None:
@@ -44,8 +44,8 @@ async def open_notifiers(
     """A notifier for each platform with a token (config or environment, as `run` reads them),
     of the platforms in `only` if given; an empty list when none has one. Their clients are
     closed on the way out."""
-    from handlers.discord.adapter import discord_settings
-    from handlers.telegram.adapter import telegram_settings
+    from handlers.discord.settings import discord_settings
+    from handlers.telegram.settings import telegram_settings
 
     notifiers: list[Notifier] = []
     async with AsyncExitStack() as stack:

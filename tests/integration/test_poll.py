@@ -27,8 +27,8 @@ from bot.status import collect_status, format_status
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
-from storage.memory.poller_lock import ProcessPollerLock
 from storage import open_backend
+from storage.memory.poller_lock import ProcessPollerLock
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
