@@ -41,6 +41,7 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
+from bot.i18n import chat_translator
 from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SendBudget, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -258,10 +259,12 @@ class Sender:
         from all of its rows, the recorded ones too, so that its parts keep their numbers and
         idempotency keys; the parts already recorded are left out."""
         notifier = lane.notifier
+        translator = chat_translator(group.settings.language)
         parts = build_digest(
             [*group.done, *group.deliveries],
             notifier.text_limit,
             notifier.text_length,
+            translator,
             catchup_max_age=self._catchup_max_age,
         )
         left = parts_left(parts, {delivery.id for delivery in group.done})
@@ -273,6 +276,7 @@ class Sender:
             group.deliveries,
             notifier.text_limit,
             notifier.text_length,
+            translator,
             catchup_max_age=self._catchup_max_age,
         )
 
