@@ -61,6 +61,11 @@ DELIVERIES_QUEUED = "top10bot_deliveries"
 
 _OPEN = "status IN ('pending', 'failed')"
 _CLAIMABLE = f"{_OPEN} AND due_at <= $1 AND claimed_until <= $1"
+# The open rows among the ids $1, to be locked in id order (the caller adds its conditions, then
+# ORDER BY id FOR UPDATE): every statement that changes several rows takes their locks in the
+# same order, so a sender recording a message and another renewing its leases (or the same one,
+# on two connections) never deadlock. (Claims skip locked rows and never wait.)
+_LOCKED_IN_ORDER = f"SELECT id FROM deliveries WHERE id = ANY($1::bigint[]) AND {_OPEN}"
 
 
 async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]], now: str) -> int:
@@ -176,8 +181,8 @@ class PostgresOutbox:
         if not ids:
             return []
         rows = await self._db.read(
-            f"UPDATE deliveries SET claimed_until = $2 WHERE id = ANY($1::bigint[]) AND {_OPEN}"
-            " AND claimed_until <> '' AND claimed_by = $3 RETURNING id",
+            f"UPDATE deliveries SET claimed_until = $2 WHERE id IN ({_LOCKED_IN_ORDER}"
+            " AND claimed_until <> '' AND claimed_by = $3 ORDER BY id FOR UPDATE) RETURNING id",
             list(ids),
             codec.encode_time(until),
             claimant,
@@ -252,7 +257,8 @@ class PostgresOutbox:
             fence = (claimant,)
             held = f" AND claimed_until <> '' AND claimed_by = ${len(values) + 2}"
         await self._db.execute(
-            f"UPDATE deliveries SET {assignments} WHERE id = ANY($1::bigint[]) AND {_OPEN}{held}",
+            f"UPDATE deliveries SET {assignments}"
+            f" WHERE id IN ({_LOCKED_IN_ORDER}{held} ORDER BY id FOR UPDATE)",
             list(ids),
             *values,
             *fence,
