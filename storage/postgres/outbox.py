@@ -109,18 +109,39 @@ class PostgresOutbox:
         async with self._db.transaction() as tx:
             due = await tx.fetch(
                 f"SELECT destination_id FROM deliveries WHERE platform = $2 AND {_CLAIMABLE}"
-                " ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+                " ORDER BY due_at, id LIMIT $3",
                 now_text,
                 platform,
                 limit * _ROWS_PER_DESTINATION,
             )
-            destination_ids = list(dict.fromkeys(int(row[0]) for row in due))[:limit]
+            candidates = list(dict.fromkeys(int(row[0]) for row in due))
+            if not candidates:
+                return []
+            # A destination is claimed by one sender at a time, with all its due rows: one
+            # digest per chat. Its row is locked for the claim (another sender's claim skips
+            # it); the rows of a delivery alone would let two senders split a chat's digest.
+            held = await tx.fetch(
+                "SELECT id FROM destinations WHERE id = ANY($1::bigint[])"
+                " ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+                candidates,
+            )
+            ours = {int(row[0]) for row in held}
+            destination_ids = [i for i in candidates if i in ours][:limit]
+            # A delivery whose destination row was deleted has nothing to lock: it is claimed
+            # (and becomes a dead letter) when no other sender holds it.
+            unlocked = [i for i in candidates if i not in ours]
+            if unlocked and len(destination_ids) < limit:
+                orphans = set(unlocked) - await _existing(tx, unlocked)
+                room = limit - len(destination_ids)
+                destination_ids += [i for i in unlocked if i in orphans][:room]
             if not destination_ids:
                 return []
+            # Re-read now that the destinations are ours (a claim committed meanwhile took its
+            # rows); locked in id order, as every statement changing several rows does.
             rows = await tx.fetch(
                 f"SELECT {OPEN_ROW_COLUMNS} FROM deliveries"
                 f" WHERE destination_id = ANY($2::bigint[]) AND {_CLAIMABLE}"
-                " FOR UPDATE SKIP LOCKED",
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
                 now_text,
                 destination_ids,
             )
@@ -332,6 +353,11 @@ class PostgresOutbox:
             if changed:
                 await tx.execute("SELECT pg_notify($1, '')", DELIVERIES_QUEUED)
         return changed
+
+
+async def _existing(tx: Transaction, ids: Sequence[int]) -> set[int]:
+    rows = await tx.fetch("SELECT id FROM destinations WHERE id = ANY($1::bigint[])", list(ids))
+    return {int(row[0]) for row in rows}
 
 
 async def _destinations(tx: Transaction, ids: Sequence[int]) -> dict[int, Place]:
