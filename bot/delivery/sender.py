@@ -11,13 +11,9 @@ message whose chat may receive one now, and send it.
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
   most one message. Discord messages carry a nonce derived from their delivery ids, and Discord
   drops a repeat; its sent rows are recorded in batches.
-- Several senders may share one store (PostgreSQL). A claim names this sender (`claimant`), its
-  leases are renewed while the rows are held, and a message goes out only while its rows are
-  known to be this sender's for at least a third of a lease more (else the claim is confirmed
-  with the store first): a sender that stalled past its lease and was taken over drops the rows
-  instead of sending them a second time. Their pacing is then shared too (a `SendBudget`,
-  [delivery] shared_budget): each message takes its turn in the platform's overall bucket and
-  its chat's buckets, which every sender charges.
+- Several senders may share one store (PostgreSQL): a claim names its sender (`claimant`),
+  stays its own until each send is recorded, and the pacing budget may be shared
+  (bot.delivery.sharing).
 """
 
 from __future__ import annotations
@@ -40,6 +36,7 @@ from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
+from bot.delivery.sharing import ClaimKeeper, SharedTurns
 from bot.events import Event
 from bot.i18n import chat_translator
 from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SendBudget, SubscriptionStore
@@ -86,7 +83,6 @@ class Sender:
         one catch-up summary per chat (None: every event is listed). `claimant` names this
         sender's claims (default: host, process and a random part). `budget`: the pacing
         shared with other senders (None: this process paces alone, in memory)."""
-        self._budget = budget
         self._outbox = outbox
         self.claimant = claimant or new_claimant()
         self._catchup_max_age = catchup_max_age
@@ -105,6 +101,8 @@ class Sender:
             rng=self._rng,
             claimant=self.claimant,
         )
+        self._claims = ClaimKeeper(outbox, self.config, self.stats, self.claimant, clock)
+        self._turns = None if budget is None else SharedTurns(budget, self.config)
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
             platform = notifier.platform
@@ -133,7 +131,7 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
-                helpers.append(asyncio.create_task(self._renew_leases(lane)))
+                helpers.append(asyncio.create_task(self._claims.renew_forever(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
                 for _ in range(self.config.in_flight(lane.platform)):
@@ -280,66 +278,13 @@ class Sender:
             catchup_max_age=self._catchup_max_age,
         )
 
-    async def _renew_leases(self, lane: Lane) -> None:
-        """Keep every row the lane holds claimed, well before its lease runs out: a digest may
-        wait for its pacing turn, or be sent and not yet recorded, for longer than a lease.
-        If this process dies, the leases run out and another sender takes the rows over."""
-        period = self.config.lease_seconds / 3
-        while True:
-            await asyncio.sleep(period)
-            if not lane.held:
-                continue
-            try:
-                await self._renew(lane, sorted(lane.held))
-            except Exception:
-                log.exception("%s: renewing leases failed; will try again", lane.platform)
-
-    async def _renew(self, lane: Lane, ids: Sequence[int]) -> set[int]:
-        """Extend this sender's claim of rows it holds; the ids another sender took over (after
-        this one's lease ran out) are returned, and their queued digests dropped."""
-        until = self._clock() + self.config.lease
-        kept = await self._outbox.extend_lease(ids, until, claimant=self.claimant)
-        lane.renewed(kept, until)
-        # Rows recorded or released meanwhile are not renewed either; they are not taken.
-        taken = (set(ids) - set(kept)) & (lane.held - lane.recording)
-        if taken:
-            dropped = lane.drop_taken(taken)
-            self.stats.taken_over += dropped
-            log.warning(
-                "%s: %d claimed rows were taken over by another sender (this one's lease ran"
-                " out); %d queued messages dropped",
-                lane.platform,
-                len(taken),
-                dropped,
-            )
-        return taken
-
-    async def _still_ours(self, lane: Lane, item: QueuedDigest) -> bool:
-        """Whether the digest's rows are this sender's for long enough to send a message: known
-        for at least a third of a lease more (renewals come every third of one, so only a late
-        renewal needs one), or confirmed now.
-        Rows another sender took over are left to it, and the digest leaves the lane."""
-        leased = lane.leased_for(item)
-        if leased is not None and leased - self._clock() >= self.config.lease / 3:
-            return True
-        ids = item.remaining_ids
-        taken = await self._renew(lane, ids)
-        if not taken:
-            return True
-        kept = [i for i in ids if i not in taken]
-        if kept:  # part of the group is still ours: release it to go out with the rest
-            await self._outbox.postpone(kept, self._clock(), claimant=self.claimant)
-        self.stats.taken_over += 1
-        lane.release(item)
-        return False
-
     # -- sending -------------------------------------------------------------------------------
 
     async def _worker(self, lane: Lane) -> None:
         while True:
             await lane.unpaused.wait()
             await lane.has_ready.wait()
-            if self._budget is None:
+            if self._turns is None:
                 await lane.pacer.overall()
                 if not lane.unpaused.is_set():
                     continue  # flood control began while this worker waited for its token
@@ -349,9 +294,9 @@ class Sender:
             try:
                 # Before the chat's pacing turn is taken: a confirmation's round trip must not
                 # come between the turn and the send.
-                if not await self._still_ours(lane, item):
+                if not await self._claims.still_ours(lane, item):
                     continue
-                if self._budget is not None and not await self._take_turn(lane, item, self._budget):
+                if self._turns is not None and not await self._turns.take(lane, item):
                     continue
                 await lane.pacer.take_chat(item.destination.chat_id)
                 await self._attempt(lane, item)
@@ -361,39 +306,6 @@ class Sender:
                     "%s: delivery to %s failed unexpectedly", lane.platform, item.destination
                 )
                 lane.release(item)
-
-    async def _take_turn(self, lane: Lane, item: QueuedDigest, budget: SendBudget) -> bool:
-        """Take the message's turn in the budget shared with other senders. False: not now; the
-        item is queued again (its chat had a message from another sender: after its turn, with
-        others meanwhile; the platform's turn is not yet come: first in line, after a wait; the
-        budget could not be reached)."""
-        pacer = lane.pacer
-        try:
-            turn = await budget.take(
-                pacer.overall_bucket, pacer.chat_buckets(item.destination.chat_id)
-            )
-        except Exception:
-            log.exception("%s: the shared sending budget failed; trying again", lane.platform)
-            lane.put(item, front=True)
-            await asyncio.sleep(min(1.0, self.config.idle_poll_seconds))
-            return False
-        if turn.granted:
-            return True
-        if turn.chat_busy:
-            lane.defer(item, turn.wait)
-        else:
-            lane.put(item, front=True)
-            await asyncio.sleep(turn.wait)
-        return False
-
-    async def _flood_control(self, lane: Lane, error: RetryLater) -> None:
-        """Every sender sharing the budget pauses, not only this one."""
-        if self._budget is None:
-            return
-        try:
-            await self._budget.pause(lane.pacer.overall_bucket, error.seconds)
-        except Exception:
-            log.exception("%s: pausing the shared sending budget failed", lane.platform)
 
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
@@ -407,8 +319,8 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
-            if isinstance(exc, RetryLater):
-                await self._flood_control(lane, exc)
+            if isinstance(exc, RetryLater) and self._turns is not None:
+                await self._turns.pause(lane, exc.seconds)
             await self._policy.settle(lane, item, exc)
             return
         now = self._clock()
