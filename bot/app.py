@@ -56,6 +56,8 @@ class ChatLayer:
     # What the adapters call when a chat is gone or moved (the sender calls the same).
     lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
+    # The backend itself: its live messages and the charts they show.
+    storage: Backend
 
 
 async def build_chat_layer(
@@ -82,6 +84,7 @@ async def build_chat_layer(
             burst=int(limits.get("rate_burst", 5)),
             per_seconds=float(limits.get("rate_seconds", 10.0)),
         ),
+        live=storage.live,
     )
     adapters = build_adapters(
         service,
@@ -92,7 +95,7 @@ async def build_chat_layer(
         lines=lines,
         out=out,
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage)
 
 
 async def run_bot(
@@ -173,13 +176,18 @@ def build_sender(
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     from bot.delivery.sender import Sender
 
-    return Sender(
+    sender = Sender(
         chat.outbox,
         [adapter.notifier for adapter in chat.adapters],
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        live=chat.storage.live,
+        charts=chat.storage,
     )
+    # A live message started (or asked for again) is posted now, not at the next look.
+    chat.service.on_live_change = sender.wake
+    return sender
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -278,6 +286,8 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 storage.subscriptions,
                 delivery_config,
                 catchup_max_age=catchup_max_age,
+                live=storage.live,
+                charts=storage,
             )
             await sender.run(until_idle=True)
     except ConfigError as exc:

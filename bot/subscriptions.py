@@ -64,12 +64,14 @@ class DestinationState:
 
 @dataclass(frozen=True, slots=True)
 class ChatSettings:
-    """Per-destination preferences. Quiet hours are stored for the delivery engine."""
+    """Per-destination preferences. Quiet hours and the digest time are local to `timezone`,
+    applied by the delivery engine."""
 
     timezone: str = "UTC"
     event_types: frozenset[EventType] = frozenset()  # empty: every type
     quiet_start: time | None = None
     quiet_end: time | None = None
+    digest_at: time | None = None  # detail events wait for one daily digest at this time
 
 
 # -- categories ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bot.commands.lookup import TitleLookup
 from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
+from bot.live_store import LiveStore
 from bot.models import ChartKey
 from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
@@ -19,12 +20,20 @@ from bot.subscriptions import ChatSettings
 Clock = Callable[[], datetime]
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CommandContext:
     storage: Storage
     subscriptions: SubscriptionStore
     titles: TitleLookup
     clock: Clock
+    # Live messages (/live); None where the store offers none.
+    live: LiveStore | None = None
+    # Called after /live changed what is owed, so the sender looks now, not at its next poll.
+    live_changed: Callable[[], None] = _nothing
 
     def today(self, settings: ChatSettings | None = None) -> date:
         """Today in the chat's time zone (UTC without settings)."""

@@ -26,6 +26,8 @@ class ArgumentKind(StrEnum):
     SUBSCRIPTION = "subscription"
     TIMEZONE = "timezone"
     QUIET_HOURS = "quiet_hours"
+    DIGEST = "digest"
+    SWITCH = "switch"  # start / stop
 
 
 # Kinds whose values a platform can complete as the user types (Discord autocomplete).
@@ -158,6 +160,24 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("subscriptions", "What this chat is subscribed to"),
     Command(
+        "live",
+        "A Top 10 here that the bot edits every new week (or day)",
+        (
+            _REGION_ARG,
+            _CATEGORY_ARG,
+            _SERVICE_ARG,
+            Argument(
+                "action",
+                "'stop' ends the live Top 10s named (all of them: /live off)",
+                ArgumentKind.SWITCH,
+                choices=(Choice("start", "start"), Choice("stop", "stop")),
+            ),
+        ),
+        needs_admin=True,
+        may_be_slow=True,
+        examples=("/live KR", "/live world TV", "/live stop KR", "/live off"),
+    ),
+    Command(
         "records",
         "Standing records of the worldwide charts",
         (_CATEGORY_ARG,),
@@ -167,7 +187,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", "How fresh the data of each source is", may_be_slow=True),
     Command(
         "settings",
-        "Time zone, default event types and quiet hours of this chat",
+        "Time zone, default event types, quiet hours and daily digest of this chat",
         (
             Argument("timezone", "IANA time zone, e.g. Europe/Berlin", ArgumentKind.TIMEZONE),
             Argument("events", "Default event types, or 'all'", ArgumentKind.EVENT_TYPES),
@@ -176,6 +196,11 @@ COMMANDS: tuple[Command, ...] = (
                 "Quiet hours in the chat's time zone, e.g. 22:00-08:00, or 'off'",
                 ArgumentKind.QUIET_HOURS,
             ),
+            Argument(
+                "digest",
+                "Hold detail events for one daily digest, e.g. daily@09:00, or 'off'",
+                ArgumentKind.DIGEST,
+            ),
         ),
         needs_admin=True,
         examples=(
@@ -183,6 +208,7 @@ COMMANDS: tuple[Command, ...] = (
             "/settings Asia/Seoul",
             "/settings events=new_number_one,records",
             "/settings quiet=22:00-08:00",
+            "/settings digest=daily@09:00",
         ),
     ),
     Command("help", "What this bot can do"),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from bot.commands import help as help_module
-from bot.commands import records, settings, status, subscribe, title, top10
+from bot.commands import live, records, settings, status, subscribe, title, top10
 from bot.commands.autocomplete import complete
 from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.lookup import TitleLookup, fuzzy
@@ -21,6 +21,7 @@ from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.untrusted import clean_text, quoted, shown
+from bot.live_store import LiveStore
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 MAX_ARGUMENT_LENGTH = 100
 
 # Every command module, in the order of the registry.
-COMMAND_MODULES = (top10, title, subscribe, records, status, settings, help_module)
+COMMAND_MODULES = (top10, title, subscribe, live, records, status, settings, help_module)
 HANDLERS: dict[str, Handler] = {
     name: handler for module in COMMAND_MODULES for name, handler in module.HANDLERS.items()
 }
@@ -53,14 +54,23 @@ class CommandService:
         rate_limiter: CommandRateLimiter | None = None,
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
+        live: LiveStore | None = None,
     ) -> None:
+        """`live`: the store's live messages (Backend.live); without it /live says it is not
+        available. Set `on_live_change` to hear when /live changed what is owed."""
         self.storage = storage
         self.subscriptions = subscriptions
+        self.on_live_change: Callable[[], None] = lambda: None
         self._rate_limiter = (
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
         )
         self._context = CommandContext(
-            storage, subscriptions, TitleLookup(storage, monotonic), clock
+            storage,
+            subscriptions,
+            TitleLookup(storage, monotonic),
+            clock,
+            live,
+            lambda: self.on_live_change(),
         )
 
     async def execute_text(self, name: str, text: str, caller: Caller) -> Reply:

@@ -1,4 +1,4 @@
-"""/settings: a chat's time zone and default event types."""
+"""/settings: a chat's time zone, default event types, quiet hours and daily digest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler
 from bot.commands.parsing import (
+    resolve_digest_argument,
     resolve_event_types_argument,
     resolve_quiet_hours_argument,
     resolve_timezone_argument,
@@ -30,6 +31,9 @@ async def settings(ctx: CommandContext, args: Mapping[str, str], caller: Caller)
         start, end = quiet if quiet is not None else (None, None)
         current = replace(current, quiet_start=start, quiet_end=end)
         changed = True
+    if "digest" in args:
+        current = replace(current, digest_at=resolve_digest_argument(args["digest"]))
+        changed = True
     if changed:
         await ctx.subscriptions.save_settings(caller.destination, current)
     return Reply(
@@ -38,6 +42,7 @@ async def settings(ctx: CommandContext, args: Mapping[str, str], caller: Caller)
             f"Time zone: {current.timezone}",
             f"Default event types: {describe_event_types(current.event_types)}",
             f"Quiet hours: {_quiet_text(current)}",
+            f"Daily digest: {_digest_text(current)}",
         ),
         footer="Event types: " + ", ".join(t.value for t in EVENT_TYPE_LABELS),
     )
@@ -49,6 +54,15 @@ def _quiet_text(current: ChatSettings) -> str:
     return (
         f"{current.quiet_start:%H:%M}-{current.quiet_end:%H:%M} {current.timezone}"
         " (alerts wait until they end)"
+    )
+
+
+def _digest_text(current: ChatSettings) -> str:
+    if current.digest_at is None:
+        return "off (every alert at once; /settings digest=daily@09:00 holds the details)"
+    return (
+        f"{current.digest_at:%H:%M} {current.timezone} (detail events wait for it; headlines"
+        " go out at once)"
     )
 
 

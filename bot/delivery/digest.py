@@ -76,10 +76,10 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int) -> str:
+def _header(total_events: int, part: int, parts: int, heading: str = "") -> str:
     noun = "chart update" if total_events == 1 else "chart updates"
     suffix = f" ({part}/{parts})" if parts > 1 else ""
-    return f"{total_events} {noun}{suffix}"
+    return f"{heading + ': ' if heading else ''}{total_events} {noun}{suffix}"
 
 
 def build_digest(
@@ -88,6 +88,7 @@ def build_digest(
     measure: Measure,
     *,
     catchup_max_age: timedelta | None = None,
+    heading: str = "",
 ) -> list[DigestPart]:
     """The messages for one destination's deliveries: one if it fits, else as few as needed.
 
@@ -98,6 +99,8 @@ def build_digest(
     after downtime) are not listed one by one: they fold into one catch-up summary (the poller's
     `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
     at queueing, so a message sent again after a crash is cut exactly as before.
+
+    `heading` names the digest in its header line ("Daily digest: 12 chart updates").
     """
     if limit <= HEADER_BUDGET + 8:
         raise ValueError(f"a text limit of {limit} leaves no room for a digest")
@@ -164,7 +167,8 @@ def build_digest(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        text = "\n".join([_header(len(cards) + len(ordered), number, len(parts)), *part.lines])
+        header = _header(len(cards) + len(ordered), number, len(parts), heading)
+        text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)
         else:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
@@ -28,10 +29,12 @@ from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
-from bot.events import Event
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_until
+from bot.events import Event, Tier
+from bot.live_store import LiveStore
+from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ Clock = Callable[[], datetime]
 # (minutes), so a message resent after a crash is still recognised.
 RECORD_BATCH = 200
 RECORD_SECONDS = 0.2
+# The header of a chat's digest when it has a daily digest (/settings digest=…).
+DAILY_DIGEST = "Daily digest"
 
 
 def utc_now() -> datetime:
@@ -62,9 +67,13 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        live: LiveStore | None = None,
+        charts: Storage | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed)."""
+        one catch-up summary per chat (None: every event is listed). With `live` and `charts`
+        (a backend's live messages and chart history) it keeps the live messages up to date
+        too, through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
@@ -75,6 +84,13 @@ class Sender:
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
             outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+        )
+        self._live = (
+            LiveUpdater(
+                live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            )
+            if live is not None and charts is not None
+            else None
         )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
@@ -88,6 +104,8 @@ class Sender:
         """New deliveries were committed: look for them now rather than at the next poll."""
         for lane in self._lanes.values():
             lane.wake.set()
+        if self._live is not None:
+            self._live.wake()
 
     async def on_new_events(self, events: Sequence[Event]) -> None:
         """The pipeline's event sink: the outbox rows were written with the events."""
@@ -104,6 +122,10 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if self._live is not None:
+                    claimers.append(
+                        asyncio.create_task(self._live_loop(self._live, lane, until_idle))
+                    )
                 helpers.append(asyncio.create_task(self._renew_leases(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
@@ -137,17 +159,24 @@ class Sender:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
-        config = self.config
+    async def _until_ready(self, lane: Lane, until_idle: bool) -> None:
         while True:
             try:
                 await lane.notifier.wait_until_ready()
-                break
+                return
             except Exception:
                 if until_idle:
                     raise  # a run from cron reports it and ends; the next run tries again
                 log.exception("%s: not ready to send; trying again", lane.platform)
-                await asyncio.sleep(config.idle_poll_seconds)
+                await asyncio.sleep(self.config.idle_poll_seconds)
+
+    async def _live_loop(self, live: LiveUpdater, lane: Lane, until_idle: bool) -> None:
+        await self._until_ready(lane, until_idle)
+        await live.run(lane, until_idle=until_idle)
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        await self._until_ready(lane, until_idle)
         while True:
             lane.wake.clear()
             lane.room.clear()
@@ -198,6 +227,10 @@ class Sender:
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
                 continue
+            due_now = await self._hold_details(group, now)
+            if due_now is None:
+                continue
+            group = due_now
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
@@ -211,9 +244,24 @@ class Sender:
                 notifier.text_limit,
                 notifier.text_length,
                 catchup_max_age=self._catchup_max_age,
+                heading=DAILY_DIGEST if _is_daily_digest(group) else "",
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
+
+    async def _hold_details(self, group: ClaimedGroup, now: datetime) -> ClaimedGroup | None:
+        """A chat with a daily digest gets its detail events in that digest: those whose digest
+        is not due yet wait for it (postponed, free to join it); the rest go now. Returns what
+        goes now (None: nothing). A group already attempted goes out as it was."""
+        if any(delivery.attempts for delivery in group.deliveries):
+            return group
+        going, held = hold_for_digest(group.deliveries, group.settings, now)
+        for due, ids in held.items():
+            await self._outbox.postpone(ids, due, regroup=True)
+            self.stats.held_for_digest += len(ids)
+        if not going:
+            return None
+        return group if not held else replace(group, deliveries=tuple(going))
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -339,3 +387,11 @@ class Sender:
             lane.unrecorded[:0] = ids
             raise
         lane.recorded(ids)
+
+
+def _is_daily_digest(group: ClaimedGroup) -> bool:
+    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
+    wait for it) are in the group. Headlines alone go out at once, under no such name."""
+    return group.settings.digest_at is not None and any(
+        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
+    )

@@ -1,0 +1,114 @@
+"""/live: a Top 10 posted in this chat and edited in place every new period of its chart.
+
+The command only records what is wanted (bot.live_store); the sender posts and edits the message
+through the platform's notifier (bot.delivery.live), so it survives restarts and comes back if
+someone deletes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.commands.context import CommandContext, Handler
+from bot.commands.formatting import plural
+from bot.commands.parsing import (
+    resolve_category_argument,
+    resolve_region_argument,
+    resolve_service_argument,
+    resolve_switch_argument,
+)
+from bot.commands.registry import Caller
+from bot.commands.reply import Reply, error
+from bot.commands.top10 import pick_chart, select_keys
+from bot.live_store import LiveMessage, LiveStart, LiveStore
+from bot.models import ChartKey
+from bot.render import chart_label
+from bot.sources.regions import service_from_display_name
+from bot.subscriptions import category_matches
+
+# Live messages one chat may have (all its topics together): each edit counts against the
+# platform's per-chat ceilings, like any message.
+MAX_LIVE_PER_CHAT = 5
+
+
+def _period_word(key: ChartKey) -> str:
+    return "day" if key.granularity == "daily" else "week"
+
+
+async def live(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    store = ctx.live
+    if store is None:
+        return error("Live Top 10s are not available here", "This bot runs without a store.")
+    if resolve_switch_argument(args.get("action", "start")) == "stop":
+        return await _stop(store, args, caller)
+    if not caller.bot_can_post:
+        return error(
+            "I cannot post here",
+            "Give the bot the Send Messages permission in this channel first.",
+        )
+    _, _, keys = await select_keys(ctx, args)
+    chart = await pick_chart(ctx.storage, keys)
+    if chart is None:  # pragma: no cover - select_keys only returns keys with a stored chart
+        return error("No chart stored for that yet")
+    key = chart.key
+    started, _ = await store.start_live(
+        caller.destination, key, ctx.clock(), limit=MAX_LIVE_PER_CHAT
+    )
+    if started is LiveStart.FULL:
+        current = await store.live_of(caller.destination)
+        return error(
+            f"This chat has {MAX_LIVE_PER_CHAT} live Top 10s already",
+            "Stop one first (/live stop <region> [category]) or all of them (/live off).",
+            suggestions=[chart_label(message.key) for message in current],
+        )
+    ctx.live_changed()
+    every = _period_word(key)
+    if started is LiveStart.EXISTING:
+        return Reply(
+            title=f"Already live in {caller.where}: {chart_label(key)}",
+            lines=(f"It is edited every new {every}; if it was deleted, I post it again now.",),
+            footer="/live stop … ends it",
+        )
+    return Reply(
+        title=f"Live Top 10 in {caller.where}: {chart_label(key)}",
+        lines=(
+            "I post it now and edit that same message every new"
+            f" {every}; if someone deletes it, I post it again.",
+        ),
+        footer=f"/live stop … ends it · at most {MAX_LIVE_PER_CHAT} per chat",
+    )
+
+
+def _named(args: Mapping[str, str], message: LiveMessage) -> bool:
+    """Whether a live message is one the arguments of /live stop name."""
+    key = message.key
+    if "region" in args and key.region != resolve_region_argument(args["region"]):
+        return False
+    if "service" in args:
+        service = resolve_service_argument(args["service"])
+        if service_from_display_name(key.service) != service:
+            return False
+    return "category" not in args or category_matches(
+        resolve_category_argument(args["category"]), key.category
+    )
+
+
+async def _stop(store: LiveStore, args: Mapping[str, str], caller: Caller) -> Reply:
+    current = await store.live_of(caller.destination)
+    chosen = [message for message in current if _named(args, message)]
+    if not chosen:
+        return error(
+            f"No live Top 10 in {caller.where}" + (" matches that" if current else ""),
+            "Live here:" if current else "Start one with /live KR (or /live world TV).",
+            suggestions=[chart_label(message.key) for message in current],
+        )
+    keys = None if len(chosen) == len(current) else [message.key for message in chosen]
+    stopped = await store.stop_live(caller.destination, keys)
+    return Reply(
+        title=f"Stopped {plural(stopped, 'live Top 10')}",
+        lines=tuple(chart_label(message.key) for message in chosen),
+        footer="The messages stay as they are; they are no longer edited.",
+    )
+
+
+HANDLERS: Mapping[str, Handler] = {"live": live}
