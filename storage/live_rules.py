@@ -9,7 +9,7 @@ period given up on counts as shown: a message never posted is posted with the ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.live_store import LiveClaim, LiveMessage
@@ -40,6 +40,36 @@ COPIED_COLUMNS = (
     "platform, source, service, region, category, granularity, message_id, period, due_at,"
     " created_at, updated_at"
 )
+
+
+# Statements whose placeholders each dialect fills in ({0}, {1} …: "?" or "$n").
+CLAIM = (
+    f"SELECT {CLAIM_COLUMNS} {FROM_LIVE} WHERE l.platform = {{0}} AND l.due_at <= {{1}}"
+    f" AND l.claimed_until <= {{1}} AND d.active = 1 AND {DUE} ORDER BY l.due_at, l.id"
+    " LIMIT {2}"
+)
+SHOWN = (
+    "UPDATE live_messages SET message_id = coalesce({0}, message_id), period = {1},"
+    " claimed_until = '', attempts = 0, last_error = {2}, updated_at = {3} WHERE id = {4}"
+)
+FAILED = (
+    "UPDATE live_messages SET claimed_until = '', due_at = {0}, attempts = attempts + {1},"
+    " last_error = {2}, updated_at = {3} WHERE id = {4}"
+)
+
+
+def shown_params(
+    live_id: int, message_id: str | None, period: date, now: datetime, error: str
+) -> tuple[Any, ...]:
+    """The values of SHOWN, in order."""
+    return (message_id, period.isoformat(), error, codec.encode_time(now), live_id)
+
+
+def failed_params(
+    live_id: int, now: datetime, retry_at: datetime, reason: str, count: bool
+) -> tuple[Any, ...]:
+    """The values of FAILED, in order."""
+    return (codec.encode_time(retry_at), int(count), reason, codec.encode_time(now), live_id)
 
 
 def key_match(marks: Sequence[str], prefix: str = "") -> str:

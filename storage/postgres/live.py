@@ -13,15 +13,18 @@ from bot.models import ChartKey
 from bot.subscriptions import Destination
 from storage import codec
 from storage.live_rules import (
-    CLAIM_COLUMNS,
-    DUE,
+    CLAIM,
+    FAILED,
     FROM_LIVE,
     INSERT_COLUMNS,
     LIVE_COLUMNS,
+    SHOWN,
     claim_from_row,
+    failed_params,
     key_match,
     key_params,
     live_from_row,
+    shown_params,
 )
 from storage.postgres.connection import Database
 from storage.postgres.subscriptions import ensure_destination
@@ -31,6 +34,11 @@ _DESTINATION = "d.platform = $1 AND d.chat_id = $2 AND d.thread_id = $3"
 # The destination in $1–$3, the chart key in $4–$8.
 _KEY = key_match(("$4", "$5", "$6", "$7", "$8"))
 _LIVE_KEY = key_match(("$4", "$5", "$6", "$7", "$8"), "l.")
+_MARKS = ("$1", "$2", "$3", "$4", "$5")
+# Senders sharing the database skip each other's claimed rows instead of waiting for them.
+_CLAIM = CLAIM.format(*_MARKS) + " FOR UPDATE OF l SKIP LOCKED"
+_SHOWN = SHOWN.format(*_MARKS)
+_FAILED = FAILED.format(*_MARKS)
 _OWNER = f"destination_id = (SELECT id FROM destinations AS d WHERE {_DESTINATION})"
 
 
@@ -105,14 +113,7 @@ class PostgresLiveStore:
             return []
         now_text = codec.encode_time(now)
         async with self._db.transaction() as tx:
-            rows = await tx.fetch(
-                f"SELECT {CLAIM_COLUMNS} {FROM_LIVE} WHERE l.platform = $1 AND l.due_at <= $2"
-                f" AND l.claimed_until <= $2 AND d.active = 1 AND {DUE}"
-                " ORDER BY l.due_at, l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED",
-                platform,
-                now_text,
-                limit,
-            )
+            rows = await tx.fetch(_CLAIM, platform, now_text, limit)
             claims = [claim_from_row(row) for row in rows]
             if claims:
                 await tx.execute(
@@ -125,25 +126,9 @@ class PostgresLiveStore:
     async def live_shown(
         self, live_id: int, message_id: str | None, period: date, now: datetime, error: str = ""
     ) -> None:
-        await self._db.execute(
-            "UPDATE live_messages SET message_id = coalesce($1, message_id), period = $2,"
-            " claimed_until = '', attempts = 0, last_error = $3, updated_at = $4 WHERE id = $5",
-            message_id,
-            period.isoformat(),
-            error,
-            codec.encode_time(now),
-            live_id,
-        )
+        await self._db.execute(_SHOWN, *shown_params(live_id, message_id, period, now, error))
 
     async def live_failed(
         self, live_id: int, now: datetime, retry_at: datetime, reason: str, *, count: bool = True
     ) -> None:
-        await self._db.execute(
-            "UPDATE live_messages SET claimed_until = '', due_at = $1, attempts = attempts + $2,"
-            " last_error = $3, updated_at = $4 WHERE id = $5",
-            codec.encode_time(retry_at),
-            int(count),
-            reason,
-            codec.encode_time(now),
-            live_id,
-        )
+        await self._db.execute(_FAILED, *failed_params(live_id, now, retry_at, reason, count))

@@ -11,15 +11,18 @@ from bot.models import ChartKey
 from bot.subscriptions import Destination
 from storage import codec
 from storage.live_rules import (
-    CLAIM_COLUMNS,
-    DUE,
+    CLAIM,
+    FAILED,
     FROM_LIVE,
     INSERT_COLUMNS,
     LIVE_COLUMNS,
+    SHOWN,
     claim_from_row,
+    failed_params,
     key_match,
     key_params,
     live_from_row,
+    shown_params,
 )
 from storage.rows import destination_params
 from storage.sqlite.connection import Database, Transaction
@@ -28,6 +31,9 @@ from storage.sqlite.subscriptions import ensure_destination
 _KEY = key_match("?????")
 _LIVE_KEY = key_match("?????", "l.")
 _DESTINATION = "d.platform = ? AND d.chat_id = ? AND d.thread_id = ?"
+_CLAIM = CLAIM.format("?", "?", "?")
+_SHOWN = SHOWN.format(*"?????")
+_FAILED = FAILED.format(*"?????")
 
 
 class SqliteLiveStore:
@@ -90,12 +96,7 @@ class SqliteLiveStore:
             return []
         now_text = codec.encode_time(now)
         async with self._db.transaction() as tx:
-            rows = await tx.fetch(
-                f"SELECT {CLAIM_COLUMNS} {FROM_LIVE} WHERE l.platform = ? AND l.due_at <= ?"
-                f" AND l.claimed_until <= ? AND d.active = 1 AND {DUE}"
-                " ORDER BY l.due_at, l.id LIMIT ?",
-                (platform, now_text, now_text, limit),
-            )
+            rows = await tx.fetch(_CLAIM, (platform, now_text, now_text, limit))
             claims = [claim_from_row(row) for row in rows]
             await tx.executemany(
                 "UPDATE live_messages SET claimed_until = ? WHERE id = ?",
@@ -106,20 +107,12 @@ class SqliteLiveStore:
     async def live_shown(
         self, live_id: int, message_id: str | None, period: date, now: datetime, error: str = ""
     ) -> None:
-        await self._db.execute(
-            "UPDATE live_messages SET message_id = coalesce(?, message_id), period = ?,"
-            " claimed_until = '', attempts = 0, last_error = ?, updated_at = ? WHERE id = ?",
-            (message_id, period.isoformat(), error, codec.encode_time(now), live_id),
-        )
+        await self._db.execute(_SHOWN, shown_params(live_id, message_id, period, now, error))
 
     async def live_failed(
         self, live_id: int, now: datetime, retry_at: datetime, reason: str, *, count: bool = True
     ) -> None:
-        await self._db.execute(
-            "UPDATE live_messages SET claimed_until = '', due_at = ?, attempts = attempts + ?,"
-            " last_error = ?, updated_at = ? WHERE id = ?",
-            (codec.encode_time(retry_at), int(count), reason, codec.encode_time(now), live_id),
-        )
+        await self._db.execute(_FAILED, failed_params(live_id, now, retry_at, reason, count))
 
 
 async def _live(tx: Transaction, destination: Destination, key: ChartKey) -> LiveMessage:
