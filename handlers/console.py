@@ -109,9 +109,7 @@ class ConsoleNotifier:
         # The console has no buttons: a card's text already says which command to type.
         print_line(self._out, text)
 
-    async def post(
-        self, destination: str, text: str, *, idempotency_key: str | None = None
-    ) -> str:
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
         print_line(self._out, text)
         self._posted += 1
         return str(self._posted)

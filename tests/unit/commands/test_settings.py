@@ -72,7 +72,12 @@ async def test_settings_refuse_an_impossible_digest_and_change_nothing(
     service: CommandService,
 ) -> None:
     await run(service, "/settings digest=daily@09:00")
-    for text in ("digest=daily@25:00", "digest=9am", "digest=daily", "timezone=Asia/Tokyo digest=soon"):
+    for text in (
+        "digest=daily@25:00",
+        "digest=9am",
+        "digest=daily",
+        "timezone=Asia/Tokyo digest=soon",
+    ):
         reply = await run(service, f"/settings {text}")
         assert not reply.ok, text
         assert "daily@HH:MM" in reply.lines[0], text
