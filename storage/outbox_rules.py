@@ -83,8 +83,8 @@ def wanted_deliveries(
 
 # What a claim reads of an open delivery (open_row) and of its destination (place_from_row).
 OPEN_ROW_COLUMNS = "id, destination_id, group_id, attempts, uncertain, event_id, created_at"
-DESTINATION_COLUMNS = (
-    f"id, platform, chat_id, thread_id, active, inactive_reason, {SETTINGS_COLUMNS}"
+DESTINATION_COLUMNS = "id, platform, chat_id, thread_id, active, inactive_reason, " + ", ".join(
+    SETTINGS_COLUMNS
 )
 # Newest first; the caller adds its LIMIT (dead_letter_from_row).
 DEAD_LETTERS = """

@@ -97,12 +97,15 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
     )
 
 
-# A destination's settings as settings_from_row reads them (prefix "d." where joined).
-SETTINGS_COLUMNS = "timezone, event_types, quiet_start, quiet_end, digest_at"
-
-
-def settings_columns(prefix: str = "") -> str:
-    return ", ".join(prefix + column for column in SETTINGS_COLUMNS.split(", "))
+# A destination's settings, as `settings_from_row` reads them and `settings_row` writes them.
+SETTINGS_COLUMNS = (
+    "timezone",
+    "event_types",
+    "quiet_start",
+    "quiet_end",
+    "language",
+    "digest_at",
+)
 
 
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:
@@ -112,16 +115,18 @@ def settings_from_row(row: Sequence[Any]) -> ChatSettings:
         event_types=codec.decode_types(row[1]),
         quiet_start=codec.decode_clock_time(row[2]),
         quiet_end=codec.decode_clock_time(row[3]),
-        digest_at=codec.decode_clock_time(row[4]),
+        language=row[4],
+        digest_at=codec.decode_clock_time(row[5]),
     )
 
 
-def settings_params(settings: ChatSettings) -> tuple[Any, ...]:
-    """The values of SETTINGS_COLUMNS, in order."""
+def settings_row(settings: ChatSettings) -> tuple[Any, ...]:
+    """The values of SETTINGS_COLUMNS for ChatSettings."""
     return (
         settings.timezone,
         codec.encode_types(settings.event_types),
         codec.encode_clock_time(settings.quiet_start),
         codec.encode_clock_time(settings.quiet_end),
+        settings.language,
         codec.encode_clock_time(settings.digest_at),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import plural
 from bot.commands.parsing import (
     resolve_category_argument,
     resolve_region_argument,
@@ -20,8 +19,8 @@ from bot.commands.parsing import (
 from bot.commands.registry import Caller
 from bot.commands.reply import Reply, error
 from bot.commands.top10 import pick_chart, select_keys
+from bot.i18n import Translator
 from bot.live_store import LiveMessage, LiveStart, LiveStore
-from bot.models import ChartKey
 from bot.render import chart_label
 from bot.sources.regions import service_from_display_name
 from bot.subscriptions import category_matches
@@ -31,25 +30,24 @@ from bot.subscriptions import category_matches
 MAX_LIVE_PER_CHAT = 5
 
 
-def _period_word(key: ChartKey) -> str:
-    return "day" if key.granularity == "daily" else "week"
-
-
 async def live(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
     store = ctx.live
     if store is None:
-        return error("Live Top 10s are not available here", "This bot runs without a store.")
-    if resolve_switch_argument(args.get("action", "start")) == "stop":
-        return await _stop(store, args, caller)
+        return error(
+            tr._("Live Top 10s are not available here"), tr._("This bot runs without a store.")
+        )
+    if resolve_switch_argument(args.get("action", "start"), tr) == "stop":
+        return await _stop(store, args, caller, tr)
     if not caller.bot_can_post:
         return error(
-            "I cannot post here",
-            "Give the bot the Send Messages permission in this channel first.",
+            tr._("I cannot post here"),
+            tr._("Give the bot the Send Messages permission in this channel first."),
         )
     _, _, keys = await select_keys(ctx, args)
     chart = await pick_chart(ctx.storage, keys)
     if chart is None:  # pragma: no cover - select_keys only returns keys with a stored chart
-        return error("No chart stored for that yet")
+        return error(tr._("No chart stored for that yet"))
     key = chart.key
     started, _ = await store.start_live(
         caller.destination, key, ctx.clock(), limit=MAX_LIVE_PER_CHAT
@@ -57,57 +55,72 @@ async def live(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> 
     if started is LiveStart.FULL:
         current = await store.live_of(caller.destination)
         return error(
-            f"This chat has {MAX_LIVE_PER_CHAT} live Top 10s already",
-            "Stop one first (/live stop <region> [category]) or all of them (/live off).",
-            suggestions=[chart_label(message.key) for message in current],
+            tr._("This chat has {count} live Top 10s already", count=MAX_LIVE_PER_CHAT),
+            tr._("Stop one first (/live stop <region> [category]) or all of them (/live off)."),
+            suggestions=[chart_label(message.key, tr) for message in current],
         )
     ctx.live_changed()
-    every = _period_word(key)
+    where, label = tr.gettext(caller.where), chart_label(key, tr)
+    daily = key.granularity == "daily"
     if started is LiveStart.EXISTING:
         return Reply(
-            title=f"Already live in {caller.where}: {chart_label(key)}",
-            lines=(f"It is edited every new {every}; if it was deleted, I post it again now.",),
-            footer="/live stop … ends it",
+            title=tr._("Already live in {where}: {chart}", where=where, chart=label),
+            lines=(
+                tr._("It is edited every new day; if it was deleted, I post it again now.")
+                if daily
+                else tr._("It is edited every new week; if it was deleted, I post it again now."),
+            ),
+            footer=tr._("/live stop … ends it"),
         )
     return Reply(
-        title=f"Live Top 10 in {caller.where}: {chart_label(key)}",
+        title=tr._("Live Top 10 in {where}: {chart}", where=where, chart=label),
         lines=(
-            "I post it now and edit that same message every new"
-            f" {every}; if someone deletes it, I post it again.",
+            tr._(
+                "I post it now and edit that same message every new day; if someone deletes"
+                " it, I post it again."
+            )
+            if daily
+            else tr._(
+                "I post it now and edit that same message every new week; if someone deletes"
+                " it, I post it again."
+            ),
         ),
-        footer=f"/live stop … ends it · at most {MAX_LIVE_PER_CHAT} per chat",
+        footer=tr._("/live stop … ends it · at most {count} per chat", count=MAX_LIVE_PER_CHAT),
     )
 
 
-def _named(args: Mapping[str, str], message: LiveMessage) -> bool:
+def _named(args: Mapping[str, str], message: LiveMessage, tr: Translator) -> bool:
     """Whether a live message is one the arguments of /live stop name."""
     key = message.key
-    if "region" in args and key.region != resolve_region_argument(args["region"]):
+    if "region" in args and key.region != resolve_region_argument(args["region"], tr):
         return False
     if "service" in args:
-        service = resolve_service_argument(args["service"])
+        service = resolve_service_argument(args["service"], tr)
         if service_from_display_name(key.service) != service:
             return False
     return "category" not in args or category_matches(
-        resolve_category_argument(args["category"]), key.category
+        resolve_category_argument(args["category"], tr), key.category
     )
 
 
-async def _stop(store: LiveStore, args: Mapping[str, str], caller: Caller) -> Reply:
+async def _stop(store: LiveStore, args: Mapping[str, str], caller: Caller, tr: Translator) -> Reply:
     current = await store.live_of(caller.destination)
-    chosen = [message for message in current if _named(args, message)]
+    chosen = [message for message in current if _named(args, message, tr)]
     if not chosen:
+        where = tr.gettext(caller.where)
         return error(
-            f"No live Top 10 in {caller.where}" + (" matches that" if current else ""),
-            "Live here:" if current else "Start one with /live KR (or /live world TV).",
-            suggestions=[chart_label(message.key) for message in current],
+            tr._("No live Top 10 in {where} matches that", where=where)
+            if current
+            else tr._("No live Top 10 in {where}", where=where),
+            tr._("Live here:") if current else tr._("Start one with /live KR (or /live world TV)."),
+            suggestions=[chart_label(message.key, tr) for message in current],
         )
     keys = None if len(chosen) == len(current) else [message.key for message in chosen]
     stopped = await store.stop_live(caller.destination, keys)
     return Reply(
-        title=f"Stopped {plural(stopped, 'live Top 10')}",
-        lines=tuple(chart_label(message.key) for message in chosen),
-        footer="The messages stay as they are; they are no longer edited.",
+        title=tr.n_("Stopped {n} live Top 10", "Stopped {n} live Top 10s", stopped),
+        lines=tuple(chart_label(message.key, tr) for message in chosen),
+        footer=tr._("The messages stay as they are; they are no longer edited."),
     )
 
 

@@ -28,6 +28,7 @@ from bot.delivery.failure_policy import backoff_seconds
 from bot.delivery.lanes import Lane, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle, moved_address
 from bot.delivery.text import split_text
+from bot.i18n import Translator, chat_translator
 from bot.live_store import LiveClaim, LiveMessage, LiveStore
 from bot.models import Chart
 from bot.ports import (
@@ -48,17 +49,24 @@ log = logging.getLogger(__name__)
 LIVE_CLAIM_BATCH = 20
 
 
-async def live_text(charts: Storage, chart: Chart) -> str:
-    """The live message: the chart's Top 10 as /top10 shows it, and what it is. The same chart
-    always gives the same text (an edit repeated after a crash changes nothing)."""
+async def live_text(charts: Storage, chart: Chart, tr: Translator) -> str:
+    """The live message: the chart's Top 10 as /top10 shows it, and what it is, in the chat's
+    language. The same chart always gives the same text (an edit repeated after a crash changes
+    nothing)."""
+    key = chart.key
     previous = await previous_chart(charts, chart)
     returning = await returning_titles(charts, chart, previous) if previous else set()
-    every = "day" if chart.key.granularity == "daily" else "week"
-    footer = (
-        f"{source_name(chart.key.source)} · {period_label(chart.key.granularity, chart.period)}"
-        f" · live: this message is updated every new {every}"
+    live = (
+        tr._("live: this message is updated every new day")
+        if key.granularity == "daily"
+        else tr._("live: this message is updated every new week")
     )
-    return "\n".join([top10_title(chart.key), *format_chart(chart, previous, returning), footer])
+    footer = (
+        f"{source_name(key.source, tr)} · {period_label(key.granularity, chart.period, tr)}"
+        f" · {live}"
+    )
+    lines = format_chart(chart, previous, tr, returning)
+    return "\n".join([top10_title(key, tr), *lines, footer])
 
 
 def post_key(live: LiveMessage, period: date) -> str:
@@ -141,7 +149,9 @@ class LiveUpdater:
         if chart is None:  # the claim saw one: only a store emptied meanwhile gets here
             return
         notifier = lane.notifier
-        text = split_text(await live_text(self._charts, chart), notifier.text_limit)[0]
+        settings = await self._lifecycle.subscriptions.get_settings(live.destination)
+        text = await live_text(self._charts, chart, chat_translator(settings.language))
+        text = split_text(text, notifier.text_limit, notifier.text_length)[0]
         try:
             async with asyncio.timeout(self._config.send_timeout_seconds):
                 new_id = await self._show(lane, live, text, chart.period)

@@ -33,6 +33,7 @@ from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_until
 from bot.events import Event, Tier
+from bot.i18n import chat_translator
 from bot.live_store import LiveStore
 from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
@@ -45,8 +46,6 @@ Clock = Callable[[], datetime]
 # (minutes), so a message resent after a crash is still recognised.
 RECORD_BATCH = 200
 RECORD_SECONDS = 0.2
-# The header of a chat's digest when it has a daily digest (/settings digest=…).
-DAILY_DIGEST = "Daily digest"
 
 
 def utc_now() -> datetime:
@@ -239,12 +238,14 @@ class Sender:
                 self.stats.held_for_quiet_hours += 1
                 continue
             notifier = lane.notifier
+            tr = chat_translator(group.settings.language)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
+                tr,
                 catchup_max_age=self._catchup_max_age,
-                heading=DAILY_DIGEST if _is_daily_digest(group) else "",
+                heading=tr._("Daily digest") if _is_daily_digest(group) else "",
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken

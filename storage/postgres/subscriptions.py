@@ -17,13 +17,13 @@ from storage.rows import (
     SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
-    settings_columns,
     settings_from_row,
-    settings_params,
+    settings_row,
     subscription_from_row,
 )
 
 _DESTINATION_MATCH = "d.platform = $1 AND d.chat_id = $2 AND d.thread_id = $3"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES ($1, $2, $3, $4)
@@ -122,7 +122,8 @@ class PostgresSubscriptionStore:
 
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
-            f"SELECT {SUBSCRIPTION_COLUMNS}, {settings_columns('d.')}"
+            f"SELECT {SUBSCRIPTION_COLUMNS},"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -160,7 +161,7 @@ class PostgresSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            f"SELECT {SETTINGS_COLUMNS} FROM destinations AS d WHERE {_DESTINATION_MATCH}",
+            f"SELECT {_SETTINGS_OF_D} FROM destinations AS d WHERE {_DESTINATION_MATCH}",
             *destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
@@ -168,11 +169,12 @@ class PostgresSubscriptionStore:
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
             destination_id = await ensure_destination(tx, destination, self._now())
-            columns = SETTINGS_COLUMNS.split(", ")
-            assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(columns, start=1))
+            assignments = ", ".join(
+                f"{column} = ${number}" for number, column in enumerate(SETTINGS_COLUMNS, start=1)
+            )
             await tx.execute(
-                f"UPDATE destinations SET {assignments} WHERE id = ${len(columns) + 1}",
-                *settings_params(settings),
+                f"UPDATE destinations SET {assignments} WHERE id = ${len(SETTINGS_COLUMNS) + 1}",
+                *settings_row(settings),
                 destination_id,
             )
 

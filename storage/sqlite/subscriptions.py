@@ -16,18 +16,26 @@ from storage.rows import (
     SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
-    settings_columns,
     settings_from_row,
-    settings_params,
+    settings_row,
     subscription_from_row,
 )
 from storage.sqlite.connection import Database, Transaction
 
 _DESTINATION_MATCH = "platform = ? AND chat_id = ? AND thread_id = ?"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
+"""
+
+
+# The live messages of one destination copied to another; charts it has live are kept once.
+_COPY_LIVE = f"""
+INSERT INTO live_messages (destination_id, {COPIED_COLUMNS})
+SELECT ?, {COPIED_COLUMNS} FROM live_messages WHERE destination_id = ? ORDER BY id
+ON CONFLICT (destination_id, source, service, region, category, granularity) DO NOTHING
 """
 
 
@@ -47,14 +55,6 @@ async def ensure_destination(
             (now, destination_id),
         )
     return destination_id
-
-
-# The live messages of one destination copied to another; charts it has live are kept once.
-_COPY_LIVE = f"""
-INSERT INTO live_messages (destination_id, {COPIED_COLUMNS})
-SELECT ?, {COPIED_COLUMNS} FROM live_messages WHERE destination_id = ? ORDER BY id
-ON CONFLICT (destination_id, source, service, region, category, granularity) DO NOTHING
-"""
 
 
 class SqliteSubscriptionStore:
@@ -132,7 +132,8 @@ class SqliteSubscriptionStore:
 
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
-            f"SELECT {SUBSCRIPTION_COLUMNS}, {settings_columns('d.')}"
+            f"SELECT {SUBSCRIPTION_COLUMNS},"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -168,7 +169,7 @@ class SqliteSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            f"SELECT {SETTINGS_COLUMNS} FROM destinations WHERE {_DESTINATION_MATCH}",
+            f"SELECT {', '.join(SETTINGS_COLUMNS)} FROM destinations WHERE {_DESTINATION_MATCH}",
             destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
@@ -176,10 +177,10 @@ class SqliteSubscriptionStore:
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
             destination_id = await ensure_destination(tx, destination, self._now())
-            assignments = ", ".join(f"{column} = ?" for column in SETTINGS_COLUMNS.split(", "))
+            assignments = ", ".join(f"{column} = ?" for column in SETTINGS_COLUMNS)
             await tx.execute(
                 f"UPDATE destinations SET {assignments} WHERE id = ?",
-                (*settings_params(settings), destination_id),
+                (*settings_row(settings), destination_id),
             )
 
     async def move_destination(self, old: Destination, new: Destination) -> int:

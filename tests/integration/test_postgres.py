@@ -79,7 +79,7 @@ async def _migrated_legacy_copy(folder: Path) -> str:
     url = f"sqlite:///{legacy}"
     backend = await open_backend(url)
     try:
-        # A live message (schema 8), posted, so that every column of its table travels.
+        # A live message (schema 9), posted, so that every column of its table travels.
         key = (await backend.chart_keys())[0]
         now = datetime(2030, 1, 6, tzinfo=UTC)
         _, live = await backend.live.start_live(Destination("telegram", "100"), key, now, limit=5)

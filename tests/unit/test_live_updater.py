@@ -248,3 +248,12 @@ def test_only_details_wait_for_the_digest() -> None:
     at_nine = datetime(2026, 7, 22, 0, 0, tzinfo=UTC)
     assert hold_for_digest(deliveries, digest, at_nine) == (deliveries, {})
     assert hold_for_digest(deliveries, ChatSettings(), queued) == (deliveries, {})
+
+
+async def test_the_live_message_is_in_the_chats_language(storage: MemoryBackend) -> None:
+    await storage.subscriptions.save_settings(CHAT, ChatSettings(language="ko"))
+    notifier = LiveNotifier()
+    await send_due(storage, notifier)
+    [(_, text)] = notifier.posts
+    assert text.startswith("🌍 TOP 10 — Netflix · 전 세계")
+    assert text.endswith("라이브: 새 주간 차트마다 이 메시지가 수정돼요")

@@ -112,3 +112,13 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(storage: MemoryB
 async def test_without_a_live_store_it_says_so(service: CommandService) -> None:
     reply = await run(service, "/live KR")
     assert not reply.ok and reply.title == "Live Top 10s are not available here"
+
+
+async def test_a_korean_chat_gets_its_live_replies_in_korean(storage: MemoryBackend) -> None:
+    service = live_service(storage)
+    await run(service, "/settings language=ko")
+    started = await run(service, "/live KR")
+    assert started.language == "ko"
+    assert started.title == "이 채팅방에서 라이브 TOP 10 시작: Netflix · 대한민국 · TV"
+    stopped = await run(service, "/live off")
+    assert stopped.title == "라이브 TOP 10 1개를 멈췄어요"

@@ -50,10 +50,10 @@ async def test_settings_refuse_impossible_quiet_hours(service: CommandService) -
 
 async def test_settings_set_and_clear_the_daily_digest(service: CommandService) -> None:
     shown = await run(service, "/settings")
-    assert shown.lines[3].startswith("Daily digest: off (every alert at once")
+    assert shown.lines[4].startswith("Daily digest: off (every alert at once")
     digest = await run(service, "/settings Asia/Seoul digest=daily@09:00")
     assert digest.ok and digest.title.endswith("saved")
-    assert digest.lines[3] == (
+    assert digest.lines[4] == (
         "Daily digest: 09:00 Asia/Seoul (detail events wait for it; headlines go out at once)"
     )
     stored = await service.subscriptions.get_settings(GROUP)
@@ -64,7 +64,7 @@ async def test_settings_set_and_clear_the_daily_digest(service: CommandService) 
     await run(service, "/settings digest=２１:０５")
     assert (await service.subscriptions.get_settings(GROUP)).digest_at == time(21, 5)
     off = await run(service, "/settings digest=off")
-    assert off.lines[3].startswith("Daily digest: off")
+    assert off.lines[4].startswith("Daily digest: off")
     assert (await service.subscriptions.get_settings(GROUP)).digest_at is None
 
 
