@@ -12,6 +12,7 @@ import pytest
 
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.live import post_key
+from bot.delivery.report import format_send_summary
 from bot.delivery.quiet_hours import digest_due, hold_for_digest
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
@@ -120,6 +121,12 @@ async def test_posted_once_then_edited_for_each_new_week(storage: MemoryBackend)
     assert number_one(notifier.edits[0][2]) == "Show B"
     assert len(notifier.posts) == 1 and sender.stats.live_edits == 1
     assert (await live_message(storage)).period == week(1).period
+    # What `top10bot deliveries send` ends with.
+    summary = format_send_summary(sender.stats, await storage.outbox.counts())
+    assert summary == (
+        "deliveries send: 0 sent in 0 messages, 0 failed (retry scheduled), 0 dead;"
+        " 1 live Top 10 updated"
+    )
 
 
 async def test_a_deleted_message_is_posted_again(storage: MemoryBackend) -> None:
