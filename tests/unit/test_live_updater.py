@@ -12,8 +12,8 @@ import pytest
 
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.live import post_key
-from bot.delivery.report import format_send_summary
 from bot.delivery.quiet_hours import digest_due, hold_for_digest
+from bot.delivery.report import format_send_summary
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.live_store import LiveMessage
