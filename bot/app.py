@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
+from bot.metrics import NO_METRICS, Metrics, MetricsConfig
 from bot.ports import Backend, Outbox, Storage
 from storage import copy_database, open_backend
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
+    from handlers.metrics import MetricsServer
     from handlers.runner import ChatAdapter
     from handlers.scheduler import PollingService
 
@@ -65,6 +67,7 @@ async def build_chat_layer(
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> ChatLayer:
     from bot.commands import CommandService
     from bot.commands.ratelimit import CommandRateLimiter
@@ -82,6 +85,7 @@ async def build_chat_layer(
             burst=int(limits.get("rate_burst", 5)),
             per_seconds=float(limits.get("rate_seconds", 10.0)),
         ),
+        metrics=metrics,
     )
     adapters = build_adapters(
         service,
@@ -117,11 +121,18 @@ async def run_bot(
     try:
         poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
         delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        metrics_config = MetricsConfig.from_table(section(config, "metrics"))
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     storage = await open_storage_url(config.storage.url)
+    metrics_server: MetricsServer | None = None
     try:
+        try:
+            metrics, metrics_server = await start_metrics(metrics_config, storage)
+        except OSError as exc:
+            print(f"error: [metrics] listen {metrics_config.listen}: {exc}", file=sys.stderr)
+            return 2
         try:  # a bad [discord] / [telegram] value fails here, with its key named
             chat = await build_chat_layer(
                 config,
@@ -129,6 +140,7 @@ async def run_bot(
                 environ=os.environ if environ is None else environ,
                 lines=lines,
                 out=out,
+                metrics=metrics,
             )
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
@@ -136,7 +148,7 @@ async def run_bot(
         if not chat.adapters:
             log.error("nothing to run: enable the console or configure a chat platform token")
             return 2
-        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
+        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age, metrics)
         # Adapters first, so they are connecting while the start-up catch-up fetches.
         adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
         delivery = asyncio.create_task(sender.run(), name="delivery")
@@ -144,7 +156,7 @@ async def run_bot(
         try:
             if poll or (poll is None and lines is None):
                 polling = await _start_polling(
-                    config, storage, chat, poll_config.admin_chat, sender
+                    config, storage, chat, poll_config.admin_chat, sender, metrics
                 )
             await adapters
             if polling is not None or lines is None:
@@ -164,11 +176,33 @@ async def run_bot(
             await asyncio.gather(delivery, return_exceptions=True)
         return 0
     finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
         await storage.close()
 
 
+async def start_metrics(
+    config: MetricsConfig, storage: Backend
+) -> tuple[Metrics, MetricsServer | None]:
+    """`[metrics] listen`: Prometheus metrics and /healthz on that address; else nothing.
+    Raises OSError when the address cannot be bound."""
+    if config.listen is None:
+        return NO_METRICS, None
+    from handlers.metrics import MetricsServer, PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    server = MetricsServer(
+        config.listen, metrics, storage, storage.outbox, health_timeout=config.health_timeout
+    )
+    await server.start()
+    return metrics, server
+
+
 def build_sender(
-    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta | None,
+    metrics: Metrics = NO_METRICS,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     from bot.delivery.sender import Sender
@@ -179,6 +213,7 @@ def build_sender(
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        metrics=metrics,
     )
 
 
@@ -189,7 +224,12 @@ async def open_delivery_outbox(storage: Backend) -> Outbox:
 
 
 async def _start_polling(
-    config: Config, storage: Storage, chat: ChatLayer, admin_chat: str | None, sender: Sender
+    config: Config,
+    storage: Storage,
+    chat: ChatLayer,
+    admin_chat: str | None,
+    sender: Sender,
+    metrics: Metrics,
 ) -> PollingService | None:
     """Live sources → the pipeline → the outbox → the sender. The deliveries of new events are
     queued as they are stored (one unit of work); the sinks only wake the sender. Old events (a
@@ -212,7 +252,9 @@ async def _start_polling(
         catchup=catchup,
         operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
     )
-    return await start_polling(config, storage, output=output, on_report=failed_sources)
+    return await start_polling(
+        config, storage, output=output, on_report=failed_sources, metrics=metrics
+    )
 
 
 async def poll_once(

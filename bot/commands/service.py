@@ -18,9 +18,17 @@ from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.lookup import TitleLookup, fuzzy
 from bot.commands.parsing import parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
-from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
+from bot.commands.registry import (
+    COMMANDS,
+    COMMANDS_BY_NAME,
+    ArgumentKind,
+    Caller,
+    Choice,
+    Command,
+)
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.untrusted import clean_text, quoted, shown
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -53,8 +61,10 @@ class CommandService:
         rate_limiter: CommandRateLimiter | None = None,
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.storage = storage
+        self._metrics = metrics
         self.subscriptions = subscriptions
         self._rate_limiter = (
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
@@ -83,6 +93,15 @@ class CommandService:
         command = COMMANDS_BY_NAME.get(name.lower())
         if command is None:
             return self._unknown_command(name)
+        started = monotonic_time.perf_counter()
+        try:
+            return await self._execute(command, arguments, caller)
+        finally:
+            self._metrics.command_finished(command.name, monotonic_time.perf_counter() - started)
+
+    async def _execute(
+        self, command: Command, arguments: Mapping[str, str | None], caller: Caller
+    ) -> Reply:
         wait = self._rate_limiter.acquire(caller.rate_key) if caller.rate_limited else 0.0
         if wait > 0:
             return error("Slow down", f"Too many commands: try again in {wait:.0f} s.")

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +32,8 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.metrics import NO_METRICS, Metrics
+from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,12 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed)."""
         self._outbox = outbox
+        self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -197,6 +201,7 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
@@ -256,6 +261,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -265,8 +271,15 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            if isinstance(exc, RetryLater):
+                self._metrics.rate_limited(lane.platform)
+            dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1
