@@ -95,6 +95,7 @@ async def build_chat_layer(
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
+        metrics=metrics,
     )
     return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
 

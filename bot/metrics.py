@@ -35,7 +35,8 @@ class Metrics(Protocol):
     def deliveries_dead(self, platform: str, count: int) -> None: ...
 
     def rate_limited(self, platform: str) -> None:
-        """The platform answered 429 (flood control)."""
+        """The platform answered 429 (flood control). Counted by the platform's HTTP client,
+        which also sees the 429s its library waits out and retries by itself."""
         ...
 
     def command_finished(self, command: str, seconds: float) -> None: ...

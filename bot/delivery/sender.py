@@ -33,7 +33,7 @@ from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
 from bot.metrics import NO_METRICS, Metrics
-from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SubscriptionStore
+from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,6 @@ class Sender:
                 )
         except Exception as exc:
             self._metrics.send_finished(lane.platform, time.perf_counter() - started)
-            if isinstance(exc, RetryLater):
-                self._metrics.rate_limited(lane.platform)
             dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
             self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)

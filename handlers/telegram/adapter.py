@@ -44,12 +44,14 @@ from telegram.ext import (
 from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.text import split_text
+from bot.metrics import NO_METRICS, Metrics
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
     TELEGRAM_COMMAND_DESCRIPTION_MAX,
     TELEGRAM_TEXT_MAX,
     TelegramNotifier,
+    counted_request,
     telegram_text_length,
 )
 from handlers.telegram.settings import TelegramSettings, telegram_settings
@@ -135,6 +137,7 @@ class TelegramAdapter:
         service: CommandService,
         settings: TelegramSettings,
         lifecycle: DestinationLifecycle,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._service = service
         self._lifecycle = lifecycle
@@ -149,7 +152,7 @@ class TelegramAdapter:
             builder = builder.base_url(settings.base_url)
         if settings.base_file_url:
             builder = builder.base_file_url(settings.base_file_url)
-        builder = builder.read_timeout(settings.read_timeout)
+        builder = builder.request(counted_request(metrics, read_timeout=settings.read_timeout))
         if settings.rate_limiter:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.flood_retries))
         if settings.webhook is not None:

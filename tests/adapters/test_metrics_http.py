@@ -1,6 +1,7 @@
 """/metrics over real HTTP after a real poll (a local FlixPatrol), a fan-out through the real
-python-telegram-bot against the fake Bot API (flood control and a blocked chat included) and a
-few commands: every sample agrees with what the fakes, the store and the poll report counted."""
+python-telegram-bot against the fake Bot API (flood control and a blocked chat included; 429s
+counted by the client the adapter builds) and a few commands: every sample agrees with what the
+fakes, the store and the poll report counted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from telegram import Bot
 
 from bot.commands import CommandService
 from bot.commands.registry import Caller
@@ -19,7 +22,8 @@ from bot.poll_config import load_poll_config
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import open_http_client
 from handlers.metrics import MetricsServer, PrometheusMetrics
-from tests.adapters.sender_rig import fast_config, open_rig, running, telegram_bot, telegram_sender
+from handlers.telegram.notifier import counted_request
+from tests.adapters.sender_rig import fast_config, open_rig, running, telegram_sender
 from tests.adapters.test_sender_errors import TELEGRAM_FAST
 from tests.fakes import FakeTelegram
 from tests.fakes.source_server import SourceServer
@@ -57,7 +61,12 @@ async def test_metrics_count_a_poll_its_fan_out_and_commands(
         SourceServer() as source,
         open_http_client() as http,
         open_rig(tmp_path) as rig,
-        telegram_bot(fake) as bot,
+        Bot(
+            fake.token,
+            base_url=fake.base_url,
+            base_file_url=fake.base_file_url,
+            request=counted_request(metrics, read_timeout=5.0),
+        ) as bot,
     ):
         server = MetricsServer("127.0.0.1:0", metrics, rig.storage, rig.outbox, health_timeout=5)
         await server.start()
