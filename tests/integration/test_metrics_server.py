@@ -20,6 +20,7 @@ from handlers.metrics import MetricsServer, PrometheusMetrics
 from handlers.metrics.server import TICK_SECONDS
 from storage import open_backend
 from tests.chat_fixtures import load_chat_history
+from tests.integration.postgres_server import fresh_postgres_url
 from tests.metrics_scrape import get, parse, sample
 
 HEALTH_TIMEOUT = 0.5
@@ -33,10 +34,17 @@ async def serve(storage: Backend) -> MetricsServer:
     return server
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    return await fresh_postgres_url()
+
+
 async def test_healthz_is_200_while_the_loop_and_the_store_answer_and_503_once_closed(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
-    storage = await open_backend(f"sqlite:///{tmp_path / 'bot.db'}")
+    storage = await open_backend(store_url)
     server = await serve(storage)
     try:
         healthy = await asyncio.to_thread(get, server.port, "/healthz")
