@@ -32,7 +32,7 @@ import csv
 import functools
 import io
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -241,11 +241,32 @@ def open_rows(lines: Iterable[str], *, what: str) -> tuple[list[str], Iterator[R
     return header, rows()
 
 
-def row_period(header: list[str], row: Row, *, what: str) -> date:
-    """The period of a row's chart; SourceError when the row belongs to no chart."""
-    line, cells = row
-    padded = cells + [""] * (len(header) - len(cells))
-    return _chart_place(dict(zip(header, padded, strict=False)), line, what)[1]
+def period_reader(header: list[str], *, what: str) -> Callable[[Row], date]:
+    """A function giving the period of a row's chart, or raising SourceError when the row
+    belongs to no chart. It reads only the five cells that place a row (a pass over a large
+    file that only checks it should not pay for building every row)."""
+    date_at, granularity_at, service_at, category_at, region_at = (
+        header.index(column) if column in header else len(header)
+        for column in ("date", "granularity", "service", "category", "region")
+    )
+
+    def period(row: Row) -> date:
+        line, cells = row
+        # Cells past the header are no column's; a missing cell (or column) reads as "".
+        known = cells[: len(header)]
+        padded = known + [""] * (len(header) + 1 - len(known))
+        placed = _place(
+            padded[date_at],
+            padded[granularity_at],
+            padded[service_at],
+            padded[category_at],
+            padded[region_at],
+        )
+        if isinstance(placed, str):
+            raise SourceError(f"line {line}: {placed}", source=SOURCE, what=what)
+        return placed[1]
+
+    return period
 
 
 def charts_by_period(header: list[str], rows: Iterable[Row], *, what: str) -> Iterator[Chart]:
@@ -302,7 +323,8 @@ def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
     header, rows = open_rows(lines, what=what)
     # Every row is placed (in file order, so the first unusable row is the one reported)
     # before any chart is built; a stable sort keeps file order within a period.
-    placed = [(row_period(header, row, what=what), row) for row in rows]
+    period = period_reader(header, what=what)
+    placed = [(period(row), row) for row in rows]
     if not placed:
         raise SourceError("header without any rows", source=SOURCE, what=what)
     placed.sort(key=lambda pair: pair[0])

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from bot.models import Chart
-from bot.sources.csv_import import SOURCE, Row, charts_by_period, open_rows, row_period
+from bot.sources.csv_import import SOURCE, Row, charts_by_period, open_rows, period_reader
 from bot.sources.errors import SourceError
 
 # Rows sorted in memory at a time when a file is not in date order (~40 MB of cells).
@@ -70,9 +70,10 @@ def _check(lines: LineSource, what: str) -> bool:
     """Pass 1: raise SourceError if the file is unusable; else whether it is in date order."""
     try:
         header, rows = open_rows(lines(), what=what)
+        period_of = period_reader(header, what=what)
         in_order, latest, any_rows = True, None, False
         for row in rows:
-            period = row_period(header, row, what=what)
+            period = period_of(row)
             any_rows = True
             if latest is not None and period < latest:
                 in_order = False
@@ -89,8 +90,10 @@ def _sorted_by_period(
 ) -> Iterator[Row]:
     """The rows by period, then file order: runs sorted in memory, merged from disk."""
 
+    period_of = period_reader(header, what=what)
+
     def keyed(row: Row) -> _Keyed:
-        return row_period(header, row, what=what).toordinal(), row[0], row[1]
+        return period_of(row).toordinal(), row[0], row[1]
 
     chunks = _batched((keyed(row) for row in rows), run_rows)
     first = next(chunks, [])
