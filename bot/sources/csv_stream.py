@@ -29,8 +29,12 @@ from bot.models import Chart
 from bot.sources.csv_import import SOURCE, Row, charts_by_period, open_rows, period_reader
 from bot.sources.errors import SourceError
 
-# Rows sorted in memory at a time when a file is not in date order (~40 MB of cells).
-RUN_ROWS: Final = 100_000
+# Rows sorted in memory at a time when a file is not in date order (~35 MB of Python objects
+# for rows of seven short cells)...
+RUN_ROWS: Final = 50_000
+# ...unless that would make more temporary files than this, all open at once for the merge: runs
+# then grow with the file (beyond 12.8M rows at 50,000 a run).
+MAX_RUNS: Final = 256
 
 LineSource = Callable[[], Iterator[str]]
 # A row on its way through the sort: (period as an ordinal, line number, cells).
@@ -51,9 +55,10 @@ def iter_canonical_csv(
 ) -> Iterator[Chart]:
     """Charts of the canonical CSV that `lines()` reads (called once per pass), period
     ascending, then key. Raises SourceError before the first chart for an unusable file."""
-    in_date_order = _check(lines, what)
+    in_date_order, row_count = _check(lines, what)
     header, rows = open_rows(lines(), what=what)
     if not in_date_order:
+        run_rows = max(run_rows, -(-row_count // MAX_RUNS))
         rows = _sorted_by_period(header, rows, what=what, run_rows=run_rows)
     yield from charts_by_period(header, rows, what=what)
 
@@ -66,23 +71,24 @@ def _file_lines(path: Path) -> Iterator[str]:
             yield line[:-1] if line.endswith("\n") else line
 
 
-def _check(lines: LineSource, what: str) -> bool:
-    """Pass 1: raise SourceError if the file is unusable; else whether it is in date order."""
+def _check(lines: LineSource, what: str) -> tuple[bool, int]:
+    """Pass 1: raise SourceError if the file is unusable; else whether it is in date order,
+    and how many rows it has."""
     try:
         header, rows = open_rows(lines(), what=what)
         period_of = period_reader(header, what=what)
-        in_order, latest, any_rows = True, None, False
+        in_order, latest, count = True, None, 0
         for row in rows:
             period = period_of(row)
-            any_rows = True
+            count += 1
             if latest is not None and period < latest:
                 in_order = False
             latest = period if latest is None else max(latest, period)
     except UnicodeDecodeError as exc:
         raise SourceError(f"not UTF-8 text: {exc.reason}", source=SOURCE, what=what) from None
-    if not any_rows:
+    if not count:
         raise SourceError("header without any rows", source=SOURCE, what=what)
-    return in_order
+    return in_order, count
 
 
 def _sorted_by_period(
@@ -95,11 +101,11 @@ def _sorted_by_period(
     def keyed(row: Row) -> _Keyed:
         return period_of(row).toordinal(), row[0], row[1]
 
-    chunks = _batched((keyed(row) for row in rows), run_rows)
-    first = next(chunks, [])
-    first.sort(key=_order)
-    second = next(chunks, None)
-    if second is None:  # one run: no need for the disk
+    items = (keyed(row) for row in rows)
+    first = list(itertools.islice(items, run_rows))
+    next_item = next(items, None)
+    if next_item is None:  # one run: no need for the disk
+        first.sort(key=_order)
         yield from ((line, cells) for _, line, cells in first)
         return
     with tempfile.TemporaryDirectory(prefix="top10bot-import-") as tmp:
@@ -110,9 +116,8 @@ def _sorted_by_period(
             runs.append(_write_run(Path(tmp) / f"run-{len(runs)}.csv", chunk))
 
         spill(first)
-        spill(second)
-        del first, second  # one run in memory at a time
-        for chunk in chunks:
+        del first  # one run in memory at a time
+        for chunk in _batched(itertools.chain([next_item], items), run_rows):
             spill(chunk)
         handles = [run.open("r", encoding="utf-8", newline="") for run in runs]
         try:

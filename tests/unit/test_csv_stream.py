@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.sources import csv_stream
 from bot.sources.csv_import import parse_canonical_csv
 from bot.sources.csv_stream import iter_canonical_csv, iter_canonical_csv_file
 from bot.sources.errors import SourceError
@@ -99,6 +100,24 @@ def test_a_file_out_of_date_order_is_sorted_in_runs_on_disk_that_are_removed_aft
     assert runs == [f"run-{n}.csv" for n in range(5)]  # 120 rows in runs of 25
     assert [first, *rest] == parse_canonical_csv(lines, what="reversed.csv")
     assert list(scratch.iterdir()) == []
+
+
+def test_runs_grow_with_the_file_rather_than_open_more_than_max_runs_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(csv_stream, "MAX_RUNS", 3)
+    lines = [HEADER, *reversed(days_of_charts(4))]
+
+    charts = iter_canonical_csv(CountedLines(lines), what="reversed.csv", run_rows=1)
+    first = next(charts)
+    (run_dir,) = scratch.iterdir()
+    runs = sorted(path.name for path in run_dir.iterdir())
+
+    assert runs == ["run-0.csv", "run-1.csv", "run-2.csv"]  # 120 rows: 3 runs of 40, not 120
+    assert [first, *charts] == parse_canonical_csv(lines, what="reversed.csv")
 
 
 def test_a_file_in_date_order_yields_its_first_charts_before_its_last_row_is_read() -> None:
