@@ -82,12 +82,18 @@ def test_rows_in_any_order_give_the_same_charts_sorted_on_disk_or_in_memory(
     assert sum(chart.parse_error is not None for chart in streamed) == 1
 
 
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary directory the importer's runs go to, for this test alone."""
+    path = tmp_path / "scratch"
+    path.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    return path
+
+
 def test_a_file_out_of_date_order_is_sorted_in_runs_on_disk_that_are_removed_after(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scratch: Path,
 ) -> None:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     rows = days_of_charts(4)
     lines = [HEADER, *reversed(rows)]
 
@@ -103,11 +109,8 @@ def test_a_file_out_of_date_order_is_sorted_in_runs_on_disk_that_are_removed_aft
 
 
 def test_runs_grow_with_the_file_rather_than_open_more_than_max_runs_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setattr(csv_stream, "MAX_RUNS", 3)
     lines = [HEADER, *reversed(days_of_charts(4))]
 
