@@ -29,11 +29,11 @@ from bot.models import Chart
 from bot.sources.csv_import import SOURCE, Row, charts_by_period, open_rows, period_reader
 from bot.sources.errors import SourceError
 
-# Rows sorted in memory at a time when a file is not in date order (~35 MB of Python objects
-# for rows of seven short cells)...
-RUN_ROWS: Final = 50_000
+# Rows sorted in memory at a time when a file is not in date order (~30 MB for rows of seven
+# short cells, measured)...
+RUN_ROWS: Final = 25_000
 # ...unless that would make more temporary files than this, all open at once for the merge: runs
-# then grow with the file (beyond 12.8M rows at 50,000 a run).
+# then grow with the file (beyond 6.4M rows at 25,000 a run).
 MAX_RUNS: Final = 256
 
 LineSource = Callable[[], Iterator[str]]
@@ -116,9 +116,11 @@ def _sorted_by_period(
             runs.append(_write_run(Path(tmp) / f"run-{len(runs)}.csv", chunk))
 
         spill(first)
-        del first  # one run in memory at a time
-        for chunk in _batched(itertools.chain([next_item], items), run_rows):
+        del first  # one run in memory at a time: each is let go before the next is read
+        rest = itertools.chain([next_item], items)
+        while chunk := list(itertools.islice(rest, run_rows)):
             spill(chunk)
+            del chunk
         handles = [run.open("r", encoding="utf-8", newline="") for run in runs]
         try:
             merged = heapq.merge(*(_read_run(handle) for handle in handles), key=_order)
@@ -130,11 +132,6 @@ def _sorted_by_period(
 
 def _order(item: _Keyed) -> tuple[int, int]:
     return item[0], item[1]  # line numbers are unique: the cells are never compared
-
-
-def _batched(items: Iterator[_Keyed], size: int) -> Iterator[list[_Keyed]]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
 
 
 def _write_run(path: Path, chunk: list[_Keyed]) -> Path:
