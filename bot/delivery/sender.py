@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_unti
 from bot.events import Event, Tier
 from bot.i18n import chat_translator
 from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -68,12 +70,14 @@ class Sender:
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
         live: LiveStore | None = None,
         charts: Storage | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed). With `live` and `charts`
         (a backend's live messages and chart history) it keeps the live messages up to date
         too, through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
+        self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -225,6 +229,7 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
             due_now = await self._hold_details(group, now)
             if due_now is None:
@@ -305,6 +310,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -314,8 +320,13 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1
