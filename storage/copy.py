@@ -45,6 +45,7 @@ TABLES = (
     Table("destinations", ("id",)),
     Table("subscriptions", ("id",)),
     Table("deliveries", ("id",)),
+    Table("live_messages", ("id",)),
 )
 # Pacing state of the running senders: meaningless in another deployment.
 _NOT_COPIED = frozenset({"schema_version", "send_budget"})

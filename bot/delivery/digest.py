@@ -77,9 +77,10 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int, tr: Translator) -> str:
+def _header(total_events: int, part: int, parts: int, tr: Translator, heading: str = "") -> str:
     header = tr.n_("{n} chart update", "{n} chart updates", total_events)
-    return header + (f" ({part}/{parts})" if parts > 1 else "")
+    named = f"{heading}: {header}" if heading else header
+    return named + (f" ({part}/{parts})" if parts > 1 else "")
 
 
 def build_digest(
@@ -89,6 +90,7 @@ def build_digest(
     tr: Translator,
     *,
     catchup_max_age: timedelta | None = None,
+    heading: str = "",
 ) -> list[DigestPart]:
     """The messages for one destination's deliveries: one if it fits, else as few as needed.
 
@@ -100,6 +102,8 @@ def build_digest(
     `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
     at queueing, so a message sent again after a crash is cut exactly as before. Text is in the
     chat's language (`tr`).
+
+    `heading` names the digest in its header line ("Daily digest: 12 chart updates").
     """
     if limit <= HEADER_BUDGET + 8:
         raise ValueError(f"a text limit of {limit} leaves no room for a digest")
@@ -166,7 +170,7 @@ def build_digest(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        header = _header(len(cards) + len(ordered), number, len(parts), tr)
+        header = _header(len(cards) + len(ordered), number, len(parts), tr, heading)
         text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)
@@ -176,6 +180,33 @@ def build_digest(
         buttons = tuple(part.buttons[:MAX_BUTTONS])
         messages.append(DigestPart(tuple(part.ids), text, key, buttons))
     return messages
+
+
+def resumed_digest(
+    done: Sequence[Delivery],
+    deliveries: Sequence[Delivery],
+    limit: int,
+    measure: Measure,
+    tr: Translator,
+    *,
+    catchup_max_age: timedelta | None = None,
+    heading: str = "",
+) -> list[DigestPart]:
+    """The messages still to send of a digest whose `done` deliveries were recorded before (a
+    group resumed after a restart; none for a new one): the digest is cut from all of its rows,
+    so that its parts keep their numbers ("(3/5)") and idempotency keys, and the parts recorded
+    are left out (parts_left)."""
+
+    def cut(rows: Sequence[Delivery]) -> list[DigestPart]:
+        return build_digest(
+            rows, limit, measure, tr, catchup_max_age=catchup_max_age, heading=heading
+        )
+
+    if not done:
+        return cut(deliveries)
+    # Nothing left of the cut as it was can only mean the cutting changed between versions:
+    # then what is open goes out as a digest of its own.
+    return parts_left(cut([*done, *deliveries]), {d.id for d in done}) or cut(deliveries)
 
 
 def parts_left(parts: Sequence[DigestPart], done: Collection[int]) -> list[DigestPart]:

@@ -21,25 +21,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import secrets
-import socket
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.digest import DigestPart, build_digest, parts_left
+from bot.delivery.digest import DigestPart, resumed_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
-from bot.delivery.sharing import ClaimKeeper, SharedTurns
-from bot.events import Event
+from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_until
+from bot.delivery.sharing import ClaimKeeper, SharedTurns, new_claimant
+from bot.events import Event, Tier
 from bot.i18n import chat_translator
-from bot.ports import ClaimedGroup, Notifier, Outbox, RetryLater, SendBudget, SubscriptionStore
+from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
+from bot.ports import (
+    ClaimedGroup,
+    Notifier,
+    Outbox,
+    RetryLater,
+    SendBudget,
+    Storage,
+    SubscriptionStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +66,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_claimant() -> str:
-    """A name for this sender's claims, unique among the senders sharing a store (and telling
-    an operator which process holds a row)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 class Sender:
     """Claims, paces and sends deliveries for every platform that has a notifier."""
 
@@ -76,14 +80,20 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        live: LiveStore | None = None,
+        charts: Storage | None = None,
+        metrics: Metrics = NO_METRICS,
         claimant: str | None = None,
         budget: SendBudget | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed). `claimant` names this
+        one catch-up summary per chat (None: every event is listed). With `live` and `charts`
+        (a backend's live messages and chart history) it keeps the live messages up to date
+        too, through the same notifiers and pacing (bot.delivery.live). `claimant` names this
         sender's claims (default: host, process and a random part). `budget`: the pacing
         shared with other senders (None: this process paces alone, in memory)."""
         self._outbox = outbox
+        self._metrics = metrics
         self.claimant = claimant or new_claimant()
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
@@ -103,6 +113,13 @@ class Sender:
         )
         self._claims = ClaimKeeper(outbox, self.config, self.stats, self.claimant, clock)
         self._turns = None if budget is None else SharedTurns(budget, self.config)
+        self._live = (
+            LiveUpdater(
+                live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            )
+            if live is not None and charts is not None
+            else None
+        )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
             platform = notifier.platform
@@ -115,6 +132,8 @@ class Sender:
         """New deliveries were committed: look for them now rather than at the next poll."""
         for lane in self._lanes.values():
             lane.wake.set()
+        if self._live is not None:
+            self._live.wake()
 
     async def on_new_events(self, events: Sequence[Event]) -> None:
         """The pipeline's event sink: the outbox rows were written with the events."""
@@ -131,6 +150,10 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if self._live is not None:
+                    claimers.append(
+                        asyncio.create_task(self._live_loop(self._live, lane, until_idle))
+                    )
                 helpers.append(asyncio.create_task(self._claims.renew_forever(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
@@ -172,17 +195,24 @@ class Sender:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
-        config = self.config
+    async def _until_ready(self, lane: Lane, until_idle: bool) -> None:
         while True:
             try:
                 await lane.notifier.wait_until_ready()
-                break
+                return
             except Exception:
                 if until_idle:
                     raise  # a run from cron reports it and ends; the next run tries again
                 log.exception("%s: not ready to send; trying again", lane.platform)
-                await asyncio.sleep(config.idle_poll_seconds)
+                await asyncio.sleep(self.config.idle_poll_seconds)
+
+    async def _live_loop(self, live: LiveUpdater, lane: Lane, until_idle: bool) -> None:
+        await self._until_ready(lane, until_idle)
+        await live.run(lane, until_idle=until_idle)
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        await self._until_ready(lane, until_idle)
         while True:
             lane.wake.clear()
             lane.room.clear()
@@ -239,7 +269,12 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason, claimant=self.claimant)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
+            due_now = await self._hold_details(group, now)
+            if due_now is None:
+                continue
+            group = due_now
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
@@ -252,30 +287,31 @@ class Sender:
             )
         return taken
 
+    async def _hold_details(self, group: ClaimedGroup, now: datetime) -> ClaimedGroup | None:
+        """A chat with a daily digest gets its detail events in that digest: those whose digest
+        is not due yet wait for it (postponed, free to join it); the rest go now. Returns what
+        goes now (None: nothing). A group already attempted goes out as it was."""
+        if any(delivery.attempts for delivery in group.deliveries):
+            return group
+        going, held = hold_for_digest(group.deliveries, group.settings, now)
+        for due, ids in held.items():
+            await self._outbox.postpone(ids, due, regroup=True, claimant=self.claimant)
+            self.stats.held_for_digest += len(ids)
+        if not going:
+            return None
+        return group if not held else replace(group, deliveries=tuple(going))
+
     def _parts(self, lane: Lane, group: ClaimedGroup) -> list[DigestPart]:
-        """The messages of a claimed group still to send. A group resumed after a restart is cut
-        from all of its rows, the recorded ones too, so that its parts keep their numbers and
-        idempotency keys; the parts already recorded are left out."""
-        notifier = lane.notifier
-        translator = chat_translator(group.settings.language)
-        parts = build_digest(
-            [*group.done, *group.deliveries],
-            notifier.text_limit,
-            notifier.text_length,
-            translator,
-            catchup_max_age=self._catchup_max_age,
-        )
-        left = parts_left(parts, {delivery.id for delivery in group.done})
-        if left:
-            return left
-        # Nothing left of the cut as it was (cannot happen unless the cutting changed between
-        # versions): send what is open as a digest of its own.
-        return build_digest(
+        """The messages of a claimed group still to send (a resumed one keeps its numbering)."""
+        tr = chat_translator(group.settings.language)
+        return resumed_digest(
+            group.done,
             group.deliveries,
-            notifier.text_limit,
-            notifier.text_length,
-            translator,
+            lane.notifier.text_limit,
+            lane.notifier.text_length,
+            tr,
             catchup_max_age=self._catchup_max_age,
+            heading=tr._("Daily digest") if _is_daily_digest(group) else "",
         )
 
     # -- sending -------------------------------------------------------------------------------
@@ -310,6 +346,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -319,10 +356,15 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            dead_before = self.stats.dead
             if isinstance(exc, RetryLater) and self._turns is not None:
                 await self._turns.pause(lane, exc.seconds)
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1
@@ -395,3 +437,11 @@ class Sender:
             lane.unrecorded[:0] = ids
             raise
         lane.recorded(ids)
+
+
+def _is_daily_digest(group: ClaimedGroup) -> bool:
+    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
+    wait for it) are in the group. Headlines alone go out at once, under no such name."""
+    return group.settings.digest_at is not None and any(
+        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
+    )

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -22,6 +25,12 @@ from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.ports import Outbox, SendBudget
 
 log = logging.getLogger(__name__)
+
+
+def new_claimant() -> str:
+    """A name for a sender's claims, unique among the senders sharing a store (and telling an
+    operator which process holds a row)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class ClaimKeeper:
