@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -116,6 +117,7 @@ class SharedTurns:
         message from another sender: after its turn, with others meanwhile; the platform's
         turn is not yet come: first in line, after a wait; the budget could not be reached)."""
         pacer = lane.pacer
+        asked = time.monotonic()
         try:
             turn = await self._budget.take(
                 pacer.overall_bucket, pacer.chat_buckets(item.destination.chat_id)
@@ -131,7 +133,9 @@ class SharedTurns:
             lane.defer(item, turn.wait)
         else:
             lane.put(item, front=True)
-            await asyncio.sleep(turn.wait)
+            # Ask again so as to arrive when the turn is due: the answer took a round trip, and
+            # so will the question.
+            await asyncio.sleep(max(0.0, turn.wait - (time.monotonic() - asked)))
         return False
 
     async def pause(self, lane: Lane, seconds: float) -> None:
