@@ -6,7 +6,7 @@ import functools
 from datetime import date
 
 from bot.events import Event, EventType, Record
-from bot.models import ALL_REGIONS, WORLD, ChartKey
+from bot.models import ALL_REGIONS, WORLD, ChartKey, Entry
 
 SERVICE_NAMES = {
     "netflix": "Netflix",
@@ -80,6 +80,23 @@ def big_number(value: int) -> str:
     if value >= 1_000:
         return f"{value / 1_000:.4g}K"
     return str(value)
+
+
+def entry_metrics(entry: Entry) -> str:
+    """'4 wk · 412.9M h': the time in the Top 10 and the audience, as the source gives them
+    (/top10's lines and the chart cards)."""
+    metrics = []
+    if entry.weeks_in_top10 is not None:
+        metrics.append(f"{entry.weeks_in_top10} wk")
+    if entry.days_in_top10 is not None:
+        metrics.append(f"{entry.days_in_top10} d")
+    if entry.points is not None:
+        metrics.append(f"{entry.points} pts")
+    if entry.views is not None:
+        metrics.append(f"{big_number(entry.views)} views")
+    if entry.hours is not None:
+        metrics.append(f"{big_number(entry.hours)} h")
+    return " · ".join(metrics)
 
 
 def _plural(n: int, unit: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
+from bot.chart_history import previous_chart, returning_titles
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import chart_step, freshness_note, source_name
+from bot.commands.formatting import freshness_note, source_name
 from bot.commands.parsing import (
     resolve_category_argument,
     resolve_date_argument,
@@ -16,10 +17,11 @@ from bot.commands.parsing import (
 from bot.commands.registry import Caller
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.models import WORLD, Chart, ChartKey
+from bot.pictures.model import Movement, entry_movements
 from bot.render import (
-    big_number,
     chart_label,
     display_title,
+    entry_metrics,
     period_label,
     region_label,
     service_name,
@@ -52,16 +54,14 @@ DEBUT_MARK = " 🆕"
 REENTRY_MARK = " ↩ back"
 
 
-def _movement(old: int | None, rank: int, has_previous: bool, returning: bool) -> str:
-    if not has_previous:
-        return ""
-    if old is None:
-        return REENTRY_MARK if returning else DEBUT_MARK
-    if old > rank:
-        return f" ▲{old - rank}"
-    if old < rank:
-        return f" ▼{rank - old}"
-    return " ="
+_MOVEMENT_MARKS = {
+    Movement.UP: " ▲{places}",
+    Movement.DOWN: " ▼{places}",
+    Movement.SAME: " =",
+    Movement.NEW: DEBUT_MARK,
+    Movement.BACK: REENTRY_MARK,
+    Movement.UNKNOWN: "",
+}
 
 
 def format_chart(
@@ -72,42 +72,13 @@ def format_chart(
     `returning`: title ids absent from `previous` that were in this chart before (re-entries,
     marked apart from debuts).
     """
-    before = {e.title_id: e.rank for e in previous.entries} if previous else {}
     lines = []
-    for entry in sorted(chart.entries, key=lambda e: e.rank):
-        move = _movement(
-            before.get(entry.title_id),
-            entry.rank,
-            previous is not None,
-            entry.title_id in returning,
-        )
-        metrics = []
-        if entry.weeks_in_top10 is not None:
-            metrics.append(f"{entry.weeks_in_top10} wk")
-        if entry.days_in_top10 is not None:
-            metrics.append(f"{entry.days_in_top10} d")
-        if entry.points is not None:
-            metrics.append(f"{entry.points} pts")
-        if entry.views is not None:
-            metrics.append(f"{big_number(entry.views)} views")
-        if entry.hours is not None:
-            metrics.append(f"{big_number(entry.hours)} h")
-        detail = f" · {' · '.join(metrics)}" if metrics else ""
+    for entry, movement, places in entry_movements(chart, previous, returning):
+        move = _MOVEMENT_MARKS[movement].format(places=places)
+        metrics = entry_metrics(entry)
+        detail = f" · {metrics}" if metrics else ""
         lines.append(f"{entry.rank}. {display_title(entry.title, entry.season)}{move}{detail}")
     return tuple(lines)
-
-
-async def _returning_titles(ctx: CommandContext, chart: Chart, previous: Chart) -> set[str]:
-    """Titles new to `chart` since `previous` that were in this chart before `previous`."""
-    before = {e.title_id for e in previous.entries}
-    returning: set[str] = set()
-    for entry in chart.entries:
-        if entry.title_id in before:
-            continue
-        history = await ctx.storage.title_history(entry.title_id)
-        if any(p.key == chart.key and p.period < previous.period for p in history):
-            returning.add(entry.title_id)
-    return returning
 
 
 def _select_keys(
@@ -168,7 +139,7 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             "Try a later date, or leave the date out for the latest chart.",
         )
     key = chart.key
-    previous = await _previous_chart(ctx, chart)
+    previous = await previous_chart(ctx.storage, chart)
     lists_here = sorted(
         {
             k.category
@@ -186,7 +157,7 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             key.granularity, chart.period, ctx.today(settings), await ctx.last_poll(key.source)
         )
         footer += f" · {freshness}"
-    returning = await _returning_titles(ctx, chart, previous) if previous else set()
+    returning = await returning_titles(ctx.storage, chart, previous) if previous else set()
     return Reply(
         title=f"{region_flag(region)} Top 10 — {chart_label(key)}",
         lines=format_chart(chart, previous, returning),
@@ -216,18 +187,6 @@ async def _pick_chart(
                 return chart
         return None
     return max(found, key=lambda c: (c.period, c.key.granularity == "daily"))
-
-
-async def _previous_chart(ctx: CommandContext, chart: Chart) -> Chart | None:
-    granularity = chart.key.granularity
-    if granularity not in ("daily", "weekly"):
-        return None
-    step = chart_step(granularity)
-    previous = await ctx.storage.latest_chart(chart.key, on_or_before=chart.period - step)
-    # Movement against a chart from long ago would mislead; the diff engine bridges 2 gaps.
-    if previous is None or chart.period - previous.period > step * 3:
-        return None
-    return previous
 
 
 HANDLERS: Mapping[str, Handler] = {"top10": top10}
