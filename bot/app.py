@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
+from bot.pictures.config import PicturesConfig
 from bot.ports import Backend, Outbox, Storage
 from storage import copy_database, open_backend
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from bot.delivery.config import DeliveryConfig
     from bot.delivery.lifecycle import DestinationLifecycle
     from bot.delivery.sender import Sender
+    from bot.pictures.service import PictureService
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
@@ -56,6 +58,7 @@ class ChatLayer:
     # What the adapters call when a chat is gone or moved (the sender calls the same).
     lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
+    pictures: PictureService | None = None  # /title's chart and the bursts' cards
 
 
 async def build_chat_layer(
@@ -75,6 +78,8 @@ async def build_chat_layer(
     outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
     limits = section(config, "commands")
+    pictures_config = PicturesConfig.from_table(section(config, "pictures"))
+    pictures = build_pictures(storage, pictures_config)
     service = CommandService(
         storage,
         subscriptions,
@@ -82,6 +87,7 @@ async def build_chat_layer(
             burst=int(limits.get("rate_burst", 5)),
             per_seconds=float(limits.get("rate_seconds", 10.0)),
         ),
+        pictures=pictures,
     )
     adapters = build_adapters(
         service,
@@ -91,8 +97,19 @@ async def build_chat_layer(
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
+        picture_dir=pictures_config.console_directory(),
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, pictures)
+
+
+def build_pictures(storage: Storage, config: PicturesConfig) -> PictureService | None:
+    """The pictures of /title and of the bursts, drawn by matplotlib (None when turned off)."""
+    if not config.enabled:
+        return None
+    from bot.pictures.service import PictureService
+    from handlers.pictures.renderer import MatplotlibRenderer
+
+    return PictureService(storage, MatplotlibRenderer(), cache_size=config.cache_size)
 
 
 async def run_bot(
@@ -179,6 +196,7 @@ def build_sender(
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        pictures=chat.pictures,
     )
 
 
@@ -263,6 +281,7 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
     try:
         delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
         catchup_max_age = load_poll_config(config).catchup_max_age
+        pictures_config = PicturesConfig.from_table(section(config, "pictures"))
         async with open_notifiers(config.sections, environ) as notifiers:
             if not notifiers:
                 print(
@@ -278,6 +297,7 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 storage.subscriptions,
                 delivery_config,
                 catchup_max_age=catchup_max_age,
+                pictures=build_pictures(storage, pictures_config),
             )
             await sender.run(until_idle=True)
     except ConfigError as exc:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Event
 from bot.models import Chart, ChartKey, Granularity, Rejection
+from bot.pictures.model import Picture
 
 if TYPE_CHECKING:
     from bot.commands.reply import Button
@@ -269,6 +270,8 @@ class Notifier(Protocol):
     message: a platform that de-duplicates (Discord's nonce) delivers it once. `buttons` run
     commands (a title card's "All countries"): shown under the message where the platform has
     buttons (an inline keyboard, a row of Discord buttons); the text says the same in words.
+    `picture` goes in the same message (a Telegram photo whose caption is the text, then cut to
+    `caption_limit`; an image in a Discord embed; a file the console names).
     Telling whoever can fix a lost destination (a Discord server owner) is the notifier's own
     business when it raises DestinationGone. `wait_until_ready` returns once the platform client
     can send (logged in): claiming rows before that would let their leases run out unsent.
@@ -276,6 +279,7 @@ class Notifier(Protocol):
 
     platform: str
     text_limit: int
+    caption_limit: int  # the text limit of a message that carries a picture
     # True when the platform drops a repeat carrying the same idempotency key (Discord).
     deduplicates: bool
 
@@ -290,6 +294,7 @@ class Notifier(Protocol):
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None: ...
 
 

@@ -12,6 +12,7 @@ from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
 from bot.models import ChartKey
+from bot.pictures.service import PictureService
 from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings
@@ -25,6 +26,7 @@ class CommandContext:
     subscriptions: SubscriptionStore
     titles: TitleLookup
     clock: Clock
+    pictures: PictureService | None = None  # None: replies without pictures
 
     def today(self, settings: ChatSettings | None = None) -> date:
         """Today in the chat's time zone (UTC without settings)."""

@@ -21,6 +21,7 @@ from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.untrusted import clean_text, quoted, shown
+from bot.pictures.service import PictureService
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class CommandService:
         rate_limiter: CommandRateLimiter | None = None,
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
+        pictures: PictureService | None = None,
     ) -> None:
         self.storage = storage
         self.subscriptions = subscriptions
@@ -60,7 +62,7 @@ class CommandService:
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
         )
         self._context = CommandContext(
-            storage, subscriptions, TitleLookup(storage, monotonic), clock
+            storage, subscriptions, TitleLookup(storage, monotonic), clock, pictures
         )
 
     async def execute_text(self, name: str, text: str, caller: Caller) -> Reply:

@@ -23,6 +23,7 @@ from bot.commands.reply import Button, Field, Reply, error
 from bot.diff import ChartState
 from bot.events import Record
 from bot.models import WORLD, ChartKey
+from bot.pictures.title_chart import Appearance
 from bot.ports import Family, RankPoint
 from bot.render import (
     RECORD_NAMES,
@@ -34,9 +35,6 @@ from bot.render import (
 )
 from bot.sources.regions import region_flag
 from bot.subscriptions import title_ref
-
-# (title_id, one appearance of it in a chart)
-Appearance = tuple[str, RankPoint]
 
 
 async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
@@ -70,11 +68,15 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
         footer += " · " + freshness_note(
             newest.key.granularity, newest.period, ctx.today(settings), last_poll
         )
+    picture = None
+    if ctx.pictures is not None:
+        picture = await ctx.pictures.title_picture(show.name, show.norm, points)
     return Reply(
         title=show.name,
         fields=tuple(fields),
         footer=footer,
         buttons=(Button("🔔 Subscribe", "subscribe", (("title", title_ref(show.norm)),)),),
+        picture=picture,
     )
 
 

@@ -6,6 +6,9 @@ filled from the outbox, and `in_flight` workers that take a pacing token, pick t
 message whose chat may receive one now, and send it.
 
 - Pacing is aiolimiter leaky buckets a little below every ceiling (bot.delivery.pacing).
+- A chat that follows a chart gets that chart's card as a picture with the burst
+  (bot.delivery.burst_picture): the digest's first part names the chart, and the picture is drawn
+  once for every chat (bot.pictures.service caches it), starting as soon as a group is admitted.
 - Telegram has no idempotency key, so a crash loses the knowledge of whether the request in
   flight arrived: its rows are sent again when their lease runs out. A sent message is recorded
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
@@ -22,15 +25,18 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE, event_age
+from bot.delivery.burst_picture import followed_chart, may_carry_a_picture
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.digest import build_digest
+from bot.delivery.digest import DigestPart, build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
+from bot.pictures.model import ChartRef, Picture
+from bot.pictures.service import PictureService
 from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -62,10 +68,15 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        pictures: PictureService | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed)."""
+        one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
+        followed chart carries its card (None: text only)."""
         self._outbox = outbox
+        self._subscriptions = subscriptions
+        self._pictures = pictures
+        self._drawing: set[asyncio.Task[Picture | None]] = set()
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -206,14 +217,47 @@ class Sender:
                 self.stats.held_for_quiet_hours += 1
                 continue
             notifier = lane.notifier
+            picture = await self._burst_picture(group)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
                 catchup_max_age=self._catchup_max_age,
+                picture=picture,
+                caption_limit=notifier.caption_limit,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
+
+    async def _burst_picture(self, group: ClaimedGroup) -> ChartRef | None:
+        """The followed chart whose card goes with this group's digest, if any; its drawing
+        starts now, so it is ready (and cached for every other chat) when the message goes."""
+        if self._pictures is None:
+            return None
+        max_age = self._catchup_max_age
+        fresh = [
+            d.event
+            for d in group.deliveries
+            if max_age is None or event_age(d.event, d.queued_at) <= max_age
+        ]
+        if not may_carry_a_picture(fresh):
+            return None
+        try:
+            subscriptions = await self._subscriptions.subscriptions_of(group.destination)
+        except Exception:
+            log.exception("%s: reading subscriptions failed; no picture", group.destination)
+            return None
+        chart = followed_chart(fresh, subscriptions)
+        if chart is not None:
+            task = asyncio.create_task(self._pictures.chart_picture(chart))
+            self._drawing.add(task)
+            task.add_done_callback(self._drawing.discard)
+        return chart
+
+    async def _picture(self, part: DigestPart) -> Picture | None:
+        if part.picture is None or self._pictures is None:
+            return None
+        return await self._pictures.chart_picture(part.picture)
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -256,6 +300,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        picture = await self._picture(part)  # None: drawing failed; the text goes alone
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -263,6 +308,7 @@ class Sender:
                     part.text,
                     idempotency_key=part.idempotency_key,
                     buttons=part.buttons,
+                    picture=picture,
                 )
         except Exception as exc:
             await self._policy.settle(lane, item, exc)

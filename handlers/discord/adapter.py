@@ -40,7 +40,13 @@ from bot.commands import (
 from bot.config import ConfigError
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.subscriptions import Destination, Platform
-from handlers.discord.notifier import DiscordNotifier, discord_content
+from handlers.discord.notifier import (
+    BRAND_COLOUR,
+    DiscordNotifier,
+    discord_content,
+    picture_file,
+    show_picture,
+)
 from handlers.secrets import redact_in_logs, resolve_token
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,7 @@ COMMAND_DESCRIPTION_MAX = 100
 
 Interaction = discord.Interaction[discord.Client]
 
-OK_COLOUR = discord.Colour.from_rgb(229, 9, 20)
+OK_COLOUR = BRAND_COLOUR
 ERROR_COLOUR = discord.Colour.dark_grey()
 ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
 
@@ -99,6 +105,8 @@ def render_embed(reply: Reply) -> discord.Embed:
         )
     if reply.footer:
         embed.set_footer(text=_clip(reply.footer, EMBED_FOOTER_MAX))
+    if reply.picture is not None:
+        show_picture(embed, reply.picture)  # uploaded with the answer (_respond)
     return embed
 
 
@@ -341,6 +349,8 @@ class DiscordAdapter:
         embed = render_embed(reply)
         view = reply_view(reply)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if reply.picture is not None:
+            extra["file"] = picture_file(reply.picture)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(embed=embed, **extra)

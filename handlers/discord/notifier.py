@@ -10,12 +10,14 @@ repeat; one message per call: bot.delivery has already cut the text to DISCORD_C
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from bot.commands.reply import Button
+from bot.pictures.model import Picture
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Message content: at most 2000 characters (as sent, so after markdown escaping).
 DISCORD_CONTENT_MAX = 2000
+# An attachment's description (alt text) holds at most 1024 characters.
+DISCORD_ATTACHMENT_DESCRIPTION_MAX = 1024
 # A nonce holds at most 25 characters (bot.delivery.digest keys fit).
 DISCORD_NONCE_MAX = 25
 # The overall and per-channel ceilings are pacing, configured in [delivery]
@@ -51,6 +55,8 @@ DISCORD_GONE_CODES = {
     50013: "missing permissions",
     50083: "thread is archived",
 }
+# The stripe of every embed: replies and the one that shows an alert's picture.
+BRAND_COLOUR = discord.Colour.from_rgb(229, 9, 20)
 # When discord.py gives up on a 429 it does not say how long to wait; this is Discord's usual
 # bucket reset, short enough not to stall a fan-out for long.
 DISCORD_DEFAULT_RETRY_SECONDS = 5.0
@@ -128,6 +134,20 @@ def amortise_bucket_sweeps(client: discord.Client) -> None:
     http._top10_amortised = True
 
 
+def picture_file(picture: Picture) -> discord.File:
+    """A picture as an upload (a new one per request: discord.py reads it as it sends)."""
+    return discord.File(
+        io.BytesIO(picture.data),
+        filename=picture.filename,
+        description=picture.description[:DISCORD_ATTACHMENT_DESCRIPTION_MAX] or None,
+    )
+
+
+def show_picture(embed: discord.Embed, picture: Picture) -> discord.Embed:
+    """The uploaded picture shown inside the embed (attachment://<its file name>)."""
+    return embed.set_image(url=f"attachment://{picture.filename}")
+
+
 def command_view(buttons: Sequence[Button]) -> discord.ui.View:
     """Command buttons as one row. Their custom ids are the reply buttons' payloads, which the
     adapter's dynamic item answers (after a restart too)."""
@@ -147,6 +167,7 @@ class DiscordNotifier:
 
     platform = Platform.DISCORD.value
     text_limit = DISCORD_CONTENT_MAX
+    caption_limit = DISCORD_CONTENT_MAX  # content beside an embed keeps its limit
     deduplicates = True  # enforce_nonce: a repeat within minutes returns the first message
 
     def __init__(self, client: discord.Client, *, gateway: bool = True) -> None:
@@ -177,6 +198,7 @@ class DiscordNotifier:
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None:
         target = Destination.from_address(self.platform, destination)
         # A thread is a channel of its own on Discord.
@@ -186,6 +208,10 @@ class DiscordNotifier:
         extra: dict[str, Any] = {"nonce": idempotency_key} if idempotency_key else {}
         if buttons:
             extra["view"] = command_view(buttons)
+        if picture is not None:
+            # The nonce covers the upload too: a repeat returns the first message, picture and all.
+            extra["file"] = picture_file(picture)
+            extra["embed"] = show_picture(discord.Embed(colour=BRAND_COLOUR), picture)
         try:
             await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra

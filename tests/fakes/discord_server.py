@@ -389,6 +389,8 @@ class FakeDiscord:
         """401/403/429 answers: Discord bans an IP after 10,000 of them in 10 minutes."""
         self.deduplicated = 0
         """Message creations answered with an existing message because of enforce_nonce."""
+        self.uploads: dict[str, bytes] = {}
+        """The bytes of every uploaded file, by the attachment id the fake gave it."""
 
         self._users: dict[int, JsonDict] = {bot_id: self.bot_user}
         self._dm_channels: dict[int, DiscordChannel] = {}
@@ -1477,9 +1479,11 @@ class FakeDiscord:
             for index, (name, value) in enumerate(form.items()):
                 if isinstance(value, web.FileField):
                     content = value.file.read()
+                    attachment_id = str(self._snowflake())
+                    self.uploads[attachment_id] = content
                     attachments.append(
                         {
-                            "id": str(self._snowflake()),
+                            "id": attachment_id,
                             "filename": value.filename,
                             "size": len(content),
                             "url": f"{self.url}/attachments/{index}/{value.filename}",
