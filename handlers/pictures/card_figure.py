@@ -8,9 +8,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 
 from bot.pictures.model import CardRow, ChartCard, Movement
+from handlers.pictures.fitting import fit
 from handlers.pictures.fonts import font_chain
 from handlers.pictures.style import (
     BODY_PT,
@@ -32,7 +32,6 @@ FOOTER_PX = 30
 MARGIN_PX = 40
 RANK_WIDTH_PX = 90  # the rank numbers' column
 MOVEMENT_WIDTH_PX = 150  # the movement column, right-aligned at the margin
-ELLIPSIS = "…"
 
 
 def movement_text(row: CardRow) -> str:
@@ -135,19 +134,3 @@ def card_figure(card: ChartCard) -> Figure:
             color=MOVEMENT_COLOURS[row.movement.value],
         )
     return figure
-
-
-def fit(text: Text, width_px: float) -> None:
-    """Cut a drawn text with "…" until it is at most `width_px` wide."""
-    full = text.get_text()
-    if text.get_window_extent().width <= width_px:
-        return
-    low, high = 0, len(full)  # the longest prefix that fits with the ellipsis
-    while low < high:
-        middle = (low + high + 1) // 2
-        text.set_text(full[:middle].rstrip() + ELLIPSIS)
-        if text.get_window_extent().width <= width_px:
-            low = middle
-        else:
-            high = middle - 1
-    text.set_text(full[:low].rstrip() + ELLIPSIS)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from datetime import date
 
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator
 
 from bot.pictures.model import TitleRankChart
+from handlers.pictures.fitting import fit, wrap_lines
 from handlers.pictures.fonts import font_chain
 from handlers.pictures.style import (
     CHART_BACKGROUND,
@@ -32,6 +33,8 @@ HEADING_WRAP = 34
 HEADING_LINES = 2
 # Date labels under the chart: more would collide at this text size.
 MAX_DATE_TICKS = 5
+# More periods than this get smaller markers (two months of days).
+DENSE_PERIODS = 20
 # Vertical distance between lines that share a rank, in ranks.
 DODGE = 0.14
 # Legend labels longer than this get a column of their own.
@@ -41,17 +44,13 @@ LEGEND_TWO_COLUMNS_MAX = 16
 def title_figure(chart: TitleRankChart) -> Figure:
     fonts = font_chain()
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CHART_BACKGROUND)
-    heading = textwrap.wrap(
-        fonts.drawable(chart.title),
-        HEADING_WRAP,
-        max_lines=HEADING_LINES,
-        placeholder=" …",
-    )
+    FigureCanvasAgg(figure)  # measures the heading, cut to fit
     top = 0.965
-    for line in heading:
-        figure.text(
+    for line in wrap_lines(fonts.drawable(chart.title), HEADING_WRAP, HEADING_LINES):
+        drawn = figure.text(
             0.05, top, line, fontsize=HEADING_PT, fontweight="bold", color=CHART_INK, va="top"
         )
+        fit(drawn, WIDTH_PX * 0.9)
         top -= 0.05
     figure.text(0.05, top - 0.005, chart.subtitle, fontsize=SMALL_PT, color=CHART_MUTED, va="top")
 
@@ -77,7 +76,7 @@ def title_figure(chart: TitleRankChart) -> Figure:
             label=label,
             color=SERIES_COLOURS[number % len(SERIES_COLOURS)],
             marker=SERIES_MARKERS[number % len(SERIES_MARKERS)],
-            markersize=11,
+            markersize=11 if len(chart.periods) <= DENSE_PERIODS else 7,
             linewidth=4 if number == 0 else 3,
             zorder=10 - number,
             clip_on=False,
@@ -112,8 +111,8 @@ def _date_axis(axes: Axes, periods: tuple[date, ...], granularity: str) -> None:
     positions = [_days(periods, p) for p in periods]
     pad = max((positions[-1] - positions[0]) * 0.03, 0.5)
     axes.set_xlim(positions[0] - pad, positions[-1] + pad)
-    step = max(1, -(-(len(periods) - 1) // (MAX_DATE_TICKS - 1)))  # evenly spaced, from the first
-    picks = range(0, len(periods), step)
+    step = max(1, -(-(len(periods) - 1) // (MAX_DATE_TICKS - 1)))
+    picks = sorted(range(len(periods) - 1, -1, -step))  # evenly spaced, the latest labelled
     axes.xaxis.set_major_locator(FixedLocator([positions[i] for i in picks]))
     axes.set_xticklabels([f"{periods[i]:%b} {periods[i].day}" for i in picks])
     years = sorted({periods[0].year, periods[-1].year})
