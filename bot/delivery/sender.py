@@ -125,7 +125,7 @@ class Sender:
             else:
                 await asyncio.gather(*claimers, *helpers)
         finally:
-            tasks = [*claimers, *helpers]
+            tasks = [*claimers, *helpers, *self._drawing]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

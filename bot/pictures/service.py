@@ -43,7 +43,7 @@ class PictureService:
         self._cache_size = cache_size
         self._cache: OrderedDict[Hashable, Picture] = OrderedDict()
         self._drawing: dict[Hashable, asyncio.Future[Picture | None]] = {}
-        self.renders = 0  # pictures drawn (cache misses that reached the renderer)
+        self.renders = 0  # drawings started: cache misses (each key once while it is cached)
 
     async def title_picture(
         self, show_name: str, show_norm: str, appearances: Sequence[Appearance]
