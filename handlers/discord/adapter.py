@@ -14,8 +14,7 @@ import inspect
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self
 
 with warnings.catch_warnings():
@@ -37,7 +36,6 @@ from bot.commands import (
     Reply,
     decode_button,
 )
-from bot.config import ConfigError
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.subscriptions import Destination, Platform
 from handlers.discord.notifier import (
@@ -47,7 +45,8 @@ from handlers.discord.notifier import (
     picture_file,
     show_picture,
 )
-from handlers.secrets import redact_in_logs, resolve_token
+from handlers.discord.settings import DiscordSettings, discord_settings
+from handlers.secrets import redact_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +64,6 @@ Interaction = discord.Interaction[discord.Client]
 OK_COLOUR = BRAND_COLOUR
 ERROR_COLOUR = discord.Colour.dark_grey()
 ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
-
-
-@dataclass(frozen=True, slots=True)
-class DiscordSettings:
-    token: str
-    # Guilds whose commands are synced directly (instant); none: global commands (slower to
-    # appear, but one registration for every server).
-    guild_ids: tuple[int, ...] = ()
-    sync_commands: bool = True
-    # How long discord.py waits for more GUILD_CREATEs before it calls itself ready.
-    guild_ready_timeout: float = 2.0
-    # A quick command still answering after this long is deferred: Discord's limit is 3 s.
-    defer_after: float = 2.0
 
 
 def _clip(text: str, limit: int) -> str:
@@ -134,7 +120,7 @@ class CommandButton(
 
     async def callback(self, interaction: Interaction) -> None:
         client = interaction.client
-        if isinstance(client, _Client):
+        if isinstance(client, _Client | _ShardedClient):
             await client.adapter.on_button(interaction, self.payload)
 
 
@@ -148,19 +134,36 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
 
 
 class _Client(discord.Client):
-    def __init__(
-        self, adapter: DiscordAdapter, intents: discord.Intents, guild_ready_timeout: float
-    ) -> None:
-        super().__init__(
-            intents=intents,
-            guild_ready_timeout=guild_ready_timeout,
-            # Titles are user data: an "@everyone" in one must never ping a server.
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        self.adapter = adapter
+    adapter: DiscordAdapter
 
     async def setup_hook(self) -> None:
         await self.adapter.setup()
+
+
+class _ShardedClient(discord.AutoShardedClient):
+    adapter: DiscordAdapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+
+def _build_client(adapter: DiscordAdapter, settings: DiscordSettings) -> discord.Client:
+    intents = discord.Intents.none()
+    intents.guilds = True  # channel and thread deletions arrive as guild events
+    options: dict[str, Any] = {
+        "intents": intents,
+        "guild_ready_timeout": settings.guild_ready_timeout,
+        # Titles are user data: an "@everyone" in one must never ping a server.
+        "allowed_mentions": discord.AllowedMentions.none(),
+    }
+    sharding = settings.sharding
+    client: _Client | _ShardedClient
+    if sharding.sharded:
+        client = _ShardedClient(**options, **sharding.client_options())
+    else:
+        client = _Client(**options)
+    client.adapter = adapter
+    return client
 
 
 Autocomplete = Callable[[Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
@@ -183,9 +186,7 @@ class DiscordAdapter:
         self._lifecycle = lifecycle
         self._settings = settings
         redact_in_logs(settings.token, "DISCORD_TOKEN")
-        intents = discord.Intents.none()
-        intents.guilds = True  # channel and thread deletions arrive as guild events
-        self.client = _Client(self, intents, settings.guild_ready_timeout)
+        self.client = _build_client(self, settings)
         # Alerts, operator alerts and owner DMs share the client: one gateway session.
         self.notifier = DiscordNotifier(self.client)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
@@ -199,8 +200,9 @@ class DiscordAdapter:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def setup(self) -> None:
-        """Runs once after login, before the gateway connects: register the commands."""
-        if not self._settings.sync_commands:
+        """Runs once after login, before the gateway connects: register the commands (only
+        the process running shard 0 does, so N gateway processes register them once)."""
+        if not self._settings.sync_commands or not self._settings.sharding.runs_shard_zero:
             return
         if self._settings.guild_ids:
             for guild_id in self._settings.guild_ids:
@@ -213,6 +215,7 @@ class DiscordAdapter:
 
     async def run(self) -> None:
         """Serve until cancelled (the supervisor's contract). A bad token raises LoginFailure."""
+        log.info("discord: connecting, %s", self._settings.sharding.describe())
         async with self.client:
             await self.client.start(self._settings.token, reconnect=True)
 
@@ -372,25 +375,6 @@ class DiscordAdapter:
 
     async def _channel_gone(self, channel_id: int, reason: str) -> None:
         await self._lifecycle.gone(self.platform, str(channel_id), reason)
-
-
-def discord_settings(
-    section: Mapping[str, Any], environ: Mapping[str, str]
-) -> DiscordSettings | None:
-    """[discord] config plus DISCORD_TOKEN (the environment wins); None without a token."""
-    token = resolve_token("DISCORD_TOKEN", section, environ)
-    if not token:
-        return None
-    guild_ids: Sequence[Any] = section.get("guild_ids", ())
-    try:
-        guilds = tuple(int(g) for g in guild_ids)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError("[discord] guild_ids must be a list of server ids (numbers)") from exc
-    return DiscordSettings(
-        token=token,
-        guild_ids=guilds,
-        sync_commands=bool(section.get("sync_commands", True)),
-    )
 
 
 __all__ = [

@@ -24,8 +24,9 @@ from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Batch, DeliveryCounts, Notifier, Outbox, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
-from handlers.discord.adapter import DiscordAdapter, DiscordSettings
+from handlers.discord.adapter import DiscordAdapter
 from handlers.discord.notifier import DiscordNotifier
+from handlers.discord.settings import DiscordSettings
 from handlers.telegram.notifier import TelegramNotifier
 from storage.sqlite import SqliteBackend
 from storage.sqlite.outbox import SqliteOutbox

@@ -8,13 +8,13 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.commands import CommandRateLimiter, CommandService
+from bot.commands import CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.sender import Sender
 from bot.diff import DiffConfig
@@ -39,7 +39,7 @@ from tests.adapters.sender_rig import (
     telegram_bot,
     telegram_sender,
 )
-from tests.chat_fixtures import chat_charts, load_chat_history
+from tests.chat_fixtures import chat_charts, chat_service, load_chat_history
 from tests.fakes import FakeDiscord, FakeTelegram
 from tests.picture_checks import assert_real_png
 
@@ -70,20 +70,15 @@ def renderer() -> Iterator[MatplotlibRenderer]:
 
 
 @pytest.fixture
-async def storage() -> MemoryBackend:
-    backend = MemoryBackend()
-    await load_chat_history(backend)
-    return backend
+async def service(renderer: MatplotlibRenderer) -> CommandService:
+    """Commands over ten real weeks, /title with its picture."""
+    return await chat_service(renderer)
 
 
-def command_service(storage: MemoryBackend, renderer: MatplotlibRenderer) -> CommandService:
-    return CommandService(
-        storage,
-        storage.subscriptions,
-        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
-        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
-        pictures=PictureService(storage, renderer),
-    )
+@pytest.fixture
+def storage(service: CommandService) -> MemoryBackend:
+    assert isinstance(service.storage, MemoryBackend)
+    return service.storage
 
 
 # -- /title --------------------------------------------------------------------------------------
@@ -91,7 +86,7 @@ def command_service(storage: MemoryBackend, renderer: MatplotlibRenderer) -> Com
 
 @pytest.fixture
 async def telegram_adapter(
-    fake_telegram: FakeTelegram, storage: MemoryBackend, renderer: MatplotlibRenderer
+    fake_telegram: FakeTelegram, service: CommandService, storage: MemoryBackend
 ) -> AsyncIterator[TelegramAdapter]:
     settings = TelegramSettings(
         token=fake_telegram.token,
@@ -100,7 +95,7 @@ async def telegram_adapter(
         poll_timeout=1,
     )
     lifecycle = DestinationLifecycle(storage.subscriptions, storage.outbox)
-    adapter = TelegramAdapter(command_service(storage, renderer), settings, lifecycle)
+    adapter = TelegramAdapter(service, settings, lifecycle)
     await adapter.start()
     try:
         yield adapter
@@ -134,12 +129,11 @@ async def test_telegram_title_comes_with_its_rank_chart_as_a_photo(
 
 @pytest.fixture
 async def discord_adapter(
-    fake_discord: FakeDiscord, storage: MemoryBackend, renderer: MatplotlibRenderer
+    fake_discord: FakeDiscord, service: CommandService, storage: MemoryBackend
 ) -> AsyncIterator[DiscordAdapter]:
     fake_discord.add_guild(GUILD_ID, "Chart fans")
     fake_discord.add_channel(GUILD_ID, CHANNEL_ID, "alerts")
     lifecycle = DestinationLifecycle(storage.subscriptions, storage.outbox)
-    service = command_service(storage, renderer)
     async with discord_adapter_running(fake_discord, service, lifecycle) as adapter:
         yield adapter
 
@@ -161,11 +155,9 @@ async def test_discord_title_shows_its_rank_chart_in_the_embed(
 
 
 async def test_the_console_prints_the_path_of_the_saved_picture(
-    tmp_path: Path, storage: MemoryBackend, renderer: MatplotlibRenderer
+    tmp_path: Path, service: CommandService
 ) -> None:
-    console = ConsoleAdapter(
-        command_service(storage, renderer), out=io.StringIO(), picture_dir=tmp_path / "pictures"
-    )
+    console = ConsoleAdapter(service, out=io.StringIO(), picture_dir=tmp_path / "pictures")
     answer = await console.handle_line("/title squid game")
     assert answer is not None and answer.startswith("Squid Game\n")
     mark, _, path = answer.split("\n")[-1].partition(" ")

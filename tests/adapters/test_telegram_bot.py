@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.commands import COMMANDS, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
@@ -20,7 +20,7 @@ from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegra
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from tests.adapters.sender_rig import deliver
-from tests.chat_fixtures import load_chat_history
+from tests.chat_fixtures import chat_service
 from tests.fakes import FakeTelegram
 from tests.hostile_text import HOSTILE_ARGUMENTS
 
@@ -48,14 +48,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryBackend()
-    await load_chat_history(storage)
-    return CommandService(
-        storage,
-        storage.subscriptions,
-        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
-        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
-    )
+    return await chat_service()
 
 
 @pytest.fixture

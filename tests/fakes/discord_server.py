@@ -1030,13 +1030,22 @@ class FakeDiscord:
     # ----------------------------------------------------------------- gateway
 
     async def dispatch(self, event: str, data: JsonDict, *, guild_id: int | None = None) -> None:
-        """Send a DISPATCH event to every identified session (of the guild's shard)."""
+        """Send a DISPATCH event to every identified session of the guild's shard; an event of
+        no guild (a DM) goes to shard 0 only, as Discord sends it."""
         for session in list(self._sessions.values()):
-            if guild_id is not None and session.shard is not None:
-                shard_id, shard_count = session.shard
-                if (guild_id >> 22) % shard_count != shard_id:
-                    continue
-            await self._send_dispatch(session, event, data)
+            if self._in_shard(session, 0 if guild_id is None else guild_id):
+                await self._send_dispatch(session, event, data)
+
+    def shard_events(self, shard_id: int | None) -> list[tuple[str, JsonDict]]:
+        """(event name, data) of every DISPATCH sent to the sessions that identified as shard
+        ``shard_id`` (None: unsharded sessions), in order."""
+        events: list[tuple[str, JsonDict]] = []
+        for session in self._sessions.values():
+            if (session.shard[0] if session.shard is not None else None) == shard_id:
+                for _, frame in session.frames:
+                    decoded = json.loads(frame)
+                    events.append((decoded["t"], decoded["d"]))
+        return events
 
     async def disconnect_gateway(self, code: int = 4000) -> None:
         """Drop every gateway connection; discord.py reconnects and RESUMEs."""
@@ -1106,6 +1115,9 @@ class FakeDiscord:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
         shard = data.get("shard")
+        if shard is not None and not self._valid_shard(shard):
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
         session = _GatewaySession(
             session_id=secrets.token_hex(16),
             shard=(int(shard[0]), int(shard[1])) if shard else None,
@@ -1163,6 +1175,17 @@ class FakeDiscord:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    @staticmethod
+    def _valid_shard(shard: Any) -> bool:
+        """``[shard_id, shard_count]`` with 0 <= shard_id < shard_count (else Discord closes the
+        connection with 4010 Invalid shard)."""
+        if not isinstance(shard, list) or len(shard) != 2:
+            return False
+        shard_id, shard_count = shard
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+            return False
+        return 0 <= shard_id < shard_count
 
     def _in_shard(self, session: _GatewaySession, guild_id: int) -> bool:
         if session.shard is None:
@@ -2007,7 +2030,7 @@ async def run_client(
     """Log ``client`` in, connect it to the (patched) gateway, wait for on_ready, and close it
     on exit. Build the client with ``guild_ready_timeout=0.1``: discord.py otherwise waits 2 s
     after the last GUILD_CREATE before it is ready. (An AutoShardedClient also sleeps 5 s
-    before identifying each shard after the first: keep ``shard_count`` at 1 in tests.)"""
+    before identifying each shard after the first: give it one shard id per client.)"""
     await client.login(token)
     connection = asyncio.create_task(client.connect(reconnect=reconnect))
     try:
