@@ -28,6 +28,7 @@ from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
 from storage import open_backend
+from storage.memory.poller_lock import ProcessPollerLock
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -497,7 +498,9 @@ async def test_poll_without_once_catches_up_then_keeps_polling(
         reported.set()
 
     polling = asyncio.create_task(
-        poll_on_schedule(config, storage, output=PollOutput(), on_report=on_report)
+        poll_on_schedule(
+            config, storage, ProcessPollerLock(), output=PollOutput(), on_report=on_report
+        )
     )
     await reported.wait()
     assert not polling.done()  # it goes on polling on the schedule
