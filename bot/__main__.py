@@ -18,6 +18,7 @@ from pathlib import Path
 from bot import __version__
 from bot.config import CONFIG_ENV, Config, ConfigError, load_config
 from bot.events import Event
+from bot.i18n import ENGLISH
 from bot.models import Chart
 from bot.pipeline import Pipeline, PipelineStats
 from bot.ports import Backend, StorageRefused
@@ -207,7 +208,9 @@ async def _feed(
                 if fmt == "jsonl":
                     _write_bytes(b"\n".join([event.to_json_bytes() for event in chunk]) + b"\n")
                 else:
-                    sys.stdout.write("\n".join([event_line(event) for event in chunk]) + "\n")
+                    sys.stdout.write(
+                        "\n".join([event_line(event, ENGLISH) for event in chunk]) + "\n"
+                    )
                 await asyncio.sleep(0)
 
         # History, not news: nothing is queued for delivery.

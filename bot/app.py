@@ -72,6 +72,7 @@ async def build_chat_layer(
     out: TextIO | None = None,
 ) -> ChatLayer:
     from bot.commands import CommandService
+    from bot.commands.aliases import load_aliases
     from bot.commands.ratelimit import CommandRateLimiter
     from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
@@ -89,6 +90,7 @@ async def build_chat_layer(
             burst=int(limits.get("rate_burst", 5)),
             per_seconds=float(limits.get("rate_seconds", 10.0)),
         ),
+        aliases=load_aliases(config),  # a bad alias file stops the start, named
         pictures=pictures,
     )
     adapters = build_adapters(

@@ -66,6 +66,9 @@ class Reply:
     # Shown with the reply (a Telegram photo, an image in the Discord embed, a file the console
     # names); the text says everything the picture shows.
     picture: Picture | None = None
+    # The language it is written in (bot.i18n): the adapters write their own few words in it.
+    # '' until the service fills in the chat's (a command that changes it sets its own).
+    language: str = ""
 
 
 def error(title: str, *lines: str, suggestions: Iterable[str] = ()) -> Reply:

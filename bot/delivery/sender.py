@@ -28,13 +28,14 @@ from datetime import UTC, datetime, timedelta
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE, event_age
 from bot.delivery.burst_picture import followed_chart, may_carry_a_picture
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.digest import DigestPart, build_digest
+from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
+from bot.i18n import chat_translator
 from bot.pictures.model import ChartRef, Picture
 from bot.pictures.service import PictureService
 from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
@@ -222,6 +223,7 @@ class Sender:
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
+                chat_translator(group.settings.language),
                 catchup_max_age=self._catchup_max_age,
                 picture=picture,
                 caption_limit=notifier.caption_limit,
@@ -249,15 +251,20 @@ class Sender:
             return None
         chart = followed_chart(fresh, subscriptions)
         if chart is not None:
-            task = asyncio.create_task(self._pictures.chart_picture(chart))
+            tr = chat_translator(group.settings.language)
+            task = asyncio.create_task(self._pictures.chart_picture(chart, tr))
             self._drawing.add(task)
             task.add_done_callback(self._drawing.discard)
         return chart
 
-    async def _picture(self, part: DigestPart) -> Picture | None:
+    async def _picture(self, item: QueuedDigest) -> Picture | None:
+        """The picture of the message about to go, in the chat's language (cached: drawn once
+        per chart, period and language)."""
+        part = item.parts[0]
         if part.picture is None or self._pictures is None:
             return None
-        return await self._pictures.chart_picture(part.picture)
+        tr = chat_translator(item.group.settings.language)
+        return await self._pictures.chart_picture(part.picture, tr)
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -300,7 +307,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
-        picture = await self._picture(part)  # None: drawing failed; the text goes alone
+        picture = await self._picture(item)  # None: drawing failed; the text goes alone
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(

@@ -4,43 +4,64 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from bot.i18n import Translator
 from bot.models import Chart
-from bot.pictures.model import CardRow, ChartCard, entry_movements
-from bot.pictures.title_chart import SOURCE_LABELS, picture_filename
+from bot.pictures.model import CardRow, ChartCard, Movement, entry_movements
+from bot.pictures.title_chart import picture_filename
 from bot.render import (
+    category_label,
     chart_label,
     display_title,
     entry_metrics,
     period_label,
     region_label,
     service_name,
+    source_name,
 )
 
 
-def chart_card(chart: Chart, previous: Chart | None, returning: Collection[str] = ()) -> ChartCard:
-    """Ranks, titles, movement against `previous` and what the source measures.
-
-    `returning`: title ids absent from `previous` that were in this chart before (re-entries,
-    marked apart from debuts)."""
+def chart_card(
+    chart: Chart, previous: Chart | None, tr: Translator, returning: Collection[str] = ()
+) -> ChartCard:
+    """Ranks, titles, movement against `previous` and what the source measures, in the reader's
+    language. `returning`: title ids absent from `previous` that were in this chart before
+    (re-entries, marked apart from debuts)."""
     key = chart.key
     rows = [
         CardRow(
             entry.rank,
             display_title(entry.title, entry.season),
             movement,
+            movement_mark(movement, places, tr),
             places,
-            entry_metrics(entry),
+            entry_metrics(entry, tr),
         )
         for entry, movement, places in entry_movements(chart, previous, returning)
     ]
-    source = SOURCE_LABELS.get(key.source, key.source)
+    source = source_name(key.source, tr)
     if key.source != key.service:
         source += f" · {service_name(key.service)}"
     return ChartCard(
-        heading=f"{region_label(key.region)} · {key.category}",
-        subtitle=f"{source} · {period_label(key.granularity, chart.period)}",
+        heading=f"{region_label(key.region, tr)} · {category_label(key.category, tr)}",
+        subtitle=f"{source} · {period_label(key.granularity, chart.period, tr)}",
         rows=tuple(rows),
     )
+
+
+def movement_mark(movement: Movement, places: int, tr: Translator) -> str:
+    """How a card shows a movement: ▲3, ▼2, NEW, BACK, = (nothing without a previous chart)."""
+    match movement:
+        case Movement.UP:
+            return f"▲{places}"
+        case Movement.DOWN:
+            return f"▼{places}"
+        case Movement.NEW:
+            return tr._("NEW")
+        case Movement.BACK:
+            return tr._("BACK")
+        case Movement.SAME:
+            return "="
+    return ""
 
 
 def card_filename(chart: Chart) -> str:
@@ -48,5 +69,6 @@ def card_filename(chart: Chart) -> str:
     return picture_filename("top10", f"{key.region}-{key.category}-{chart.period.isoformat()}")
 
 
-def card_description(chart: Chart) -> str:
-    return f"Top 10 — {chart_label(chart.key)}, {period_label(chart.key.granularity, chart.period)}"
+def card_description(chart: Chart, tr: Translator) -> str:
+    label = chart_label(chart.key, tr)
+    return f"Top 10 — {label}, {period_label(chart.key.granularity, chart.period, tr)}"

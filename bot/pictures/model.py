@@ -49,6 +49,8 @@ class TitleRankChart:
     granularity: Granularity  # weekly or daily: one point per week or per day
     series: tuple[RankSeries, ...]  # worldwide first; at most MAX_SERIES
     periods: tuple[date, ...]  # every period of the chosen charts in the shown span, sorted
+    period_labels: tuple[str, ...]  # each period as the axis says it: "Sep 19", "9월 19일"
+    axis_label: str  # under the dates: "week ending · 2021"
 
 
 class Movement(StrEnum):
@@ -102,6 +104,7 @@ class CardRow:
     rank: int
     title: str
     movement: Movement
+    mark: str  # the movement in words or signs, in the chat's language: "▲3", "NEW", "="
     places: int = 0  # how many places up or down
     detail: str = ""  # what the source measures, as /top10 says it: "4 wk · 412.9M h"
 

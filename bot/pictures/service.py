@@ -2,8 +2,9 @@
 renderer port, and kept in a bounded LRU cache.
 
 A title's chart is cached under the show and the latest period of its history (a new week makes
-a new picture); a chart card under its chart and period. A fan-out of one chart's card to
-thousands of chats draws it once: requests for a picture being drawn wait for that drawing.
+a new picture); a chart card under its chart and period; each in the reader's language. A
+fan-out of one chart's card to thousands of chats draws it once: requests for a picture being
+drawn wait for that drawing.
 Pictures are an extra: any failure is logged and the message goes out without one.
 """
 
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
 from bot.chart_history import previous_chart, returning_titles
+from bot.i18n import Translator
 from bot.pictures.chart_card import card_description, card_filename, chart_card
 from bot.pictures.model import ChartRef, Picture, PictureRenderer, PictureUnavailable
 from bot.pictures.title_chart import Appearance, describe, picture_filename, title_rank_chart
@@ -46,17 +48,17 @@ class PictureService:
         self.renders = 0  # drawings started: cache misses (each key once while it is cached)
 
     async def title_picture(
-        self, show_name: str, show_norm: str, appearances: Sequence[Appearance]
+        self, show_name: str, show_norm: str, appearances: Sequence[Appearance], tr: Translator
     ) -> Picture | None:
         """A show's rank week by week (or day by day) worldwide and where it charted most."""
         periods = [p.period for _, p in appearances if p.key.granularity != "alltime"]
         if not periods:
             return None
         # Seasons and countries of one period arrive separately: their count is in the key too.
-        key = ("title", show_norm, max(periods), len(appearances))
+        key = ("title", show_norm, max(periods), len(appearances), tr.language)
 
         async def draw() -> Picture | None:
-            chart = title_rank_chart(show_name, appearances)
+            chart = title_rank_chart(show_name, appearances, tr)
             if chart is None:
                 return None
             data = await self._renderer.title_chart(chart)
@@ -64,7 +66,7 @@ class PictureService:
 
         return await self._cached(key, draw)
 
-    async def chart_picture(self, ref: ChartRef) -> Picture | None:
+    async def chart_picture(self, ref: ChartRef, tr: Translator) -> Picture | None:
         """The card of one chart period (ranks, titles, movement, the source's numbers)."""
 
         async def draw() -> Picture | None:
@@ -73,10 +75,10 @@ class PictureService:
                 return None
             previous = await previous_chart(self._storage, chart)
             returning = await returning_titles(self._storage, chart, previous) if previous else ()
-            data = await self._renderer.chart_card(chart_card(chart, previous, returning))
-            return Picture(data, card_filename(chart), card_description(chart))
+            data = await self._renderer.chart_card(chart_card(chart, previous, tr, returning))
+            return Picture(data, card_filename(chart), card_description(chart, tr))
 
-        return await self._cached(("chart", ref), draw)
+        return await self._cached(("chart", ref, tr.language), draw)
 
     async def _cached(
         self, key: Hashable, draw: Callable[[], Awaitable[Picture | None]]

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.diff import period_step
+from bot.i18n import Translator
 from bot.models import ALL_REGIONS, WORLD, ChartKey, Granularity
 from bot.pictures.model import RankSeries, TitleRankChart
 from bot.ports import RankPoint
-from bot.render import region_label, service_name
+from bot.render import category_label, region_label, service_name, source_name
 
 # Lines on one chart: more become unreadable on a phone.
 MAX_SERIES = 5
@@ -27,7 +28,6 @@ MAX_WORLDWIDE_SERIES = 2
 MAX_PERIODS: dict[Granularity, int] = {"weekly": 26, "daily": 60}
 # Ties between countries that charted equally long and high: the largest markets first.
 MARKET_ORDER = ("US", "GB", "KR", "JP", "IN", "BR", "DE", "FR", "MX", "CA", "ES", "IT", "AU")
-SOURCE_LABELS = {"netflix": "Netflix Top 10 (official)", "flixpatrol": "FlixPatrol"}
 
 # (title_id, one appearance of it in a chart)
 Appearance = tuple[str, RankPoint]
@@ -35,8 +35,11 @@ Appearance = tuple[str, RankPoint]
 Stream = tuple[str, str, Granularity]
 
 
-def title_rank_chart(show_name: str, appearances: Sequence[Appearance]) -> TitleRankChart | None:
-    """The chart of a show's ranks, or None when it has no daily or weekly history."""
+def title_rank_chart(
+    show_name: str, appearances: Sequence[Appearance], tr: Translator
+) -> TitleRankChart | None:
+    """The chart of a show's ranks, in the reader's language, or None when it has no daily or
+    weekly history."""
     streams: dict[Stream, list[RankPoint]] = {}
     for _, point in appearances:
         key = point.key
@@ -61,7 +64,7 @@ def title_rank_chart(show_name: str, appearances: Sequence[Appearance]) -> Title
     worldwide = [key for key in chosen if key.region == WORLD]
     series = tuple(
         RankSeries(
-            _label(key, several_worldwide=len(worldwide) > 1),
+            _label(key, tr, several_worldwide=len(worldwide) > 1),
             tuple(sorted(ranks[key].items())),
         )
         for key in chosen
@@ -71,15 +74,24 @@ def title_rank_chart(show_name: str, appearances: Sequence[Appearance]) -> Title
     while period <= last:
         periods.append(period)
         period += step
-    where = SOURCE_LABELS.get(source, source)
+    where = source_name(source, tr)
     if source != service:
         where += f" · {service_name(service)}"
+    weekly = granularity == "weekly"
+    years = "–".join(str(year) for year in sorted({first.year, last.year}))
+    rank_word = tr._("weekly rank") if weekly else tr._("daily rank")
     return TitleRankChart(
         title=show_name,
-        subtitle=f"{where} · {'weekly' if granularity == 'weekly' else 'daily'} rank",
+        subtitle=f"{where} · {rank_word}",
         granularity=granularity,
         series=series,
         periods=tuple(periods),
+        period_labels=tuple(tr.day_month(period) for period in periods),
+        axis_label=(
+            tr._("week ending · {years}", years=years)
+            if weekly
+            else tr._("day · {years}", years=years)
+        ),
     )
 
 
@@ -105,10 +117,11 @@ def _choose_charts(ranks: dict[ChartKey, dict[date, int]]) -> list[ChartKey]:
     return chosen
 
 
-def _label(key: ChartKey, *, several_worldwide: bool) -> str:
-    if key.region == WORLD:
-        return f"Worldwide · {key.category}" if several_worldwide else "Worldwide"
-    return region_label(key.region)
+def _label(key: ChartKey, tr: Translator, *, several_worldwide: bool) -> str:
+    name = region_label(key.region, tr)
+    if key.region == WORLD and several_worldwide:
+        return f"{name} · {category_label(key.category, tr)}"
+    return name
 
 
 def picture_filename(prefix: str, text: str) -> str:

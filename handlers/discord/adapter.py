@@ -29,6 +29,7 @@ from bot.commands import (
     BUTTON_PREFIX,
     COMMANDS,
     Argument,
+    ArgumentKind,
     Caller,
     Command,
     CommandService,
@@ -37,6 +38,8 @@ from bot.commands import (
     decode_button,
 )
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.i18n import DEFAULT_LANGUAGE, N_, chat_translator, language_from_platform, translator
+from bot.render import category_label
 from bot.subscriptions import Destination, Platform
 from handlers.discord.notifier import (
     BRAND_COLOUR,
@@ -82,7 +85,8 @@ def render_embed(reply: Reply) -> discord.Embed:
     )
     fields = list(reply.fields)
     if reply.suggestions:
-        fields.append(Field("Did you mean", "\n".join(f"• {s}" for s in reply.suggestions)))
+        did_you_mean = chat_translator(reply.language)._("Did you mean")
+        fields.append(Field(did_you_mean, "\n".join(f"• {s}" for s in reply.suggestions)))
     for field in fields[:EMBED_FIELDS_MAX]:
         embed.add_field(
             name=_clip(field.name, EMBED_FIELD_NAME_MAX),
@@ -131,6 +135,36 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
     for button in reply.buttons:
         view.add_item(CommandButton(button.payload(), button.label))
     return view
+
+
+class CommandTranslator(app_commands.Translator):
+    """Command and option descriptions, and category choices, in every language of ours that
+    Discord has a locale for (its clients show them in the user's language). Names stay as they
+    are: the same /top10 and `region` on every platform, in /help and in typed examples."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        language = language_from_platform(locale.value)
+        if not language or language == DEFAULT_LANGUAGE:
+            return None
+        where = context.location
+        tr = translator(language)
+        if where is app_commands.TranslationContextLocation.choice_name:
+            if string.extras.get("kind") != ArgumentKind.CATEGORY.value:
+                return None  # service and language names are names
+            text = category_label(string.message, tr)
+        elif where in (
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        ):
+            text = _clip(tr.gettext(string.message), COMMAND_DESCRIPTION_MAX)
+        else:
+            return None
+        return text if text != string.message else None
 
 
 class _Client(discord.Client):
@@ -190,6 +224,7 @@ class DiscordAdapter:
         # Alerts, operator alerts and owner DMs share the client: one gateway session.
         self.notifier = DiscordNotifier(self.client)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        self._translator = CommandTranslator()
         for command in COMMANDS:
             self.tree.add_command(self._app_command(command))
         self.client.add_dynamic_items(CommandButton)
@@ -202,6 +237,7 @@ class DiscordAdapter:
     async def setup(self) -> None:
         """Runs once after login, before the gateway connects: register the commands (only
         the process running shard 0 does, so N gateway processes register them once)."""
+        await self.tree.set_translator(self._translator)
         if not self._settings.sync_commands or not self._settings.sharding.runs_shard_zero:
             return
         if self._settings.guild_ids:
@@ -257,7 +293,12 @@ class DiscordAdapter:
             a.name: _clip(a.description, COMMAND_DESCRIPTION_MAX) for a in command.arguments
         }
         hooks.__discord_app_commands_param_choices__ = {
-            a.name: [app_commands.Choice(name=c.label, value=c.value) for c in a.choices]
+            a.name: [
+                app_commands.Choice(
+                    name=app_commands.locale_str(c.label, kind=a.kind.value), value=c.value
+                )
+                for c in a.choices
+            ]
             for a in command.arguments
             if a.choices
         }
@@ -304,9 +345,15 @@ class DiscordAdapter:
             destination=Destination(self.platform, str(channel_id)),
             private=private,
             check_admin=check_admin,
-            admin_rule="You need the Manage Channels permission to change this channel's alerts.",
+            admin_rule=N_(
+                "You need the Manage Channels permission to change this channel's alerts."
+            ),
             bot_can_post=private or can_post,
-            where="your DMs" if private else f"<#{channel_id}>",
+            where=N_("your DMs") if private else f"<#{channel_id}>",
+            # A server speaks its preferred locale (every channel in it); a DM the user's.
+            language=language_from_platform(
+                interaction.locale.value if private else _guild_locale(interaction)
+            ),
         )
 
     async def on_command(
@@ -325,8 +372,9 @@ class DiscordAdapter:
     async def on_button(self, interaction: Interaction, payload: str) -> None:
         decoded = decode_button(payload)
         if decoded is None:
+            tr = translator(language_from_platform(interaction.locale.value) or DEFAULT_LANGUAGE)
             await interaction.response.send_message(
-                "This button no longer works; use the slash command.", ephemeral=True
+                tr._("This button no longer works; use the slash command."), ephemeral=True
             )
             return
         name, arguments = decoded
@@ -368,17 +416,25 @@ class DiscordAdapter:
     # -- gateway events --------------------------------------------------------------------------
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self._channel_gone(channel.id, "channel deleted")
+        await self._channel_gone(channel.id, N_("channel deleted"))
 
     async def on_thread_delete(self, thread: discord.Thread) -> None:
-        await self._channel_gone(thread.id, "thread deleted")
+        await self._channel_gone(thread.id, N_("thread deleted"))
 
     async def _channel_gone(self, channel_id: int, reason: str) -> None:
         await self._lifecycle.gone(self.platform, str(channel_id), reason)
 
 
+def _guild_locale(interaction: Interaction) -> str | None:
+    locale = interaction.guild_locale
+    if locale is None and interaction.guild is not None:
+        locale = interaction.guild.preferred_locale
+    return locale.value if locale is not None else None
+
+
 __all__ = [
     "CommandButton",
+    "CommandTranslator",
     "DiscordAdapter",
     "DiscordSettings",
     "discord_settings",

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from bot.pictures.model import CardRow, ChartCard, Movement
+from bot.pictures.model import ChartCard
 from handlers.pictures.fitting import fit
 from handlers.pictures.fonts import font_chain
 from handlers.pictures.style import (
@@ -32,21 +32,6 @@ FOOTER_PX = 30
 MARGIN_PX = 40
 RANK_WIDTH_PX = 90  # the rank numbers' column
 MOVEMENT_WIDTH_PX = 150  # the movement column, right-aligned at the margin
-
-
-def movement_text(row: CardRow) -> str:
-    match row.movement:
-        case Movement.UP:
-            return f"▲{row.places}"
-        case Movement.DOWN:
-            return f"▼{row.places}"
-        case Movement.NEW:
-            return "NEW"
-        case Movement.BACK:
-            return "BACK"
-        case Movement.SAME:
-            return "="
-    return ""
 
 
 def card_figure(card: ChartCard) -> Figure:
@@ -126,7 +111,7 @@ def card_figure(card: ChartCard) -> Figure:
         text(
             WIDTH_PX - MARGIN_PX,
             middle,
-            movement_text(row),
+            row.mark,
             fontsize=BODY_PT,
             fontweight="bold",
             ha="right",

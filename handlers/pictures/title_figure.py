@@ -85,7 +85,7 @@ def title_figure(chart: TitleRankChart) -> Figure:
     axes.set_ylim(10.5, 0.5)  # #1 at the top
     axes.yaxis.set_major_locator(FixedLocator(list(range(1, 11))))
     axes.set_yticklabels([f"#{rank}" for rank in range(1, 11)])
-    _date_axis(axes, chart.periods, chart.granularity)
+    _date_axis(axes, chart)
     axes.tick_params(labelsize=SMALL_PT, colors=CHART_INK, length=6, width=1.5)
     axes.grid(axis="y", color=GRID, linewidth=1)
     axes.grid(axis="x", color=GRID, linewidth=1, alpha=0.6)
@@ -106,23 +106,17 @@ def title_figure(chart: TitleRankChart) -> Figure:
     return figure
 
 
-def _date_axis(axes: Axes, periods: tuple[date, ...], granularity: str) -> None:
+def _date_axis(axes: Axes, chart: TitleRankChart) -> None:
     """Dates below, at a few of the chart's own periods ("Sep 19"), the year(s) under them."""
+    periods = chart.periods
     positions = [_days(periods, p) for p in periods]
     pad = max((positions[-1] - positions[0]) * 0.03, 0.5)
     axes.set_xlim(positions[0] - pad, positions[-1] + pad)
     step = max(1, -(-(len(periods) - 1) // (MAX_DATE_TICKS - 1)))
     picks = sorted(range(len(periods) - 1, -1, -step))  # evenly spaced, the latest labelled
     axes.xaxis.set_major_locator(FixedLocator([positions[i] for i in picks]))
-    axes.set_xticklabels([f"{periods[i]:%b} {periods[i].day}" for i in picks])
-    years = sorted({periods[0].year, periods[-1].year})
-    span = "–".join(str(year) for year in years)
-    axes.set_xlabel(
-        f"{'week ending' if granularity == 'weekly' else 'day'} · {span}",
-        fontsize=SMALL_PT,
-        color=CHART_MUTED,
-        labelpad=10,
-    )
+    axes.set_xticklabels([chart.period_labels[i] for i in picks])
+    axes.set_xlabel(chart.axis_label, fontsize=SMALL_PT, color=CHART_MUTED, labelpad=10)
 
 
 def _days(periods: tuple[date, ...], period: date) -> int:

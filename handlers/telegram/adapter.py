@@ -44,6 +44,15 @@ from telegram.ext import (
 from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.text import split_text
+from bot.i18n import (
+    ENGLISH,
+    LANGUAGES,
+    N_,
+    Translator,
+    chat_translator,
+    language_from_platform,
+    translator,
+)
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
@@ -78,6 +87,7 @@ ALLOWED_UPDATES = [
 def render_html(reply: Reply) -> str:
     """A reply as Telegram HTML; every text from data is escaped."""
     esc = html.escape
+    tr = chat_translator(reply.language)
     parts = [f"<b>{'⚠️ ' if not reply.ok else ''}{esc(reply.title)}</b>"]
     parts.extend(esc(line) for line in reply.lines)
     for field in reply.fields:
@@ -86,7 +96,8 @@ def render_html(reply: Reply) -> str:
         parts.extend(esc(line) for line in field.value.split("\n"))
     if reply.suggestions:
         parts.append("")
-        parts.append("<i>Did you mean:</i>")
+        did_you_mean = tr._("Did you mean:")
+        parts.append(f"<i>{esc(did_you_mean)}</i>")
         parts.extend(f"• {esc(hint)}" for hint in reply.suggestions)
     if reply.footer:
         parts.append("")
@@ -102,12 +113,12 @@ def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[button] for button in buttons])
 
 
-def bot_commands() -> list[BotCommand]:
+def bot_commands(tr: Translator = ENGLISH) -> list[BotCommand]:
     """set_my_commands, generated from the registry: the usage line tells the arguments."""
     commands = []
     for command in COMMANDS:
         arguments = " ".join(a.usage() for a in command.arguments)
-        text = f"{command.description} {arguments}".strip()
+        text = f"{tr.gettext(command.description)} {arguments}".strip()
         commands.append(BotCommand(command.name, text[:TELEGRAM_COMMAND_DESCRIPTION_MAX]))
     return commands
 
@@ -119,12 +130,12 @@ def destination_of(message: Message) -> Destination:
 
 def _where(chat: Chat, message: Message) -> str:
     if chat.type == ChatType.PRIVATE:
-        return "this private chat"
+        return N_("this private chat")
     if message.is_topic_message:
-        return "this topic"
+        return N_("this topic")
     if chat.type == ChatType.CHANNEL:
-        return "this channel"
-    return "this group"
+        return N_("this channel")
+    return N_("this group")
 
 
 class TelegramAdapter:
@@ -170,7 +181,7 @@ class TelegramAdapter:
         app = self.application
         await app.initialize()  # getMe: a bad token fails here
         try:
-            await app.bot.set_my_commands(bot_commands())
+            await self._set_commands()
             if self.webhook is not None:
                 await self._start_webhook(self.webhook)
             else:
@@ -191,6 +202,17 @@ class TelegramAdapter:
         )
         await app.start()
         log.info("telegram: polling as @%s", app.bot.username)
+
+    async def _set_commands(self) -> None:
+        """The command menu in every language: the default list (English) for any client, and
+        one per other language for clients set to it (Telegram picks by the user's language)."""
+        bot = self.application.bot
+        await bot.set_my_commands(bot_commands())
+        for language in LANGUAGES:
+            if language != ENGLISH.language:
+                await bot.set_my_commands(
+                    bot_commands(translator(language)), language_code=language
+                )
 
     async def _start_webhook(self, server: WebhookServer) -> None:
         """Listen, point Telegram at us (what it kept meanwhile, up to a day of updates, comes
@@ -253,8 +275,13 @@ class TelegramAdapter:
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
 
-    def caller_for(self, message: Message, user_id: int | None) -> Caller:
+    def caller_for(
+        self, message: Message, user_id: int | None, language_code: str | None = None
+    ) -> Caller:
+        """Who runs a command where. A private chat that chose no language is answered in the
+        user's (Telegram's language_code); a group in its own choice only."""
         chat = message.chat
+        private = chat.type == ChatType.PRIVATE
         bot = self.application.bot
 
         async def check_admin() -> bool:
@@ -271,10 +298,11 @@ class TelegramAdapter:
             platform=self.platform,
             user_id=str(user_id if user_id is not None else chat.id),
             destination=destination_of(message),
-            private=chat.type == ChatType.PRIVATE,
+            private=private,
             check_admin=check_admin,
-            admin_rule="Only administrators of this group can change its subscriptions.",
+            admin_rule=N_("Only administrators of this group can change its subscriptions."),
             where=_where(chat, message),
+            language=language_from_platform(language_code) if private else "",
         )
 
     async def _on_command(self, update: Update, context: DefaultContext) -> None:
@@ -286,7 +314,9 @@ class TelegramAdapter:
         if name == START_COMMAND:
             name = "help"
         user = update.effective_user
-        caller = self.caller_for(message, user.id if user else None)
+        caller = self.caller_for(
+            message, user.id if user else None, user.language_code if user else None
+        )
         reply = await self._service.execute_text(name, " ".join(rest), caller)
         await self._answer(message, reply)
 
@@ -327,10 +357,11 @@ class TelegramAdapter:
         decoded = decode_button(query.data or "")
         message = query.message
         if decoded is None or not isinstance(message, Message):
-            await query.answer("This button no longer works; type the command instead.")
+            tr = translator(language_from_platform(query.from_user.language_code) or "en")
+            await query.answer(tr._("This button no longer works; type the command instead."))
             return
         name, arguments = decoded
-        caller = self.caller_for(message, query.from_user.id)
+        caller = self.caller_for(message, query.from_user.id, query.from_user.language_code)
         reply = await self._service.execute(name, arguments, caller)
         if not reply.ok:
             # Only the presser sees why (a pop-up), the group is not spammed.
@@ -366,7 +397,9 @@ class TelegramAdapter:
         status = change.new_chat_member.status
         if status in GONE_STATUSES:
             reason = (
-                "blocked by the user" if chat.type == ChatType.PRIVATE else "bot removed from chat"
+                N_("blocked by the user")
+                if chat.type == ChatType.PRIVATE
+                else N_("bot removed from chat")
             )
             await self._lifecycle.gone(self.platform, str(chat.id), reason)
         else:

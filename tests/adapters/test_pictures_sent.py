@@ -18,11 +18,12 @@ from bot.commands import CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.sender import Sender
 from bot.diff import DiffConfig
+from bot.i18n import ENGLISH
 from bot.models import ChartKey
 from bot.pictures.model import ChartRef, Picture
 from bot.pictures.service import PictureService
 from bot.pipeline import Pipeline
-from bot.subscriptions import Destination, SubscriptionSpec
+from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.console import ConsoleAdapter, ConsoleNotifier
 from handlers.discord.adapter import DiscordAdapter
 from handlers.pictures.renderer import MatplotlibRenderer
@@ -275,7 +276,9 @@ async def test_a_photo_whose_answer_was_lost_is_sent_once_more_and_no_more(
 async def test_a_file_id_telegram_forgot_is_uploaded_again(
     fake_telegram: FakeTelegram, storage: MemoryBackend, renderer: MatplotlibRenderer
 ) -> None:
-    card = await PictureService(storage, renderer).chart_picture(ChartRef(KR_TV, LAST_WEEK))
+    card = await PictureService(storage, renderer).chart_picture(
+        ChartRef(KR_TV, LAST_WEEK), ENGLISH
+    )
     assert isinstance(card, Picture)
     async with telegram_bot(fake_telegram) as bot:
         notifier = telegram_sender(bot)
@@ -318,7 +321,7 @@ async def test_discord_followers_get_the_card_in_the_embed_and_a_repeat_is_dropp
             assert_real_png(fake_discord.uploads[attachment["id"]])
         # Sent again after a crash, with the same nonce: Discord keeps the first message.
         before = len(fake_discord.messages)
-        card = await pictures.chart_picture(ChartRef(KR_TV, LAST_WEEK))
+        card = await pictures.chart_picture(ChartRef(KR_TV, LAST_WEEK), ENGLISH)
         await notifier.send("901", firsts[0].content, idempotency_key=firsts[0].nonce, picture=card)
     assert len(fake_discord.messages) == before and fake_discord.deduplicated == 1
 
@@ -336,3 +339,29 @@ async def test_the_console_gets_the_card_as_a_saved_file(
     path = Path(picture_line.removeprefix("🖼 "))
     assert path.name.startswith("top10-kr-tv-2021-11-21-")
     assert_real_png(await asyncio.to_thread(path.read_bytes))
+
+
+async def test_a_korean_chat_gets_the_card_drawn_in_korean(
+    make_fake_telegram: Any, last_week_pending: MemoryBackend, renderer: MatplotlibRenderer
+) -> None:
+    storage = last_week_pending
+    fake: FakeTelegram = await make_fake_telegram(time_scale=0.1)
+    await subscribe(storage, "telegram", [701, 702], FOLLOWS_KR_TV)
+    await storage.subscriptions.save_settings(
+        Destination("telegram", "702"), ChatSettings(language="ko")
+    )
+    await poll_last_week(storage)
+    pictures = PictureService(storage, renderer)
+    async with telegram_bot(fake) as bot:
+        await send_all(storage, telegram_sender(bot), pictures)
+    english, korean = (fake.chat_messages(chat)[0] for chat in (701, 702))
+    assert english["caption"].startswith("13 chart updates")
+    assert korean["caption"].startswith("차트 소식 13건")
+    assert pictures.renders == 2  # one card per language, each uploaded
+    photos = {m.chat_id: m.photo for m in fake.sent if m.method == "sendPhoto"}
+    assert photos == {701: KR_TV_CARD, 702: KR_TV_CARD}
+    english_png, korean_png = (
+        fake.file_content(message["photo"][0]["file_id"]) for message in (english, korean)
+    )
+    assert english_png != korean_png
+    assert_real_png(korean_png)

@@ -20,6 +20,7 @@ from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegra
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from tests.adapters.sender_rig import deliver
+from tests.adapters.telegram_rig import running_telegram
 from tests.chat_fixtures import chat_service
 from tests.fakes import FakeTelegram
 from tests.hostile_text import HOSTILE_ARGUMENTS
@@ -74,18 +75,8 @@ async def adapter(
     fake_telegram: FakeTelegram, service: CommandService, lifecycle: DestinationLifecycle
 ) -> AsyncIterator[TelegramAdapter]:
     fake_telegram.set_admins(GROUP_ID, [ADMIN_ID], owner_id=ADMIN_ID)
-    settings = TelegramSettings(
-        token=fake_telegram.token,
-        base_url=fake_telegram.base_url,
-        base_file_url=fake_telegram.base_file_url,
-        poll_timeout=1,
-    )
-    telegram = TelegramAdapter(service, settings, lifecycle)
-    await telegram.start()
-    try:
+    async with running_telegram(fake_telegram, service, lifecycle) as telegram:
         yield telegram
-    finally:
-        await telegram.stop()
 
 
 async def command(
@@ -115,7 +106,7 @@ async def test_top10_kr_end_to_end_in_a_group(
 async def test_commands_are_registered_from_the_registry(
     fake_telegram: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
-    (registered,) = fake_telegram.commands.values()
+    registered = fake_telegram.commands[('{"type": "default"}', "")]  # English, for any client
     assert [c["command"] for c in registered] == [c.name for c in COMMANDS]
     top10 = registered[0]
     assert top10["description"].endswith("[region] [category] [service] [date]")

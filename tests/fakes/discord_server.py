@@ -153,6 +153,66 @@ def _form_error(field_name: str, code: str, message: str) -> DiscordApiError:
     )
 
 
+# The locales Discord accepts in name_localizations / description_localizations.
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+# Discord's ceilings: command and option descriptions, choice names.
+LOCALIZED_TEXT_MAX = {"description_localizations": 100, "name_localizations": 100}
+
+
+def _check_localizations(node: JsonDict, path: str) -> None:
+    """Refuse localizations Discord refuses: an unknown locale, an empty or too long text.
+    Recurses into options and choices."""
+    for key, limit in LOCALIZED_TEXT_MAX.items():
+        for locale, text in (node.get(key) or {}).items():
+            if locale not in DISCORD_LOCALES:
+                raise _form_error(f"{path}.{key}.{locale}", "LOCALE_INVALID", "Invalid locale")
+            if not isinstance(text, str) or not 1 <= len(text) <= limit:
+                raise _form_error(
+                    f"{path}.{key}.{locale}",
+                    "BASE_TYPE_BAD_LENGTH",
+                    f"Must be between 1 and {limit} in length.",
+                )
+    for index, option in enumerate(node.get("options") or []):
+        _check_localizations(option, f"{path}.options.{index}")
+    for index, choice in enumerate(node.get("choices") or []):
+        _check_localizations(choice, f"{path}.choices.{index}")
+
+
 def _find_component(components: list[JsonDict], custom_id: str) -> JsonDict | None:
     """The component with ``custom_id`` among a message's components (rows, containers…)."""
     for component in components:
@@ -239,6 +299,7 @@ class DiscordGuild:
     members: dict[int, DiscordMember] = field(default_factory=dict)
     joined_at: float = field(default_factory=time.time)
     bot_role_id: int = 0
+    locale: str = "en-US"  # preferred_locale, and guild_locale of its interactions
 
 
 @dataclass
@@ -512,11 +573,12 @@ class FakeDiscord:
         owner_id: int = 1,
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        locale: str = "en-US",
     ) -> DiscordGuild:
         """A guild the bot is in, with the @everyone role (id = guild id) and the bot's managed
         role (``guild.bot_role_id``) carrying ``bot_permissions``. Guilds added after the
         client connected arrive as GUILD_CREATE."""
-        guild = DiscordGuild(id=guild_id, name=name, owner_id=owner_id)
+        guild = DiscordGuild(id=guild_id, name=name, owner_id=owner_id, locale=locale)
         guild.roles[guild_id] = DiscordRole(guild_id, "@everyone", everyone_permissions)
         bot_role = DiscordRole(
             self._snowflake(), self.bot_user["username"], bot_permissions, position=1, managed=True
@@ -874,8 +936,9 @@ class FakeDiscord:
         if guild_id is not None:
             member = self.guilds[guild_id].members[user_id]
             payload["guild_id"] = str(guild_id)
-            payload["guild_locale"] = "en-US"
-            payload["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
+            locale_of_guild = self.guilds[guild_id].locale
+            payload["guild_locale"] = locale_of_guild
+            payload["guild"] = {"id": str(guild_id), "locale": locale_of_guild, "features": []}
             payload["member"] = {
                 **self._member_json(member),
                 "permissions": str(member_permissions),
@@ -1284,7 +1347,7 @@ class FakeDiscord:
             "description": None,
             "banner": None,
             "premium_tier": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": guild.locale,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
         }
@@ -1642,7 +1705,8 @@ class FakeDiscord:
         if not isinstance(body, list):
             raise _form_error("_root", "LIST_TYPE_CONVERT", "Only iterables may be used")
         stored = []
-        for command in body:
+        for position, command in enumerate(body):
+            _check_localizations(command, str(position))
             kind = int(command.get("type", 1))
             key = (guild_id, command["name"], kind)
             command_id = self._command_ids.setdefault(key, self._snowflake())

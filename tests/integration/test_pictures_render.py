@@ -19,6 +19,7 @@ from matplotlib.text import Text
 
 from bot.chart_history import previous_chart
 from bot.commands.lookup import TitleLookup
+from bot.i18n import ENGLISH, Translator, translator
 from bot.models import WORLD, Chart, ChartKey
 from bot.pictures.chart_card import chart_card
 from bot.pictures.model import ChartCard, ChartRef, PictureUnavailable, TitleRankChart
@@ -56,22 +57,24 @@ def renderer() -> Iterator[MatplotlibRenderer]:
 
 
 async def squid_game(storage: MemoryBackend) -> tuple[str, str, list[Appearance]]:
-    show = await TitleLookup(storage, lambda: 0.0).resolve_show("Squid Game")
+    show = await TitleLookup(storage, lambda: 0.0).resolve_show("Squid Game", ENGLISH)
     appearances = [(t, p) for t in show.title_ids for p in await storage.title_history(t)]
     return show.name, show.norm, appearances
 
 
-async def squid_game_chart(storage: MemoryBackend) -> TitleRankChart:
+async def squid_game_chart(storage: MemoryBackend, tr: Translator = ENGLISH) -> TitleRankChart:
     name, _, appearances = await squid_game(storage)
-    chart = title_rank_chart(name, appearances)
+    chart = title_rank_chart(name, appearances, tr)
     assert chart is not None
     return chart
 
 
-async def world_card(storage: MemoryBackend, period: date = date(2021, 10, 10)) -> ChartCard:
+async def world_card(
+    storage: MemoryBackend, period: date = date(2021, 10, 10), tr: Translator = ENGLISH
+) -> ChartCard:
     chart = await storage.latest_chart(WORLD_TV_NON_ENGLISH, on_or_before=period)
     assert chart is not None and chart.period == period
-    return chart_card(chart, await previous_chart(storage, chart))
+    return chart_card(chart, await previous_chart(storage, chart), tr)
 
 
 def korean_films_charts() -> tuple[Chart, Chart]:
@@ -106,12 +109,13 @@ def visible_texts(figure: Figure) -> list[Text]:
     return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
+@pytest.mark.parametrize("language", ["en", "ko"])
 async def test_every_text_is_legible_at_phone_width_and_inside_the_picture(
-    storage: MemoryBackend,
+    storage: MemoryBackend, language: str
 ) -> None:
     """Shown 400 points wide on a phone, no text is under 12 points; none is cut off."""
-    title_chart = await squid_game_chart(storage)
-    card = await world_card(storage)
+    title_chart = await squid_game_chart(storage, translator(language))
+    card = await world_card(storage, tr=translator(language))
     with picture_style():
         for figure in (title_figure(title_chart), card_figure(card)):
             FigureCanvasAgg(figure).draw()  # lays out the texts (tick labels, legend)
@@ -128,7 +132,7 @@ async def test_every_text_is_legible_at_phone_width_and_inside_the_picture(
 
 async def test_a_long_title_is_cut_with_an_ellipsis_to_fit_its_row() -> None:
     chart, previous = korean_films_charts()
-    card = chart_card(chart, previous)
+    card = chart_card(chart, previous, ENGLISH)
     with picture_style():
         figure = card_figure(card)
         texts = [t.get_text() for t in visible_texts(figure)]
@@ -140,12 +144,25 @@ async def test_korean_titles_are_drawn_with_a_font_that_has_them(
     renderer: MatplotlibRenderer,
 ) -> None:
     chart, previous = korean_films_charts()
-    card = chart_card(chart, previous)
+    card = chart_card(chart, previous, ENGLISH)
     assert card.rows[-1].title == "레드슈즈"
     assert font_chain().drawable("레드슈즈") == "레드슈즈"
     with warnings.catch_warnings():
         # matplotlib warns "Glyph … missing from font(s)" for every box it draws instead.
         warnings.simplefilter("error")
+        assert_real_png(await renderer.chart_card(card))
+
+
+async def test_a_korean_chats_pictures_are_drawn_in_korean(
+    storage: MemoryBackend, renderer: MatplotlibRenderer
+) -> None:
+    chart = await squid_game_chart(storage, translator("ko"))
+    assert chart.subtitle.endswith("주간 순위") and chart.series[0].label == "전 세계"
+    card = await world_card(storage, tr=translator("ko"))
+    assert card.heading == "전 세계 · TV (비영어)" and card.rows[1].mark == "신규"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Glyph … missing" anywhere
+        assert_real_png(await renderer.title_chart(chart))
         assert_real_png(await renderer.chart_card(card))
 
 
@@ -182,17 +199,17 @@ async def test_each_picture_is_drawn_once_per_title_and_latest_period(
     counting = CountingRenderer(renderer)
     pictures = PictureService(storage, counting, cache_size=4)
     name, norm, appearances = await squid_game(storage)
-    first = await pictures.title_picture(name, norm, appearances)
+    first = await pictures.title_picture(name, norm, appearances, ENGLISH)
     assert first is not None and first.filename == "rank-squid-game.png"
-    assert await pictures.title_picture(name, norm, appearances) is first
+    assert await pictures.title_picture(name, norm, appearances, ENGLISH) is first
     # A week less: another latest period, another picture.
     last_week = max(p.period for _, p in appearances)
     earlier = [(t, p) for t, p in appearances if p.period < last_week]
-    second = await pictures.title_picture(name, norm, earlier)
+    second = await pictures.title_picture(name, norm, earlier, ENGLISH)
     assert second is not None and second.digest != first.digest
     # Many chats asking for one chart's card at once: drawn once.
     ref = ChartRef(WORLD_TV_NON_ENGLISH, date(2021, 10, 10))
-    cards = await asyncio.gather(*(pictures.chart_picture(ref) for _ in range(20)))
+    cards = await asyncio.gather(*(pictures.chart_picture(ref, ENGLISH) for _ in range(20)))
     assert len({card.digest for card in cards if card is not None}) == 1
     assert counting.drawn == ["Squid Game", "Squid Game", "Worldwide · TV (Non-English)"]
     assert pictures.renders == 3
@@ -204,7 +221,7 @@ async def test_the_cache_is_bounded(storage: MemoryBackend, renderer: Matplotlib
     week_one = ChartRef(WORLD_TV_NON_ENGLISH, date(2021, 10, 3))
     week_two = ChartRef(WORLD_TV_NON_ENGLISH, date(2021, 10, 10))
     for ref in (week_one, week_two, week_one):
-        assert await pictures.chart_picture(ref) is not None
+        assert await pictures.chart_picture(ref, ENGLISH) is not None
     assert len(counting.drawn) == 3
 
 
@@ -213,9 +230,9 @@ async def test_a_chart_not_stored_or_a_failing_drawing_gives_no_picture(
 ) -> None:
     pictures = PictureService(storage, renderer)
     # No chart of that day (the week ends on the 10th), none of that key.
-    assert await pictures.chart_picture(ChartRef(KR_FILMS, date(2021, 10, 11))) is None
+    assert await pictures.chart_picture(ChartRef(KR_FILMS, date(2021, 10, 11)), ENGLISH) is None
     kids = ChartKey("netflix", "netflix", "KR", "Kids TV", "weekly")
-    assert await pictures.chart_picture(ChartRef(kids, date(2021, 10, 10))) is None
+    assert await pictures.chart_picture(ChartRef(kids, date(2021, 10, 10)), ENGLISH) is None
 
     class Broken(CountingRenderer):
         async def chart_card(self, card: ChartCard) -> bytes:
@@ -224,7 +241,7 @@ async def test_a_chart_not_stored_or_a_failing_drawing_gives_no_picture(
     broken = PictureService(storage, Broken(renderer))
     with caplog.at_level(logging.WARNING, logger="bot.pictures.service"):
         ref = ChartRef(WORLD_TV_NON_ENGLISH, date(2021, 10, 10))
-        assert await broken.chart_picture(ref) is None
+        assert await broken.chart_picture(ref, ENGLISH) is None
     assert "no font for this" in caplog.text
 
 

@@ -15,6 +15,7 @@ from bot.__main__ import main
 from bot.catchup import CatchupSummary, event_age, fold_catchup, fold_catchup_per_chat
 from bot.config import Config, ConfigError, load_config
 from bot.events import Event, EventType
+from bot.i18n import ENGLISH
 from bot.models import WORLD, ChartKey
 from bot.poll import FAILED_POLLS_BEFORE_ALERT, Poller, PollOutput, operator_sink
 from bot.poll_config import load_poll_config, parse_duration
@@ -72,7 +73,7 @@ def test_old_events_fold_into_one_summary() -> None:
     fold = fold_catchup([*old, *recent], now=now, max_age=timedelta(days=2))
     assert fold.fresh == recent
     assert fold.summary is not None and list(fold.summary.events) == old
-    text = fold.summary.text()
+    text = fold.summary.text(ENGLISH)
     assert text.splitlines()[0] == (
         "Catch-up: 3 events from 2026-07-20 to 2026-07-22 while the bot was away."
     )

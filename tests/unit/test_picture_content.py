@@ -10,6 +10,7 @@ import pytest
 from bot.delivery.burst_picture import followed_chart
 from bot.delivery.digest import HEADER_BUDGET, build_digest
 from bot.events import Event, EventType
+from bot.i18n import ENGLISH, translator
 from bot.models import WORLD, Chart, ChartKey, Entry
 from bot.pictures.chart_card import chart_card
 from bot.pictures.model import ChartRef, Movement
@@ -51,7 +52,7 @@ def test_worldwide_comes_first_then_the_countries_it_charted_longest_and_highest
         *run("JP", [4, 1, 1, 1]),  # as long as KR, higher on average
         *run("DE", [None, None, None, 9]),
     ]
-    chart = title_rank_chart("Squid Game", appearances)
+    chart = title_rank_chart("Squid Game", appearances, ENGLISH)
     assert chart is not None
     assert [s.label for s in chart.series] == [
         "Worldwide",
@@ -70,7 +71,7 @@ def test_at_most_five_lines_one_per_country_and_the_best_place_of_two_seasons() 
     appearances = [p for code in countries for p in run(code, [2, 2])]
     appearances += run("US", [6, 6], category="Films")  # the same country's other list
     appearances += run("US", [1, 5], title_id="s2")  # another season in the same chart
-    chart = title_rank_chart("Show", appearances)
+    chart = title_rank_chart("Show", appearances, ENGLISH)
     assert chart is not None
     assert len(chart.series) == MAX_SERIES
     labels = [s.label for s in chart.series]
@@ -84,7 +85,7 @@ def test_several_worldwide_lists_are_named_by_their_category() -> None:
         *run(WORLD, [1, 1], category="TV (English)"),
         *run(WORLD, [4], category="Films (English)"),
     ]
-    chart = title_rank_chart("Show", appearances)
+    chart = title_rank_chart("Show", appearances, ENGLISH)
     assert chart is not None
     assert [s.label for s in chart.series] == [
         "Worldwide · TV (English)",
@@ -94,7 +95,7 @@ def test_several_worldwide_lists_are_named_by_their_category() -> None:
 
 def test_a_long_history_shows_the_latest_run_and_gaps_stay_gaps() -> None:
     ranks: list[int | None] = [5] * 40 + [None, None] + [1, 2]
-    chart = title_rank_chart("Show", run("KR", ranks))
+    chart = title_rank_chart("Show", run("KR", ranks), ENGLISH)
     assert chart is not None
     assert len(chart.periods) == MAX_PERIODS["weekly"]
     assert chart.periods[-1] == START + WEEK * 43
@@ -106,11 +107,11 @@ def test_a_long_history_shows_the_latest_run_and_gaps_stay_gaps() -> None:
 def test_the_richer_history_wins_and_all_time_lists_are_no_history() -> None:
     flixpatrol = ChartKey("flixpatrol", "netflix", "KR", "TV Shows", "daily")
     daily = [("s1", RankPoint(flixpatrol, START + timedelta(days=d), 2)) for d in range(10)]
-    chart = title_rank_chart("Show", [*run("KR", [1, 1]), *daily])
+    chart = title_rank_chart("Show", [*run("KR", [1, 1]), *daily], ENGLISH)
     assert chart is not None
     assert chart.granularity == "daily" and chart.subtitle == "FlixPatrol · Netflix · daily rank"
     alltime = ChartKey("netflix", "netflix", WORLD, "TV (English)", "alltime")
-    assert title_rank_chart("Show", [("s1", RankPoint(alltime, START, 3))]) is None
+    assert title_rank_chart("Show", [("s1", RankPoint(alltime, START, 3))], ENGLISH) is None
 
 
 @pytest.mark.parametrize(
@@ -148,18 +149,42 @@ def test_a_card_row_says_rank_title_movement_and_what_the_source_measures() -> N
         Entry(4, "e", "Returning", weeks_in_top10=6),
         Entry(5, "f", "Back From History"),
     )
-    card = chart_card(now, before, returning={"e", "f"})
+    card = chart_card(now, before, ENGLISH, returning={"e", "f"})
     assert card.heading == "Worldwide · TV (Non-English)"
     assert card.subtitle == "Netflix Top 10 (official) · week ending 2021-09-26"
-    assert [(r.rank, r.title, r.movement, r.places, r.detail) for r in card.rows] == [
-        (1, "Squid Game: Season 1", Movement.UP, 1, "4 wk · 412.9M h"),
-        (2, "Hellbound: Season 1", Movement.DOWN, 1, "2 wk · 12.3M views"),
-        (3, "Debut", Movement.NEW, 0, "1 wk"),
-        (4, "Returning", Movement.BACK, 0, "6 wk"),
-        (5, "Back From History", Movement.BACK, 0, ""),
+    assert [(r.rank, r.title, r.movement, r.mark, r.detail) for r in card.rows] == [
+        (1, "Squid Game: Season 1", Movement.UP, "▲1", "4 wk · 412.9M h"),
+        (2, "Hellbound: Season 1", Movement.DOWN, "▼1", "2 wk · 12.3M views"),
+        (3, "Debut", Movement.NEW, "NEW", "1 wk"),
+        (4, "Returning", Movement.BACK, "BACK", "6 wk"),
+        (5, "Back From History", Movement.BACK, "BACK", ""),
     ]
-    baseline = chart_card(before, None)
-    assert {row.movement for row in baseline.rows} == {Movement.UNKNOWN}
+    baseline = chart_card(before, None, ENGLISH)
+    assert {(row.movement, row.mark) for row in baseline.rows} == {(Movement.UNKNOWN, "")}
+
+
+def test_a_korean_chats_pictures_say_it_in_korean() -> None:
+    korean = translator("ko")
+    appearances = [*run("KR", [3, 1]), *run(WORLD, [2, 1], category="TV (Non-English)")]
+    chart = title_rank_chart("오징어 게임", appearances, korean)
+    assert chart is not None
+    assert [s.label for s in chart.series] == ["전 세계", "대한민국"]
+    assert chart.subtitle == "Netflix TOP 10 (공식) · 주간 순위"
+    assert chart.period_labels == ("9월 19일", "9월 26일")
+    assert chart.axis_label == "주 마감일 · 2021"
+    before = Chart(key("KR"), START, (Entry(1, "b", "Hellbound"),))
+    now = Chart(
+        key("KR"),
+        START + WEEK,
+        (
+            Entry(1, "a", "오징어 게임", weeks_in_top10=1),
+            Entry(2, "b", "Hellbound", hours=12_300_000),
+        ),
+    )
+    card = chart_card(now, before, korean)
+    assert card.heading == "대한민국 · TV"
+    assert card.subtitle == "Netflix TOP 10 (공식) · 2021년 9월 26일까지의 주간"
+    assert [(row.mark, row.detail) for row in card.rows] == [("신규", "1주"), ("▼1", "1230만시간")]
 
 
 # -- which chart a burst pictures ----------------------------------------------------------------
@@ -223,7 +248,7 @@ def many_deliveries(count: int) -> list[Delivery]:
 def test_the_picture_goes_with_the_first_message_cut_to_the_caption_limit() -> None:
     ref = ChartRef(KR_TV, START)
     parts = build_digest(
-        many_deliveries(60), 4096, telegram_text_length, picture=ref, caption_limit=1024
+        many_deliveries(60), 4096, telegram_text_length, ENGLISH, picture=ref, caption_limit=1024
     )
     assert parts[0].picture == ref and all(p.picture is None for p in parts[1:])
     assert telegram_text_length(parts[0].text) <= 1024
@@ -233,12 +258,14 @@ def test_the_picture_goes_with_the_first_message_cut_to_the_caption_limit() -> N
     assert sorted(carried) == list(range(1, 61))
     # The same deliveries are always cut the same way (the same keys after a crash).
     again = build_digest(
-        many_deliveries(60), 4096, telegram_text_length, picture=ref, caption_limit=1024
+        many_deliveries(60), 4096, telegram_text_length, ENGLISH, picture=ref, caption_limit=1024
     )
     assert [p.idempotency_key for p in again] == [p.idempotency_key for p in parts]
 
 
 def test_without_a_picture_the_caption_limit_changes_nothing() -> None:
-    plain = build_digest(many_deliveries(60), 4096, telegram_text_length)
-    limited = build_digest(many_deliveries(60), 4096, telegram_text_length, caption_limit=1024)
+    plain = build_digest(many_deliveries(60), 4096, telegram_text_length, ENGLISH)
+    limited = build_digest(
+        many_deliveries(60), 4096, telegram_text_length, ENGLISH, caption_limit=1024
+    )
     assert plain == limited
