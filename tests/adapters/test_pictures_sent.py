@@ -27,7 +27,7 @@ from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.console import ConsoleAdapter, ConsoleNotifier
 from handlers.discord.adapter import DiscordAdapter
 from handlers.pictures.renderer import MatplotlibRenderer
-from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
+from handlers.telegram.adapter import TelegramAdapter
 from handlers.telegram.notifier import TELEGRAM_CAPTION_MAX, telegram_text_length
 from storage.memory import MemoryBackend
 from tests.adapters.sender_rig import (
@@ -40,6 +40,7 @@ from tests.adapters.sender_rig import (
     telegram_bot,
     telegram_sender,
 )
+from tests.adapters.telegram_rig import running_telegram
 from tests.chat_fixtures import chat_charts, chat_service, load_chat_history
 from tests.fakes import FakeDiscord, FakeTelegram
 from tests.picture_checks import assert_real_png
@@ -89,19 +90,9 @@ def storage(service: CommandService) -> MemoryBackend:
 async def telegram_adapter(
     fake_telegram: FakeTelegram, service: CommandService, storage: MemoryBackend
 ) -> AsyncIterator[TelegramAdapter]:
-    settings = TelegramSettings(
-        token=fake_telegram.token,
-        base_url=fake_telegram.base_url,
-        base_file_url=fake_telegram.base_file_url,
-        poll_timeout=1,
-    )
     lifecycle = DestinationLifecycle(storage.subscriptions, storage.outbox)
-    adapter = TelegramAdapter(service, settings, lifecycle)
-    await adapter.start()
-    try:
+    async with running_telegram(fake_telegram, service, lifecycle) as adapter:
         yield adapter
-    finally:
-        await adapter.stop()
 
 
 async def test_telegram_title_comes_with_its_rank_chart_as_a_photo(
