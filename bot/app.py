@@ -60,6 +60,8 @@ class ChatLayer:
     # What the adapters call when a chat is gone or moved (the sender calls the same).
     lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
+    # The backend itself: its live messages and the charts they show.
+    storage: Backend
     pictures: PictureService | None = None  # /title's chart and the bursts' cards
 
 
@@ -92,6 +94,7 @@ async def build_chat_layer(
         ),
         aliases=load_aliases(config),  # a bad alias file stops the start, named
         pictures=pictures,
+        live=storage.live,
     )
     adapters = build_adapters(
         service,
@@ -103,7 +106,7 @@ async def build_chat_layer(
         out=out,
         picture_dir=pictures_config.console_directory(),
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, pictures)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage, pictures)
 
 
 def build_pictures(storage: Storage, config: PicturesConfig) -> PictureService | None:
@@ -224,14 +227,19 @@ def build_sender(
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     from bot.delivery.sender import Sender
 
-    return Sender(
+    sender = Sender(
         chat.outbox,
         [adapter.notifier for adapter in chat.adapters],
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
         pictures=chat.pictures,
+        live=chat.storage.live,
+        charts=chat.storage,
     )
+    # A live message started (or asked for again) is posted now, not at the next look.
+    chat.service.on_live_change = sender.wake
+    return sender
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -339,6 +347,8 @@ def _outbox_sender(
         config,
         catchup_max_age=catchup_max_age,
         pictures=pictures,
+        live=storage.live,
+        charts=storage,
     )
 
 

@@ -1,5 +1,6 @@
 """A chart's neighbours in history: the previous period (for movement) and the titles that come
-back to it. Shared by /top10 and the chart card pictures, so both mark the same movement."""
+back to it. Shared by /top10, the live messages and the chart cards, so all mark the same movement
+(bot.chart_movement)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ async def returning_titles(storage: Storage, chart: Chart, previous: Chart) -> s
         if any(p.key == chart.key and p.period < previous.period for p in history):
             returning.add(entry.title_id)
     return returning
+
+
+async def chart_neighbours(storage: Storage, chart: Chart) -> tuple[Chart | None, set[str]]:
+    """What a chart's movement is measured against: the previous chart (or None) and the titles
+    returning to it. /top10, the live messages and the chart cards all ask here."""
+    previous = await previous_chart(storage, chart)
+    returning = await returning_titles(storage, chart, previous) if previous else set()
+    return previous, returning

@@ -9,6 +9,7 @@ from datetime import date
 from bot.events import Event, EventType, Record
 from bot.i18n import N_, Translator
 from bot.models import ALL_REGIONS, WORLD, ChartKey, Entry
+from bot.sources.regions import region_flag
 
 SERVICE_NAMES = {
     "netflix": "Netflix",
@@ -119,6 +120,12 @@ def chart_label(key: ChartKey, tr: Translator) -> str:
     """'Netflix · South Korea · TV' — the reader's name for a chart family."""
     region = region_label(key.region, tr)
     return f"{service_name(key.service)} · {region} · {category_label(key.category, tr)}"
+
+
+def top10_title(key: ChartKey, tr: Translator) -> str:
+    """'🇰🇷 Top 10 — Netflix · South Korea · TV': the heading of /top10, of a live message and
+    of a chart card's description."""
+    return tr._("{flag} Top 10 — {chart}", flag=region_flag(key.region), chart=chart_label(key, tr))
 
 
 def big_number(value: int, tr: Translator) -> str:

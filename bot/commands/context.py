@@ -12,6 +12,7 @@ from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
 from bot.i18n import ENGLISH, Translator
+from bot.live_store import LiveStore
 from bot.models import ChartKey
 from bot.pictures.service import PictureService
 from bot.poll_report import LastPoll, last_poll_key
@@ -19,6 +20,10 @@ from bot.ports import Family, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings
 
 Clock = Callable[[], datetime]
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,10 @@ class CommandContext:
     # The language of the chat the command runs in (the service gives each command its own).
     tr: Translator = ENGLISH
     pictures: PictureService | None = None  # None: replies without pictures
+    # Live messages (/live); None where the store offers none.
+    live: LiveStore | None = None
+    # Called after /live changed what is owed, so the sender looks now, not at its next poll.
+    live_changed: Callable[[], None] = _nothing
 
     def today(self, settings: ChatSettings | None = None) -> date:
         """Today in the chat's time zone (UTC without settings)."""

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.commands import help as help_module
-from bot.commands import records, settings, status, subscribe, title, top10
+from bot.commands import live, records, settings, status, subscribe, title, top10
 from bot.commands.aliases import TitleAliases
 from bot.commands.autocomplete import complete
 from bot.commands.context import Clock, CommandContext, Handler
@@ -24,6 +24,7 @@ from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Call
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.untrusted import clean_text, quoted, shown
 from bot.i18n import Translator, chat_translator
+from bot.live_store import LiveStore
 from bot.pictures.service import PictureService
 from bot.ports import Storage, SubscriptionStore
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_ARGUMENT_LENGTH = 100
 
 # Every command module, in the order of the registry.
-COMMAND_MODULES = (top10, title, subscribe, records, status, settings, help_module)
+COMMAND_MODULES = (top10, title, subscribe, live, records, status, settings, help_module)
 HANDLERS: dict[str, Handler] = {
     name: handler for module in COMMAND_MODULES for name, handler in module.HANDLERS.items()
 }
@@ -59,9 +60,13 @@ class CommandService:
         monotonic: Callable[[], float] = monotonic_time.monotonic,
         pictures: PictureService | None = None,
         aliases: TitleAliases | None = None,
+        live: LiveStore | None = None,
     ) -> None:
+        """`live`: the store's live messages (Backend.live); without it /live says it is not
+        available. Set `on_live_change` to hear when /live changed what is owed."""
         self.storage = storage
         self.subscriptions = subscriptions
+        self.on_live_change: Callable[[], None] = lambda: None
         self._rate_limiter = (
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
         )
@@ -71,6 +76,8 @@ class CommandService:
             TitleLookup(storage, monotonic, aliases),
             clock,
             pictures=pictures,
+            live=live,
+            live_changed=lambda: self.on_live_change(),
         )
 
     async def translator_for(self, caller: Caller) -> Translator:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
-from bot.chart_history import previous_chart, returning_titles
+from bot.chart_history import chart_neighbours
+from bot.chart_movement import entry_movements, movement_mark
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import freshness_note
 from bot.commands.parsing import (
@@ -18,18 +19,18 @@ from bot.commands.registry import Caller
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.i18n import Translator
 from bot.models import WORLD, Chart, ChartKey
-from bot.pictures.model import Movement, entry_movements
+from bot.ports import Storage
 from bot.render import (
     category_label,
-    chart_label,
     display_title,
     entry_metrics,
     period_label,
     region_label,
     service_name,
     source_name,
+    top10_title,
 )
-from bot.sources.regions import region_flag, service_from_display_name
+from bot.sources.regions import service_from_display_name
 from bot.subscriptions import category_matches, fold_category
 
 # When /top10 names no category: the broadest list first.
@@ -53,23 +54,7 @@ def _category_rank(category: str) -> tuple[int, int, str]:
 
 
 # How /top10 marks a title that was not in the previous chart.
-DEBUT_MARK = " 🆕"
-
-
-def _movement_mark(movement: Movement, places: int, tr: Translator) -> str:
-    """How /top10 writes a movement: ' ▲2', ' ▼1', ' =', ' 🆕', ' ↩ back'."""
-    match movement:
-        case Movement.UP:
-            return f" ▲{places}"
-        case Movement.DOWN:
-            return f" ▼{places}"
-        case Movement.SAME:
-            return " ="
-        case Movement.NEW:
-            return DEBUT_MARK
-        case Movement.BACK:
-            return tr._(" ↩ back")
-    return ""
+DEBUT_MARK = "🆕"
 
 
 def format_chart(
@@ -82,7 +67,8 @@ def format_chart(
     """
     lines = []
     for entry, movement, places in entry_movements(chart, previous, returning):
-        move = _movement_mark(movement, places, tr)
+        mark = movement_mark(movement, places, new=DEBUT_MARK, back=tr._("↩ back"))
+        move = f" {mark}" if mark else ""
         metrics = entry_metrics(entry, tr)
         detail = f" · {metrics}" if metrics else ""
         lines.append(f"{entry.rank}. {display_title(entry.title, entry.season)}{move}{detail}")
@@ -125,29 +111,41 @@ def _select_keys(
     return keys
 
 
-async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+async def select_keys(
+    ctx: CommandContext, args: Mapping[str, str]
+) -> tuple[str, list[ChartKey], list[ChartKey]]:
+    """The region asked for (worldwide by default), its charts (all-time lists aside), and
+    those of the service and category asked for. ArgumentError when there are none."""
     tr = ctx.tr
     region = resolve_region_argument(args["region"], tr) if "region" in args else WORLD
     all_keys = await ctx.storage.chart_keys()
     region_keys = [k for k in all_keys if k.region == region and k.granularity != "alltime"]
     if not region_keys:
         stored = sorted({k.region for k in all_keys if k.granularity != "alltime"})
-        return error(
-            tr._("No chart stored for {where}", where=region_label(region, tr)),
-            tr._("Try /top10 world.")
-            if WORLD in stored
-            else tr._("Import or poll some data first."),
-            suggestions=[f"{region_label(code, tr)} ({code})" for code in stored][:5]
-            if WORLD not in stored
-            else (),
+        raise ArgumentError(
+            error(
+                tr._("No chart stored for {where}", where=region_label(region, tr)),
+                tr._("Try /top10 world.")
+                if WORLD in stored
+                else tr._("Import or poll some data first."),
+                suggestions=[f"{region_label(code, tr)} ({code})" for code in stored][:5]
+                if WORLD not in stored
+                else (),
+            )
         )
+    keys = _select_keys(args, region_keys, region_label(region, tr), tr)
+    return region, region_keys, keys
+
+
+async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
+    region, region_keys, keys = await select_keys(ctx, args)
     where = region_label(region, tr)
-    keys = _select_keys(args, region_keys, where, tr)
     settings = await ctx.subscriptions.get_settings(caller.destination)
     wanted_date = (
         resolve_date_argument(args["date"], ctx.today(settings), tr) if "date" in args else None
     )
-    chart = await _pick_chart(ctx, keys, wanted_date)
+    chart = await pick_chart(ctx.storage, keys, wanted_date)
     if chart is None:
         day = tr.date(wanted_date) if wanted_date is not None else tr._("today")
         return error(
@@ -155,7 +153,6 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             tr._("Try a later date, or leave the date out for the latest chart."),
         )
     key = chart.key
-    previous = await previous_chart(ctx.storage, chart)
     lists_here = sorted(
         {
             k.category
@@ -175,16 +172,16 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             key.granularity, chart.period, ctx.today(settings), last_poll, tr
         )
         footer += f" · {freshness}"
-    returning = await returning_titles(ctx.storage, chart, previous) if previous else set()
+    previous, returning = await chart_neighbours(ctx.storage, chart)
     return Reply(
-        title=tr._("{flag} Top 10 — {chart}", flag=region_flag(region), chart=chart_label(key, tr)),
+        title=top10_title(key, tr),
         lines=format_chart(chart, previous, tr, returning),
         footer=footer,
     )
 
 
-async def _pick_chart(
-    ctx: CommandContext, keys: Sequence[ChartKey], on_or_before: date | None
+async def pick_chart(
+    storage: Storage, keys: Sequence[ChartKey], on_or_before: date | None = None
 ) -> Chart | None:
     """The chart /top10 shows: Netflix first, the broadest list, then the freshest source."""
 
@@ -194,13 +191,13 @@ async def _pick_chart(
 
     best = min(preference(k) for k in keys)
     candidates = [k for k in keys if preference(k) == best]
-    charts = [await ctx.storage.latest_chart(k, on_or_before=on_or_before) for k in candidates]
+    charts = [await storage.latest_chart(k, on_or_before=on_or_before) for k in candidates]
     found = [c for c in charts if c is not None]
     if not found:
         # The preferred lists have nothing that old: fall back to any list of the selection.
         others = [k for k in keys if k not in candidates]
         for key in sorted(others, key=preference):
-            chart = await ctx.storage.latest_chart(key, on_or_before=on_or_before)
+            chart = await storage.latest_chart(key, on_or_before=on_or_before)
             if chart is not None:
                 return chart
         return None

@@ -8,12 +8,21 @@ its news come from many charts, and /title draws the title's own picture. Events
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
+from bot.catchup import event_age
 from bot.events import Event
+from bot.i18n import chat_translator
 from bot.models import ALL_REGIONS, WORLD
-from bot.pictures.model import ChartRef
-from bot.subscriptions import Subscription, SubscriptionSpec
+from bot.pictures.model import ChartRef, Picture
+from bot.pictures.service import PictureService
+from bot.ports import ClaimedGroup, SubscriptionStore
+from bot.subscriptions import ChatSettings, Subscription, SubscriptionSpec
+
+log = logging.getLogger(__name__)
 
 PICTURED_GRANULARITIES = ("weekly", "daily")
 
@@ -51,3 +60,51 @@ def followed_chart(
 def _pictured(event: Event) -> bool:
     chart = event.chart
     return chart.granularity in PICTURED_GRANULARITIES and chart.region != ALL_REGIONS
+
+
+class BurstPictures:
+    """The sender's side of the cards: which chart a group's digest shows (its drawing starts as
+    soon as the group is admitted, so it is ready, and cached for every other chat, when the
+    message goes), and the picture when it goes."""
+
+    def __init__(
+        self,
+        pictures: PictureService,
+        subscriptions: SubscriptionStore,
+        catchup_max_age: timedelta | None,
+    ) -> None:
+        self._pictures = pictures
+        self._subscriptions = subscriptions
+        self._catchup_max_age = catchup_max_age
+        # Drawings started for admitted groups; the sender cancels those left when it stops.
+        self.drawing: set[asyncio.Task[Picture | None]] = set()
+
+    async def chart_of(self, group: ClaimedGroup) -> ChartRef | None:
+        """The followed chart whose card goes with this group's digest, if any."""
+        max_age = self._catchup_max_age
+        fresh = [
+            d.event
+            for d in group.deliveries
+            if max_age is None or event_age(d.event, d.queued_at) <= max_age
+        ]
+        if not may_carry_a_picture(fresh):
+            return None
+        try:
+            subscriptions = await self._subscriptions.subscriptions_of(group.destination)
+        except Exception:
+            log.exception("%s: reading subscriptions failed; no picture", group.destination)
+            return None
+        chart = followed_chart(fresh, subscriptions)
+        if chart is not None:
+            tr = chat_translator(group.settings.language)
+            task = asyncio.create_task(self._pictures.chart_picture(chart, tr))
+            self.drawing.add(task)
+            task.add_done_callback(self.drawing.discard)
+        return chart
+
+    async def picture(self, chart: ChartRef | None, settings: ChatSettings) -> Picture | None:
+        """The card of the message about to go, in the chat's language (cached: drawn once per
+        chart, period and language); None without one or when drawing failed."""
+        if chart is None:
+            return None
+        return await self._pictures.chart_picture(chart, chat_translator(settings.language))

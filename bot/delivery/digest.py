@@ -83,9 +83,10 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int, tr: Translator) -> str:
+def _header(total_events: int, part: int, parts: int, tr: Translator, heading: str = "") -> str:
     header = tr.n_("{n} chart update", "{n} chart updates", total_events)
-    return header + (f" ({part}/{parts})" if parts > 1 else "")
+    named = f"{heading}: {header}" if heading else header
+    return named + (f" ({part}/{parts})" if parts > 1 else "")
 
 
 def build_digest(
@@ -95,6 +96,7 @@ def build_digest(
     tr: Translator,
     *,
     catchup_max_age: timedelta | None = None,
+    heading: str = "",
     picture: ChartRef | None = None,
     caption_limit: int | None = None,
 ) -> list[DigestPart]:
@@ -109,12 +111,13 @@ def build_digest(
     at queueing, so a message sent again after a crash is cut exactly as before. Text is in the
     chat's language (`tr`).
 
+    `heading` names the digest in its header line ("Daily digest: 12 chart updates").
     `picture` goes with the first message, whose text is then at most `caption_limit`.
     """
     first_limit = min(limit, caption_limit) if picture is not None and caption_limit else limit
     if first_limit <= HEADER_BUDGET + 8:
         raise ValueError(f"a text limit of {first_limit} leaves no room for a digest")
-    parts = _digest_parts(deliveries, limit, first_limit, measure, tr, catchup_max_age)
+    parts = _digest_parts(deliveries, limit, first_limit, measure, tr, catchup_max_age, heading)
     if picture is not None:
         parts[0] = replace(parts[0], picture=picture)
     return parts
@@ -127,6 +130,7 @@ def _digest_parts(
     measure: Measure,
     tr: Translator,
     catchup_max_age: timedelta | None,
+    heading: str,
 ) -> list[DigestPart]:
     # Units are cut to fit the first message's budget, and each message is packed to its own.
     budget = first_limit - HEADER_BUDGET
@@ -198,7 +202,7 @@ def _digest_parts(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        header = _header(len(cards) + len(ordered), number, len(parts), tr)
+        header = _header(len(cards) + len(ordered), number, len(parts), tr, heading)
         text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)

@@ -25,20 +25,21 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.catchup import DEFAULT_CATCHUP_MAX_AGE, event_age
-from bot.delivery.burst_picture import followed_chart, may_carry_a_picture
+from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.delivery.burst_picture import BurstPictures
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
+from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_of, quiet_until
 from bot.events import Event
 from bot.i18n import chat_translator
-from bot.pictures.model import ChartRef, Picture
+from bot.live_store import LiveStore
 from bot.pictures.service import PictureService
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,18 @@ class Sender:
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
         pictures: PictureService | None = None,
+        live: LiveStore | None = None,
+        charts: Storage | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
-        followed chart carries its card (None: text only)."""
+        followed chart carries its card (None: text only). With `live` and `charts` (a
+        backend's live messages and chart history) it keeps the live messages up to date too,
+        through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
-        self._subscriptions = subscriptions
-        self._pictures = pictures
-        self._drawing: set[asyncio.Task[Picture | None]] = set()
+        self._pictures = (
+            BurstPictures(pictures, subscriptions, catchup_max_age) if pictures else None
+        )
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -87,6 +92,13 @@ class Sender:
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
             outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+        )
+        self._live = (
+            LiveUpdater(
+                live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            )
+            if live is not None and charts is not None
+            else None
         )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
@@ -100,6 +112,8 @@ class Sender:
         """New deliveries were committed: look for them now rather than at the next poll."""
         for lane in self._lanes.values():
             lane.wake.set()
+        if self._live is not None:
+            self._live.wake()
 
     async def on_new_events(self, events: Sequence[Event]) -> None:
         """The pipeline's event sink: the outbox rows were written with the events."""
@@ -116,6 +130,10 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if self._live is not None:
+                    claimers.append(
+                        asyncio.create_task(self._live_loop(self._live, lane, until_idle))
+                    )
                 helpers.append(asyncio.create_task(self._renew_leases(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
@@ -126,7 +144,8 @@ class Sender:
             else:
                 await asyncio.gather(*claimers, *helpers)
         finally:
-            tasks = [*claimers, *helpers, *self._drawing]
+            drawing = self._pictures.drawing if self._pictures else ()
+            tasks = [*claimers, *helpers, *drawing]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -149,17 +168,24 @@ class Sender:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
-        config = self.config
+    async def _until_ready(self, lane: Lane, until_idle: bool) -> None:
         while True:
             try:
                 await lane.notifier.wait_until_ready()
-                break
+                return
             except Exception:
                 if until_idle:
                     raise  # a run from cron reports it and ends; the next run tries again
                 log.exception("%s: not ready to send; trying again", lane.platform)
-                await asyncio.sleep(config.idle_poll_seconds)
+                await asyncio.sleep(self.config.idle_poll_seconds)
+
+    async def _live_loop(self, live: LiveUpdater, lane: Lane, until_idle: bool) -> None:
+        await self._until_ready(lane, until_idle)
+        await live.run(lane, until_idle=until_idle)
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        await self._until_ready(lane, until_idle)
         while True:
             lane.wake.clear()
             lane.room.clear()
@@ -210,6 +236,11 @@ class Sender:
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
                 continue
+            due_now, held = await hold_details(self._outbox, group, now)
+            self.stats.held_for_digest += held
+            if due_now is None:
+                continue
+            group = due_now
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
@@ -218,53 +249,20 @@ class Sender:
                 self.stats.held_for_quiet_hours += 1
                 continue
             notifier = lane.notifier
-            picture = await self._burst_picture(group)
+            tr = chat_translator(group.settings.language)
+            picture = await self._pictures.chart_of(group) if self._pictures else None
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
-                chat_translator(group.settings.language),
+                tr,
                 catchup_max_age=self._catchup_max_age,
+                heading=tr._("Daily digest") if is_daily_digest(group) else "",
                 picture=picture,
                 caption_limit=notifier.caption_limit,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
-
-    async def _burst_picture(self, group: ClaimedGroup) -> ChartRef | None:
-        """The followed chart whose card goes with this group's digest, if any; its drawing
-        starts now, so it is ready (and cached for every other chat) when the message goes."""
-        if self._pictures is None:
-            return None
-        max_age = self._catchup_max_age
-        fresh = [
-            d.event
-            for d in group.deliveries
-            if max_age is None or event_age(d.event, d.queued_at) <= max_age
-        ]
-        if not may_carry_a_picture(fresh):
-            return None
-        try:
-            subscriptions = await self._subscriptions.subscriptions_of(group.destination)
-        except Exception:
-            log.exception("%s: reading subscriptions failed; no picture", group.destination)
-            return None
-        chart = followed_chart(fresh, subscriptions)
-        if chart is not None:
-            tr = chat_translator(group.settings.language)
-            task = asyncio.create_task(self._pictures.chart_picture(chart, tr))
-            self._drawing.add(task)
-            task.add_done_callback(self._drawing.discard)
-        return chart
-
-    async def _picture(self, item: QueuedDigest) -> Picture | None:
-        """The picture of the message about to go, in the chat's language (cached: drawn once
-        per chart, period and language)."""
-        part = item.parts[0]
-        if part.picture is None or self._pictures is None:
-            return None
-        tr = chat_translator(item.group.settings.language)
-        return await self._pictures.chart_picture(part.picture, tr)
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -307,7 +305,12 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
-        picture = await self._picture(item)  # None: drawing failed; the text goes alone
+        # None: no card, or drawing failed; the text goes alone.
+        picture = (
+            await self._pictures.picture(part.picture, item.group.settings)
+            if self._pictures
+            else None
+        )
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(

@@ -13,26 +13,20 @@ from bot.pictures.model import (
     CardRow,
     ChartCard,
     ChartRef,
-    Movement,
     Picture,
     PictureRenderer,
     PictureUnavailable,
     RankSeries,
     TitleRankChart,
-    entry_movements,
-    movement_between,
 )
 
 __all__ = [
     "CardRow",
     "ChartCard",
     "ChartRef",
-    "Movement",
     "Picture",
     "PictureRenderer",
     "PictureUnavailable",
     "RankSeries",
     "TitleRankChart",
-    "entry_movements",
-    "movement_between",
 ]

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from bot.chart_movement import entry_movements, movement_mark
 from bot.i18n import Translator
 from bot.models import Chart
-from bot.pictures.model import CardRow, ChartCard, Movement, entry_movements
+from bot.pictures.model import CardRow, ChartCard
 from bot.pictures.title_chart import picture_filename
 from bot.render import (
     category_label,
-    chart_label,
     display_title,
     entry_metrics,
     period_label,
     region_label,
     service_name,
     source_name,
+    top10_title,
 )
 
 
@@ -32,7 +33,7 @@ def chart_card(
             entry.rank,
             display_title(entry.title, entry.season),
             movement,
-            movement_mark(movement, places, tr),
+            movement_mark(movement, places, new=tr._("NEW"), back=tr._("BACK")),
             places,
             entry_metrics(entry, tr),
         )
@@ -48,27 +49,11 @@ def chart_card(
     )
 
 
-def movement_mark(movement: Movement, places: int, tr: Translator) -> str:
-    """How a card shows a movement: ▲3, ▼2, NEW, BACK, = (nothing without a previous chart)."""
-    match movement:
-        case Movement.UP:
-            return f"▲{places}"
-        case Movement.DOWN:
-            return f"▼{places}"
-        case Movement.NEW:
-            return tr._("NEW")
-        case Movement.BACK:
-            return tr._("BACK")
-        case Movement.SAME:
-            return "="
-    return ""
-
-
 def card_filename(chart: Chart) -> str:
     key = chart.key
     return picture_filename("top10", f"{key.region}-{key.category}-{chart.period.isoformat()}")
 
 
 def card_description(chart: Chart, tr: Translator) -> str:
-    label = chart_label(chart.key, tr)
-    return f"Top 10 — {label}, {period_label(chart.key.granularity, chart.period, tr)}"
+    """Alt text: the heading /top10 and a live message give the chart, and its period."""
+    return f"{top10_title(chart.key, tr)}, {period_label(chart.key.granularity, chart.period, tr)}"

@@ -7,13 +7,12 @@ The core decides what to draw (which charts, which ranks, which words); an adapt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Protocol
 
-from bot.models import Chart, ChartKey, Entry, Granularity
+from bot.chart_movement import Movement
+from bot.models import ChartKey, Granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,50 +50,6 @@ class TitleRankChart:
     periods: tuple[date, ...]  # every period of the chosen charts in the shown span, sorted
     period_labels: tuple[str, ...]  # each period as the axis says it: "Sep 19", "9월 19일"
     axis_label: str  # under the dates: "week ending · 2021"
-
-
-class Movement(StrEnum):
-    UP = "up"
-    DOWN = "down"
-    SAME = "same"
-    NEW = "new"  # the source says it is the title's first period in the Top 10
-    BACK = "back"  # not in the previous chart, but charted before
-    UNKNOWN = "unknown"  # no previous chart to compare with
-
-
-def entry_movements(
-    chart: Chart, previous: Chart | None, returning: Collection[str] = ()
-) -> list[tuple[Entry, Movement, int]]:
-    """Each entry of `chart` by rank, with how it moved since `previous` and by how many places
-    (/top10 writes it, a chart card draws it). `returning`: title ids absent from `previous`
-    that were in this chart before (re-entries, marked apart from debuts)."""
-    before = {e.title_id: e.rank for e in previous.entries} if previous else {}
-    moves = []
-    for entry in sorted(chart.entries, key=lambda e: e.rank):
-        movement, places = movement_between(
-            before.get(entry.title_id),
-            entry.rank,
-            has_previous=previous is not None,
-            returning=entry.title_id in returning,
-        )
-        moves.append((entry, movement, places))
-    return moves
-
-
-def movement_between(
-    previous_rank: int | None, rank: int, *, has_previous: bool, returning: bool
-) -> tuple[Movement, int]:
-    """How a title moved since the previous chart, and by how many places. `returning`: absent
-    from the previous chart but in this chart before it (a re-entry, not a debut)."""
-    if not has_previous:
-        return Movement.UNKNOWN, 0
-    if previous_rank is None:
-        return (Movement.BACK if returning else Movement.NEW), 0
-    if previous_rank > rank:
-        return Movement.UP, previous_rank - rank
-    if previous_rank < rank:
-        return Movement.DOWN, rank - previous_rank
-    return Movement.SAME, 0
 
 
 @dataclass(frozen=True, slots=True)

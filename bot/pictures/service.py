@@ -15,7 +15,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
-from bot.chart_history import previous_chart, returning_titles
+from bot.chart_history import chart_neighbours
 from bot.i18n import Translator
 from bot.pictures.chart_card import card_description, card_filename, chart_card
 from bot.pictures.model import ChartRef, Picture, PictureRenderer, PictureUnavailable
@@ -73,8 +73,7 @@ class PictureService:
             chart = await self._storage.latest_chart(ref.key, on_or_before=ref.period)
             if chart is None or chart.period != ref.period:
                 return None
-            previous = await previous_chart(self._storage, chart)
-            returning = await returning_titles(self._storage, chart, previous) if previous else ()
+            previous, returning = await chart_neighbours(self._storage, chart)
             data = await self._renderer.chart_card(chart_card(chart, previous, tr, returning))
             return Picture(data, card_filename(chart), card_description(chart, tr))
 

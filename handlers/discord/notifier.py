@@ -14,7 +14,7 @@ import io
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.commands.reply import Button
 from bot.pictures.model import Picture
@@ -22,6 +22,7 @@ from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
     DestinationGone,
+    MessageGone,
     MessageRejected,
     RetryLater,
     TransientFailure,
@@ -55,6 +56,8 @@ DISCORD_GONE_CODES = {
     50013: "missing permissions",
     50083: "thread is archived",
 }
+# "Unknown Message": the message to edit was deleted (a live message is then posted anew).
+DISCORD_UNKNOWN_MESSAGE = 10008
 # The stripe of every embed: replies and the one that shows an alert's picture.
 BRAND_COLOUR = discord.Colour.from_rgb(229, 9, 20)
 # When discord.py gives up on a 429 it does not say how long to wait; this is Discord's usual
@@ -91,6 +94,8 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, discord.RateLimited):
         return RetryLater(exc.retry_after)
     if isinstance(exc, discord.HTTPException):
+        if exc.code == DISCORD_UNKNOWN_MESSAGE:
+            return MessageGone(exc.text or "unknown message")
         if exc.code in DISCORD_GONE_CODES:
             return DestinationGone(DISCORD_GONE_CODES[exc.code])
         if exc.status in (403, 404):
@@ -200,6 +205,33 @@ class DiscordNotifier:
         buttons: Sequence[Button] = (),
         picture: Picture | None = None,
     ) -> None:
+        await self._create(destination, text, idempotency_key, buttons, picture)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        return await self._create(destination, text, idempotency_key, ())
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        target = Destination.from_address(self.platform, destination)
+        if not message_id.isdigit():
+            raise MessageGone(f"not a Discord message id: {message_id!r}")
+        channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                content=discord_content(text), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except Exception as exc:
+            await self._raise_for(target, exc)
+
+    async def _create(
+        self,
+        destination: str,
+        text: str,
+        idempotency_key: str | None,
+        buttons: Sequence[Button],
+        picture: Picture | None = None,
+    ) -> str:
+        """POST a channel message (with a picture: uploaded, shown in an embed); the new
+        message's id."""
         target = Destination.from_address(self.platform, destination)
         # A thread is a channel of its own on Discord.
         channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
@@ -213,14 +245,18 @@ class DiscordNotifier:
             extra["file"] = picture_file(picture)
             extra["embed"] = show_picture(discord.Embed(colour=BRAND_COLOUR), picture)
         try:
-            await channel.send(
+            message = await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
             )
         except Exception as exc:
-            error = discord_delivery_error(exc)
-            if isinstance(error, DestinationGone):
-                await self.tell_owner(target.chat_id, error.reason)
-            raise error from exc
+            await self._raise_for(target, exc)
+        return str(message.id)
+
+    async def _raise_for(self, target: Destination, exc: Exception) -> NoReturn:
+        error = discord_delivery_error(exc)
+        if isinstance(error, DestinationGone):
+            await self.tell_owner(target.chat_id, error.reason)
+        raise error from exc
 
     async def tell_owner(self, channel_id: str, reason: str) -> bool:
         """DM the owner of the server a lost channel belongs to, when the gateway cache knows

@@ -24,6 +24,7 @@ from bot.ports import (
     DeliveryUncertain,
     DestinationGone,
     DestinationMoved,
+    MessageGone,
     MessageRejected,
     RetryLater,
     TransientFailure,
@@ -55,6 +56,17 @@ TELEGRAM_GONE_PHRASES = (
     "bot was kicked",
     "bot is not a member",
 )
+
+# editMessageText answers 400 with these when the message is not there to edit (deleted, or in
+# a chat the bot left): a live message is then posted anew.
+TELEGRAM_MESSAGE_GONE_PHRASES = (
+    "message to edit not found",
+    "message can't be edited",
+    "message_id_invalid",
+)
+# …and with this when the text is what the message already shows (an edit repeated after a
+# crash): nothing to do.
+TELEGRAM_NOT_MODIFIED = "message is not modified"
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -91,6 +103,8 @@ def telegram_delivery_error(exc: telegram_error.TelegramError) -> DeliveryError:
     if isinstance(exc, telegram_error.Forbidden):  # blocked by the user, kicked from the group
         return DestinationGone(exc.message)
     if isinstance(exc, telegram_error.BadRequest):
+        if any(phrase in exc.message.lower() for phrase in TELEGRAM_MESSAGE_GONE_PHRASES):
+            return MessageGone(exc.message)
         if any(phrase in exc.message.lower() for phrase in TELEGRAM_GONE_PHRASES):
             return DestinationGone(exc.message)
         return MessageRejected(exc.message)
@@ -132,15 +146,43 @@ class TelegramNotifier:
         picture: Picture | None = None,
     ) -> None:
         # Telegram has no idempotency key: a resent message is a duplicate (bot/delivery/sender).
-        # With a picture the message is one photo whose caption is the text.
+        await self._send(destination, text, buttons, picture)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        return await self._send(destination, text, ())
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        target = Destination.from_address(self.platform, destination)
+        if not message_id.lstrip("-").isdigit():
+            raise MessageGone(f"not a Telegram message id: {message_id!r}")
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=int(target.chat_id),
+                message_id=int(message_id),
+                link_preview_options=_NO_PREVIEW,
+            )
+        except telegram_error.TelegramError as exc:
+            if TELEGRAM_NOT_MODIFIED in exc.message.lower():
+                return
+            raise telegram_delivery_error(exc) from exc
+
+    async def _send(
+        self,
+        destination: str,
+        text: str,
+        buttons: Sequence[Button],
+        picture: Picture | None = None,
+    ) -> str:
+        """sendMessage (with a picture: one photo whose caption is the text); the new message's
+        id."""
         target = Destination.from_address(self.platform, destination)
         chat_id = int(target.chat_id)
         thread_id = int(target.thread_id) if target.thread_id else None
         try:
             if picture is not None:
-                await self._send_photo(chat_id, thread_id, text, buttons, picture)
-                return
-            await self.bot.send_message(
+                return await self._send_photo(chat_id, thread_id, text, buttons, picture)
+            message = await self.bot.send_message(
                 chat_id=chat_id,
                 text=text,
                 message_thread_id=thread_id,
@@ -151,6 +193,7 @@ class TelegramNotifier:
             # Nobody to tell about a lost chat: a user who blocked the bot, or a group that
             # removed it, did so themselves and cannot be written to.
             raise telegram_delivery_error(exc) from exc
+        return str(message.message_id)
 
     async def _send_photo(
         self,
@@ -159,19 +202,20 @@ class TelegramNotifier:
         caption: str,
         buttons: Sequence[Button],
         picture: Picture,
-    ) -> None:
-        """The picture by its file_id when it was uploaded before, else uploaded (once)."""
+    ) -> str:
+        """The picture by its file_id when it was uploaded before, else uploaded (once); the
+        new message's id."""
         known = self._photo_ids.get(picture.digest)
         if known is not None:
             try:
-                await self.bot.send_photo(
+                sent = await self.bot.send_photo(
                     chat_id,
                     known,
                     caption=caption,
                     message_thread_id=thread_id,
                     reply_markup=command_keyboard(buttons),
                 )
-                return
+                return str(sent.message_id)
             except telegram_error.BadRequest as exc:
                 # "wrong file identifier", "wrong remote file…": nothing was sent; upload the
                 # bytes. Any other refusal is the message's own.
@@ -190,3 +234,4 @@ class TelegramNotifier:
             self._photo_ids[picture.digest] = message.photo[-1].file_id
             while len(self._photo_ids) > TELEGRAM_PHOTO_IDS_KEPT:
                 self._photo_ids.popitem(last=False)
+        return str(message.message_id)

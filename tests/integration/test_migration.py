@@ -125,10 +125,11 @@ async def test_the_migration_keeps_every_chart_event_delivery_and_setting(
     subscriptions = after["tables"]["subscriptions"]
     assert subscriptions and {row[-1] for row in subscriptions} == {0}
     after["tables"]["subscriptions"] = [row[:-1] for row in subscriptions]
-    # 0008 gives every destination the language '' (not chosen): it reads English, as before.
+    # 0008 gives every destination the language '' (not chosen): it reads English, as before;
+    # 0009 no daily digest (NULL): details go out at once, as before.
     destinations = after["tables"]["destinations"]
-    assert destinations and {row[-1] for row in destinations} == {""}
-    after["tables"]["destinations"] = [row[:-1] for row in destinations]
+    assert destinations and {row[-2:] for row in destinations} == {("", None)}
+    after["tables"]["destinations"] = [row[:-2] for row in destinations]
     assert after["tables"] == before["tables"]
 
     # And the store reads them back.

@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.chart_movement import Movement
 from bot.delivery.burst_picture import followed_chart
 from bot.delivery.digest import HEADER_BUDGET, build_digest
 from bot.events import Event, EventType
 from bot.i18n import ENGLISH, translator
 from bot.models import WORLD, Chart, ChartKey, Entry
 from bot.pictures.chart_card import chart_card
-from bot.pictures.model import ChartRef, Movement
+from bot.pictures.model import ChartRef
 from bot.pictures.title_chart import (
     MAX_PERIODS,
     MAX_SERIES,
