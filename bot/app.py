@@ -10,12 +10,21 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from bot.app_wiring import (
+    RunSettings,
+    SenderSettings,
+    backend_sender,
+    bot_poll_output,
+    command_service,
+    report_failed_sources,
+)
 from bot.config import Config, ConfigError, section
+from bot.metrics import NO_METRICS, Metrics, MetricsConfig
 from bot.pictures.config import PicturesConfig
 from bot.ports import Backend, Notifier, Outbox, Storage
 from bot.roles import Role
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
+    from handlers.metrics import MetricsServer
     from handlers.runner import ChatAdapter
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
@@ -72,30 +82,17 @@ async def build_chat_layer(
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> ChatLayer:
-    from bot.commands import CommandService
-    from bot.commands.aliases import load_aliases
-    from bot.commands.ratelimit import CommandRateLimiter
     from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
 
     subscriptions = storage.subscriptions
     outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
-    limits = section(config, "commands")
     pictures_config = PicturesConfig.from_table(section(config, "pictures"))
     pictures = build_pictures(storage, pictures_config)
-    service = CommandService(
-        storage,
-        subscriptions,
-        rate_limiter=CommandRateLimiter(
-            burst=int(limits.get("rate_burst", 5)),
-            per_seconds=float(limits.get("rate_seconds", 10.0)),
-        ),
-        aliases=load_aliases(config),  # a bad alias file stops the start, named
-        pictures=pictures,
-        live=storage.live,
-    )
+    service = command_service(config, storage, pictures, metrics)
     adapters = build_adapters(
         service,
         config.sections,
@@ -105,6 +102,7 @@ async def build_chat_layer(
         lines=lines,
         out=out,
         picture_dir=pictures_config.console_directory(),
+        metrics=metrics,
     )
     return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage, pictures)
 
@@ -136,16 +134,12 @@ async def run_bot(
     `poll` None = poll unless `lines` script the session: a scripted session without polling
     (tests and demos) ends when its lines do.
     """
-    from bot.delivery.config import DeliveryConfig
-    from bot.poll_config import load_poll_config
     from handlers.runner import run_adapters
     from handlers.scheduler import check_schedules
 
     env = os.environ if environ is None else environ
     try:
-        poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
-        pictures_config = PicturesConfig.from_table(section(config, "pictures"))
+        settings = RunSettings.load(config)  # a typo fails before anything runs
         if role.polls:
             check_schedules(config)
     except ConfigError as exc:
@@ -156,16 +150,23 @@ async def run_bot(
         print(f"error: --role {role}: {problem}", file=sys.stderr)
         return 2
     storage = await open_storage_url(config.storage.url)
+    metrics_server: MetricsServer | None = None
     try:
+        try:  # every role serves its own metrics
+            metrics, metrics_server = await start_metrics(settings.metrics, storage)
+        except OSError as exc:
+            print(f"error: [metrics] listen {settings.metrics.listen}: {exc}", file=sys.stderr)
+            return 2
         if role is Role.POLLER:
-            await _run_poller(config, storage, poll_config.admin_chat, env)
+            await _run_poller(config, storage, settings.poll.admin_chat, env, metrics)
             return 0
         if role is Role.SENDER:
-            return await _run_sender(
-                config, storage, delivery_config, poll_config.catchup_max_age, env, pictures_config
-            )
+            pictures = build_pictures(storage, settings.pictures)
+            return await _run_sender(config, storage, settings.sender(pictures, metrics), env)
         try:  # a bad [discord] / [telegram] value fails here, with its key named
-            chat = await build_chat_layer(config, storage, environ=env, lines=lines, out=out)
+            chat = await build_chat_layer(
+                config, storage, environ=env, lines=lines, out=out, metrics=metrics
+            )
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
             return 2
@@ -177,12 +178,14 @@ async def run_bot(
         background: list[asyncio.Task[None]] = []
         polls = False
         if role is Role.ALL:  # a gateway neither sends alerts nor polls
-            sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
+            sender = build_sender(chat, settings.delivery, settings.poll.catchup_max_age, metrics)
             background.append(asyncio.create_task(sender.run(), name="delivery"))
             polls = poll or (poll is None and lines is None)
             if polls:
-                output = _bot_poll_output(chat, poll_config.admin_chat, sender)
-                background.append(asyncio.create_task(_poll_forever(config, storage, output)))
+                notifiers = [adapter.notifier for adapter in chat.adapters]
+                output = bot_poll_output(notifiers, settings.poll.admin_chat, sender)
+                polling = _poll_forever(config, storage, output, metrics)
+                background.append(asyncio.create_task(polling))
         try:
             await adapters
             if polls or lines is None:
@@ -198,7 +201,26 @@ async def run_bot(
             await asyncio.gather(adapters, *background, return_exceptions=True)
         return 0
     finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
         await storage.close()
+
+
+async def start_metrics(
+    config: MetricsConfig, storage: Backend
+) -> tuple[Metrics, MetricsServer | None]:
+    """`[metrics] listen`: Prometheus metrics and /healthz on that address; else nothing.
+    Raises OSError when the address cannot be bound."""
+    if config.listen is None:
+        return NO_METRICS, None
+    from handlers.metrics import MetricsServer, PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    server = MetricsServer(
+        config.listen, metrics, storage, storage.outbox, health_timeout=config.health_timeout
+    )
+    await server.start()
+    return metrics, server
 
 
 def _role_problem(config: Config, role: Role, environ: Mapping[str, str]) -> str | None:
@@ -222,21 +244,15 @@ def _role_problem(config: Config, role: Role, environ: Mapping[str, str]) -> str
 
 
 def build_sender(
-    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta | None,
+    metrics: Metrics = NO_METRICS,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
-    from bot.delivery.sender import Sender
-
-    sender = Sender(
-        chat.outbox,
-        [adapter.notifier for adapter in chat.adapters],
-        chat.subscriptions,
-        config,
-        catchup_max_age=catchup_max_age,
-        pictures=chat.pictures,
-        live=chat.storage.live,
-        charts=chat.storage,
-    )
+    notifiers = [adapter.notifier for adapter in chat.adapters]
+    settings = SenderSettings(config, catchup_max_age, chat.pictures, metrics)
+    sender = backend_sender(chat.storage, notifiers, settings)
     # A live message started (or asked for again) is posted now, not at the next look.
     chat.service.on_live_change = sender.wake
     return sender
@@ -248,41 +264,26 @@ async def open_delivery_outbox(storage: Backend) -> Outbox:
     return storage.outbox
 
 
-def _bot_poll_output(chat: ChatLayer, admin_chat: str | None, sender: Sender) -> PollOutput:
-    """The poll's news in the all-in-one bot: the deliveries of new events are queued as they
-    are stored (one unit of work); the sinks only wake the sender. Old events (a catch-up) fold
-    into one summary per chat when the sender builds its digest."""
-    from bot.catchup import CatchupSummary
-    from bot.poll import PollOutput, operator_sink
-
-    async def catchup(summary: CatchupSummary) -> None:
-        sender.wake()
-
-    return PollOutput(
-        events=sender.on_new_events,
-        catchup=catchup,
-        operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
-    )
-
-
-async def _report_failed_sources(report: SourceReport) -> None:
-    problem = report.problem_line()
-    if problem is not None:  # one short line; the details are logged at -v
-        log.warning("%s", problem)
-
-
-async def _poll_forever(config: Config, storage: Storage, output: PollOutput) -> None:
+async def _poll_forever(
+    config: Config, storage: Storage, output: PollOutput, metrics: Metrics = NO_METRICS
+) -> None:
     """Live sources → the pipeline → the outbox, whenever this process holds the store's poller
     lock (another process may be polling: this one stands by). Source failures go to the admin
     chat. Until cancelled."""
     from handlers.scheduler import poll_when_leading
 
     lock = poller_lock(config.storage.url)
-    await poll_when_leading(config, storage, lock, output=output, on_report=_report_failed_sources)
+    await poll_when_leading(
+        config, storage, lock, output=output, on_report=report_failed_sources, metrics=metrics
+    )
 
 
 async def _run_poller(
-    config: Config, storage: Storage, admin_chat: str | None, environ: Mapping[str, str]
+    config: Config,
+    storage: Storage,
+    admin_chat: str | None,
+    environ: Mapping[str, str],
+    metrics: Metrics,
 ) -> None:
     """`run --role poller`: polling only. The senders learn of new deliveries from the outbox;
     operator alerts go to the admin chat through that platform's notifier alone."""
@@ -299,57 +300,34 @@ async def _run_poller(
         if platform != "console":
             try:
                 notifiers = await stack.enter_async_context(
-                    open_notifiers(config.sections, environ, only={platform})
+                    open_notifiers(config.sections, environ, only={platform}, metrics=metrics)
                 )
             except Exception as exc:  # polling goes on; alerts fall back to stderr
                 log.error("poller: admin chat %s unreachable (%s); alerts to stderr", platform, exc)
-        await _poll_forever(
-            config, storage, PollOutput(operator=operator_sink(admin_chat, notifiers))
-        )
+        output = PollOutput(operator=operator_sink(admin_chat, notifiers))
+        await _poll_forever(config, storage, output, metrics)
 
 
 async def _run_sender(
     config: Config,
     storage: Backend,
-    delivery_config: DeliveryConfig,
-    catchup_max_age: timedelta | None,
+    settings: SenderSettings,
     environ: Mapping[str, str],
-    pictures_config: PicturesConfig,
 ) -> int:
     """`run --role sender`: the outbox's sender alone, through REST-only notifiers."""
     from handlers.notifiers import open_notifiers
 
     async with contextlib.AsyncExitStack() as stack:
         try:
-            notifiers = await stack.enter_async_context(open_notifiers(config.sections, environ))
+            notifiers = await stack.enter_async_context(
+                open_notifiers(config.sections, environ, metrics=settings.metrics)
+            )
         except Exception as exc:  # a token refused, a platform unreachable: restart later
             log.debug("sender: opening the notifiers failed", exc_info=True)
             print(f"error: sender: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
-        pictures = build_pictures(storage, pictures_config)
-        await _outbox_sender(storage, notifiers, delivery_config, catchup_max_age, pictures).run()
+        await backend_sender(storage, notifiers, settings).run()
     return 0
-
-
-def _outbox_sender(
-    storage: Backend,
-    notifiers: Sequence[Notifier],
-    config: DeliveryConfig,
-    catchup_max_age: timedelta | None,
-    pictures: PictureService | None,
-) -> Sender:
-    from bot.delivery.sender import Sender
-
-    return Sender(
-        storage.outbox,
-        notifiers,
-        storage.subscriptions,
-        config,
-        catchup_max_age=catchup_max_age,
-        pictures=pictures,
-        live=storage.live,
-        charts=storage,
-    )
 
 
 async def poll_once(
@@ -404,15 +382,11 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
     """`top10bot deliveries send`: every delivery due now goes out through the platforms that
     have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
     2 when no platform is configured (or the config is wrong)."""
-    from bot.delivery.config import DeliveryConfig
     from bot.delivery.report import format_send_summary
-    from bot.poll_config import load_poll_config
     from handlers.notifiers import open_notifiers
 
     try:
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
-        catchup_max_age = load_poll_config(config).catchup_max_age
-        pictures_config = PicturesConfig.from_table(section(config, "pictures"))
+        settings = RunSettings.load(config)
         async with open_notifiers(config.sections, environ) as notifiers:
             if not notifiers:
                 print(
@@ -422,8 +396,8 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 )
                 return 2
             outbox = storage.outbox
-            pictures = build_pictures(storage, pictures_config)
-            sender = _outbox_sender(storage, notifiers, delivery_config, catchup_max_age, pictures)
+            pictures = build_pictures(storage, settings.pictures)
+            sender = backend_sender(storage, notifiers, settings.sender(pictures))
             await sender.run(until_idle=True)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

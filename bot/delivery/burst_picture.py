@@ -65,11 +65,12 @@ def _pictured(event: Event) -> bool:
 class BurstPictures:
     """The sender's side of the cards: which chart a group's digest shows (its drawing starts as
     soon as the group is admitted, so it is ready, and cached for every other chat, when the
-    message goes), and the picture when it goes."""
+    message goes), and the picture when it goes. Without a PictureService (pictures turned off)
+    every message goes as text alone."""
 
     def __init__(
         self,
-        pictures: PictureService,
+        pictures: PictureService | None,
         subscriptions: SubscriptionStore,
         catchup_max_age: timedelta | None,
     ) -> None:
@@ -81,6 +82,8 @@ class BurstPictures:
 
     async def chart_of(self, group: ClaimedGroup) -> ChartRef | None:
         """The followed chart whose card goes with this group's digest, if any."""
+        if self._pictures is None:
+            return None
         max_age = self._catchup_max_age
         fresh = [
             d.event
@@ -105,6 +108,6 @@ class BurstPictures:
     async def picture(self, chart: ChartRef | None, settings: ChatSettings) -> Picture | None:
         """The card of the message about to go, in the chat's language (cached: drawn once per
         chart, period and language); None without one or when drawing failed."""
-        if chart is None:
+        if chart is None or self._pictures is None:
             return None
         return await self._pictures.chart_picture(chart, chat_translator(settings.language))

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -38,6 +39,7 @@ from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_
 from bot.events import Event
 from bot.i18n import chat_translator
 from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
 from bot.pictures.service import PictureService
 from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
@@ -73,6 +75,7 @@ class Sender:
         pictures: PictureService | None = None,
         live: LiveStore | None = None,
         charts: Storage | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
@@ -80,9 +83,8 @@ class Sender:
         backend's live messages and chart history) it keeps the live messages up to date too,
         through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
-        self._pictures = (
-            BurstPictures(pictures, subscriptions, catchup_max_age) if pictures else None
-        )
+        self._pictures = BurstPictures(pictures, subscriptions, catchup_max_age)
+        self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -144,8 +146,7 @@ class Sender:
             else:
                 await asyncio.gather(*claimers, *helpers)
         finally:
-            drawing = self._pictures.drawing if self._pictures else ()
-            tasks = [*claimers, *helpers, *drawing]
+            tasks = [*claimers, *helpers, *self._pictures.drawing]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -235,6 +236,7 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
             due_now, held = await hold_details(self._outbox, group, now)
             self.stats.held_for_digest += held
@@ -250,7 +252,7 @@ class Sender:
                 continue
             notifier = lane.notifier
             tr = chat_translator(group.settings.language)
-            picture = await self._pictures.chart_of(group) if self._pictures else None
+            picture = await self._pictures.chart_of(group)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
@@ -306,11 +308,8 @@ class Sender:
         part = item.parts[0]
         await self._recorded(lane)
         # None: no card, or drawing failed; the text goes alone.
-        picture = (
-            await self._pictures.picture(part.picture, item.group.settings)
-            if self._pictures
-            else None
-        )
+        picture = await self._pictures.picture(part.picture, item.group.settings)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -321,8 +320,13 @@ class Sender:
                     picture=picture,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1

@@ -14,9 +14,13 @@ import io
 import logging
 import warnings
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any, NoReturn
 
+import aiohttp
+
 from bot.commands.reply import Button
+from bot.metrics import Metrics
 from bot.pictures.model import Picture
 from bot.ports import (
     DeliveryError,
@@ -109,6 +113,23 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
         return DeliveryUncertain("no answer in time")
     # aiohttp.ClientError, OSError: the connection broke before an answer.
     return TransientFailure(f"{type(exc).__name__}: {exc}")
+
+
+def rate_limit_trace(metrics: Metrics) -> aiohttp.TraceConfig:
+    """For discord.Client(http_trace=…): counts every flood-control answer (429), including
+    those discord.py waits out and retries without telling anyone."""
+
+    async def on_request_end(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        if params.response.status == 429:
+            metrics.rate_limited(Platform.DISCORD.value)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    return trace
 
 
 def amortise_bucket_sweeps(client: discord.Client) -> None:

@@ -13,11 +13,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import error as telegram_error
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands.reply import Button
+from bot.metrics import Metrics
 from bot.pictures.model import Picture
 from bot.ports import (
     DeliveryError,
@@ -69,6 +72,19 @@ TELEGRAM_MESSAGE_GONE_PHRASES = (
 TELEGRAM_NOT_MODIFIED = "message is not modified"
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def counted_request(metrics: Metrics, *, read_timeout: float | None) -> HTTPXRequest:
+    """PTB's HTTP client (its defaults otherwise) that counts every flood-control answer (429),
+    including those PTB's rate limiter waits out and retries without telling anyone."""
+
+    async def on_response(response: httpx.Response) -> None:
+        if response.status_code == 429:
+            metrics.rate_limited(Platform.TELEGRAM.value)
+
+    return HTTPXRequest(
+        read_timeout=read_timeout, httpx_kwargs={"event_hooks": {"response": [on_response]}}
+    )
 
 
 def command_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
