@@ -51,13 +51,15 @@ DISCORD_NONCE_MAX = 25
 # The overall and per-channel ceilings are pacing, configured in [delivery]
 # (bot.delivery.config): 50 requests/s for a bot, ~5 messages per 5 s in a channel.
 
+# The bot may not do this there (post at all, or upload a file).
+DISCORD_MISSING_PERMISSIONS = 50013
 # JSON error codes meaning "you may not post there" or "that channel is gone".
 DISCORD_GONE_CODES = {
     10003: "unknown channel",
     10004: "unknown guild",
     50001: "missing access",
     50007: "cannot send messages to this user",
-    50013: "missing permissions",
+    DISCORD_MISSING_PERMISSIONS: "missing permissions",
     50083: "thread is archived",
 }
 # "Unknown Message": the message to edit was deleted (a live message is then posted anew).
@@ -269,6 +271,13 @@ class DiscordNotifier:
             message = await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
             )
+        except discord.Forbidden as exc:
+            if picture is None or exc.code != DISCORD_MISSING_PERMISSIONS:
+                await self._raise_for(target, exc)
+            # A channel may allow posting but not Attach Files: the alert still goes out, as
+            # text (nothing was created, so the same nonce is free).
+            log.info("discord: no Attach Files in %s; sent without the picture", destination)
+            return await self._create(destination, text, idempotency_key, buttons)
         except Exception as exc:
             await self._raise_for(target, exc)
         return str(message.id)

@@ -356,3 +356,23 @@ async def test_a_korean_chat_gets_the_card_drawn_in_korean(
     )
     assert english_png != korean_png
     assert_real_png(korean_png)
+
+
+async def test_a_discord_channel_without_attach_files_still_gets_the_alert_as_text(
+    fake_discord: FakeDiscord, last_week_pending: MemoryBackend, renderer: MatplotlibRenderer
+) -> None:
+    storage = last_week_pending
+    add_channels(fake_discord, [903, 904])
+    fake_discord.deny_attachments(903)
+    await subscribe(storage, "discord", [903, 904], FOLLOWS_KR_TV)
+    await poll_last_week(storage)
+    async with discord_client(fake_discord) as client:
+        await send_all(storage, discord_sender(client), PictureService(storage, renderer))
+    by_channel = {c: [m for m in fake_discord.messages if m.channel_id == c] for c in (903, 904)}
+    # The channel that refuses files gets the same alert without the picture, and is not
+    # treated as lost; the other gets the card.
+    assert by_channel[903] and not any(m.attachments for m in by_channel[903])
+    assert [m.content for m in by_channel[903]] == [m.content for m in by_channel[904]]
+    assert by_channel[904][0].attachments
+    counts = await storage.outbox.counts()
+    assert counts.dead == 0 and counts.pending == 0 and counts.sent > 0

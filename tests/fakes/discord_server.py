@@ -267,6 +267,8 @@ class DiscordChannel:
     recipient_id: int | None = None
     deleted: bool = False
     access_error: tuple[int, str] | None = None
+    # The bot may post but not upload here (no Attach Files): a message with files gets 50013.
+    attachments_denied: bool = False
 
     def overwrites_json(self) -> list[JsonDict]:
         return [
@@ -658,6 +660,11 @@ class FakeDiscord:
         see it) or 50013 "Missing Permissions" (it cannot post)."""
         message = {50001: "Missing Access", 50013: "Missing Permissions"}[code]
         self._channel_index[channel_id].access_error = (code, message)
+
+    def deny_attachments(self, channel_id: int) -> None:
+        """The bot lacks Attach Files in the channel: a message carrying a file answers 403
+        {code 50013 Missing Permissions}; a message without one is posted as usual."""
+        self._channel_index[channel_id].attachments_denied = True
 
     def restore_access(self, channel_id: int) -> None:
         self._channel_index[channel_id].access_error = None
@@ -1991,6 +1998,8 @@ class FakeDiscord:
         headers = self._bucket_headers(window, now) if window is not None else {}
         payload = await self._read_payload(request)
         self._validate_message(payload)
+        if channel.attachments_denied and payload.get("attachments"):
+            raise DiscordApiError(403, 50013, "Missing Permissions")
         nonce = payload.get("nonce")
         if nonce is not None and payload.get("enforce_nonce"):
             self._forget_old_nonces(now)
