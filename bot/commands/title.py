@@ -13,7 +13,6 @@ from bot.commands.formatting import (
     freshness_note,
     periods_between,
     record_value,
-    source_name,
     streak_text,
 )
 from bot.commands.lookup import Show
@@ -23,6 +22,7 @@ from bot.diff import ChartState
 from bot.events import Record
 from bot.i18n import N_, Translator
 from bot.models import WORLD, ChartKey
+from bot.pictures.title_chart import Appearance
 from bot.ports import Family, RankPoint
 from bot.render import (
     category_label,
@@ -32,12 +32,10 @@ from bot.render import (
     period_label,
     record_name,
     service_name,
+    source_name,
 )
 from bot.sources.regions import region_flag
 from bot.subscriptions import title_ref
-
-# (title_id, one appearance of it in a chart)
-Appearance = tuple[str, RankPoint]
 
 SUBSCRIBE_LABEL = N_("🔔 Subscribe")
 
@@ -76,7 +74,12 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             newest.key.granularity, newest.period, ctx.today(settings), last_poll, tr
         )
     subscribe = Button(tr.gettext(SUBSCRIBE_LABEL), "subscribe", (("title", title_ref(show.norm)),))
-    return Reply(title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,))
+    picture = None
+    if ctx.pictures is not None:
+        picture = await ctx.pictures.title_picture(show.name, show.norm, points, tr)
+    return Reply(
+        title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,), picture=picture
+    )
 
 
 async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartKey, ChartState]:
