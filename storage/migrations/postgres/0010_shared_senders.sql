@@ -25,10 +25,11 @@ CREATE UNLOGGED TABLE send_budget (
 -- allowance, is not in the future. When every bucket has room, each is charged (granted);
 -- otherwise nothing is taken, `wait` says when to ask again and `chat_busy` whether it is the
 -- chat that has no room (its message waits; another chat's may go) or the platform (everyone
--- waits). Charged at the moment of the call, never ahead (a sender that comes back late does
--- not bunch its message with the next sender's), within a quarter of an interval. Bucket i lets bursts[i]
--- messages go back to back, then one per intervals[i] seconds. Rows are locked in key order,
--- so concurrent calls never deadlock, and only while the call runs.
+-- waits). Charged at the moment of the call, never ahead: a sender that comes back late loses
+-- that much of its turn instead of bunching its message with the next sender's (so senders ask
+-- a round trip before the turn is due). Bucket i lets bursts[i] messages go back to back, then
+-- one per intervals[i] seconds. Rows are locked in key order, so concurrent calls never
+-- deadlock, and only while the call runs.
 CREATE FUNCTION send_budget_take(
     keys TEXT[],
     intervals DOUBLE PRECISION[],
@@ -61,18 +62,7 @@ BEGIN
     IF wait > 0 THEN
         RETURN;
     END IF;
-    -- The platform's bucket is charged from the turn's due time when the caller comes less than
-    -- a quarter of an interval after it (its round trip, a late wake-up): late turns would
-    -- otherwise be lost, and a sender asking over the network is always a little late. (An idle
-    -- bucket is charged from now.) At most one message more in any window, which the headroom
-    -- left below the ceiling makes room for; a half interval left no room for network jitter
-    -- (one 429 in 2,000 Discord messages at 50/s).
-    UPDATE send_budget SET tat = CASE
-        WHEN tats[1] < now_s AND tats[1] >= now_s - intervals[1] / 4 THEN tats[1] + intervals[1]
-        ELSE greatest(tats[1], now_s) + intervals[1]
-    END
-    WHERE key = keys[1];
-    FOR i IN 2 .. array_length(keys, 1) LOOP
+    FOR i IN 1 .. array_length(keys, 1) LOOP
         UPDATE send_budget SET tat = greatest(tats[i], now_s) + intervals[i] WHERE key = keys[i];
     END LOOP;
     granted := true;
