@@ -36,6 +36,7 @@ class Table:
 TABLES = (
     Table("meta", ("name",)),
     Table("charts", ("id",)),
+    Table("chart_keys", ("source", "service", "region", "category", "granularity")),
     Table("title_ranks", ("chart_id", "position")),
     Table("titles", ()),
     Table("rejections", ("id",)),

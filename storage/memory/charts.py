@@ -37,6 +37,8 @@ class MemoryCharts:
     def __init__(self) -> None:
         self._charts: dict[ChartKey, dict[date, Chart]] = {}
         self._periods: dict[ChartKey, list[date]] = {}  # sorted, for latest_chart
+        # Every key with a chart, kept sorted as it grows: the SQL stores' chart_keys table.
+        self._keys: list[ChartKey] = []
         # How many stored entries mention each title: a title leaves the index at zero, like the
         # SQL store's clean-up after a chart is replaced.
         self._titles: Counter[TitleHit] = Counter()
@@ -65,6 +67,8 @@ class MemoryCharts:
         self._family_states.update(states.families)
 
     def _put_chart(self, chart: Chart) -> None:
+        if chart.key not in self._charts:
+            bisect.insort(self._keys, chart.key)
         by_period = self._charts.setdefault(chart.key, {})
         old = by_period.get(chart.period)
         if old is None:
@@ -94,7 +98,7 @@ class MemoryCharts:
         return period in self._charts.get(key, {})
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        return sorted(key for key in self._charts if source is None or key.source == source)
+        return [key for key in self._keys if source is None or key.source == source]
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         found = [

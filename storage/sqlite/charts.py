@@ -40,6 +40,12 @@ ON CONFLICT (source, service, region, category, granularity, period) DO NOTHING
 RETURNING id
 """
 
+# The key table /top10, /records and /status list keys from (migration 0008).
+_ADD_CHART_KEY = f"""
+INSERT INTO chart_keys ({KEY_ORDER}) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT ({KEY_ORDER}) DO NOTHING
+"""
+
 _REPLACE_CHART = """
 UPDATE charts SET rows = ?, expected_size = ?, extra = ?, entries = ?, stored_at = ?
 WHERE id = ?
@@ -97,6 +103,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
         )
         await tx.execute("DELETE FROM title_ranks WHERE chart_id = ?", (chart_id,))
         stored.append((chart_id, chart))
+    await tx.executemany(_ADD_CHART_KEY, sorted({codec.key_columns(chart.key) for chart in charts}))
     await tx.executemany(
         "INSERT INTO title_ranks (chart_id, position, title_id, rank) VALUES (?, ?, ?, ?)",
         (
@@ -210,7 +217,8 @@ class SqliteCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        sql = f"SELECT DISTINCT {KEY_ORDER} FROM charts"
+        # The key table (a few hundred rows), not the history: see migration 0008.
+        sql = f"SELECT {KEY_ORDER} FROM chart_keys"
         params: tuple[str, ...] = ()
         if source is not None:
             sql += " WHERE source = ?"

@@ -238,6 +238,25 @@ async def test_chart_keys_are_sorted_and_filter_by_source(storage: Storage) -> N
     assert await storage.chart_keys(source="the-numbers") == []
 
 
+async def test_chart_keys_are_written_with_the_charts_once_each(storage: Storage) -> None:
+    # No engine state is stored with these charts: the keys do not come from chart_state.
+    await save(storage, Batch(accepted=[chart(NETFLIX_TV_US, DAY_1, "A")]))
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_2, "A"),
+                chart(NETFLIX_TV_US, DAY_1, "B"),  # replaces the stored chart of DAY_1
+                chart(NETFLIX_MOVIES_US, DAY_2, "C"),
+            ]
+        ),
+    )
+    await save(storage, Batch(accepted=[chart(NETFLIX_MOVIES_US, DAY_2, "D")]))  # replaced only
+
+    assert await storage.chart_keys() == [NETFLIX_MOVIES_US, NETFLIX_TV_US]
+    assert await storage.load_chart_state(NETFLIX_TV_US) is None
+
+
 async def test_a_rejected_chart_is_not_a_chart(storage: Storage) -> None:
     refused = Rejection(chart(NETFLIX_TV_US, DAY_1, "Only one row"), "1 row, expected 10")
     await save(storage, Batch(rejected=[refused]))
@@ -684,6 +703,52 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     store = await SqliteBackend.open(path)
     await store.migrate()
     return store
+
+
+CHART_KEYS_MIGRATION = 8
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_chart_keys_migration_lists_the_keys_of_stored_charts(
+    tmp_path: Path, kind: str
+) -> None:
+    """Charts stored before chart_keys existed are listed once the migration has run."""
+    store: Any
+    if kind == "sqlite":
+        store = await SqliteBackend.open(tmp_path / "old.db")
+        marks = ", ".join("?" * 11)
+    else:
+        from storage.postgres import PostgresBackend
+        from tests.integration.postgres_server import fresh_postgres_url
+
+        store = await PostgresBackend.open(await fresh_postgres_url())
+        marks = ", ".join(f"${n}" for n in range(1, 12))
+    try:
+        older = [
+            m
+            for m in load_migrations("sqlite" if kind == "sqlite" else "postgres")
+            if m.version < CHART_KEYS_MIGRATION
+        ]
+        await store.apply_migrations(older)
+        stored = [(NETFLIX_TV_US, DAY_1), (NETFLIX_TV_US, DAY_2), (OFFICIAL_TV, DAY_1)]
+        for key, period in stored:
+            values = (*codec.key_columns(key), period.isoformat(), 1, 10, None, "[]", "2024-03-01")
+            sql = (
+                "INSERT INTO charts (source, service, region, category, granularity, period,"
+                f" rows, expected_size, extra, entries, stored_at) VALUES ({marks})"
+            )
+            if kind == "sqlite":
+                await store.database.execute(sql, values)
+            else:
+                await store.database.execute(sql, *values)
+
+        await store.migrate()
+
+        assert await store.chart_keys() == [NETFLIX_TV_US, OFFICIAL_TV]
+        await save(store, Batch(accepted=[chart(NETFLIX_TV_FR, DAY_3, "A")]))
+        assert await store.chart_keys() == [NETFLIX_TV_FR, NETFLIX_TV_US, OFFICIAL_TV]
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
