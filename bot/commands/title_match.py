@@ -16,7 +16,7 @@ show by CLEAR_MARGIN; anything less is a question back with choices, never a gue
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
@@ -59,6 +59,11 @@ def title_score(query: str, title: str, **_: object) -> float:
     return score
 
 
+def _fold(name: str) -> Folded:
+    whole = utils.default_process(name)
+    return whole, _sorted_words(whole)
+
+
 def _word_starts(text: str) -> list[int]:
     return [0, *(position + 1 for position, char in enumerate(text) if char == " ")]
 
@@ -77,6 +82,10 @@ def closest_titles(
     return TitleMatcher(names).closest(query, limit, cutoff)
 
 
+# A name's folded text and its words sorted (what the matcher compares).
+Folded = tuple[str, str]
+
+
 # The best candidates of each fast pass that are scored in full; `limit` may not exceed it.
 CANDIDATES = 50
 
@@ -92,14 +101,24 @@ class TitleMatcher:
     an equal-length window), so the result is the one scoring every title would give.
     """
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], known: Mapping[str, Folded] | None = None) -> None:
+        """`known`: foldings of some names already made (another matcher's `foldings()`)."""
         self._names = list(names)
-        self._folded = [utils.default_process(name) for name in self._names]
-        self._sorted = [_sorted_words(name) for name in self._folded]
+        known = known or {}
+        folded = [known.get(name) or _fold(name) for name in self._names]
+        self._folded = [whole for whole, _ in folded]
+        self._sorted = [words for _, words in folded]
         # Longest first: prefix credit needs a title longer than the query, a leading slice.
         self._longest_first = sorted(
             range(len(self._folded)), key=lambda index: -len(self._folded[index])
         )
+
+    def foldings(self) -> dict[str, Folded]:
+        """Each name's folding, for a matcher over a list that shares names with this one."""
+        return {
+            name: (whole, words)
+            for name, whole, words in zip(self._names, self._folded, self._sorted, strict=True)
+        }
 
     def closest(self, query: str, limit: int, cutoff: float = CHOICE_SCORE) -> list[Scored]:
         folded = utils.default_process(query)
