@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.models import Chart, ChartKey, Rejection
-from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
+from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
 
 
@@ -141,6 +142,19 @@ class MemoryCharts:
         ]
         appearances.sort()
         return [RankPoint(key, period, rank) for period, key, rank, _ in appearances]
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        wanted = set(title_ids)
+        tallies: dict[tuple[str, ChartKey, int], list[date]] = {}
+        for key, by_period in self._charts.items():
+            for period, chart in by_period.items():
+                for entry in chart.entries:
+                    if entry.title_id in wanted:
+                        tallies.setdefault((entry.title_id, key, entry.rank), []).append(period)
+        return [
+            RankTally(title_id, key, rank, len(periods), min(periods), max(periods))
+            for (title_id, key, rank), periods in sorted(tallies.items())
+        ]
 
     async def get_meta(self, name: str) -> str | None:
         return self._meta.get(name)

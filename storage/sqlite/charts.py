@@ -13,19 +13,23 @@ from datetime import date
 from typing import Any
 
 from bot.models import Chart, ChartKey, Rejection
-from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
+from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
 from storage.rows import (
     CHART_COLUMNS,
     KEY_ORDER,
     REJECTION_COLUMNS,
+    TALLY_COLUMNS,
     chart_from_row,
     rank_point_from_row,
+    rank_tally_from_row,
+    rank_tally_rows,
     rejection_from_row,
+    replaced_title_keys,
     title_identity,
     title_mentions,
 )
-from storage.sqlite.connection import Database, Transaction
+from storage.sqlite.connection import Database, Transaction, chunks, marks
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,29 @@ RETURNING id
 _ADD_CHART_KEY = f"""
 INSERT INTO chart_keys ({KEY_ORDER}) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT ({KEY_ORDER}) DO NOTHING
+"""
+
+_TALLY_IDENTITY = f"title_id, {KEY_ORDER}, rank"
+
+_ADD_RANK_TALLIES = f"""
+INSERT INTO rank_tallies ({TALLY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT ({_TALLY_IDENTITY}) DO UPDATE SET
+    periods = rank_tallies.periods + excluded.periods,
+    first_period = min(rank_tallies.first_period, excluded.first_period),
+    last_period = max(rank_tallies.last_period, excluded.last_period)
+"""
+
+# A title's tallies in one chart, counted again from title_ranks (after a chart was replaced).
+# Column names are unique across the two tables: title_id is title_ranks', the key is charts'.
+_TITLE_AND_KEY = f"title_id = ? AND {KEY_MATCH}"
+_FORGET_TALLIES = f"DELETE FROM rank_tallies WHERE {_TITLE_AND_KEY}"
+_RECOUNT_TALLIES = f"""
+INSERT INTO rank_tallies ({TALLY_COLUMNS})
+SELECT t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank,
+       count(*), min(c.period), max(c.period)
+FROM charts AS c JOIN title_ranks AS t ON t.chart_id = c.id
+WHERE {_TITLE_AND_KEY}
+GROUP BY t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank
 """
 
 _REPLACE_CHART = """
@@ -81,6 +108,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
     replaces it, keeping its id."""
     stored: list[tuple[int, Chart]] = []
     replaced: list[Chart] = []
+    renewed: list[Chart] = []  # the charts that replace them
     for chart in charts:
         entries = codec.encode_entries(chart.entries)
         extra = codec.encode_extra(chart.extra)
@@ -98,6 +126,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
         )
         chart_id = int(old[0][0])
         replaced.append(chart_from_row(old[0][1:]))
+        renewed.append(chart)
         await tx.execute(
             _REPLACE_CHART, (chart.rows, chart.expected_size, extra, entries, now, chart_id)
         )
@@ -119,7 +148,13 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
             for title, count in title_mentions(charts).items()
         ),
     )
+    await tx.executemany(
+        _ADD_RANK_TALLIES, rank_tally_rows([chart for chart in charts if chart not in renewed])
+    )
     if replaced:
+        for identity in replaced_title_keys(replaced, renewed):
+            await tx.execute(_FORGET_TALLIES, identity)
+            await tx.execute(_RECOUNT_TALLIES, identity)
         gone = title_mentions(replaced)
         await tx.executemany(
             f"UPDATE titles SET entries = entries - ? WHERE {_TITLE_MATCH}",
@@ -275,3 +310,14 @@ class SqliteCharts:
             (title_id,),
         )
         return [rank_point_from_row(row) for row in rows]
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        found: list[RankTally] = []
+        for part in chunks(sorted(set(title_ids))):
+            rows = await self._db.read(
+                f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id IN ({marks(len(part))})"
+                f" ORDER BY {_TALLY_IDENTITY}",
+                part,
+            )
+            found.extend(rank_tally_from_row(row) for row in rows)
+        return found

@@ -18,7 +18,7 @@ import pytest
 
 from bot.events import Event, EventType, Record, RecordHolder
 from bot.models import WORLD, Chart, ChartKey, Entry, Rejection
-from bot.ports import Backend, Batch, RankPoint, Storage, TitleHit
+from bot.ports import Backend, Batch, RankPoint, RankTally, Storage, TitleHit
 from bot.subscriptions import Destination, SubscriptionSpec
 from storage import MemoryBackend, SqliteBackend, codec, open_backend
 from storage.schema import Migration, load_migrations, split_statements
@@ -529,6 +529,78 @@ async def test_title_history_is_every_appearance_oldest_first(storage: Storage) 
     assert await storage.title_history("nobody") == []
 
 
+async def test_rank_tallies_count_each_rank_of_a_title_in_each_chart(storage: Storage) -> None:
+    day_4, day_5 = DAY_3 + timedelta(days=1), DAY_3 + timedelta(days=2)
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_1, "Wednesday", "Other"),
+                chart(NETFLIX_TV_US, DAY_2, "Wednesday", "Other"),
+                chart(NETFLIX_TV_FR, DAY_1, "Other", "Wednesday"),
+            ]
+        ),
+    )
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_3, "Other", "Wednesday"),
+                chart(NETFLIX_TV_US, day_5, "Wednesday"),  # after a gap
+                chart(NETFLIX_MOVIES_US, DAY_2, "Other"),
+            ]
+        ),
+    )
+    await save(storage, Batch(accepted=[chart(NETFLIX_TV_US, day_4, "Other", "Wednesday")]))
+
+    assert await storage.rank_tallies(["wednesday", "nobody"]) == [
+        RankTally("wednesday", NETFLIX_TV_FR, 2, 1, DAY_1, DAY_1),
+        RankTally("wednesday", NETFLIX_TV_US, 1, 3, DAY_1, day_5),
+        RankTally("wednesday", NETFLIX_TV_US, 2, 2, DAY_3, day_4),
+    ]
+    other = await storage.rank_tallies(["other"])
+    assert [(t.key, t.rank, t.periods) for t in other] == [
+        (NETFLIX_TV_FR, 1, 1),
+        (NETFLIX_MOVIES_US, 1, 1),
+        (NETFLIX_TV_US, 1, 2),
+        (NETFLIX_TV_US, 2, 2),
+    ]
+    assert await storage.rank_tallies([]) == []
+
+
+async def test_a_replaced_chart_is_tallied_again(storage: Storage) -> None:
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_1, "Wednesday", "Other"),
+                chart(NETFLIX_TV_US, DAY_2, "Wednesday", "Other"),
+                chart(NETFLIX_TV_US, DAY_3, "Wednesday", "Other"),
+            ]
+        ),
+    )
+    # Corrections of the last and first day, with a new title in the same batch.
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_3, "Other", "Newcomer"),
+                chart(NETFLIX_TV_US, DAY_1, "Other", "Wednesday"),
+                chart(NETFLIX_TV_FR, DAY_3, "Wednesday"),
+            ]
+        ),
+    )
+
+    assert await storage.rank_tallies(["wednesday", "other", "newcomer"]) == [
+        RankTally("newcomer", NETFLIX_TV_US, 2, 1, DAY_3, DAY_3),
+        RankTally("other", NETFLIX_TV_US, 1, 2, DAY_1, DAY_3),
+        RankTally("other", NETFLIX_TV_US, 2, 1, DAY_2, DAY_2),
+        RankTally("wednesday", NETFLIX_TV_FR, 1, 1, DAY_3, DAY_3),
+        RankTally("wednesday", NETFLIX_TV_US, 1, 1, DAY_2, DAY_2),
+        RankTally("wednesday", NETFLIX_TV_US, 2, 1, DAY_1, DAY_1),
+    ]
+
+
 # -- meta ----------------------------------------------------------------------------------------
 
 
@@ -709,10 +781,11 @@ CHART_KEYS_MIGRATION = 8
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_the_chart_keys_migration_lists_the_keys_of_stored_charts(
+async def test_the_migration_lists_the_keys_and_tallies_of_stored_charts(
     tmp_path: Path, kind: str
 ) -> None:
-    """Charts stored before chart_keys existed are listed once the migration has run."""
+    """Charts stored before chart_keys and rank_tallies existed are in them once the migration
+    has run."""
     store: Any
     if kind == "sqlite":
         store = await SqliteBackend.open(tmp_path / "old.db")
@@ -742,9 +815,18 @@ async def test_the_chart_keys_migration_lists_the_keys_of_stored_charts(
             else:
                 await store.database.execute(sql, *values)
 
+        await store.database.execute(
+            "INSERT INTO title_ranks (chart_id, position, title_id, rank)"
+            " SELECT id, 0, 'wednesday', 1 FROM charts"
+        )
+
         await store.migrate()
 
         assert await store.chart_keys() == [NETFLIX_TV_US, OFFICIAL_TV]
+        assert await store.rank_tallies(["wednesday"]) == [
+            RankTally("wednesday", NETFLIX_TV_US, 1, 2, DAY_1, DAY_2),
+            RankTally("wednesday", OFFICIAL_TV, 1, 1, DAY_1, DAY_1),
+        ]
         await save(store, Batch(accepted=[chart(NETFLIX_TV_FR, DAY_3, "A")]))
         assert await store.chart_keys() == [NETFLIX_TV_FR, NETFLIX_TV_US, OFFICIAL_TV]
     finally:

@@ -34,9 +34,9 @@ def top(period: date, *shows: tuple[str, str | None]) -> Chart:
     return Chart(KR_TV, period, entries)
 
 
-async def store_with(*shows: tuple[str, str | None], day: int = 1) -> MemoryBackend:
+async def store_with(*shows: tuple[str, str | None]) -> MemoryBackend:
     store = MemoryBackend()
-    await store.save_batch(Batch(accepted=[top(date(2026, 3, day), *shows)]), queue_deliveries=False)
+    await store.save_batch(Batch(accepted=[top(date(2026, 3, 1), *shows)]), queue_deliveries=False)
     return store
 
 
