@@ -23,7 +23,7 @@ from bot.commands.reply import Button, Field, Reply, error
 from bot.diff import ChartState
 from bot.events import Record
 from bot.models import WORLD, ChartKey
-from bot.ports import Family, RankPoint
+from bot.ports import Family, RankTally
 from bot.render import (
     RECORD_NAMES,
     big_number,
@@ -35,40 +35,40 @@ from bot.render import (
 from bot.sources.regions import region_flag
 from bot.subscriptions import title_ref
 
-# (title_id, one appearance of it in a chart)
-Appearance = tuple[str, RankPoint]
-
 
 async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
     show = await ctx.titles.resolve_show(args["name"])
-    history = {tid: await ctx.storage.title_history(tid) for tid in show.title_ids}
-    points = [(tid, p) for tid, pts in history.items() for p in pts]
-    if not points:
+    # The show's whole history as a few hundred tallies (one per title, chart and rank), in the
+    # show's order of titles: ties below go to the first title, as the show lists them.
+    order = {title_id: index for index, title_id in enumerate(show.title_ids)}
+    tallies = sorted(
+        await ctx.storage.rank_tallies(show.title_ids),
+        key=lambda t: (order[t.title_id], t.key, t.rank),
+    )
+    if not tallies:
         return error(f"No chart history for {show.name}")
-    states = await _chart_states(ctx, {p.key for _, p in points})
+    states = await _chart_states(ctx, {t.key for t in tallies})
     placings = await _current_placings(show, states)
     fields: list[Field] = []
-    worldwide = _worldwide_lines(show, points, placings, states)
+    worldwide = _worldwide_lines(show, tallies, placings, states)
     if worldwide:
         fields.append(Field("Worldwide", cap_lines(worldwide)))
-    fields.extend(_now_fields(placings, points))
-    fields.append(_best_rank_field(points))
+    fields.extend(_now_fields(placings, tallies))
+    fields.append(_best_rank_field(tallies))
     records = await _records_held(ctx, set(show.title_ids), states)
     if records:
         fields.append(Field("Records held", cap_lines(records)))
     seasons = sorted({display_title(h.title, h.season) for h in show.hits})
-    sources = sorted({source_name(p.key.source) for _, p in points})
+    sources = sorted({source_name(t.key.source) for t in tallies})
     footer = f"Sources: {', '.join(sources)}"
     if len(seasons) > 1:
         footer = f"{len(seasons)} seasons/versions · " + footer
-    newest = max(
-        (p for _, p in points if p.key.granularity != "alltime"), key=_by_period, default=None
-    )
+    newest = max((t for t in tallies if t.key.granularity != "alltime"), key=_by_last, default=None)
     if newest is not None:
         settings = await ctx.subscriptions.get_settings(caller.destination)
         last_poll = await ctx.last_poll(newest.key.source)
         footer += " · " + freshness_note(
-            newest.key.granularity, newest.period, ctx.today(settings), last_poll
+            newest.key.granularity, newest.last, ctx.today(settings), last_poll
         )
     return Reply(
         title=show.name,
@@ -88,8 +88,12 @@ async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartK
     return states
 
 
-def _by_period(point: RankPoint) -> date:
-    return point.period
+def _by_last(tally: RankTally) -> date:
+    return tally.last
+
+
+def _by_first(tally: RankTally) -> date:
+    return tally.first
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,26 +165,27 @@ async def _current_placings(show: Show, states: Mapping[ChartKey, ChartState]) -
 
 def _worldwide_lines(
     show: Show,
-    points: Sequence[Appearance],
+    tallies: Sequence[RankTally],
     placings: Sequence[Placing],
     states: Mapping[ChartKey, ChartState],
 ) -> list[str]:
     """One line per season (or version) in each worldwide chart: weeks at #1, weeks in the
     Top 10, hours summed over them, and where it stands now."""
     now = {(p.key, p.title_id): p.rank for p in placings}
-    runs: dict[tuple[ChartKey, str], list[RankPoint]] = {}
-    for tid, point in points:
-        if point.key.region == WORLD and point.key.granularity != "alltime":
-            runs.setdefault((point.key, tid), []).append(point)
+    runs: dict[tuple[ChartKey, str], list[RankTally]] = {}
+    for tally in tallies:
+        if tally.key.region == WORLD and tally.key.granularity != "alltime":
+            runs.setdefault((tally.key, tally.title_id), []).append(tally)
     versions = {hit.title_id: display_title(hit.title, hit.season) for hit in show.hits}
     rows: list[tuple[int, int, str]] = []
-    for (key, tid), appearances in runs.items():
+    for (key, tid), ranks in runs.items():
         granularity = key.granularity
-        at_one = sum(1 for p in appearances if p.rank == 1)
-        best = min(p.rank for p in appearances)
+        at_one = sum(t.periods for t in ranks if t.rank == 1)
+        best = min(t.rank for t in ranks)
+        periods = sum(t.periods for t in ranks)
         facts = [
             f"#1 for {streak_text(granularity, at_one)}" if at_one else f"best #{best}",
-            f"{streak_text(granularity, len(appearances))} in the Top 10",
+            f"{streak_text(granularity, periods)} in the Top 10",
         ]
         state = states.get(key)
         hours = state.cumulative_hours.get(tid) if state is not None else None
@@ -195,15 +200,15 @@ def _worldwide_lines(
     return [line for *_, line in rows]
 
 
-def _now_fields(placings: Sequence[Placing], points: Sequence[Appearance]) -> list[Field]:
+def _now_fields(placings: Sequence[Placing], tallies: Sequence[RankTally]) -> list[Field]:
     """'Now in the Top 10' (every chart's latest period) and 'Countries at #1'."""
     if not placings:
-        _, last_point = max(points, key=lambda item: item[1].period)
+        last_seen = max(tallies, key=_by_last)
         return [
             Field(
                 "Now in the Top 10",
-                f"Not in a current chart; last seen in {chart_label(last_point.key)}"
-                f" ({period_label(last_point.key.granularity, last_point.period)}).",
+                f"Not in a current chart; last seen in {chart_label(last_seen.key)}"
+                f" ({period_label(last_seen.key.granularity, last_seen.last)}).",
             )
         ]
     names = {p.version for p in placings}
@@ -238,14 +243,14 @@ def _now_fields(placings: Sequence[Placing], points: Sequence[Appearance]) -> li
     return fields
 
 
-def _best_rank_field(points: Sequence[Appearance]) -> Field:
-    best_rank = min(p.rank for _, p in points)
-    first_best = min((p for _, p in points if p.rank == best_rank), key=_by_period)
-    best_places = {p.key for _, p in points if p.rank == best_rank}
+def _best_rank_field(tallies: Sequence[RankTally]) -> Field:
+    best_rank = min(t.rank for t in tallies)
+    first_best = min((t for t in tallies if t.rank == best_rank), key=_by_first)
+    best_places = {t.key for t in tallies if t.rank == best_rank}
     return Field(
         "Best rank",
         f"#{best_rank} — first in {chart_label(first_best.key)}, "
-        f"{period_label(first_best.key.granularity, first_best.period)}"
+        f"{period_label(first_best.key.granularity, first_best.first)}"
         + (f" (in {len(best_places)} charts)" if len(best_places) > 1 else ""),
     )
 

@@ -100,14 +100,11 @@ def format_chart(
 async def _returning_titles(ctx: CommandContext, chart: Chart, previous: Chart) -> set[str]:
     """Titles new to `chart` since `previous` that were in this chart before `previous`."""
     before = {e.title_id for e in previous.entries}
-    returning: set[str] = set()
-    for entry in chart.entries:
-        if entry.title_id in before:
-            continue
-        history = await ctx.storage.title_history(entry.title_id)
-        if any(p.key == chart.key and p.period < previous.period for p in history):
-            returning.add(entry.title_id)
-    return returning
+    new = [e.title_id for e in chart.entries if e.title_id not in before]
+    if not new:
+        return set()
+    tallies = await ctx.storage.rank_tallies(new)
+    return {t.title_id for t in tallies if t.key == chart.key and t.first < previous.period}
 
 
 def _select_keys(
