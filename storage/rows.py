@@ -70,6 +70,20 @@ def rank_point_from_row(row: Sequence[Any]) -> RankPoint:
 TALLY_COLUMNS = f"title_id, {KEY_ORDER}, rank, periods, first_period, last_period"
 
 
+def recount_tallies_sql(title_and_key: str) -> str:
+    """INSERT … SELECT of one title's tallies in one chart (`title_and_key`: its WHERE, with the
+    dialect's parameters), counted again from title_ranks after a chart was replaced. Column names
+    are unique across the two tables: title_id is title_ranks', the key is charts'."""
+    return f"""
+INSERT INTO rank_tallies ({TALLY_COLUMNS})
+SELECT t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank,
+       count(*), min(c.period), max(c.period)
+FROM charts AS c JOIN title_ranks AS t ON t.chart_id = c.id
+WHERE {title_and_key}
+GROUP BY t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank
+"""
+
+
 def rank_tally_rows(charts: Sequence[Chart]) -> list[tuple[Any, ...]]:
     """The rank tallies `charts` add, as rows of TALLY_COLUMNS in key order (so that two
     transactions never take the same rows' locks in opposite orders)."""

@@ -24,6 +24,7 @@ from storage.rows import (
     rank_point_from_row,
     rank_tally_from_row,
     rank_tally_rows,
+    recount_tallies_sql,
     rejection_from_row,
     replaced_title_keys,
     title_identity,
@@ -62,20 +63,12 @@ ON CONFLICT ({_TALLY_IDENTITY}) DO UPDATE SET
 """
 
 # A title's tallies in one chart, counted again from title_ranks (after a chart was replaced).
-# Column names are unique across the two tables: title_id is title_ranks', the key is charts'.
 _TITLE_AND_KEY = (
     "title_id = $1 AND source = $2 AND service = $3 AND region = $4 AND category = $5"
     " AND granularity = $6"
 )
 _FORGET_TALLIES = f"DELETE FROM rank_tallies WHERE {_TITLE_AND_KEY}"
-_RECOUNT_TALLIES = f"""
-INSERT INTO rank_tallies ({TALLY_COLUMNS})
-SELECT t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank,
-       count(*), min(c.period), max(c.period)
-FROM charts AS c JOIN title_ranks AS t ON t.chart_id = c.id
-WHERE {_TITLE_AND_KEY}
-GROUP BY t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank
-"""
+_RECOUNT_TALLIES = recount_tallies_sql(_TITLE_AND_KEY)
 
 _REPLACE_CHART = """
 UPDATE charts SET rows = $1, expected_size = $2, extra = $3, entries = $4, stored_at = $5

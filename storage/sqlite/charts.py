@@ -24,6 +24,7 @@ from storage.rows import (
     rank_point_from_row,
     rank_tally_from_row,
     rank_tally_rows,
+    recount_tallies_sql,
     rejection_from_row,
     replaced_title_keys,
     title_identity,
@@ -61,17 +62,9 @@ ON CONFLICT ({_TALLY_IDENTITY}) DO UPDATE SET
 """
 
 # A title's tallies in one chart, counted again from title_ranks (after a chart was replaced).
-# Column names are unique across the two tables: title_id is title_ranks', the key is charts'.
 _TITLE_AND_KEY = f"title_id = ? AND {KEY_MATCH}"
 _FORGET_TALLIES = f"DELETE FROM rank_tallies WHERE {_TITLE_AND_KEY}"
-_RECOUNT_TALLIES = f"""
-INSERT INTO rank_tallies ({TALLY_COLUMNS})
-SELECT t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank,
-       count(*), min(c.period), max(c.period)
-FROM charts AS c JOIN title_ranks AS t ON t.chart_id = c.id
-WHERE {_TITLE_AND_KEY}
-GROUP BY t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank
-"""
+_RECOUNT_TALLIES = recount_tallies_sql(_TITLE_AND_KEY)
 
 _REPLACE_CHART = """
 UPDATE charts SET rows = ?, expected_size = ?, extra = ?, entries = ?, stored_at = ?
