@@ -114,6 +114,10 @@ class Storage(Protocol):
 
     async def load_chart_state(self, key: ChartKey) -> StateJson | None: ...
 
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        """The states of those keys that have one, read at once (a show's charts, for /title)."""
+        ...
+
     async def load_family_state(self, family: Family) -> StateJson | None: ...
 
     async def latest_chart(self, key: ChartKey, on_or_before: date | None = None) -> Chart | None:

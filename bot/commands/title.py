@@ -47,7 +47,8 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     )
     if not tallies:
         return error(f"No chart history for {show.name}")
-    states = await _chart_states(ctx, {t.key for t in tallies})
+    # The engine's state of every chart the show entered, read once for every part of the answer.
+    states = await ctx.chart_states({t.key for t in tallies})
     placings = await _current_placings(show, states)
     fields: list[Field] = []
     worldwide = _worldwide_lines(show, tallies, placings, states)
@@ -76,16 +77,6 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
         footer=footer,
         buttons=(Button("🔔 Subscribe", "subscribe", (("title", title_ref(show.norm)),)),),
     )
-
-
-async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartKey, ChartState]:
-    """The engine's state of each chart, read once for every part of the answer."""
-    states: dict[ChartKey, ChartState] = {}
-    for key in sorted(keys):
-        state = await ctx.chart_state(key)
-        if state is not None:
-            states[key] = state
-    return states
 
 
 def _by_last(tally: RankTally) -> date:

@@ -84,6 +84,13 @@ class MemoryCharts:
         encoded = self._chart_states.get(key)
         return codec.decode_state(encoded) if encoded is not None else None
 
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        return {
+            key: codec.decode_state(self._chart_states[key])
+            for key in keys
+            if key in self._chart_states
+        }
+
     async def load_family_state(self, family: Family) -> StateJson | None:
         encoded = self._family_states.get(family)
         return codec.decode_state(encoded) if encoded is not None else None

@@ -231,6 +231,17 @@ class PostgresCharts:
         )
         return codec.decode_state(rows[0][0]) if rows else None
 
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        columns = list(zip(*(codec.key_columns(key) for key in set(keys)), strict=True))
+        if not columns:
+            return {}
+        rows = await self._db.read(
+            f"SELECT {KEY_ORDER}, state FROM chart_state WHERE ({KEY_ORDER}) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]))",
+            *(list(column) for column in columns),
+        )
+        return {codec.key_from_columns(*row[:5]): codec.decode_state(row[5]) for row in rows}
+
     async def load_family_state(self, family: Family) -> StateJson | None:
         rows = await self._db.read(f"SELECT state FROM family_state WHERE {_FAMILY_MATCH}", *family)
         return codec.decode_state(rows[0][0]) if rows else None

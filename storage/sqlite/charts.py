@@ -30,7 +30,7 @@ from storage.rows import (
     title_identity,
     title_mentions,
 )
-from storage.sqlite.connection import Database, Transaction, chunks, marks
+from storage.sqlite.connection import PARAMS_PER_QUERY, Database, Transaction, chunks, marks
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,19 @@ class SqliteCharts:
             f"SELECT state FROM chart_state WHERE {KEY_MATCH}", codec.key_columns(key)
         )
         return codec.decode_state(rows[0][0]) if rows else None
+
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        states: dict[ChartKey, StateJson] = {}
+        for part in chunks(sorted(set(keys)), PARAMS_PER_QUERY // 5):
+            rows = await self._db.read(
+                f"SELECT {KEY_ORDER}, state FROM chart_state WHERE ({KEY_ORDER}) IN"
+                f" (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(part))})",
+                [column for key in part for column in codec.key_columns(key)],
+            )
+            states.update(
+                (codec.key_from_columns(*row[:5]), codec.decode_state(row[5])) for row in rows
+            )
+        return states
 
     async def load_family_state(self, family: Family) -> StateJson | None:
         rows = await self._db.read(f"SELECT state FROM family_state WHERE {_FAMILY_MATCH}", family)

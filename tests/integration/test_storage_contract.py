@@ -357,6 +357,20 @@ async def test_states_round_trip_and_are_replaced(storage: Storage) -> None:
     assert await storage.load_family_state(TV_FAMILY) == family_state
 
 
+async def test_many_chart_states_are_read_at_once(storage: Storage) -> None:
+    keys = [
+        ChartKey("flixpatrol", service, region, "TV Shows", "daily")
+        for service in ("netflix", "disney")
+        for region in (a + b for a in "ABCDEF" for b in "ABCDEFGHIJ")
+    ] * 2  # more keys than one SQLite statement takes, each asked for twice
+    states = {key: {"region": key.region, "service": key.service} for key in keys[:100:3]}
+    await save(storage, Batch(chart_states=states))
+
+    assert await storage.load_chart_states(keys) == states
+    assert await storage.load_chart_states([OFFICIAL_TV, keys[0]]) == {keys[0]: states[keys[0]]}
+    assert await storage.load_chart_states([]) == {}
+
+
 async def test_a_loaded_state_is_a_copy(storage: Storage) -> None:
     state: dict[str, Any] = {"top": ["a"]}
     await save(storage, Batch(chart_states={NETFLIX_TV_US: state}))
