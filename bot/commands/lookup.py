@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.commands.reply import ArgumentError, Reply, error
-from bot.commands.title_match import Folded, TitleMatcher, is_clear_winner
+from bot.commands.title_match import Folded, Scored, TitleMatcher, is_clear_winner
 from bot.commands.untrusted import quoted
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
@@ -172,7 +172,7 @@ class TitleLookup:
             return TitleSearch(index.shows[index.spellings[norm]])
         # Best score per show: a show's seasons are spellings of one choice.
         best: dict[str, float] = {}
-        for hit in index.matcher.closest(text, limit=MAX_TITLE_CHOICES * 4):
+        for hit in await _closest(index.matcher, text, MAX_TITLE_CHOICES * 4):
             best.setdefault(index.keys[hit.index], hit.score)
         ranked = list(best.items())
         runner_up = ranked[1][1] if len(ranked) > 1 else None
@@ -201,4 +201,11 @@ class TitleLookup:
     async def closest_names(self, text: str, limit: int) -> list[str]:
         """Display names of stored titles close to `text`, best first (for autocomplete)."""
         index = await self._current()
-        return [hit.name for hit in index.matcher.closest(text, limit)]
+        return [hit.name for hit in await _closest(index.matcher, text, limit)]
+
+
+async def _closest(matcher: TitleMatcher, text: str, limit: int) -> list[Scored]:
+    """`matcher.closest` in a worker thread: scoring tens of thousands of titles takes tens of
+    milliseconds that the event loop (the chat adapters' heartbeats, other commands) need not
+    wait for."""
+    return await asyncio.to_thread(matcher.closest, text, limit)

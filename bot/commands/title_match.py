@@ -1,9 +1,11 @@
 """How close a typed title is to a stored one, and when the closest is clearly the one meant.
 
 The score (0–100) is the best of:
-- the whole text against the whole title, by Damerau-Levenshtein similarity, so a swapped pair
-  of letters ("Sqiud Gmae") costs one edit, not two — also with the words sorted, so word order
-  does not matter ("heist money");
+- the whole text against the whole title, by optimal-string-alignment similarity (Damerau-
+  Levenshtein where no letter is edited twice: what typos are), so a swapped pair of letters
+  ("Sqiud Gmae") costs one edit, not two — also with the words sorted, so word order does not
+  matter ("heist money"). rapidfuzz computes it bit-parallel: 13 ms over 17,600 titles where
+  unrestricted Damerau-Levenshtein took 180 ms (bench/commands.py);
 - the title being typed: the query against as many letters of the title from the start of one
   of its words ("squid", "bridgerto", "witcher" for "The Witcher"), discounted by how much of
   the title is still missing. Only a query shorter than the title gets this credit, and only
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from itertools import takewhile
 
 from rapidfuzz import fuzz, process, utils
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 # Below this, a title is not offered even as a choice.
 CHOICE_SCORE = 60.0
@@ -45,14 +47,14 @@ def title_score(query: str, title: str, **_: object) -> float:
     if not query or not title:
         return 0.0
     whole = max(
-        DamerauLevenshtein.normalized_similarity(query, title),
-        DamerauLevenshtein.normalized_similarity(_sorted_words(query), _sorted_words(title)),
+        OSA.normalized_similarity(query, title),
+        OSA.normalized_similarity(_sorted_words(query), _sorted_words(title)),
     )
     score = whole * 100
     if MIN_PREFIX_LENGTH <= len(query) < len(title):
         typed_share = len(query) / len(title)
         typed = max(
-            DamerauLevenshtein.normalized_similarity(query, title[start : start + len(query)])
+            OSA.normalized_similarity(query, title[start : start + len(query)])
             for start in _word_starts(title)
         )
         score = max(score, typed * 100 * (PREFIX_BASE + (1 - PREFIX_BASE) * typed_share))
@@ -97,8 +99,9 @@ class TitleMatcher:
     rapidfuzz's compiled scorers pick the candidates first — the best CANDIDATES by whole-text
     and by sorted-words similarity, and every title the query is a piece of — and only those
     get the full `title_score`. The candidates hold every title that `title_score` can rank
-    above the cutoff (an Indel partial ratio is never below the Damerau-Levenshtein similarity of
-    an equal-length window), so the result is the one scoring every title would give.
+    above the cutoff (an Indel partial ratio is never below the optimal-string-alignment
+    similarity of an equal-length window), so the result is the one scoring every title would
+    give.
     """
 
     def __init__(self, names: Sequence[str], known: Mapping[str, Folded] | None = None) -> None:
@@ -125,7 +128,7 @@ class TitleMatcher:
         if not folded:
             return []
         wanted = min(limit, CANDIDATES)
-        similarity = DamerauLevenshtein.normalized_similarity
+        similarity = OSA.normalized_similarity
         candidates = {
             index
             for _, _, index in process.extract(
