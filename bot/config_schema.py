@@ -46,11 +46,13 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "admin": frozenset({"chat", "alert_after"}),
     # build_chat_layer (bot/app.py)
     "commands": frozenset({"rate_burst", "rate_seconds"}),
+    # load_aliases (bot/commands/aliases.py)
+    "titles": frozenset({"aliases"}),
     # discord_settings and telegram_settings (handlers/discord/adapter.py, telegram/adapter.py)
-    "discord": frozenset({"token", "guild_ids", "sync_commands"}),
+    "discord": frozenset({"token", "guild_ids", "sync_commands", "shard_count", "shard_ids"}),
     "telegram": frozenset(
         {"token", "base_url", "base_file_url", "rate_limiter", "flood_retries"}
-        | {"poll_timeout", "read_timeout"}
+        | {"poll_timeout", "read_timeout", "webhook_url", "webhook_listen", "webhook_secret"}
     ),
 }
 

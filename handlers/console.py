@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.commands import MAX_COMMAND_TEXT_LENGTH, Button, Caller, CommandService, Reply
+from bot.i18n import N_, chat_translator
 from bot.subscriptions import Destination, Platform
 
 log = logging.getLogger(__name__)
@@ -38,18 +39,19 @@ def render_plain(reply: Reply) -> str:
     """A reply as plain text: title, lines, fields, suggestions, buttons, footer.
 
     Buttons are numbered: typing the number presses the button (see ConsoleAdapter)."""
+    tr = chat_translator(reply.language)
     parts = [("" if reply.ok else "⚠ ") + reply.title]
     parts.extend(reply.lines)
     for field in reply.fields:
         parts.append(f"{field.name}:")
         parts.extend(f"  {line}" for line in field.value.split("\n"))
     if reply.suggestions:
-        parts.append("Did you mean: " + ", ".join(reply.suggestions))
+        parts.append(tr._("Did you mean: {choices}", choices=", ".join(reply.suggestions)))
     for number, button in enumerate(reply.buttons, start=1):
         arguments = " ".join(f"{name}={value}" for name, value in button.arguments)
         parts.append(f"[{number}] {button.label} — /{button.command} {arguments}".rstrip())
     if reply.buttons:
-        parts.append("Type a number to choose, or the command after it.")
+        parts.append(tr._("Type a number to choose, or the command after it."))
     if reply.footer:
         parts.append(f"— {reply.footer}")
     return "\n".join(parts)
@@ -137,7 +139,7 @@ class ConsoleAdapter:
             destination=CONSOLE_DESTINATION,
             private=True,
             rate_limited=False,  # the operator at the keyboard (or a script piping commands)
-            where="the console",
+            where=N_("the console"),
         )
 
         self.notifier = ConsoleNotifier(self._out)
@@ -147,13 +149,18 @@ class ConsoleAdapter:
         """Answer one typed line; None for blank lines. A bare number presses that button of
         the last answer (the console's choice buttons)."""
         if isinstance(line, OverlongLine):
+            tr = await self._service.translator_for(self._caller)
             refused = Reply(
-                title="Line too long",
+                title=tr._("Line too long"),
                 lines=(
-                    f"Its {line.size} bytes were ignored: a command is under "
-                    f"{MAX_COMMAND_TEXT_LENGTH} characters.",
+                    tr._(
+                        "Its {size} bytes were ignored: a command is under {count} characters.",
+                        size=line.size,
+                        count=MAX_COMMAND_TEXT_LENGTH,
+                    ),
                 ),
                 ok=False,
+                language=tr.language,
             )
             return render_plain(refused)
         command = split_command(line)
@@ -170,11 +177,18 @@ class ConsoleAdapter:
     async def _press(self, number: str) -> Reply:
         choice = int(number) if len(number) <= 3 else 0
         if not 1 <= choice <= len(self._buttons):
-            offered = f"1–{len(self._buttons)}" if self._buttons else "no numbers"
+            tr = await self._service.translator_for(self._caller)
+            offered = f"1–{len(self._buttons)}" if self._buttons else tr._("no numbers")
             return Reply(
-                title=f"No choice {number[:6]}",
-                lines=(f"The last answer offered {offered}; type a /command instead.",),
+                title=tr._("No choice {number}", number=number[:6]),
+                lines=(
+                    tr._(
+                        "The last answer offered {offered}; type a /command instead.",
+                        offered=offered,
+                    ),
+                ),
                 ok=False,
+                language=tr.language,
             )
         button = self._buttons[choice - 1]
         return await self._service.execute(button.command, dict(button.arguments), self._caller)

@@ -1,4 +1,5 @@
-"""The platforms' notifiers without their chat adapters, for `top10bot deliveries send`.
+"""The platforms' notifiers without their chat adapters, for `top10bot deliveries send` and the
+`sender` and `poller` roles of `top10bot run`.
 
 A run from cron sends what the outbox holds and ends: it needs no command handling, no Telegram
 long-poll and no Discord gateway session. Telegram gets a python-telegram-bot `Bot` of its own;
@@ -9,7 +10,7 @@ server owner about a lost channel, is then unavailable).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -20,22 +21,39 @@ from handlers.secrets import redact_in_logs
 log = logging.getLogger(__name__)
 
 
+def platforms_with_token(sections: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """The chat platforms a token is configured for (nothing is contacted)."""
+    from handlers.discord.settings import discord_settings
+    from handlers.telegram.settings import telegram_settings
+
+    platforms: list[str] = []
+    if discord_settings(config_table(sections, "discord"), environ) is not None:
+        platforms.append("discord")
+    if telegram_settings(config_table(sections, "telegram"), environ) is not None:
+        platforms.append("telegram")
+    return platforms
+
+
 @asynccontextmanager
 async def open_notifiers(
-    sections: Mapping[str, Any], environ: Mapping[str, str]
+    sections: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    only: Collection[str] | None = None,
 ) -> AsyncIterator[list[Notifier]]:
-    """A notifier for each platform with a token (config or environment, as `run` reads them);
-    an empty list when none has one. Their clients are closed on the way out."""
-    from handlers.discord.adapter import discord_settings
-    from handlers.telegram.adapter import telegram_settings
+    """A notifier for each platform with a token (config or environment, as `run` reads them),
+    of the platforms in `only` if given; an empty list when none has one. Their clients are
+    closed on the way out."""
+    from handlers.discord.settings import discord_settings
+    from handlers.telegram.settings import telegram_settings
 
     notifiers: list[Notifier] = []
     async with AsyncExitStack() as stack:
         discord_config = discord_settings(config_table(sections, "discord"), environ)
-        if discord_config is not None:
+        if discord_config is not None and (only is None or "discord" in only):
             notifiers.append(await stack.enter_async_context(_discord(discord_config.token)))
         telegram_config = telegram_settings(config_table(sections, "telegram"), environ)
-        if telegram_config is not None:
+        if telegram_config is not None and (only is None or "telegram" in only):
             notifiers.append(
                 await stack.enter_async_context(
                     _telegram(

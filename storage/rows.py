@@ -155,11 +155,27 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
     )
 
 
+# A destination's settings, as `settings_from_row` reads them and `settings_row` writes them.
+SETTINGS_COLUMNS = ("timezone", "event_types", "quiet_start", "quiet_end", "language")
+
+
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:
-    """ChatSettings from a row of (timezone, event_types, quiet_start, quiet_end)."""
+    """ChatSettings from a row of SETTINGS_COLUMNS."""
     return ChatSettings(
         timezone=row[0],
         event_types=codec.decode_types(row[1]),
         quiet_start=codec.decode_clock_time(row[2]),
         quiet_end=codec.decode_clock_time(row[3]),
+        language=row[4],
+    )
+
+
+def settings_row(settings: ChatSettings) -> tuple[Any, ...]:
+    """The values of SETTINGS_COLUMNS for ChatSettings."""
+    return (
+        settings.timezone,
+        codec.encode_types(settings.event_types),
+        codec.encode_clock_time(settings.quiet_start),
+        codec.encode_clock_time(settings.quiet_end),
+        settings.language,
     )

@@ -1,4 +1,4 @@
-"""What every command may use: the stores, the title lookup and the clock."""
+"""What every command may use: the stores, the title lookup, the clock and the chat's language."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.commands.lookup import TitleLookup
 from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
+from bot.i18n import ENGLISH, Translator
 from bot.models import ChartKey
 from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
@@ -25,6 +26,8 @@ class CommandContext:
     subscriptions: SubscriptionStore
     titles: TitleLookup
     clock: Clock
+    # The language of the chat the command runs in (the service gives each command its own).
+    tr: Translator = ENGLISH
 
     def today(self, settings: ChatSettings | None = None) -> date:
         """Today in the chat's time zone (UTC without settings)."""

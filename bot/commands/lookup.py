@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
+from bot.commands.aliases import TitleAliases
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.title_match import Folded, Scored, TitleMatcher, is_clear_winner
 from bot.commands.untrusted import quoted
+from bot.i18n import Translator
 from bot.models import normalise_title
 from bot.ports import Storage, TitleHit
 from bot.render import display_title
@@ -85,7 +87,10 @@ class _TitleIndex:
 
 
 def _build_title_index(
-    hits: Sequence[TitleHit], loaded_at: float, known: Mapping[str, Folded] | None = None
+    hits: Sequence[TitleHit],
+    loaded_at: float,
+    aliases: TitleAliases,
+    known: Mapping[str, Folded] | None = None,
 ) -> _TitleIndex:
     """The index of `hits` (run in a worker thread); `known`: foldings of names seen before."""
     grouped: dict[str, list[TitleHit]] = {}
@@ -103,6 +108,14 @@ def _build_title_index(
         for spelling in sorted(spellings):
             names.append(spelling)
             keys.append(norm)
+    # An alias is one more spelling of the show its title names (fuzzy matches and
+    # autocomplete find it too); an alias of a title not stored yet waits for it.
+    by_spelling = {normalise_title(name): key for name, key in zip(names, keys, strict=True)}
+    for alias, title in aliases:
+        key = by_spelling.get(normalise_title(title))
+        if key is not None:
+            names.append(alias)
+            keys.append(key)
     refs = {title_ref(norm): norm for norm in shows}
     spelled: dict[str, str] = {}
     for name, key in zip(names, keys, strict=True):
@@ -115,9 +128,15 @@ def _build_title_index(
 class TitleLookup:
     """The stored titles, grouped into shows, matched exactly, by reference or fuzzily."""
 
-    def __init__(self, storage: Storage, monotonic: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        monotonic: Callable[[], float],
+        aliases: TitleAliases | None = None,
+    ) -> None:
         self._storage = storage
         self._monotonic = monotonic
+        self._aliases = aliases or TitleAliases()
         self._index: _TitleIndex | None = None
         self._first_load = asyncio.Lock()
         self._refreshing: asyncio.Task[None] | None = None
@@ -126,7 +145,7 @@ class TitleLookup:
         started = self._monotonic()
         hits = await self._storage.all_titles()
         known = self._index.matcher.foldings() if self._index is not None else None
-        return await asyncio.to_thread(_build_title_index, hits, started, known)
+        return await asyncio.to_thread(_build_title_index, hits, started, self._aliases, known)
 
     async def _current(self) -> _TitleIndex:
         index = self._index
@@ -165,6 +184,7 @@ class TitleLookup:
         index = await self._current()
         if text.startswith(TITLE_REF_PREFIX) and text in index.refs:
             return TitleSearch(index.shows[index.refs[text]])
+        text = self._aliases.target(text) or text
         norm = normalise_title(text)
         if norm in index.shows:
             return TitleSearch(index.shows[norm])
@@ -180,21 +200,27 @@ class TitleLookup:
             return TitleSearch(index.shows[ranked[0][0]])
         return TitleSearch(None, tuple(index.shows[key] for key, _ in ranked[:MAX_TITLE_CHOICES]))
 
-    async def resolve_show(self, text: str) -> Show:
+    async def resolve_show(self, text: str, tr: Translator) -> Show:
         """The show `text` clearly names; ArgumentError with the closest titles otherwise."""
         found = await self.search(text)
         if found.show is not None:
             return found.show
-        raise ArgumentError(await self.no_clear_match(text, found))
+        raise ArgumentError(await self.no_clear_match(text, found, tr))
 
-    async def no_clear_match(self, text: str, found: TitleSearch) -> Reply:
+    async def no_clear_match(self, text: str, found: TitleSearch, tr: Translator) -> Reply:
         """The answer when `text` names no show clearly (the choices are its suggestions)."""
         if not (await self._current()).shows:
-            return error("No titles stored yet", "Import or poll some chart data first.")
+            return error(
+                tr._("No titles stored yet"), tr._("Import or poll some chart data first.")
+            )
         hints = [show.name for show in found.choices]
+        if not hints:
+            return error(
+                tr._("No title matches {text}", text=quoted(text)), tr._("Check the spelling.")
+            )
         return error(
-            f"No title matches {quoted(text)}" if not hints else f"Which title is {quoted(text)}?",
-            "Pick one of these:" if hints else "Check the spelling.",
+            tr._("Which title is {text}?", text=quoted(text)),
+            tr._("Pick one of these:"),
             suggestions=hints,
         )
 

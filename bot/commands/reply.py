@@ -62,6 +62,9 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     ok: bool = True  # False: the user asked for something we could not do (lines say why)
     suggestions: tuple[str, ...] = field(default=())
+    # The language it is written in (bot.i18n): the adapters write their own few words in it.
+    # '' until the service fills in the chat's (a command that changes it sets its own).
+    language: str = ""
 
 
 def error(title: str, *lines: str, suggestions: Iterable[str] = ()) -> Reply:

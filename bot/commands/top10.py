@@ -15,9 +15,10 @@ from bot.commands.parsing import (
 )
 from bot.commands.registry import Caller
 from bot.commands.reply import ArgumentError, Reply, error
+from bot.i18n import Translator
 from bot.models import WORLD, Chart, ChartKey
 from bot.render import (
-    big_number,
+    category_label,
     chart_label,
     display_title,
     period_label,
@@ -49,14 +50,15 @@ def _category_rank(category: str) -> tuple[int, int, str]:
 
 # How /top10 marks a title that was not in the previous chart.
 DEBUT_MARK = " 🆕"
-REENTRY_MARK = " ↩ back"
 
 
-def _movement(old: int | None, rank: int, has_previous: bool, returning: bool) -> str:
+def _movement(
+    old: int | None, rank: int, has_previous: bool, returning: bool, tr: Translator
+) -> str:
     if not has_previous:
         return ""
     if old is None:
-        return REENTRY_MARK if returning else DEBUT_MARK
+        return tr._(" ↩ back") if returning else DEBUT_MARK
     if old > rank:
         return f" ▲{old - rank}"
     if old < rank:
@@ -65,7 +67,7 @@ def _movement(old: int | None, rank: int, has_previous: bool, returning: bool) -
 
 
 def format_chart(
-    chart: Chart, previous: Chart | None, returning: Collection[str] = ()
+    chart: Chart, previous: Chart | None, tr: Translator, returning: Collection[str] = ()
 ) -> tuple[str, ...]:
     """Rank, title, movement and the metrics the source has, one line per entry.
 
@@ -80,18 +82,19 @@ def format_chart(
             entry.rank,
             previous is not None,
             entry.title_id in returning,
+            tr,
         )
         metrics = []
         if entry.weeks_in_top10 is not None:
-            metrics.append(f"{entry.weeks_in_top10} wk")
+            metrics.append(tr._("{count} wk", count=entry.weeks_in_top10))
         if entry.days_in_top10 is not None:
-            metrics.append(f"{entry.days_in_top10} d")
+            metrics.append(tr._("{count} d", count=entry.days_in_top10))
         if entry.points is not None:
-            metrics.append(f"{entry.points} pts")
+            metrics.append(tr._("{count} pts", count=entry.points))
         if entry.views is not None:
-            metrics.append(f"{big_number(entry.views)} views")
+            metrics.append(tr._("{value} views", value=tr.compact(entry.views)))
         if entry.hours is not None:
-            metrics.append(f"{big_number(entry.hours)} h")
+            metrics.append(tr._("{value} h", value=tr.compact(entry.hours)))
         detail = f" · {' · '.join(metrics)}" if metrics else ""
         lines.append(f"{entry.rank}. {display_title(entry.title, entry.season)}{move}{detail}")
     return tuple(lines)
@@ -108,31 +111,35 @@ async def _returning_titles(ctx: CommandContext, chart: Chart, previous: Chart) 
 
 
 def _select_keys(
-    args: Mapping[str, str], region_keys: list[ChartKey], where: str
+    args: Mapping[str, str], region_keys: list[ChartKey], where: str, tr: Translator
 ) -> list[ChartKey]:
     """The charts of the region that match the service and category asked for."""
     keys = region_keys
     if "service" in args:
-        service = resolve_service_argument(args["service"], {k.service for k in keys})
+        service = resolve_service_argument(args["service"], tr, {k.service for k in keys})
         matching = [k for k in keys if service_from_display_name(k.service) == service]
         if not matching:
             raise ArgumentError(
                 error(
-                    f"No {service_name(service)} chart for {where}",
-                    "Services with a chart there:",
+                    tr._("No {list} chart for {where}", list=service_name(service), where=where),
+                    tr._("Services with a chart there:"),
                     suggestions=sorted({service_name(k.service) for k in keys}),
                 )
             )
         keys = matching
     if "category" in args:
-        category = resolve_category_argument(args["category"])
+        category = resolve_category_argument(args["category"], tr)
         matching = [k for k in keys if category_matches(category, k.category)]
         if not matching:
             raise ArgumentError(
                 error(
-                    f"No {category} chart for {where}",
-                    "Lists there:",
-                    suggestions=sorted({k.category for k in keys}),
+                    tr._(
+                        "No {list} chart for {where}",
+                        list=category_label(category, tr),
+                        where=where,
+                    ),
+                    tr._("Lists there:"),
+                    suggestions=sorted({category_label(k.category, tr) for k in keys}),
                 )
             )
         keys = matching
@@ -140,29 +147,33 @@ def _select_keys(
 
 
 async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
-    region = resolve_region_argument(args["region"]) if "region" in args else WORLD
+    tr = ctx.tr
+    region = resolve_region_argument(args["region"], tr) if "region" in args else WORLD
     all_keys = await ctx.storage.chart_keys()
     region_keys = [k for k in all_keys if k.region == region and k.granularity != "alltime"]
     if not region_keys:
         stored = sorted({k.region for k in all_keys if k.granularity != "alltime"})
         return error(
-            f"No chart stored for {region_label(region)}",
-            "Try /top10 world." if WORLD in stored else "Import or poll some data first.",
-            suggestions=[f"{region_label(code)} ({code})" for code in stored][:5]
+            tr._("No chart stored for {where}", where=region_label(region, tr)),
+            tr._("Try /top10 world.")
+            if WORLD in stored
+            else tr._("Import or poll some data first."),
+            suggestions=[f"{region_label(code, tr)} ({code})" for code in stored][:5]
             if WORLD not in stored
             else (),
         )
-    where = region_label(region)
-    keys = _select_keys(args, region_keys, where)
+    where = region_label(region, tr)
+    keys = _select_keys(args, region_keys, where, tr)
     settings = await ctx.subscriptions.get_settings(caller.destination)
     wanted_date = (
-        resolve_date_argument(args["date"], ctx.today(settings)) if "date" in args else None
+        resolve_date_argument(args["date"], ctx.today(settings), tr) if "date" in args else None
     )
     chart = await _pick_chart(ctx, keys, wanted_date)
     if chart is None:
+        day = tr.date(wanted_date) if wanted_date is not None else tr._("today")
         return error(
-            f"No chart for {where} on or before {wanted_date}",
-            "Try a later date, or leave the date out for the latest chart.",
+            tr._("No chart for {where} on or before {date}", where=where, date=day),
+            tr._("Try a later date, or leave the date out for the latest chart."),
         )
     key = chart.key
     previous = await _previous_chart(ctx, chart)
@@ -173,20 +184,22 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             if k.category != key.category and service_from_display_name(k.service) == key.service
         }
     )
-    footer = f"{source_name(key.source)} · {period_label(key.granularity, chart.period)}"
+    footer = f"{source_name(key.source, tr)} · {period_label(key.granularity, chart.period, tr)}"
     if wanted_date is not None and chart.period != wanted_date:
-        footer += f" (latest on or before {wanted_date.isoformat()})"
+        footer += tr._(" (latest on or before {date})", date=tr.date(wanted_date))
     if lists_here:
-        footer += f" · also: {', '.join(lists_here[:6])}"
+        also = ", ".join(category_label(category, tr) for category in lists_here[:6])
+        footer += tr._(" · also: {lists}", lists=also)
     if wanted_date is None:
+        last_poll = await ctx.last_poll(key.source)
         freshness = freshness_note(
-            key.granularity, chart.period, ctx.today(settings), await ctx.last_poll(key.source)
+            key.granularity, chart.period, ctx.today(settings), last_poll, tr
         )
         footer += f" · {freshness}"
     returning = await _returning_titles(ctx, chart, previous) if previous else set()
     return Reply(
-        title=f"{region_flag(region)} Top 10 — {chart_label(key)}",
-        lines=format_chart(chart, previous, returning),
+        title=tr._("{flag} Top 10 — {chart}", flag=region_flag(region), chart=chart_label(key, tr)),
+        lines=format_chart(chart, previous, tr, returning),
         footer=footer,
     )
 

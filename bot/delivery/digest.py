@@ -26,6 +26,7 @@ from bot.commands.reply import Button
 from bot.delivery.cards import build_cards
 from bot.delivery.text import Measure, wrap_line
 from bot.events import Event
+from bot.i18n import Translator
 from bot.ports import Delivery
 from bot.render import event_line
 
@@ -76,16 +77,16 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int) -> str:
-    noun = "chart update" if total_events == 1 else "chart updates"
-    suffix = f" ({part}/{parts})" if parts > 1 else ""
-    return f"{total_events} {noun}{suffix}"
+def _header(total_events: int, part: int, parts: int, tr: Translator) -> str:
+    header = tr.n_("{n} chart update", "{n} chart updates", total_events)
+    return header + (f" ({part}/{parts})" if parts > 1 else "")
 
 
 def build_digest(
     deliveries: Sequence[Delivery],
     limit: int,
     measure: Measure,
+    tr: Translator,
     *,
     catchup_max_age: timedelta | None = None,
 ) -> list[DigestPart]:
@@ -97,7 +98,8 @@ def build_digest(
     Events whose period had ended more than `catchup_max_age` before they were queued (a backfill
     after downtime) are not listed one by one: they fold into one catch-up summary (the poller's
     `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
-    at queueing, so a message sent again after a crash is cut exactly as before.
+    at queueing, so a message sent again after a crash is cut exactly as before. Text is in the
+    chat's language (`tr`).
     """
     if limit <= HEADER_BUDGET + 8:
         raise ValueError(f"a text limit of {limit} leaves no room for a digest")
@@ -115,11 +117,11 @@ def build_digest(
             fresh_ids.setdefault(event.key, []).append(delivery.id)
             fresh.setdefault(event.key, event)
     ordered = digest_order(fresh.values())
-    cards, ordered = build_cards(ordered)
-    summary = _catchup_text(list(old.values()), budget, measure) if old else None
+    cards, ordered = build_cards(ordered, tr)
+    summary = _catchup_text(list(old.values()), budget, measure, tr) if old else None
 
     if summary is None and not cards and len(ordered) == 1:
-        line = event_line(ordered[0])
+        line = event_line(ordered[0], tr)
         only = tuple(fresh_ids[ordered[0].key])
         if measure(line) <= limit:
             return [DigestPart(only, line, idempotency_key(only))]
@@ -139,7 +141,7 @@ def build_digest(
         units[-1] = _Unit(units[-1].text, card_ids, card_ids, card.button)
     for event in ordered:
         event_ids = fresh_ids[event.key]
-        pieces = wrap_line(BULLET + event_line(event), budget, measure)
+        pieces = wrap_line(BULLET + event_line(event, tr), budget, measure)
         for index, piece in enumerate(pieces):
             # An event is marked sent with the part that holds the end of its line.
             done = event_ids if index == len(pieces) - 1 else []
@@ -164,7 +166,8 @@ def build_digest(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        text = "\n".join([_header(len(cards) + len(ordered), number, len(parts)), *part.lines])
+        header = _header(len(cards) + len(ordered), number, len(parts), tr)
+        text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)
         else:
@@ -182,14 +185,14 @@ def _card_pieces(text: str, budget: int, measure: Measure) -> list[str]:
     return [piece for line in text.split("\n") for piece in wrap_line(line, budget, measure)]
 
 
-def _catchup_text(events: list[Event], budget: int, measure: Measure) -> str:
+def _catchup_text(events: list[Event], budget: int, measure: Measure, tr: Translator) -> str:
     """The catch-up summary, with as many highlights as fit in one message."""
     summary = CatchupSummary(tuple(events))
     for highlights in range(CATCHUP_HIGHLIGHTS, -1, -1):
-        text = summary.text(highlights)
+        text = summary.text(tr, highlights)
         if measure(text) <= budget:
             return text
-    return "\n".join(wrap_line(summary.text(0).replace("\n", " "), budget, measure)[:1])
+    return "\n".join(wrap_line(summary.text(tr, 0).replace("\n", " "), budget, measure)[:1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
 from bot.events import Event
+from bot.i18n import chat_translator
 from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ class Sender:
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
+                chat_translator(group.settings.language),
                 catchup_max_age=self._catchup_max_age,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))

@@ -13,13 +13,16 @@ from bot.subscriptions import (
 from storage import codec
 from storage.postgres.connection import Database, Transaction
 from storage.rows import (
+    SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
     settings_from_row,
+    settings_row,
     subscription_from_row,
 )
 
 _DESTINATION_MATCH = "d.platform = $1 AND d.chat_id = $2 AND d.thread_id = $3"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES ($1, $2, $3, $4)
@@ -123,7 +126,7 @@ class PostgresSubscriptionStore:
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
             f"SELECT {SUBSCRIPTION_COLUMNS},"
-            " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -161,8 +164,7 @@ class PostgresSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations AS d"
-            f" WHERE {_DESTINATION_MATCH}",
+            f"SELECT {_SETTINGS_OF_D} FROM destinations AS d WHERE {_DESTINATION_MATCH}",
             *destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
@@ -170,13 +172,12 @@ class PostgresSubscriptionStore:
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
             destination_id = await self._ensure(tx, destination)
+            assignments = ", ".join(
+                f"{column} = ${number}" for number, column in enumerate(SETTINGS_COLUMNS, start=1)
+            )
             await tx.execute(
-                "UPDATE destinations SET timezone = $1, event_types = $2, quiet_start = $3,"
-                " quiet_end = $4 WHERE id = $5",
-                settings.timezone,
-                codec.encode_types(settings.event_types),
-                codec.encode_clock_time(settings.quiet_start),
-                codec.encode_clock_time(settings.quiet_end),
+                f"UPDATE destinations SET {assignments} WHERE id = ${len(SETTINGS_COLUMNS) + 1}",
+                *settings_row(settings),
                 destination_id,
             )
 

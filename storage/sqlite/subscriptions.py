@@ -12,14 +12,17 @@ from bot.subscriptions import (
 )
 from storage import codec
 from storage.rows import (
+    SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
     settings_from_row,
+    settings_row,
     subscription_from_row,
 )
 from storage.sqlite.connection import Database, Transaction
 
 _DESTINATION_MATCH = "platform = ? AND chat_id = ? AND thread_id = ?"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)
@@ -115,7 +118,7 @@ class SqliteSubscriptionStore:
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
             f"SELECT {SUBSCRIPTION_COLUMNS},"
-            " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -151,8 +154,7 @@ class SqliteSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations"
-            f" WHERE {_DESTINATION_MATCH}",
+            f"SELECT {', '.join(SETTINGS_COLUMNS)} FROM destinations WHERE {_DESTINATION_MATCH}",
             destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
@@ -160,16 +162,10 @@ class SqliteSubscriptionStore:
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
             destination_id = await self._ensure(tx, destination)
+            assignments = ", ".join(f"{column} = ?" for column in SETTINGS_COLUMNS)
             await tx.execute(
-                "UPDATE destinations SET timezone = ?, event_types = ?, quiet_start = ?,"
-                " quiet_end = ? WHERE id = ?",
-                (
-                    settings.timezone,
-                    codec.encode_types(settings.event_types),
-                    codec.encode_clock_time(settings.quiet_start),
-                    codec.encode_clock_time(settings.quiet_end),
-                    destination_id,
-                ),
+                f"UPDATE destinations SET {assignments} WHERE id = ?",
+                (*settings_row(settings), destination_id),
             )
 
     async def move_destination(self, old: Destination, new: Destination) -> int:

@@ -791,7 +791,7 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     return store
 
 
-CHART_KEYS_MIGRATION = 8
+CHART_KEYS_MIGRATION = 9
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -11,6 +11,7 @@ import pytest
 from bot.commands import TITLE_CACHE_SECONDS, TitleLookup
 from bot.commands import lookup as lookup_module
 from bot.commands.title_match import TitleMatcher
+from bot.i18n import ENGLISH
 from bot.models import Chart, ChartKey, Entry, make_title_id
 from bot.ports import Batch, TitleHit
 from storage.memory import MemoryBackend
@@ -63,7 +64,7 @@ SHOWS = (
 async def test_a_typed_title_with_a_typo_finds_its_show(typed: str, found: str) -> None:
     lookup = TitleLookup(await store_with(*SHOWS), Monotonic())
 
-    show = await lookup.resolve_show(typed)
+    show = await lookup.resolve_show(typed, ENGLISH)
 
     assert show.name == found
 
@@ -91,7 +92,7 @@ async def test_a_stale_index_answers_while_a_worker_thread_builds_the_next(
         return build(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(lookup_module, "_build_title_index", recording_build)
-    assert (await lookup.resolve_show("squid game")).name == "Squid Game"
+    assert (await lookup.resolve_show("squid game", ENGLISH)).name == "Squid Game"
     await store.save_batch(
         Batch(accepted=[top(date(2026, 3, 2), ("The Glory", None))]), queue_deliveries=False
     )
@@ -133,12 +134,12 @@ async def test_a_failed_refresh_keeps_the_old_index_until_the_next_cache_period(
     )
     clock = Monotonic()
     lookup = TitleLookup(store, clock)
-    assert (await lookup.resolve_show("squid game")).name == "Squid Game"
+    assert (await lookup.resolve_show("squid game", ENGLISH)).name == "Squid Game"
 
     clock.now += TITLE_CACHE_SECONDS + 1
-    assert (await lookup.resolve_show("squid game")).name == "Squid Game"
+    assert (await lookup.resolve_show("squid game", ENGLISH)).name == "Squid Game"
     await lookup.settled()
-    assert (await lookup.resolve_show("squid game")).name == "Squid Game"
+    assert (await lookup.resolve_show("squid game", ENGLISH)).name == "Squid Game"
     await lookup.settled()
 
     assert store.reads == 2  # not read again at every command after the failure
