@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
 from bot.commands.aliases import TitleAliases
 from bot.commands.reply import ArgumentError, Reply, error
-from bot.commands.title_match import Folded, Scored, TitleMatcher, is_clear_winner
+from bot.commands.title_match import Scored, TitleMatcher, is_clear_winner
 from bot.commands.untrusted import quoted
 from bot.i18n import Translator
 from bot.models import normalise_title
@@ -82,20 +82,32 @@ class _TitleIndex:
     keys: list[str]  # the show of each name
     refs: dict[str, str]  # title_ref → normalised show title
     spellings: dict[str, str]  # normalised spelling of each name → its show
+    hits: tuple[TitleHit, ...]  # what it was built from
+    norms: dict[str, str]  # each title and name → its normalised form
     loaded_at: float
     matcher: TitleMatcher  # over `names`
 
 
 def _build_title_index(
-    hits: Sequence[TitleHit],
+    hits: tuple[TitleHit, ...],
     loaded_at: float,
     aliases: TitleAliases,
-    known: Mapping[str, Folded] | None = None,
+    previous: _TitleIndex | None = None,
 ) -> _TitleIndex:
-    """The index of `hits` (run in a worker thread); `known`: foldings of names seen before."""
+    """The index of `hits` (run in a worker thread). What `previous` already worked out — each
+    text's normalised form, each name's folding — is reused: a refresh that finds a few new
+    titles among tens of thousands does a few titles' work."""
+    norms = dict(previous.norms) if previous is not None else {}
+
+    def norm_of(text: str) -> str:
+        found = norms.get(text)
+        if found is None:
+            found = norms[text] = normalise_title(text)
+        return found
+
     grouped: dict[str, list[TitleHit]] = {}
     for hit in hits:
-        grouped.setdefault(normalise_title(hit.title), []).append(hit)
+        grouped.setdefault(norm_of(hit.title), []).append(hit)
     shows: dict[str, Show] = {}
     names: list[str] = []
     keys: list[str] = []
@@ -110,19 +122,19 @@ def _build_title_index(
             keys.append(norm)
     # An alias is one more spelling of the show its title names (fuzzy matches and
     # autocomplete find it too); an alias of a title not stored yet waits for it.
-    by_spelling = {normalise_title(name): key for name, key in zip(names, keys, strict=True)}
+    by_spelling = {norm_of(name): key for name, key in zip(names, keys, strict=True)}
     for alias, title in aliases:
-        key = by_spelling.get(normalise_title(title))
+        key = by_spelling.get(norm_of(title))
         if key is not None:
             names.append(alias)
             keys.append(key)
     refs = {title_ref(norm): norm for norm in shows}
     spelled: dict[str, str] = {}
     for name, key in zip(names, keys, strict=True):
-        spelled.setdefault(normalise_title(name), key)
-    return _TitleIndex(
-        shows, names, keys, refs, spelled, loaded_at, TitleMatcher(names, known=known)
-    )
+        spelled.setdefault(norm_of(name), key)
+    known = previous.matcher.foldings() if previous is not None else None
+    matcher = TitleMatcher(names, known=known)
+    return _TitleIndex(shows, names, keys, refs, spelled, hits, norms, loaded_at, matcher)
 
 
 class TitleLookup:
@@ -143,9 +155,13 @@ class TitleLookup:
 
     async def _load(self) -> _TitleIndex:
         started = self._monotonic()
-        hits = await self._storage.all_titles()
-        known = self._index.matcher.foldings() if self._index is not None else None
-        return await asyncio.to_thread(_build_title_index, hits, started, self._aliases, known)
+        hits = tuple(await self._storage.all_titles())
+        previous = self._index
+        if previous is not None and hits == previous.hits:
+            # Nothing new (most refreshes): the index stands for another cache period.
+            previous.loaded_at = started
+            return previous
+        return await asyncio.to_thread(_build_title_index, hits, started, self._aliases, previous)
 
     async def _current(self) -> _TitleIndex:
         index = self._index

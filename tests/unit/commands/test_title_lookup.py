@@ -111,6 +111,14 @@ async def test_a_stale_index_answers_while_a_worker_thread_builds_the_next(
     assert show is not None and show.name == "The Glory"
     assert len(built_on) == 2
     assert threading.get_ident() not in built_on
+    # A refresh that finds no new title keeps the index it has, without building one.
+    clock.now += TITLE_CACHE_SECONDS + 1
+    await lookup.search("the glory")
+    await lookup.settled()
+    clock.now += TITLE_CACHE_SECONDS / 2
+    await lookup.search("the glory")
+    await lookup.settled()
+    assert len(built_on) == 2
 
 
 class FailingTitles(MemoryBackend):
