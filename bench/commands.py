@@ -19,8 +19,9 @@ titles typed exactly, in lower case, with a typo (two letters swapped, one dropp
 and half-typed.
 
 Prints a few lines, then ONE JSON line: per command p50/p95/p99 in ms (`title_typo` is the
-typo subset of `title`), `max_loop_stall_ms`, the build time if the store was built, and the
-load average. Asserts nothing.
+typo subset of `title`), `max_loop_stall_ms`, `idle_loop_stall_ms` (the same ticker for 10 s
+before the commands, with nothing to do: what other processes on the machine cost the loop), the
+build time if the store was built, and the load average. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ LAST_DAY = date(2026, 12, 5)
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "top10bot-bench"
 BUILT_MARK = "bench:commands:built"
 TICK_S = 0.005
+IDLE_S = 10.0
 
 
 def build_mark(rows: int, seed: int) -> str:
@@ -236,7 +238,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 async def run_commands(
     backend: Backend, plan: list[tuple[str, str, str]], monotonic: Callable[[], float]
-) -> tuple[dict[str, list[float]], float, int]:
+) -> tuple[dict[str, list[float]], float, float, int]:
     service = CommandService(
         backend,
         backend.subscriptions,
@@ -246,6 +248,9 @@ async def run_commands(
     caller = Caller("console", "bench", Destination("console", "bench"), rate_limited=False)
     # The first /title loads the title index: the cost of a start-up, not of a command.
     await service.execute_text("title", "warm-up", caller)
+    # What the machine alone costs the loop (other processes taking the CPU), for comparison.
+    with LoopLag() as idle:
+        await asyncio.sleep(IDLE_S)
     timings: dict[str, list[float]] = {}
     failed = 0
     with LoopLag() as lag:
@@ -258,7 +263,7 @@ async def run_commands(
             if label == "title_typo":
                 timings.setdefault("title", []).append(timings[label][-1])
             await asyncio.sleep(0)
-    return timings, lag.max_ms, failed
+    return timings, lag.max_ms, idle.max_ms, failed
 
 
 # ---------------------------------------------------------------- main
@@ -289,7 +294,7 @@ async def main() -> None:
             print(f"built in {build_s:.0f} s", flush=True)
         plan = await command_plan(backend, args.runs, args.seed)
         clock = SteppedClock(step=1_000.0, every=args.refresh_every)
-        timings, stall_ms, failed = await run_commands(backend, plan, clock)
+        timings, stall_ms, idle_ms, failed = await run_commands(backend, plan, clock)
     finally:
         await backend.close()
         if args.drop and url.startswith("postgres"):
@@ -302,6 +307,7 @@ async def main() -> None:
         **{label: percentiles(samples) for label, samples in sorted(timings.items())},
         "failed": failed,
         "max_loop_stall_ms": round(stall_ms, 1),
+        "idle_loop_stall_ms": round(idle_ms, 1),
         "build_s": round(build_s, 1) if build_s is not None else None,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
