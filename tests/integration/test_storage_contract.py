@@ -543,75 +543,63 @@ async def test_title_history_is_every_appearance_oldest_first(storage: Storage) 
     assert await storage.title_history("nobody") == []
 
 
+async def save_charts(store: Storage, *charts: Chart) -> None:
+    """Store charts as one batch."""
+    await save(store, Batch(accepted=list(charts)))
+
+
 async def test_rank_tallies_count_each_rank_of_a_title_in_each_chart(storage: Storage) -> None:
     day_4, day_5 = DAY_3 + timedelta(days=1), DAY_3 + timedelta(days=2)
-    await save(
+    us, fr, movies = NETFLIX_TV_US, NETFLIX_TV_FR, NETFLIX_MOVIES_US
+    await save_charts(
         storage,
-        Batch(
-            accepted=[
-                chart(NETFLIX_TV_US, DAY_1, "Wednesday", "Other"),
-                chart(NETFLIX_TV_US, DAY_2, "Wednesday", "Other"),
-                chart(NETFLIX_TV_FR, DAY_1, "Other", "Wednesday"),
-            ]
-        ),
+        chart(us, DAY_1, "Wednesday", "Other"),
+        chart(us, DAY_2, "Wednesday", "Other"),
+        chart(fr, DAY_1, "Other", "Wednesday"),
     )
-    await save(
+    await save_charts(
         storage,
-        Batch(
-            accepted=[
-                chart(NETFLIX_TV_US, DAY_3, "Other", "Wednesday"),
-                chart(NETFLIX_TV_US, day_5, "Wednesday"),  # after a gap
-                chart(NETFLIX_MOVIES_US, DAY_2, "Other"),
-            ]
-        ),
+        chart(us, DAY_3, "Other", "Wednesday"),
+        chart(us, day_5, "Wednesday"),  # after a gap
+        chart(movies, DAY_2, "Other"),
     )
-    await save(storage, Batch(accepted=[chart(NETFLIX_TV_US, day_4, "Other", "Wednesday")]))
+    await save_charts(storage, chart(us, day_4, "Other", "Wednesday"))
 
     assert await storage.rank_tallies(["wednesday", "nobody"]) == [
-        RankTally("wednesday", NETFLIX_TV_FR, 2, 1, DAY_1, DAY_1),
-        RankTally("wednesday", NETFLIX_TV_US, 1, 3, DAY_1, day_5),
-        RankTally("wednesday", NETFLIX_TV_US, 2, 2, DAY_3, day_4),
+        RankTally("wednesday", fr, 2, 1, DAY_1, DAY_1),
+        RankTally("wednesday", us, 1, 3, DAY_1, day_5),
+        RankTally("wednesday", us, 2, 2, DAY_3, day_4),
     ]
     other = await storage.rank_tallies(["other"])
     assert [(t.key, t.rank, t.periods) for t in other] == [
-        (NETFLIX_TV_FR, 1, 1),
-        (NETFLIX_MOVIES_US, 1, 1),
-        (NETFLIX_TV_US, 1, 2),
-        (NETFLIX_TV_US, 2, 2),
+        (fr, 1, 1),
+        (movies, 1, 1),
+        (us, 1, 2),
+        (us, 2, 2),
     ]
     assert await storage.rank_tallies([]) == []
 
 
 async def test_a_replaced_chart_is_tallied_again(storage: Storage) -> None:
-    await save(
-        storage,
-        Batch(
-            accepted=[
-                chart(NETFLIX_TV_US, DAY_1, "Wednesday", "Other"),
-                chart(NETFLIX_TV_US, DAY_2, "Wednesday", "Other"),
-                chart(NETFLIX_TV_US, DAY_3, "Wednesday", "Other"),
-            ]
-        ),
+    us, fr = NETFLIX_TV_US, NETFLIX_TV_FR
+    await save_charts(
+        storage, *(chart(us, day, "Wednesday", "Other") for day in (DAY_1, DAY_2, DAY_3))
     )
     # Corrections of the last and first day, with a new title in the same batch.
-    await save(
+    await save_charts(
         storage,
-        Batch(
-            accepted=[
-                chart(NETFLIX_TV_US, DAY_3, "Other", "Newcomer"),
-                chart(NETFLIX_TV_US, DAY_1, "Other", "Wednesday"),
-                chart(NETFLIX_TV_FR, DAY_3, "Wednesday"),
-            ]
-        ),
+        chart(us, DAY_3, "Other", "Newcomer"),
+        chart(us, DAY_1, "Other", "Wednesday"),
+        chart(fr, DAY_3, "Wednesday"),
     )
 
     assert await storage.rank_tallies(["wednesday", "other", "newcomer"]) == [
-        RankTally("newcomer", NETFLIX_TV_US, 2, 1, DAY_3, DAY_3),
-        RankTally("other", NETFLIX_TV_US, 1, 2, DAY_1, DAY_3),
-        RankTally("other", NETFLIX_TV_US, 2, 1, DAY_2, DAY_2),
-        RankTally("wednesday", NETFLIX_TV_FR, 1, 1, DAY_3, DAY_3),
-        RankTally("wednesday", NETFLIX_TV_US, 1, 1, DAY_2, DAY_2),
-        RankTally("wednesday", NETFLIX_TV_US, 2, 1, DAY_1, DAY_1),
+        RankTally("newcomer", us, 2, 1, DAY_3, DAY_3),
+        RankTally("other", us, 1, 2, DAY_1, DAY_3),
+        RankTally("other", us, 2, 1, DAY_2, DAY_2),
+        RankTally("wednesday", fr, 1, 1, DAY_3, DAY_3),
+        RankTally("wednesday", us, 1, 1, DAY_2, DAY_2),
+        RankTally("wednesday", us, 2, 1, DAY_1, DAY_1),
     ]
 
 
