@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, section
+from bot.metrics import NO_METRICS, Metrics, MetricsConfig
 from bot.ports import Backend, Notifier, Outbox, Storage
 from bot.roles import Role
 from storage import copy_database, open_backend, poller_lock, shared_between_processes
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
+    from handlers.metrics import MetricsServer
     from handlers.runner import ChatAdapter
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
@@ -58,6 +60,8 @@ class ChatLayer:
     # What the adapters call when a chat is gone or moved (the sender calls the same).
     lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
+    # The backend itself: its live messages and the charts they show.
+    storage: Backend
 
 
 async def build_chat_layer(
@@ -67,6 +71,7 @@ async def build_chat_layer(
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> ChatLayer:
     from bot.commands import CommandService
     from bot.commands.aliases import load_aliases
@@ -86,6 +91,8 @@ async def build_chat_layer(
             per_seconds=float(limits.get("rate_seconds", 10.0)),
         ),
         aliases=load_aliases(config),  # a bad alias file stops the start, named
+        live=storage.live,
+        metrics=metrics,
     )
     adapters = build_adapters(
         service,
@@ -95,8 +102,9 @@ async def build_chat_layer(
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
+        metrics=metrics,
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage)
 
 
 async def run_bot(
@@ -125,6 +133,7 @@ async def run_bot(
     try:
         poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
         delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        metrics_config = MetricsConfig.from_table(section(config, "metrics"))
         if role.polls:
             check_schedules(config)
     except ConfigError as exc:
@@ -135,16 +144,24 @@ async def run_bot(
         print(f"error: --role {role}: {problem}", file=sys.stderr)
         return 2
     storage = await open_storage_url(config.storage.url)
+    metrics_server: MetricsServer | None = None
     try:
+        try:  # every role serves its own metrics
+            metrics, metrics_server = await start_metrics(metrics_config, storage)
+        except OSError as exc:
+            print(f"error: [metrics] listen {metrics_config.listen}: {exc}", file=sys.stderr)
+            return 2
         if role is Role.POLLER:
-            await _run_poller(config, storage, poll_config.admin_chat, env)
+            await _run_poller(config, storage, poll_config.admin_chat, env, metrics)
             return 0
         if role is Role.SENDER:
             return await _run_sender(
-                config, storage, delivery_config, poll_config.catchup_max_age, env
+                config, storage, delivery_config, poll_config.catchup_max_age, env, metrics
             )
         try:  # a bad [discord] / [telegram] value fails here, with its key named
-            chat = await build_chat_layer(config, storage, environ=env, lines=lines, out=out)
+            chat = await build_chat_layer(
+                config, storage, environ=env, lines=lines, out=out, metrics=metrics
+            )
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
             return 2
@@ -156,12 +173,13 @@ async def run_bot(
         background: list[asyncio.Task[None]] = []
         polls = False
         if role is Role.ALL:  # a gateway neither sends alerts nor polls
-            sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
+            sender = build_sender(chat, delivery_config, poll_config.catchup_max_age, metrics)
             background.append(asyncio.create_task(sender.run(), name="delivery"))
             polls = poll or (poll is None and lines is None)
             if polls:
                 output = _bot_poll_output(chat, poll_config.admin_chat, sender)
-                background.append(asyncio.create_task(_poll_forever(config, storage, output)))
+                polling = _poll_forever(config, storage, output, metrics)
+                background.append(asyncio.create_task(polling))
         try:
             await adapters
             if polls or lines is None:
@@ -177,7 +195,26 @@ async def run_bot(
             await asyncio.gather(adapters, *background, return_exceptions=True)
         return 0
     finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
         await storage.close()
+
+
+async def start_metrics(
+    config: MetricsConfig, storage: Backend
+) -> tuple[Metrics, MetricsServer | None]:
+    """`[metrics] listen`: Prometheus metrics and /healthz on that address; else nothing.
+    Raises OSError when the address cannot be bound."""
+    if config.listen is None:
+        return NO_METRICS, None
+    from handlers.metrics import MetricsServer, PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    server = MetricsServer(
+        config.listen, metrics, storage, storage.outbox, health_timeout=config.health_timeout
+    )
+    await server.start()
+    return metrics, server
 
 
 def _role_problem(config: Config, role: Role, environ: Mapping[str, str]) -> str | None:
@@ -201,18 +238,27 @@ def _role_problem(config: Config, role: Role, environ: Mapping[str, str]) -> str
 
 
 def build_sender(
-    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta | None,
+    metrics: Metrics = NO_METRICS,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     from bot.delivery.sender import Sender
 
-    return Sender(
+    sender = Sender(
         chat.outbox,
         [adapter.notifier for adapter in chat.adapters],
         chat.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        live=chat.storage.live,
+        charts=chat.storage,
+        metrics=metrics,
     )
+    # A live message started (or asked for again) is posted now, not at the next look.
+    chat.service.on_live_change = sender.wake
+    return sender
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -244,18 +290,26 @@ async def _report_failed_sources(report: SourceReport) -> None:
         log.warning("%s", problem)
 
 
-async def _poll_forever(config: Config, storage: Storage, output: PollOutput) -> None:
+async def _poll_forever(
+    config: Config, storage: Storage, output: PollOutput, metrics: Metrics = NO_METRICS
+) -> None:
     """Live sources → the pipeline → the outbox, whenever this process holds the store's poller
     lock (another process may be polling: this one stands by). Source failures go to the admin
     chat. Until cancelled."""
     from handlers.scheduler import poll_when_leading
 
     lock = poller_lock(config.storage.url)
-    await poll_when_leading(config, storage, lock, output=output, on_report=_report_failed_sources)
+    await poll_when_leading(
+        config, storage, lock, output=output, on_report=_report_failed_sources, metrics=metrics
+    )
 
 
 async def _run_poller(
-    config: Config, storage: Storage, admin_chat: str | None, environ: Mapping[str, str]
+    config: Config,
+    storage: Storage,
+    admin_chat: str | None,
+    environ: Mapping[str, str],
+    metrics: Metrics,
 ) -> None:
     """`run --role poller`: polling only. The senders learn of new deliveries from the outbox;
     operator alerts go to the admin chat through that platform's notifier alone."""
@@ -272,13 +326,12 @@ async def _run_poller(
         if platform != "console":
             try:
                 notifiers = await stack.enter_async_context(
-                    open_notifiers(config.sections, environ, only={platform})
+                    open_notifiers(config.sections, environ, only={platform}, metrics=metrics)
                 )
             except Exception as exc:  # polling goes on; alerts fall back to stderr
                 log.error("poller: admin chat %s unreachable (%s); alerts to stderr", platform, exc)
-        await _poll_forever(
-            config, storage, PollOutput(operator=operator_sink(admin_chat, notifiers))
-        )
+        output = PollOutput(operator=operator_sink(admin_chat, notifiers))
+        await _poll_forever(config, storage, output, metrics)
 
 
 async def _run_sender(
@@ -287,18 +340,22 @@ async def _run_sender(
     delivery_config: DeliveryConfig,
     catchup_max_age: timedelta | None,
     environ: Mapping[str, str],
+    metrics: Metrics,
 ) -> int:
     """`run --role sender`: the outbox's sender alone, through REST-only notifiers."""
     from handlers.notifiers import open_notifiers
 
     async with contextlib.AsyncExitStack() as stack:
         try:
-            notifiers = await stack.enter_async_context(open_notifiers(config.sections, environ))
+            notifiers = await stack.enter_async_context(
+                open_notifiers(config.sections, environ, metrics=metrics)
+            )
         except Exception as exc:  # a token refused, a platform unreachable: restart later
             log.debug("sender: opening the notifiers failed", exc_info=True)
             print(f"error: sender: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
-        await _outbox_sender(storage, notifiers, delivery_config, catchup_max_age).run()
+        sender = _outbox_sender(storage, notifiers, delivery_config, catchup_max_age, metrics)
+        await sender.run()
     return 0
 
 
@@ -307,6 +364,7 @@ def _outbox_sender(
     notifiers: Sequence[Notifier],
     config: DeliveryConfig,
     catchup_max_age: timedelta | None,
+    metrics: Metrics = NO_METRICS,
 ) -> Sender:
     from bot.delivery.sender import Sender
 
@@ -316,6 +374,9 @@ def _outbox_sender(
         storage.subscriptions,
         config,
         catchup_max_age=catchup_max_age,
+        live=storage.live,
+        charts=storage,
+        metrics=metrics,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 from bot.config import ConfigError, ConsoleConfig, StorageConfig
 from bot.delivery.config import DeliveryConfig
 from bot.diff import DiffConfig
+from bot.metrics import MetricsConfig
 
 
 def _field_names(cls: type[Any]) -> frozenset[str]:
@@ -35,6 +36,7 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "console": _field_names(ConsoleConfig),
     "diff": _field_names(DiffConfig),
     "delivery": _field_names(DeliveryConfig),
+    "metrics": _field_names(MetricsConfig),
     # NetflixSettings.from_table (bot/sources/netflix_fetch.py)
     "sources.netflix": _SOURCE_KEYS | {"files"},
     # FlixPatrolSettings.from_table (bot/sources/flixpatrol_fetch.py)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Event
+from bot.live_store import LiveStore
 from bot.models import Chart, ChartKey, Granularity, Rejection
 
 if TYPE_CHECKING:
@@ -231,6 +232,9 @@ class Backend(Storage, Protocol):
     @property
     def subscriptions(self) -> SubscriptionStore: ...
 
+    @property
+    def live(self) -> LiveStore: ...
+
 
 class StorageRefused(Exception):
     """The store cannot do what was asked (a URL it cannot open, a copy into a database that
@@ -280,8 +284,12 @@ class TransientFailure(DeliveryError):
     """A server error (5xx) or a connection broken before an answer: retry with backoff."""
 
 
+class MessageGone(DeliveryError):
+    """The message to edit no longer exists (someone deleted it): post a new one instead."""
+
+
 class Notifier(Protocol):
-    """The one way out to a platform: alerts and operator alerts.
+    """The one way out to a platform: alerts, operator alerts and live messages.
 
     One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
     `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text`
@@ -294,6 +302,10 @@ class Notifier(Protocol):
     Telling whoever can fix a lost destination (a Discord server owner) is the notifier's own
     business when it raises DestinationGone. `wait_until_ready` returns once the platform client
     can send (logged in): claiming rows before that would let their leases run out unsent.
+
+    `post` is `send` returning the platform's id of the new message, which `edit` takes to
+    replace its text (a live Top 10). An edit to the same text is no error; an edit of a message
+    that was deleted raises MessageGone.
     """
 
     platform: str
@@ -313,6 +325,12 @@ class Notifier(Protocol):
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
     ) -> None: ...
+
+    async def post(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> str: ...
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None: ...
 
 
 class DeliveryStatus(StrEnum):

@@ -65,7 +65,8 @@ class DestinationState:
 
 @dataclass(frozen=True, slots=True)
 class ChatSettings:
-    """Per-destination preferences. Quiet hours are stored for the delivery engine."""
+    """Per-destination preferences. Quiet hours and the digest time are local to `timezone`,
+    applied by the delivery engine."""
 
     timezone: str = "UTC"
     event_types: frozenset[EventType] = frozenset()  # empty: every type
@@ -73,6 +74,7 @@ class ChatSettings:
     quiet_end: time | None = None
     # The chat's language (bot.i18n.LANGUAGES); '' until chosen or defaulted from the platform.
     language: str = ""
+    digest_at: time | None = None  # detail events wait for one daily digest at this time
 
 
 # -- categories ---------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ CONSOLE_TEXT_MAX = 4096
 # (typed arguments stop at 400 characters), and memory stays bounded whatever is piped in.
 MAX_CONSOLE_LINE_BYTES = 16 * 1024
 READ_CHUNK_BYTES = 64 * 1024
+# Printed above a live message's new version (the console cannot edit what it printed).
+LIVE_EDIT_MARK = "(live, edited)"
 
 
 def render_plain(reply: Reply) -> str:
@@ -90,6 +92,7 @@ class ConsoleNotifier:
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
+        self._posted = 0  # ids of posted messages, for edit
 
     async def wait_until_ready(self) -> None:
         return None
@@ -107,6 +110,15 @@ class ConsoleNotifier:
     ) -> None:
         # The console has no buttons: a card's text already says which command to type.
         print_line(self._out, text)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        print_line(self._out, text)
+        self._posted += 1
+        return str(self._posted)
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        # Printed text cannot change: the new version is printed, marked as the edit it is.
+        print_line(self._out, f"{LIVE_EDIT_MARK}\n{text}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import Notifier
 from handlers.runner import config_table
 from handlers.secrets import redact_in_logs
@@ -40,10 +41,11 @@ async def open_notifiers(
     environ: Mapping[str, str],
     *,
     only: Collection[str] | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> AsyncIterator[list[Notifier]]:
     """A notifier for each platform with a token (config or environment, as `run` reads them),
     of the platforms in `only` if given; an empty list when none has one. Their clients are
-    closed on the way out."""
+    closed on the way out; they count the platforms' 429s in `metrics`."""
     from handlers.discord.settings import discord_settings
     from handlers.telegram.settings import telegram_settings
 
@@ -51,7 +53,9 @@ async def open_notifiers(
     async with AsyncExitStack() as stack:
         discord_config = discord_settings(config_table(sections, "discord"), environ)
         if discord_config is not None and (only is None or "discord" in only):
-            notifiers.append(await stack.enter_async_context(_discord(discord_config.token)))
+            notifiers.append(
+                await stack.enter_async_context(_discord(discord_config.token, metrics))
+            )
         telegram_config = telegram_settings(config_table(sections, "telegram"), environ)
         if telegram_config is not None and (only is None or "telegram" in only):
             notifiers.append(
@@ -61,6 +65,7 @@ async def open_notifiers(
                         telegram_config.base_url,
                         telegram_config.base_file_url,
                         telegram_config.read_timeout,
+                        metrics,
                     )
                 )
             )
@@ -69,12 +74,15 @@ async def open_notifiers(
 
 @asynccontextmanager
 async def _telegram(
-    token: str, base_url: str | None, base_file_url: str | None, read_timeout: float
+    token: str,
+    base_url: str | None,
+    base_file_url: str | None,
+    read_timeout: float,
+    metrics: Metrics,
 ) -> AsyncIterator[Notifier]:
     from telegram import Bot
-    from telegram.request import HTTPXRequest
 
-    from handlers.telegram.notifier import TelegramNotifier
+    from handlers.telegram.notifier import TelegramNotifier, counted_request
 
     redact_in_logs(token, "TELEGRAM_TOKEN")
     urls: dict[str, Any] = {}
@@ -82,21 +90,23 @@ async def _telegram(
         urls["base_url"] = base_url
     if base_file_url:
         urls["base_file_url"] = base_file_url
-    bot = Bot(token, request=HTTPXRequest(read_timeout=read_timeout), **urls)
+    bot = Bot(token, request=counted_request(metrics, read_timeout=read_timeout), **urls)
     async with bot:  # getMe: a bad token fails here (InvalidToken)
         yield TelegramNotifier(bot)
 
 
 @asynccontextmanager
-async def _discord(token: str) -> AsyncIterator[Notifier]:
+async def _discord(token: str, metrics: Metrics) -> AsyncIterator[Notifier]:
     # After the notifier: it imports discord.py with its deprecation warning filtered.
     import discord
 
-    from handlers.discord.notifier import DiscordNotifier
+    from handlers.discord.notifier import DiscordNotifier, rate_limit_trace
 
     redact_in_logs(token, "DISCORD_TOKEN")
     client = discord.Client(
-        intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
+        intents=discord.Intents.none(),
+        allowed_mentions=discord.AllowedMentions.none(),
+        http_trace=rate_limit_trace(metrics),
     )
     try:
         await client.login(token)  # REST only: a bad token fails here (LoginFailure)

@@ -30,6 +30,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config, ConfigError
+from bot.metrics import NO_METRICS, Metrics
 from bot.poll import Clock, Poller, PollOutput, utc_now
 from bot.poll_config import load_poll_config, resolve_source_names
 from bot.poll_leader import PollerLock, poll_while_leading
@@ -273,6 +274,7 @@ async def start_polling(
     source: str | None = None,
     on_report: ReportHook | None = None,
     clock: Clock = utc_now,
+    metrics: Metrics = NO_METRICS,
 ) -> PollingService | None:
     """Start polling the enabled sources (catch-up first, then on schedule) in the running loop.
 
@@ -284,7 +286,9 @@ async def start_polling(
         log.info("no source is enabled: not polling")
         return None
     http = AiohttpClient(create_session())
-    poller = Poller(storage, poll_config, config.diff, http=http, output=output, clock=clock)
+    poller = Poller(
+        storage, poll_config, config.diff, http=http, output=output, clock=clock, metrics=metrics
+    )
     scheduler = PollScheduler(poller, poll_config.timings(names), on_report=on_report, clock=clock)
     try:
         scheduler.start()
@@ -302,13 +306,14 @@ async def poll_when_leading(
     output: PollOutput,
     source: str | None = None,
     on_report: ReportHook | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> None:
     """Poll (catch-up first, then on schedule) whenever this process holds the store's poller
     lock; stand by while another process holds it (bot/poll_leader.py). Until cancelled."""
 
     async def start() -> PollingService | None:
         return await start_polling(
-            config, storage, output=output, source=source, on_report=on_report
+            config, storage, output=output, source=source, on_report=on_report, metrics=metrics
         )
 
     await poll_while_leading(lock, start, retry_seconds=config.storage.poller_takeover_seconds)

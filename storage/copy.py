@@ -50,6 +50,7 @@ TABLES = (
     Table("destinations", ("id",)),
     Table("subscriptions", ("id",)),
     Table("deliveries", ("id",)),
+    Table("live_messages", ("id",)),
 )
 _NOT_COPIED = frozenset({"schema_version"})
 

@@ -156,7 +156,14 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
 
 
 # A destination's settings, as `settings_from_row` reads them and `settings_row` writes them.
-SETTINGS_COLUMNS = ("timezone", "event_types", "quiet_start", "quiet_end", "language")
+SETTINGS_COLUMNS = (
+    "timezone",
+    "event_types",
+    "quiet_start",
+    "quiet_end",
+    "language",
+    "digest_at",
+)
 
 
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:
@@ -167,6 +174,7 @@ def settings_from_row(row: Sequence[Any]) -> ChatSettings:
         quiet_start=codec.decode_clock_time(row[2]),
         quiet_end=codec.decode_clock_time(row[3]),
         language=row[4],
+        digest_at=codec.decode_clock_time(row[5]),
     )
 
 
@@ -178,4 +186,5 @@ def settings_row(settings: ChatSettings) -> tuple[Any, ...]:
         codec.encode_clock_time(settings.quiet_start),
         codec.encode_clock_time(settings.quiet_end),
         settings.language,
+        codec.encode_clock_time(settings.digest_at),
     )

@@ -12,12 +12,17 @@ from bot.commands.registry import Caller
 from bot.commands.reply import Reply
 from bot.diff import ChartState, FamilyState, RecordMark
 from bot.i18n import ENGLISH, Translator
+from bot.live_store import LiveStore
 from bot.models import ChartKey
 from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings
 
 Clock = Callable[[], datetime]
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,10 @@ class CommandContext:
     clock: Clock
     # The language of the chat the command runs in (the service gives each command its own).
     tr: Translator = ENGLISH
+    # Live messages (/live); None where the store offers none.
+    live: LiveStore | None = None
+    # Called after /live changed what is owed, so the sender looks now, not at its next poll.
+    live_changed: Callable[[], None] = _nothing
 
     def today(self, settings: ChatSettings | None = None) -> date:
         """Today in the chat's time zone (UTC without settings)."""

@@ -59,6 +59,10 @@ def _strip_quotes(text: str) -> str:
 
 
 _QUIET_SHAPE = re.compile(r"\d{1,2}:\d{2}\s*[-–]\s*\d{1,2}:\d{2}")
+_DIGEST_SHAPE = re.compile(r"(?:daily\s*@?\s*)?(\d{1,2}):(\d{2})", re.IGNORECASE)
+# What a start/stop switch (/live) takes, and what each word means.
+SWITCH_WORDS = {"start": "start", "on": "start", "stop": "stop", "off": "stop"}
+OFF_WORDS = frozenset({"off", "none", "no"})
 
 
 def _valid_date_word(word: str) -> bool:
@@ -157,6 +161,8 @@ def resolve_timezone(text: str) -> str | None:
 def _classify(span: str, kinds: set[ArgumentKind]) -> ArgumentKind | None:
     """Which argument a run of words can only be (order matters: "TV" is a category before
     it is Tuvalu)."""
+    if ArgumentKind.SWITCH in kinds and span.casefold() in SWITCH_WORDS:
+        return ArgumentKind.SWITCH
     if ArgumentKind.DATE in kinds and _valid_date_word(span):
         return ArgumentKind.DATE
     if ArgumentKind.SERVICE in kinds and service_from_display_name(span) is not None:
@@ -172,6 +178,8 @@ def _classify(span: str, kinds: set[ArgumentKind]) -> ArgumentKind | None:
         return ArgumentKind.EVENT_TYPES
     if ArgumentKind.QUIET_HOURS in kinds and _QUIET_SHAPE.fullmatch(span):
         return ArgumentKind.QUIET_HOURS
+    if ArgumentKind.DIGEST in kinds and span.casefold().startswith("daily"):
+        return ArgumentKind.DIGEST
     if ArgumentKind.LANGUAGE in kinds and " " not in span and _language_code(span) is not None:
         return ArgumentKind.LANGUAGE
     if ArgumentKind.TIMEZONE in kinds and " " not in span and resolve_timezone(span):
@@ -387,7 +395,7 @@ def resolve_timezone_argument(text: str, tr: Translator) -> str:
 
 def resolve_quiet_hours_argument(text: str, tr: Translator) -> tuple[time, time] | None:
     """'22:00-08:00' → (22:00, 08:00), local to the chat; 'off' → None (no quiet hours)."""
-    if text.strip().casefold() in {"off", "none", "no"}:
+    if text.strip().casefold() in OFF_WORDS:
         return None
     match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})", text.strip())
     hours = [int(part) for part in match.groups()] if match else []
@@ -440,3 +448,35 @@ def resolve_language_argument(text: str, tr: Translator) -> str:
             suggestions=list(LANGUAGES),
         )
     )
+
+
+def resolve_digest_argument(text: str, tr: Translator) -> time | None:
+    """'daily@09:00' (or '09:00') → 09:00, local to the chat; 'off' → None (no digest)."""
+    if text.strip().casefold() in OFF_WORDS:
+        return None
+    match = _DIGEST_SHAPE.fullmatch(ascii_digits(text.strip()))
+    hour, minute = (int(match[1]), int(match[2])) if match else (24, 60)
+    if hour > 23 or minute > 59:
+        raise ArgumentError(
+            error(
+                tr._("Not a digest time: {text}", text=quoted(text)),
+                tr._(
+                    "Write digest=daily@HH:MM in the chat's time zone (e.g. daily@09:00), or"
+                    " digest=off to get every alert at once."
+                ),
+            )
+        )
+    return time(hour, minute)
+
+
+def resolve_switch_argument(text: str, tr: Translator) -> str:
+    """'stop' or 'off' → "stop"; 'start' or 'on' → "start"."""
+    switch = SWITCH_WORDS.get(text.strip().casefold())
+    if switch is None:
+        raise ArgumentError(
+            error(
+                tr._("Not start or stop: {text}", text=quoted(text)),
+                tr._("Use 'stop' (or 'off') to end it."),
+            )
+        )
+    return switch

@@ -28,6 +28,8 @@ class ArgumentKind(StrEnum):
     TIMEZONE = "timezone"
     QUIET_HOURS = "quiet_hours"
     LANGUAGE = "language"
+    DIGEST = "digest"
+    SWITCH = "switch"  # start / stop
 
 
 # Kinds whose values a platform can complete as the user types (Discord autocomplete).
@@ -164,6 +166,24 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("subscriptions", N_("What this chat is subscribed to")),
     Command(
+        "live",
+        N_("A Top 10 here that the bot edits every new week (or day)"),
+        (
+            _REGION_ARG,
+            _CATEGORY_ARG,
+            _SERVICE_ARG,
+            Argument(
+                "action",
+                N_("'stop' ends the live Top 10s named (all of them: /live off)"),
+                ArgumentKind.SWITCH,
+                choices=(Choice("start", "start"), Choice("stop", "stop")),
+            ),
+        ),
+        needs_admin=True,
+        may_be_slow=True,
+        examples=("/live KR", "/live world TV", "/live stop KR", "/live off"),
+    ),
+    Command(
         "records",
         N_("Standing records of the worldwide charts"),
         (_CATEGORY_ARG,),
@@ -188,6 +208,11 @@ COMMANDS: tuple[Command, ...] = (
                 ArgumentKind.LANGUAGE,
                 choices=LANGUAGE_CHOICES,
             ),
+            Argument(
+                "digest",
+                N_("Hold detail events for one daily digest, e.g. daily@09:00, or 'off'"),
+                ArgumentKind.DIGEST,
+            ),
         ),
         needs_admin=True,
         examples=(
@@ -196,6 +221,7 @@ COMMANDS: tuple[Command, ...] = (
             "/settings events=new_number_one,records",
             "/settings quiet=22:00-08:00",
             "/settings language=ko",
+            "/settings digest=daily@09:00",
         ),
     ),
     Command("help", N_("What this bot can do")),

@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.commands import help as help_module
-from bot.commands import records, settings, status, subscribe, title, top10
+from bot.commands import live, records, settings, status, subscribe, title, top10
 from bot.commands.aliases import TitleAliases
 from bot.commands.autocomplete import complete
 from bot.commands.context import Clock, CommandContext, Handler
 from bot.commands.lookup import TitleLookup, fuzzy
 from bot.commands.parsing import parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
-from bot.commands.registry import COMMANDS, COMMANDS_BY_NAME, ArgumentKind, Caller, Choice
+from bot.commands.registry import (
+    COMMANDS,
+    COMMANDS_BY_NAME,
+    ArgumentKind,
+    Caller,
+    Choice,
+)
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.commands.untrusted import clean_text, quoted, shown
 from bot.i18n import Translator, chat_translator
+from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -32,7 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ARGUMENT_LENGTH = 100
 
 # Every command module, in the order of the registry.
-COMMAND_MODULES = (top10, title, subscribe, records, status, settings, help_module)
+COMMAND_MODULES = (top10, title, subscribe, live, records, status, settings, help_module)
 HANDLERS: dict[str, Handler] = {
     name: handler for module in COMMAND_MODULES for name, handler in module.HANDLERS.items()
 }
@@ -57,14 +66,25 @@ class CommandService:
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
         aliases: TitleAliases | None = None,
+        live: LiveStore | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        """`live`: the store's live messages (Backend.live); without it /live says it is not
+        available. Set `on_live_change` to hear when /live changed what is owed."""
         self.storage = storage
+        self._metrics = metrics
         self.subscriptions = subscriptions
+        self.on_live_change: Callable[[], None] = lambda: None
         self._rate_limiter = (
             rate_limiter if rate_limiter is not None else CommandRateLimiter(clock=monotonic)
         )
         self._context = CommandContext(
-            storage, subscriptions, TitleLookup(storage, monotonic, aliases), clock
+            storage,
+            subscriptions,
+            TitleLookup(storage, monotonic, aliases),
+            clock,
+            live=live,
+            live_changed=lambda: self.on_live_change(),
         )
 
     async def translator_for(self, caller: Caller) -> Translator:
@@ -75,23 +95,39 @@ class CommandService:
 
     async def execute_text(self, name: str, text: str, caller: Caller) -> Reply:
         """A command as typed on Telegram or the console: "/top10 south korea tv"."""
-        tr = await self.translator_for(caller)
-        command = COMMANDS_BY_NAME.get(name.lower())
-        if command is None:
-            return self._unknown_command(name, tr)
-        try:
-            arguments = parse_command_text(command, clean_text(text, f"/{command.name}", tr), tr)
-        except ArgumentError as exc:
-            return replace(exc.reply, language=tr.language)
-        except Exception:
-            return self._failed(command.name, tr)
-        return await self._execute(command.name, arguments, caller, tr)
+        with self._timed(name):
+            tr = await self.translator_for(caller)
+            command = COMMANDS_BY_NAME.get(name.lower())
+            if command is None:
+                return self._unknown_command(name, tr)
+            try:
+                text = clean_text(text, f"/{command.name}", tr)
+                arguments = parse_command_text(command, text, tr)
+            except ArgumentError as exc:
+                return replace(exc.reply, language=tr.language)
+            except Exception:
+                return self._failed(command.name, tr)
+            return await self._execute(command.name, arguments, caller, tr)
 
     async def execute(
         self, name: str, arguments: Mapping[str, str | None], caller: Caller
     ) -> Reply:
         """Run one command with named arguments (Discord options, parsed text, a button)."""
-        return await self._execute(name, arguments, caller, await self.translator_for(caller))
+        with self._timed(name):
+            return await self._execute(name, arguments, caller, await self.translator_for(caller))
+
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        """Report how long a command took, from its arrival to its reply (a known command's
+        name only: a typo must not become a new series)."""
+        started = monotonic_time.perf_counter()
+        try:
+            yield
+        finally:
+            command = COMMANDS_BY_NAME.get(name.lower())
+            if command is not None:
+                elapsed = monotonic_time.perf_counter() - started
+                self._metrics.command_finished(command.name, elapsed)
 
     async def _execute(
         self, name: str, arguments: Mapping[str, str | None], caller: Caller, tr: Translator

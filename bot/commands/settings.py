@@ -1,4 +1,4 @@
-"""/settings: a chat's time zone, default event types, quiet hours and language."""
+"""/settings: a chat's time zone, default event types, quiet hours, language and daily digest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler
 from bot.commands.parsing import (
+    resolve_digest_argument,
     resolve_event_types_argument,
     resolve_language_argument,
     resolve_quiet_hours_argument,
@@ -33,6 +34,8 @@ async def settings(ctx: CommandContext, args: Mapping[str, str], caller: Caller)
         current = replace(current, quiet_start=start, quiet_end=end)
     if "language" in args:
         current = replace(current, language=resolve_language_argument(args["language"], tr))
+    if "digest" in args:
+        current = replace(current, digest_at=resolve_digest_argument(args["digest"], tr))
     changed = bool(args)
     if changed:
         # A chat that never chose keeps the language it has been answered in so far.
@@ -53,6 +56,7 @@ async def settings(ctx: CommandContext, args: Mapping[str, str], caller: Caller)
             ),
             tr._("Quiet hours: {quiet}", quiet=_quiet_text(current, tr)),
             tr._("Language: {language}", language=_language_text(current, caller, tr)),
+            tr._("Daily digest: {digest}", digest=_digest_text(current, tr)),
         ),
         footer=tr._(
             "Event types: {types} · languages: {languages}",
@@ -70,6 +74,16 @@ def _quiet_text(current: ChatSettings, tr: Translator) -> str:
         "{start}-{end} {zone} (alerts wait until they end)",
         start=current.quiet_start.strftime("%H:%M"),
         end=current.quiet_end.strftime("%H:%M"),
+        zone=current.timezone,
+    )
+
+
+def _digest_text(current: ChatSettings, tr: Translator) -> str:
+    if current.digest_at is None:
+        return tr._("off (every alert at once; /settings digest=daily@09:00 holds the details)")
+    return tr._(
+        "{time} {zone} (detail events wait for it; headlines go out at once)",
+        time=current.digest_at.strftime("%H:%M"),
         zone=current.timezone,
     )
 

@@ -17,6 +17,7 @@ from bot.commands.registry import Caller
 from bot.commands.reply import ArgumentError, Reply, error
 from bot.i18n import Translator
 from bot.models import WORLD, Chart, ChartKey
+from bot.ports import Storage
 from bot.render import (
     category_label,
     chart_label,
@@ -100,14 +101,19 @@ def format_chart(
     return tuple(lines)
 
 
-async def _returning_titles(ctx: CommandContext, chart: Chart, previous: Chart) -> set[str]:
+async def returning_titles(storage: Storage, chart: Chart, previous: Chart) -> set[str]:
     """Titles new to `chart` since `previous` that were in this chart before `previous`."""
     before = {e.title_id for e in previous.entries}
     new = [e.title_id for e in chart.entries if e.title_id not in before]
     if not new:
         return set()
-    tallies = await ctx.storage.rank_tallies(new)
+    tallies = await storage.rank_tallies(new)
     return {t.title_id for t in tallies if t.key == chart.key and t.first < previous.period}
+
+
+def top10_title(key: ChartKey, tr: Translator) -> str:
+    """'🇰🇷 Top 10 — Netflix · South Korea · TV'."""
+    return tr._("{flag} Top 10 — {chart}", flag=region_flag(key.region), chart=chart_label(key, tr))
 
 
 def _select_keys(
@@ -146,29 +152,41 @@ def _select_keys(
     return keys
 
 
-async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+async def select_keys(
+    ctx: CommandContext, args: Mapping[str, str]
+) -> tuple[str, list[ChartKey], list[ChartKey]]:
+    """The region asked for (worldwide by default), its charts (all-time lists aside), and
+    those of the service and category asked for. ArgumentError when there are none."""
     tr = ctx.tr
     region = resolve_region_argument(args["region"], tr) if "region" in args else WORLD
     all_keys = await ctx.storage.chart_keys()
     region_keys = [k for k in all_keys if k.region == region and k.granularity != "alltime"]
     if not region_keys:
         stored = sorted({k.region for k in all_keys if k.granularity != "alltime"})
-        return error(
-            tr._("No chart stored for {where}", where=region_label(region, tr)),
-            tr._("Try /top10 world.")
-            if WORLD in stored
-            else tr._("Import or poll some data first."),
-            suggestions=[f"{region_label(code, tr)} ({code})" for code in stored][:5]
-            if WORLD not in stored
-            else (),
+        raise ArgumentError(
+            error(
+                tr._("No chart stored for {where}", where=region_label(region, tr)),
+                tr._("Try /top10 world.")
+                if WORLD in stored
+                else tr._("Import or poll some data first."),
+                suggestions=[f"{region_label(code, tr)} ({code})" for code in stored][:5]
+                if WORLD not in stored
+                else (),
+            )
         )
+    keys = _select_keys(args, region_keys, region_label(region, tr), tr)
+    return region, region_keys, keys
+
+
+async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
+    region, region_keys, keys = await select_keys(ctx, args)
     where = region_label(region, tr)
-    keys = _select_keys(args, region_keys, where, tr)
     settings = await ctx.subscriptions.get_settings(caller.destination)
     wanted_date = (
         resolve_date_argument(args["date"], ctx.today(settings), tr) if "date" in args else None
     )
-    chart = await _pick_chart(ctx, keys, wanted_date)
+    chart = await pick_chart(ctx.storage, keys, wanted_date)
     if chart is None:
         day = tr.date(wanted_date) if wanted_date is not None else tr._("today")
         return error(
@@ -176,7 +194,7 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             tr._("Try a later date, or leave the date out for the latest chart."),
         )
     key = chart.key
-    previous = await _previous_chart(ctx, chart)
+    previous = await previous_chart(ctx.storage, chart)
     lists_here = sorted(
         {
             k.category
@@ -196,16 +214,16 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             key.granularity, chart.period, ctx.today(settings), last_poll, tr
         )
         footer += f" · {freshness}"
-    returning = await _returning_titles(ctx, chart, previous) if previous else set()
+    returning = await returning_titles(ctx.storage, chart, previous) if previous else set()
     return Reply(
-        title=tr._("{flag} Top 10 — {chart}", flag=region_flag(region), chart=chart_label(key, tr)),
+        title=top10_title(key, tr),
         lines=format_chart(chart, previous, tr, returning),
         footer=footer,
     )
 
 
-async def _pick_chart(
-    ctx: CommandContext, keys: Sequence[ChartKey], on_or_before: date | None
+async def pick_chart(
+    storage: Storage, keys: Sequence[ChartKey], on_or_before: date | None = None
 ) -> Chart | None:
     """The chart /top10 shows: Netflix first, the broadest list, then the freshest source."""
 
@@ -215,25 +233,26 @@ async def _pick_chart(
 
     best = min(preference(k) for k in keys)
     candidates = [k for k in keys if preference(k) == best]
-    charts = [await ctx.storage.latest_chart(k, on_or_before=on_or_before) for k in candidates]
+    charts = [await storage.latest_chart(k, on_or_before=on_or_before) for k in candidates]
     found = [c for c in charts if c is not None]
     if not found:
         # The preferred lists have nothing that old: fall back to any list of the selection.
         others = [k for k in keys if k not in candidates]
         for key in sorted(others, key=preference):
-            chart = await ctx.storage.latest_chart(key, on_or_before=on_or_before)
+            chart = await storage.latest_chart(key, on_or_before=on_or_before)
             if chart is not None:
                 return chart
         return None
     return max(found, key=lambda c: (c.period, c.key.granularity == "daily"))
 
 
-async def _previous_chart(ctx: CommandContext, chart: Chart) -> Chart | None:
+async def previous_chart(storage: Storage, chart: Chart) -> Chart | None:
+    """The chart of the period before (None when it is missing or too old to compare with)."""
     granularity = chart.key.granularity
     if granularity not in ("daily", "weekly"):
         return None
     step = chart_step(granularity)
-    previous = await ctx.storage.latest_chart(chart.key, on_or_before=chart.period - step)
+    previous = await storage.latest_chart(chart.key, on_or_before=chart.period - step)
     # Movement against a chart from long ago would mislead; the diff engine bridges 2 gaps.
     if previous is None or chart.period - previous.period > step * 3:
         return None

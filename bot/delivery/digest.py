@@ -77,9 +77,10 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int, tr: Translator) -> str:
+def _header(total_events: int, part: int, parts: int, tr: Translator, heading: str = "") -> str:
     header = tr.n_("{n} chart update", "{n} chart updates", total_events)
-    return header + (f" ({part}/{parts})" if parts > 1 else "")
+    named = f"{heading}: {header}" if heading else header
+    return named + (f" ({part}/{parts})" if parts > 1 else "")
 
 
 def build_digest(
@@ -89,6 +90,7 @@ def build_digest(
     tr: Translator,
     *,
     catchup_max_age: timedelta | None = None,
+    heading: str = "",
 ) -> list[DigestPart]:
     """The messages for one destination's deliveries: one if it fits, else as few as needed.
 
@@ -100,6 +102,8 @@ def build_digest(
     `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
     at queueing, so a message sent again after a crash is cut exactly as before. Text is in the
     chat's language (`tr`).
+
+    `heading` names the digest in its header line ("Daily digest: 12 chart updates").
     """
     if limit <= HEADER_BUDGET + 8:
         raise ValueError(f"a text limit of {limit} leaves no room for a digest")
@@ -166,7 +170,7 @@ def build_digest(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        header = _header(len(cards) + len(ordered), number, len(parts), tr)
+        header = _header(len(cards) + len(ordered), number, len(parts), tr, heading)
         text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)

@@ -19,7 +19,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
@@ -28,11 +30,14 @@ from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
-from bot.events import Event
+from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_until
+from bot.events import Event, Tier
 from bot.i18n import chat_translator
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
+from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +68,16 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        live: LiveStore | None = None,
+        charts: Storage | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed)."""
+        one catch-up summary per chat (None: every event is listed). With `live` and `charts`
+        (a backend's live messages and chart history) it keeps the live messages up to date
+        too, through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
+        self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -76,6 +87,13 @@ class Sender:
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
             outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+        )
+        self._live = (
+            LiveUpdater(
+                live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            )
+            if live is not None and charts is not None
+            else None
         )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
@@ -89,6 +107,8 @@ class Sender:
         """New deliveries were committed: look for them now rather than at the next poll."""
         for lane in self._lanes.values():
             lane.wake.set()
+        if self._live is not None:
+            self._live.wake()
 
     async def on_new_events(self, events: Sequence[Event]) -> None:
         """The pipeline's event sink: the outbox rows were written with the events."""
@@ -105,6 +125,10 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if self._live is not None:
+                    claimers.append(
+                        asyncio.create_task(self._live_loop(self._live, lane, until_idle))
+                    )
                 helpers.append(asyncio.create_task(self._renew_leases(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
@@ -138,17 +162,24 @@ class Sender:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
-        config = self.config
+    async def _until_ready(self, lane: Lane, until_idle: bool) -> None:
         while True:
             try:
                 await lane.notifier.wait_until_ready()
-                break
+                return
             except Exception:
                 if until_idle:
                     raise  # a run from cron reports it and ends; the next run tries again
                 log.exception("%s: not ready to send; trying again", lane.platform)
-                await asyncio.sleep(config.idle_poll_seconds)
+                await asyncio.sleep(self.config.idle_poll_seconds)
+
+    async def _live_loop(self, live: LiveUpdater, lane: Lane, until_idle: bool) -> None:
+        await self._until_ready(lane, until_idle)
+        await live.run(lane, until_idle=until_idle)
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        await self._until_ready(lane, until_idle)
         while True:
             lane.wake.clear()
             lane.room.clear()
@@ -198,7 +229,12 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
+            due_now = await self._hold_details(group, now)
+            if due_now is None:
+                continue
+            group = due_now
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
@@ -207,15 +243,31 @@ class Sender:
                 self.stats.held_for_quiet_hours += 1
                 continue
             notifier = lane.notifier
+            tr = chat_translator(group.settings.language)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
-                chat_translator(group.settings.language),
+                tr,
                 catchup_max_age=self._catchup_max_age,
+                heading=tr._("Daily digest") if _is_daily_digest(group) else "",
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
+
+    async def _hold_details(self, group: ClaimedGroup, now: datetime) -> ClaimedGroup | None:
+        """A chat with a daily digest gets its detail events in that digest: those whose digest
+        is not due yet wait for it (postponed, free to join it); the rest go now. Returns what
+        goes now (None: nothing). A group already attempted goes out as it was."""
+        if any(delivery.attempts for delivery in group.deliveries):
+            return group
+        going, held = hold_for_digest(group.deliveries, group.settings, now)
+        for due, ids in held.items():
+            await self._outbox.postpone(ids, due, regroup=True)
+            self.stats.held_for_digest += len(ids)
+        if not going:
+            return None
+        return group if not held else replace(group, deliveries=tuple(going))
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -258,6 +310,7 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -267,8 +320,13 @@ class Sender:
                     buttons=part.buttons,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1
@@ -341,3 +399,11 @@ class Sender:
             lane.unrecorded[:0] = ids
             raise
         lane.recorded(ids)
+
+
+def _is_daily_digest(group: ClaimedGroup) -> bool:
+    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
+    wait for it) are in the group. Headlines alone go out at once, under no such name."""
+    return group.settings.digest_at is not None and any(
+        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
+    )

@@ -39,9 +39,10 @@ from bot.commands import (
 )
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.i18n import DEFAULT_LANGUAGE, N_, chat_translator, language_from_platform, translator
+from bot.metrics import NO_METRICS, Metrics
 from bot.render import category_label
 from bot.subscriptions import Destination, Platform
-from handlers.discord.notifier import DiscordNotifier, discord_content
+from handlers.discord.notifier import DiscordNotifier, discord_content, rate_limit_trace
 from handlers.discord.settings import DiscordSettings, discord_settings
 from handlers.secrets import redact_in_logs
 
@@ -173,7 +174,9 @@ class _ShardedClient(discord.AutoShardedClient):
         await self.adapter.setup()
 
 
-def _build_client(adapter: DiscordAdapter, settings: DiscordSettings) -> discord.Client:
+def _build_client(
+    adapter: DiscordAdapter, settings: DiscordSettings, metrics: Metrics
+) -> discord.Client:
     intents = discord.Intents.none()
     intents.guilds = True  # channel and thread deletions arrive as guild events
     options: dict[str, Any] = {
@@ -181,6 +184,7 @@ def _build_client(adapter: DiscordAdapter, settings: DiscordSettings) -> discord
         "guild_ready_timeout": settings.guild_ready_timeout,
         # Titles are user data: an "@everyone" in one must never ping a server.
         "allowed_mentions": discord.AllowedMentions.none(),
+        "http_trace": rate_limit_trace(metrics),
     }
     sharding = settings.sharding
     client: _Client | _ShardedClient
@@ -207,12 +211,13 @@ class DiscordAdapter:
         service: CommandService,
         settings: DiscordSettings,
         lifecycle: DestinationLifecycle,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._service = service
         self._lifecycle = lifecycle
         self._settings = settings
         redact_in_logs(settings.token, "DISCORD_TOKEN")
-        self.client = _build_client(self, settings)
+        self.client = _build_client(self, settings, metrics)
         # Alerts, operator alerts and owner DMs share the client: one gateway session.
         self.notifier = DiscordNotifier(self.client)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)

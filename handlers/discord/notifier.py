@@ -13,13 +13,18 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NoReturn
+
+import aiohttp
 
 from bot.commands.reply import Button
+from bot.metrics import Metrics
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
     DestinationGone,
+    MessageGone,
     MessageRejected,
     RetryLater,
     TransientFailure,
@@ -51,6 +56,8 @@ DISCORD_GONE_CODES = {
     50013: "missing permissions",
     50083: "thread is archived",
 }
+# "Unknown Message": the message to edit was deleted (a live message is then posted anew).
+DISCORD_UNKNOWN_MESSAGE = 10008
 # When discord.py gives up on a 429 it does not say how long to wait; this is Discord's usual
 # bucket reset, short enough not to stall a fan-out for long.
 DISCORD_DEFAULT_RETRY_SECONDS = 5.0
@@ -85,6 +92,8 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, discord.RateLimited):
         return RetryLater(exc.retry_after)
     if isinstance(exc, discord.HTTPException):
+        if exc.code == DISCORD_UNKNOWN_MESSAGE:
+            return MessageGone(exc.text or "unknown message")
         if exc.code in DISCORD_GONE_CODES:
             return DestinationGone(DISCORD_GONE_CODES[exc.code])
         if exc.status in (403, 404):
@@ -98,6 +107,23 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
         return DeliveryUncertain("no answer in time")
     # aiohttp.ClientError, OSError: the connection broke before an answer.
     return TransientFailure(f"{type(exc).__name__}: {exc}")
+
+
+def rate_limit_trace(metrics: Metrics) -> aiohttp.TraceConfig:
+    """For discord.Client(http_trace=…): counts every flood-control answer (429), including
+    those discord.py waits out and retries without telling anyone."""
+
+    async def on_request_end(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        if params.response.status == 429:
+            metrics.rate_limited(Platform.DISCORD.value)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    return trace
 
 
 def amortise_bucket_sweeps(client: discord.Client) -> None:
@@ -178,6 +204,31 @@ class DiscordNotifier:
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
     ) -> None:
+        await self._create(destination, text, idempotency_key, buttons)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        return await self._create(destination, text, idempotency_key, ())
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        target = Destination.from_address(self.platform, destination)
+        if not message_id.isdigit():
+            raise MessageGone(f"not a Discord message id: {message_id!r}")
+        channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                content=discord_content(text), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except Exception as exc:
+            await self._raise_for(target, exc)
+
+    async def _create(
+        self,
+        destination: str,
+        text: str,
+        idempotency_key: str | None,
+        buttons: Sequence[Button],
+    ) -> str:
+        """POST a channel message; the new message's id."""
         target = Destination.from_address(self.platform, destination)
         # A thread is a channel of its own on Discord.
         channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
@@ -187,14 +238,18 @@ class DiscordNotifier:
         if buttons:
             extra["view"] = command_view(buttons)
         try:
-            await channel.send(
+            message = await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
             )
         except Exception as exc:
-            error = discord_delivery_error(exc)
-            if isinstance(error, DestinationGone):
-                await self.tell_owner(target.chat_id, error.reason)
-            raise error from exc
+            await self._raise_for(target, exc)
+        return str(message.id)
+
+    async def _raise_for(self, target: Destination, exc: Exception) -> NoReturn:
+        error = discord_delivery_error(exc)
+        if isinstance(error, DestinationGone):
+            await self.tell_owner(target.chat_id, error.reason)
+        raise error from exc
 
     async def tell_owner(self, channel_id: str, reason: str) -> bool:
         """DM the owner of the server a lost channel belongs to, when the gateway cache knows

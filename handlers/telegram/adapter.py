@@ -53,12 +53,14 @@ from bot.i18n import (
     language_from_platform,
     translator,
 )
+from bot.metrics import NO_METRICS, Metrics
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
     TELEGRAM_COMMAND_DESCRIPTION_MAX,
     TELEGRAM_TEXT_MAX,
     TelegramNotifier,
+    counted_request,
     telegram_text_length,
 )
 from handlers.telegram.settings import TelegramSettings, telegram_settings
@@ -146,6 +148,7 @@ class TelegramAdapter:
         service: CommandService,
         settings: TelegramSettings,
         lifecycle: DestinationLifecycle,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._service = service
         self._lifecycle = lifecycle
@@ -160,7 +163,7 @@ class TelegramAdapter:
             builder = builder.base_url(settings.base_url)
         if settings.base_file_url:
             builder = builder.base_file_url(settings.base_file_url)
-        builder = builder.read_timeout(settings.read_timeout)
+        builder = builder.request(counted_request(metrics, read_timeout=settings.read_timeout))
         if settings.rate_limiter:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.flood_retries))
         if settings.webhook is not None:

@@ -11,16 +11,20 @@ import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import error as telegram_error
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands.reply import Button
+from bot.metrics import Metrics
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
     DestinationGone,
     DestinationMoved,
+    MessageGone,
     MessageRejected,
     RetryLater,
     TransientFailure,
@@ -48,7 +52,31 @@ TELEGRAM_GONE_PHRASES = (
     "bot is not a member",
 )
 
+# editMessageText answers 400 with these when the message is not there to edit (deleted, or in
+# a chat the bot left): a live message is then posted anew.
+TELEGRAM_MESSAGE_GONE_PHRASES = (
+    "message to edit not found",
+    "message can't be edited",
+    "message_id_invalid",
+)
+# …and with this when the text is what the message already shows (an edit repeated after a
+# crash): nothing to do.
+TELEGRAM_NOT_MODIFIED = "message is not modified"
+
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def counted_request(metrics: Metrics, *, read_timeout: float | None) -> HTTPXRequest:
+    """PTB's HTTP client (its defaults otherwise) that counts every flood-control answer (429),
+    including those PTB's rate limiter waits out and retries without telling anyone."""
+
+    async def on_response(response: httpx.Response) -> None:
+        if response.status_code == 429:
+            metrics.rate_limited(Platform.TELEGRAM.value)
+
+    return HTTPXRequest(
+        read_timeout=read_timeout, httpx_kwargs={"event_hooks": {"response": [on_response]}}
+    )
 
 
 def command_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -83,6 +111,8 @@ def telegram_delivery_error(exc: telegram_error.TelegramError) -> DeliveryError:
     if isinstance(exc, telegram_error.Forbidden):  # blocked by the user, kicked from the group
         return DestinationGone(exc.message)
     if isinstance(exc, telegram_error.BadRequest):
+        if any(phrase in exc.message.lower() for phrase in TELEGRAM_MESSAGE_GONE_PHRASES):
+            return MessageGone(exc.message)
         if any(phrase in exc.message.lower() for phrase in TELEGRAM_GONE_PHRASES):
             return DestinationGone(exc.message)
         return MessageRejected(exc.message)
@@ -120,9 +150,32 @@ class TelegramNotifier:
         buttons: Sequence[Button] = (),
     ) -> None:
         # Telegram has no idempotency key: a resent message is a duplicate (bot/delivery/sender).
+        await self._send(destination, text, buttons)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        return await self._send(destination, text, ())
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        target = Destination.from_address(self.platform, destination)
+        if not message_id.lstrip("-").isdigit():
+            raise MessageGone(f"not a Telegram message id: {message_id!r}")
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=int(target.chat_id),
+                message_id=int(message_id),
+                link_preview_options=_NO_PREVIEW,
+            )
+        except telegram_error.TelegramError as exc:
+            if TELEGRAM_NOT_MODIFIED in exc.message.lower():
+                return
+            raise telegram_delivery_error(exc) from exc
+
+    async def _send(self, destination: str, text: str, buttons: Sequence[Button]) -> str:
+        """sendMessage; the new message's id."""
         target = Destination.from_address(self.platform, destination)
         try:
-            await self.bot.send_message(
+            message = await self.bot.send_message(
                 chat_id=int(target.chat_id),
                 text=text,
                 message_thread_id=int(target.thread_id) if target.thread_id else None,
@@ -133,3 +186,4 @@ class TelegramNotifier:
             # Nobody to tell about a lost chat: a user who blocked the bot, or a group that
             # removed it, did so themselves and cannot be written to.
             raise telegram_delivery_error(exc) from exc
+        return str(message.message_id)

@@ -12,6 +12,7 @@ from storage.postgres import migrations
 from storage.postgres.charts import PostgresCharts, write_charts, write_rejections, write_states
 from storage.postgres.connection import Database
 from storage.postgres.events import recent_events, write_events
+from storage.postgres.live import PostgresLiveStore
 from storage.postgres.outbox import PostgresOutbox, queue_deliveries_of
 from storage.postgres.subscriptions import PostgresSubscriptionStore
 from storage.schema import Migration, load_migrations
@@ -25,6 +26,7 @@ class PostgresBackend(PostgresCharts):
         self._clock = clock
         self._outbox = PostgresOutbox(db)
         self._subscriptions = PostgresSubscriptionStore(db, clock=clock)
+        self._live = PostgresLiveStore(db)
 
     @classmethod
     async def open(cls, url: str, *, clock: codec.Clock = codec.utc_now) -> PostgresBackend:
@@ -37,6 +39,10 @@ class PostgresBackend(PostgresCharts):
     @property
     def subscriptions(self) -> PostgresSubscriptionStore:
         return self._subscriptions
+
+    @property
+    def live(self) -> PostgresLiveStore:
+        return self._live
 
     @property
     def database(self) -> Database:

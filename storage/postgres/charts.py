@@ -46,7 +46,7 @@ ON CONFLICT (source, service, region, category, granularity, period) DO NOTHING
 RETURNING id
 """
 
-# The key table /top10, /records and /status list keys from (migration 0009).
+# The key table /top10, /records and /status list keys from (migration 0010).
 _ADD_CHART_KEY = f"""
 INSERT INTO chart_keys ({KEY_ORDER}) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT ({KEY_ORDER}) DO NOTHING
@@ -268,7 +268,7 @@ class PostgresCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        # The key table (a few hundred rows), not the history: see migration 0009.
+        # The key table (a few hundred rows), not the history: see migration 0010.
         sql = f"SELECT {KEY_ORDER} FROM chart_keys"
         params: tuple[str, ...] = ()
         if source is not None:

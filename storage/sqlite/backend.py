@@ -14,6 +14,7 @@ from storage.sqlite import migrations
 from storage.sqlite.charts import SqliteCharts, write_charts, write_rejections, write_states
 from storage.sqlite.connection import Database
 from storage.sqlite.events import recent_events, write_events
+from storage.sqlite.live import SqliteLiveStore
 from storage.sqlite.outbox import SqliteOutbox, queue_deliveries_of
 from storage.sqlite.subscriptions import SqliteSubscriptionStore
 
@@ -26,6 +27,7 @@ class SqliteBackend(SqliteCharts):
         self._clock = clock
         self._outbox = SqliteOutbox(db)
         self._subscriptions = SqliteSubscriptionStore(db, clock=clock)
+        self._live = SqliteLiveStore(db)
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: codec.Clock = codec.utc_now) -> SqliteBackend:
@@ -38,6 +40,10 @@ class SqliteBackend(SqliteCharts):
     @property
     def subscriptions(self) -> SqliteSubscriptionStore:
         return self._subscriptions
+
+    @property
+    def live(self) -> SqliteLiveStore:
+        return self._live
 
     @property
     def database(self) -> Database:

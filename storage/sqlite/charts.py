@@ -45,7 +45,7 @@ ON CONFLICT (source, service, region, category, granularity, period) DO NOTHING
 RETURNING id
 """
 
-# The key table /top10, /records and /status list keys from (migration 0009).
+# The key table /top10, /records and /status list keys from (migration 0010).
 _ADD_CHART_KEY = f"""
 INSERT INTO chart_keys ({KEY_ORDER}) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT ({KEY_ORDER}) DO NOTHING
@@ -258,7 +258,7 @@ class SqliteCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        # The key table (a few hundred rows), not the history: see migration 0009.
+        # The key table (a few hundred rows), not the history: see migration 0010.
         sql = f"SELECT {KEY_ORDER} FROM chart_keys"
         params: tuple[str, ...] = ()
         if source is not None:

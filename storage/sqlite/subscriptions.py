@@ -11,6 +11,7 @@ from bot.subscriptions import (
     SubscriptionSpec,
 )
 from storage import codec
+from storage.live_rules import COPIED_COLUMNS
 from storage.rows import (
     SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
@@ -30,6 +31,32 @@ ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 """
 
 
+# The live messages of one destination copied to another; charts it has live are kept once.
+_COPY_LIVE = f"""
+INSERT INTO live_messages (destination_id, {COPIED_COLUMNS})
+SELECT ?, {COPIED_COLUMNS} FROM live_messages WHERE destination_id = ? ORDER BY id
+ON CONFLICT (destination_id, source, service, region, category, granularity) DO NOTHING
+"""
+
+
+async def ensure_destination(
+    tx: Transaction, destination: Destination, now: str, *, reactivate: bool = False
+) -> int:
+    """The destination's row id, creating the row; call inside a transaction. `reactivate`: the
+    bot may post there again (someone subscribed or started a live message there)."""
+    params = destination_params(destination)
+    await tx.execute(_ENSURE_DESTINATION, (*params, now))
+    rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
+    destination_id = int(rows[0][0])
+    if reactivate:
+        await tx.execute(
+            "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = ?"
+            " WHERE id = ? AND active = 0",
+            (now, destination_id),
+        )
+    return destination_id
+
+
 class SqliteSubscriptionStore:
     """Destinations, their subscriptions and settings, in the backend's SQLite file."""
 
@@ -40,24 +67,12 @@ class SqliteSubscriptionStore:
     def _now(self) -> str:
         return codec.encode_time(self._clock())
 
-    async def _ensure(self, tx: Transaction, destination: Destination) -> int:
-        """The destination's row id, creating the row; call inside a transaction."""
-        params = destination_params(destination)
-        await tx.execute(_ENSURE_DESTINATION, (*params, self._now()))
-        rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
-        return int(rows[0][0])
-
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
     ) -> tuple[Subscription, bool]:
         identity = spec.identity()
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
-            await tx.execute(
-                "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = ?"
-                " WHERE id = ? AND active = 0",
-                (self._now(), destination_id),
-            )
+            destination_id = await ensure_destination(tx, destination, self._now(), reactivate=True)
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
@@ -161,7 +176,7 @@ class SqliteSubscriptionStore:
 
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
+            destination_id = await ensure_destination(tx, destination, self._now())
             assignments = ", ".join(f"{column} = ?" for column in SETTINGS_COLUMNS)
             await tx.execute(
                 f"UPDATE destinations SET {assignments} WHERE id = ?",
@@ -202,5 +217,7 @@ class SqliteSubscriptionStore:
                 (new_id, old_id),
             )
             moved = changed
+            # Live messages follow too (their message ids are then stale: re-posted at once).
+            await tx.execute(_COPY_LIVE, (new_id, old_id))
             await tx.execute("DELETE FROM destinations WHERE id = ?", (old_id,))
             return moved

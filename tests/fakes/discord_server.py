@@ -437,6 +437,8 @@ class FakeDiscord:
 
         self.guilds: dict[int, DiscordGuild] = {}
         self.messages: list[DiscordMessage] = []
+        self.message_edits: list[tuple[int, JsonDict]] = []
+        """PATCH /channels/{id}/messages/{id} that went through: (message id, payload)."""
         self.interaction_responses: list[InteractionResponse] = []
         self.interactions: dict[int, SentInteraction] = {}
         self.commands: dict[int | None, list[JsonDict]] = {}
@@ -661,6 +663,16 @@ class FakeDiscord:
     def block_dms(self, user_id: int) -> None:
         """DMs to the user answer 403 {code 50007 Cannot send messages to this user}."""
         self._blocked_dm_users.add(user_id)
+
+    def delete_message(self, message_id: int) -> None:
+        """Someone deleted the message: fetching or editing it now answers 404 with code 10008
+        "Unknown Message", as Discord does."""
+        for message in self.messages:
+            if message.id == message_id and not message.deleted:
+                message.deleted = True
+                self._changes.notify()
+                return
+        raise KeyError(f"no message {message_id}")
 
     def fail_next(
         self,
@@ -2046,6 +2058,7 @@ class FakeDiscord:
         payload = await self._read_payload(request)
         self._validate_message(payload, allow_empty=True)
         self._apply_edit(message, payload)
+        self.message_edits.append((message.id, payload))
         return _json_response(self._stored_message_json(message))
 
     async def _delete_message(self, request: web.Request) -> web.Response:

@@ -605,6 +605,14 @@ class FakeTelegram:
         new = self._chat(new_id, "supergroup")
         new.title = old.title
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deleted the message: editing it now answers 400 "message to
+        edit not found", as Telegram does."""
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.messages.pop(message_id, None) is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        self._changes.notify()
+
     def fail_next(
         self, method: str, status: int = 500, n: int = 1, description: str | None = None
     ) -> None:

@@ -77,7 +77,16 @@ async def _migrated_legacy_copy(folder: Path) -> str:
     legacy = folder / "legacy.db"
     shutil.copy(LEGACY, legacy)
     url = f"sqlite:///{legacy}"
-    await (await open_backend(url)).close()
+    backend = await open_backend(url)
+    try:
+        # A live message (schema 9), posted, so that every column of its table travels.
+        key = (await backend.chart_keys())[0]
+        now = datetime(2030, 1, 6, tzinfo=UTC)
+        _, live = await backend.live.start_live(Destination("telegram", "100"), key, now, limit=5)
+        assert live is not None
+        await backend.live.live_shown(live.id, "42", date(2030, 1, 5), now)
+    finally:
+        await backend.close()
     return url
 
 

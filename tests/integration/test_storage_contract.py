@@ -779,7 +779,7 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     return store
 
 
-CHART_KEYS_MIGRATION = 9
+CHART_KEYS_MIGRATION = 10
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

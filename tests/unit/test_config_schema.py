@@ -14,6 +14,7 @@ from bot.__main__ import main
 from bot.config import ConfigError, load_config, section
 from bot.config_schema import SECTION_KEYS
 from bot.delivery.config import DeliveryConfig
+from bot.metrics import MetricsConfig
 from bot.poll_config import load_poll_config
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
 from bot.sources.netflix_fetch import NetflixSettings
@@ -133,6 +134,7 @@ def test_every_key_of_the_example_is_accepted_by_its_reader(tmp_path: Path) -> N
     for loaded in (load_config(EXAMPLE, environ={}), load_config(path, environ={})):
         load_poll_config(loaded)  # [sources.*], [alerts], [admin]
         DeliveryConfig.from_table(section(loaded, "delivery"))
+        MetricsConfig.from_table(section(loaded, "metrics"))
     assert discord_settings(tables["discord"], {}) is not None
     assert telegram_settings(tables["telegram"], {}) is not None
 
