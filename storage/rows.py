@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from bot.models import Chart
@@ -101,15 +102,20 @@ def rank_tally_rows(charts: Sequence[Chart]) -> list[tuple[Any, ...]]:
     return [(*identity, *tally) for identity, tally in sorted(tallies.items())]
 
 
+# A show's tallies repeat a few hundred keys and days over thousands of rows: each is made once.
+_key_of = lru_cache(maxsize=4096)(codec.key_from_columns)
+_day_of = lru_cache(maxsize=8192)(date.fromisoformat)
+
+
 def rank_tally_from_row(row: Sequence[Any]) -> RankTally:
     """A RankTally from a row of TALLY_COLUMNS."""
     return RankTally(
         title_id=row[0],
-        key=codec.key_from_columns(*row[1:6]),
+        key=_key_of(*row[1:6]),
         rank=row[6],
         periods=row[7],
-        first=date.fromisoformat(row[8]),
-        last=date.fromisoformat(row[9]),
+        first=_day_of(row[8]),
+        last=_day_of(row[9]),
     )
 
 

@@ -276,9 +276,14 @@ class SqliteCharts:
         return [chart_from_row(row) for row in rows]
 
     async def latest_period(self, family: Family) -> date | None:
-        rows = await self._db.read(f"SELECT max(period) FROM charts WHERE {_FAMILY_MATCH}", family)
-        newest = rows[0][0]
-        return date.fromisoformat(newest) if newest is not None else None
+        # ORDER BY … LIMIT 1 rather than max(): one step back along charts_by_family_period
+        # whatever the planner's statistics say (without them, PostgreSQL aggregated the
+        # family's every chart: 190 ms at 5M rows).
+        rows = await self._db.read(
+            f"SELECT period FROM charts WHERE {_FAMILY_MATCH} ORDER BY period DESC LIMIT 1",
+            family,
+        )
+        return date.fromisoformat(rows[0][0]) if rows else None
 
     async def recent_rejections(self, limit: int = 20) -> list[StoredRejection]:
         rows = await self._db.read(
