@@ -10,13 +10,22 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from bot.app_wiring import (
+    RunSettings,
+    SenderSettings,
+    backend_sender,
+    bot_poll_output,
+    command_service,
+    report_failed_sources,
+)
 from bot.config import Config, ConfigError, section
 from bot.metrics import NO_METRICS, Metrics, MetricsConfig
+from bot.pictures.config import PicturesConfig
 from bot.ports import Backend, Notifier, Outbox, Storage
 from bot.roles import Role
 from storage import copy_database, open_backend, poller_lock, shared_between_processes
@@ -26,6 +35,7 @@ if TYPE_CHECKING:
     from bot.delivery.config import DeliveryConfig
     from bot.delivery.lifecycle import DestinationLifecycle
     from bot.delivery.sender import Sender
+    from bot.pictures.service import PictureService
     from bot.poll import PollOutput
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
@@ -62,6 +72,7 @@ class ChatLayer:
     adapters: list[ChatAdapter]
     # The backend itself: its live messages and the charts they show.
     storage: Backend
+    pictures: PictureService | None = None  # /title's chart and the bursts' cards
 
 
 async def build_chat_layer(
@@ -73,27 +84,15 @@ async def build_chat_layer(
     out: TextIO | None = None,
     metrics: Metrics = NO_METRICS,
 ) -> ChatLayer:
-    from bot.commands import CommandService
-    from bot.commands.aliases import load_aliases
-    from bot.commands.ratelimit import CommandRateLimiter
     from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
 
     subscriptions = storage.subscriptions
     outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
-    limits = section(config, "commands")
-    service = CommandService(
-        storage,
-        subscriptions,
-        rate_limiter=CommandRateLimiter(
-            burst=int(limits.get("rate_burst", 5)),
-            per_seconds=float(limits.get("rate_seconds", 10.0)),
-        ),
-        aliases=load_aliases(config),  # a bad alias file stops the start, named
-        live=storage.live,
-        metrics=metrics,
-    )
+    pictures_config = PicturesConfig.from_table(section(config, "pictures"))
+    pictures = build_pictures(storage, pictures_config)
+    service = command_service(config, storage, pictures, metrics)
     adapters = build_adapters(
         service,
         config.sections,
@@ -102,9 +101,20 @@ async def build_chat_layer(
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
+        picture_dir=pictures_config.console_directory(),
         metrics=metrics,
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage, pictures)
+
+
+def build_pictures(storage: Storage, config: PicturesConfig) -> PictureService | None:
+    """The pictures of /title and of the bursts, drawn by matplotlib (None when turned off)."""
+    if not config.enabled:
+        return None
+    from bot.pictures.service import PictureService
+    from handlers.pictures.renderer import MatplotlibRenderer
+
+    return PictureService(storage, MatplotlibRenderer(), cache_size=config.cache_size)
 
 
 async def run_bot(
@@ -124,16 +134,12 @@ async def run_bot(
     `poll` None = poll unless `lines` script the session: a scripted session without polling
     (tests and demos) ends when its lines do.
     """
-    from bot.delivery.config import DeliveryConfig
-    from bot.poll_config import load_poll_config
     from handlers.runner import run_adapters
     from handlers.scheduler import check_schedules
 
     env = os.environ if environ is None else environ
     try:
-        poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
-        metrics_config = MetricsConfig.from_table(section(config, "metrics"))
+        settings = RunSettings.load(config)  # a typo fails before anything runs
         if role.polls:
             check_schedules(config)
     except ConfigError as exc:
@@ -147,17 +153,16 @@ async def run_bot(
     metrics_server: MetricsServer | None = None
     try:
         try:  # every role serves its own metrics
-            metrics, metrics_server = await start_metrics(metrics_config, storage)
+            metrics, metrics_server = await start_metrics(settings.metrics, storage)
         except OSError as exc:
-            print(f"error: [metrics] listen {metrics_config.listen}: {exc}", file=sys.stderr)
+            print(f"error: [metrics] listen {settings.metrics.listen}: {exc}", file=sys.stderr)
             return 2
         if role is Role.POLLER:
-            await _run_poller(config, storage, poll_config.admin_chat, env, metrics)
+            await _run_poller(config, storage, settings.poll.admin_chat, env, metrics)
             return 0
         if role is Role.SENDER:
-            return await _run_sender(
-                config, storage, delivery_config, poll_config.catchup_max_age, env, metrics
-            )
+            pictures = build_pictures(storage, settings.pictures)
+            return await _run_sender(config, storage, settings.sender(pictures, metrics), env)
         try:  # a bad [discord] / [telegram] value fails here, with its key named
             chat = await build_chat_layer(
                 config, storage, environ=env, lines=lines, out=out, metrics=metrics
@@ -173,11 +178,12 @@ async def run_bot(
         background: list[asyncio.Task[None]] = []
         polls = False
         if role is Role.ALL:  # a gateway neither sends alerts nor polls
-            sender = build_sender(chat, delivery_config, poll_config.catchup_max_age, metrics)
+            sender = build_sender(chat, settings.delivery, settings.poll.catchup_max_age, metrics)
             background.append(asyncio.create_task(sender.run(), name="delivery"))
             polls = poll or (poll is None and lines is None)
             if polls:
-                output = _bot_poll_output(chat, poll_config.admin_chat, sender)
+                notifiers = [adapter.notifier for adapter in chat.adapters]
+                output = bot_poll_output(notifiers, settings.poll.admin_chat, sender)
                 polling = _poll_forever(config, storage, output, metrics)
                 background.append(asyncio.create_task(polling))
         try:
@@ -244,18 +250,9 @@ def build_sender(
     metrics: Metrics = NO_METRICS,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
-    from bot.delivery.sender import Sender
-
-    sender = Sender(
-        chat.outbox,
-        [adapter.notifier for adapter in chat.adapters],
-        chat.subscriptions,
-        config,
-        catchup_max_age=catchup_max_age,
-        live=chat.storage.live,
-        charts=chat.storage,
-        metrics=metrics,
-    )
+    notifiers = [adapter.notifier for adapter in chat.adapters]
+    settings = SenderSettings(config, catchup_max_age, chat.pictures, metrics)
+    sender = backend_sender(chat.storage, notifiers, settings)
     # A live message started (or asked for again) is posted now, not at the next look.
     chat.service.on_live_change = sender.wake
     return sender
@@ -265,29 +262,6 @@ async def open_delivery_outbox(storage: Backend) -> Outbox:
     """The outbox of a backend, for `top10bot status` and `top10bot deliveries` (sends
     nothing)."""
     return storage.outbox
-
-
-def _bot_poll_output(chat: ChatLayer, admin_chat: str | None, sender: Sender) -> PollOutput:
-    """The poll's news in the all-in-one bot: the deliveries of new events are queued as they
-    are stored (one unit of work); the sinks only wake the sender. Old events (a catch-up) fold
-    into one summary per chat when the sender builds its digest."""
-    from bot.catchup import CatchupSummary
-    from bot.poll import PollOutput, operator_sink
-
-    async def catchup(summary: CatchupSummary) -> None:
-        sender.wake()
-
-    return PollOutput(
-        events=sender.on_new_events,
-        catchup=catchup,
-        operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
-    )
-
-
-async def _report_failed_sources(report: SourceReport) -> None:
-    problem = report.problem_line()
-    if problem is not None:  # one short line; the details are logged at -v
-        log.warning("%s", problem)
 
 
 async def _poll_forever(
@@ -300,7 +274,7 @@ async def _poll_forever(
 
     lock = poller_lock(config.storage.url)
     await poll_when_leading(
-        config, storage, lock, output=output, on_report=_report_failed_sources, metrics=metrics
+        config, storage, lock, output=output, on_report=report_failed_sources, metrics=metrics
     )
 
 
@@ -337,10 +311,8 @@ async def _run_poller(
 async def _run_sender(
     config: Config,
     storage: Backend,
-    delivery_config: DeliveryConfig,
-    catchup_max_age: timedelta | None,
+    settings: SenderSettings,
     environ: Mapping[str, str],
-    metrics: Metrics,
 ) -> int:
     """`run --role sender`: the outbox's sender alone, through REST-only notifiers."""
     from handlers.notifiers import open_notifiers
@@ -348,36 +320,14 @@ async def _run_sender(
     async with contextlib.AsyncExitStack() as stack:
         try:
             notifiers = await stack.enter_async_context(
-                open_notifiers(config.sections, environ, metrics=metrics)
+                open_notifiers(config.sections, environ, metrics=settings.metrics)
             )
         except Exception as exc:  # a token refused, a platform unreachable: restart later
             log.debug("sender: opening the notifiers failed", exc_info=True)
             print(f"error: sender: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
-        sender = _outbox_sender(storage, notifiers, delivery_config, catchup_max_age, metrics)
-        await sender.run()
+        await backend_sender(storage, notifiers, settings).run()
     return 0
-
-
-def _outbox_sender(
-    storage: Backend,
-    notifiers: Sequence[Notifier],
-    config: DeliveryConfig,
-    catchup_max_age: timedelta | None,
-    metrics: Metrics = NO_METRICS,
-) -> Sender:
-    from bot.delivery.sender import Sender
-
-    return Sender(
-        storage.outbox,
-        notifiers,
-        storage.subscriptions,
-        config,
-        catchup_max_age=catchup_max_age,
-        live=storage.live,
-        charts=storage,
-        metrics=metrics,
-    )
 
 
 async def poll_once(
@@ -432,14 +382,11 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
     """`top10bot deliveries send`: every delivery due now goes out through the platforms that
     have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
     2 when no platform is configured (or the config is wrong)."""
-    from bot.delivery.config import DeliveryConfig
     from bot.delivery.report import format_send_summary
-    from bot.poll_config import load_poll_config
     from handlers.notifiers import open_notifiers
 
     try:
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
-        catchup_max_age = load_poll_config(config).catchup_max_age
+        settings = RunSettings.load(config)
         async with open_notifiers(config.sections, environ) as notifiers:
             if not notifiers:
                 print(
@@ -449,7 +396,8 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 )
                 return 2
             outbox = storage.outbox
-            sender = _outbox_sender(storage, notifiers, delivery_config, catchup_max_age)
+            pictures = build_pictures(storage, settings.pictures)
+            sender = backend_sender(storage, notifiers, settings.sender(pictures))
             await sender.run(until_idle=True)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from bot.config import ConfigError, ConsoleConfig, StorageConfig
 from bot.delivery.config import DeliveryConfig
 from bot.diff import DiffConfig
 from bot.metrics import MetricsConfig
+from bot.pictures.config import PicturesConfig
 
 
 def _field_names(cls: type[Any]) -> frozenset[str]:
@@ -36,6 +37,7 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "console": _field_names(ConsoleConfig),
     "diff": _field_names(DiffConfig),
     "delivery": _field_names(DeliveryConfig),
+    "pictures": _field_names(PicturesConfig),
     "metrics": _field_names(MetricsConfig),
     # NetflixSettings.from_table (bot/sources/netflix_fetch.py)
     "sources.netflix": _SOURCE_KEYS | {"files"},

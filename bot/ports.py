@@ -1,20 +1,27 @@
 """Ports: what the core needs from the outside world, declared here and implemented elsewhere.
 
 `storage/` implements `Backend` (chart history, outbox, subscriptions); `handlers/` implement
-`Notifier`. The core never imports them.
+`Notifier`. The core never imports them. The outbox port is declared in bot/outbox.py and
+importable from here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Event
 from bot.live_store import LiveStore
 from bot.models import Chart, ChartKey, Granularity, Rejection
+from bot.outbox import ClaimedGroup as ClaimedGroup
+from bot.outbox import DeadLetter as DeadLetter
+from bot.outbox import Delivery as Delivery
+from bot.outbox import DeliveryCounts as DeliveryCounts
+from bot.outbox import DeliveryStatus as DeliveryStatus
+from bot.outbox import Outbox as Outbox
+from bot.pictures.model import Picture
 
 if TYPE_CHECKING:
     from bot.commands.reply import Button
@@ -299,6 +306,8 @@ class Notifier(Protocol):
     message: a platform that de-duplicates (Discord's nonce) delivers it once. `buttons` run
     commands (a title card's "All countries"): shown under the message where the platform has
     buttons (an inline keyboard, a row of Discord buttons); the text says the same in words.
+    `picture` goes in the same message (a Telegram photo whose caption is the text, then cut to
+    `caption_limit`; an image in a Discord embed; a file the console names).
     Telling whoever can fix a lost destination (a Discord server owner) is the notifier's own
     business when it raises DestinationGone. `wait_until_ready` returns once the platform client
     can send (logged in): claiming rows before that would let their leases run out unsent.
@@ -310,6 +319,7 @@ class Notifier(Protocol):
 
     platform: str
     text_limit: int
+    caption_limit: int  # the text limit of a message that carries a picture
     # True when the platform drops a repeat carrying the same idempotency key (Discord).
     deduplicates: bool
 
@@ -324,6 +334,7 @@ class Notifier(Protocol):
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None: ...
 
     async def post(
@@ -331,119 +342,3 @@ class Notifier(Protocol):
     ) -> str: ...
 
     async def edit(self, destination: str, message_id: str, text: str) -> None: ...
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # waiting for its first attempt (or for quiet hours to end)
-    FAILED = "failed"  # an attempt failed; another is scheduled
-    SENT = "sent"
-    DEAD = "dead"  # given up, with a reason; `top10bot deliveries retry` queues it again
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One event promised to one destination (a row of the outbox)."""
-
-    id: int
-    event: Event
-    attempts: int
-    uncertain: int  # attempts that timed out after the request went out
-    queued_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedGroup:
-    """Deliveries of one destination claimed together: they become one digest.
-
-    `group_id` is fixed at the first claim and kept across retries and restarts, so a message
-    sent again is the same message (same deliveries, same idempotency key).
-    """
-
-    group_id: int
-    destination: Destination
-    settings: ChatSettings
-    active: bool
-    inactive_reason: str
-    deliveries: tuple[Delivery, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryCounts:
-    pending: int = 0
-    failed: int = 0
-    sent: int = 0
-    dead: int = 0
-    uncertain: int = 0  # attempts that timed out after sending (each retried once)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: int
-    destination: Destination
-    event_key: str
-    attempts: int
-    reason: str
-    updated_at: datetime
-
-
-class Outbox(Protocol):
-    """Durable deliveries (event × destination), written with the events that caused them
-    (Storage.save_batch with queue_deliveries; Backend.outbox).
-
-    Rows are claimed with a lease: a row whose lease ran out (its sender died) is claimed again.
-    """
-
-    async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
-    ) -> list[ClaimedGroup]:
-        """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease."""
-        ...
-
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
-        """Keep rows claimed until `until`: their sender still holds them (queued or in flight).
-
-        Only rows still open and claimed are touched; one released meanwhile stays released."""
-        ...
-
-    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
-
-    async def mark_failed(
-        self,
-        ids: Sequence[int],
-        now: datetime,
-        retry_at: datetime,
-        reason: str,
-        *,
-        uncertain: bool = False,
-    ) -> None:
-        """Count an attempt and schedule the next one (the group is kept for it)."""
-        ...
-
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None: ...
-
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
-        """Release without counting an attempt (quiet hours, flood control, a moved chat).
-
-        `regroup`: nothing of the group was attempted, so its rows may join a later digest.
-        """
-        ...
-
-    async def dead_letter_chat(
-        self, platform: str, chat_id: str, now: datetime, reason: str
-    ) -> int:
-        """Every undelivered row of a chat (all its topics) becomes dead: the chat is gone."""
-        ...
-
-    async def move_destination(self, old: Destination, new: Destination) -> int:
-        """Undelivered rows follow a chat to its new address; returns how many moved."""
-        ...
-
-    async def counts(self) -> DeliveryCounts: ...
-
-    async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
-        """Newest first."""
-        ...
-
-    async def requeue_dead(self, now: datetime) -> int:
-        """Dead letters become pending again, due now, with their attempts reset."""
-        ...

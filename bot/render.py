@@ -8,7 +8,8 @@ from datetime import date
 
 from bot.events import Event, EventType, Record
 from bot.i18n import N_, Translator
-from bot.models import ALL_REGIONS, WORLD, ChartKey
+from bot.models import ALL_REGIONS, WORLD, ChartKey, Entry
+from bot.sources.regions import region_flag
 
 SERVICE_NAMES = {
     "netflix": "Netflix",
@@ -23,6 +24,14 @@ SERVICE_NAMES = {
     "videoland": "Videoland",
     "skyshowtime": "SkyShowtime",
     "google-tv": "Google TV",
+}
+
+# Who published a chart, as replies and pictures name it.
+SOURCE_NAMES = {
+    "netflix": N_("Netflix Top 10 (official)"),
+    "flixpatrol": "FlixPatrol",
+    "the-numbers": "The Numbers",
+    "csv": N_("imported CSV"),
 }
 
 RECORD_NAMES = {
@@ -42,6 +51,10 @@ CATEGORY_BASES = {
     "overall": N_("Overall"),
 }
 CATEGORY_QUALIFIERS = {"english": N_("English"), "non english": N_("Non-English")}
+
+
+def source_name(source: str, tr: Translator) -> str:
+    return tr.gettext(SOURCE_NAMES[source]) if source in SOURCE_NAMES else source
 
 
 def service_name(slug: str) -> str:
@@ -109,9 +122,32 @@ def chart_label(key: ChartKey, tr: Translator) -> str:
     return f"{service_name(key.service)} · {region} · {category_label(key.category, tr)}"
 
 
+def top10_title(key: ChartKey, tr: Translator) -> str:
+    """'🇰🇷 Top 10 — Netflix · South Korea · TV': the heading of /top10, of a live message and
+    of a chart card's description."""
+    return tr._("{flag} Top 10 — {chart}", flag=region_flag(key.region), chart=chart_label(key, tr))
+
+
 def big_number(value: int, tr: Translator) -> str:
     """1_234_000_000 → '1.23B' (Korean '12.3억'), 523_400_000 → '523.4M'."""
     return tr.compact(value)
+
+
+def entry_metrics(entry: Entry, tr: Translator) -> str:
+    """'4 wk · 412.9M h': the time in the Top 10 and the audience, as the source gives them
+    (/top10's lines and the chart cards)."""
+    metrics = []
+    if entry.weeks_in_top10 is not None:
+        metrics.append(tr._("{count} wk", count=entry.weeks_in_top10))
+    if entry.days_in_top10 is not None:
+        metrics.append(tr._("{count} d", count=entry.days_in_top10))
+    if entry.points is not None:
+        metrics.append(tr._("{count} pts", count=entry.points))
+    if entry.views is not None:
+        metrics.append(tr._("{value} views", value=tr.compact(entry.views)))
+    if entry.hours is not None:
+        metrics.append(tr._("{value} h", value=tr.compact(entry.hours)))
+    return " · ".join(metrics)
 
 
 def measure_text(value: int, unit: str | None, tr: Translator) -> str:

@@ -1,4 +1,5 @@
-"""The console adapter: commands typed on stdin, replies and alerts printed.
+"""The console adapter: commands typed on stdin, replies and alerts printed (a picture as the
+path of the file it was saved to).
 
 It is the no-token default of `top10bot run` and the end-to-end test rig. The operator at the
 console owns it: every command is allowed, and the console is one destination ("console:console")
@@ -18,11 +19,15 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from bot.commands import MAX_COMMAND_TEXT_LENGTH, Button, Caller, CommandService, Reply
 from bot.i18n import N_, chat_translator
+from bot.pictures.config import PicturesConfig
+from bot.pictures.model import Picture
 from bot.subscriptions import Destination, Platform
+from handlers.pictures.files import saved_picture_line
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +93,12 @@ class ConsoleNotifier:
     platform = Platform.CONSOLE.value
     # No platform limit; digests are still cut somewhere so that one alert stays readable.
     text_limit = CONSOLE_TEXT_MAX
+    caption_limit = CONSOLE_TEXT_MAX
     deduplicates = False
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, picture_dir: Path | None = None) -> None:
         self._out = out or sys.stdout
+        self._picture_dir = picture_dir or PicturesConfig().console_directory()
         self._posted = 0  # ids of posted messages, for edit
 
     async def wait_until_ready(self) -> None:
@@ -107,8 +114,12 @@ class ConsoleNotifier:
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None:
-        # The console has no buttons: a card's text already says which command to type.
+        # The console has no buttons: a card's text already says which command to type. A
+        # picture is saved as a file, and its path printed under the text.
+        if picture is not None:
+            text += "\n" + await saved_picture_line(picture, self._picture_dir)
         print_line(self._out, text)
 
     async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
@@ -141,10 +152,12 @@ class ConsoleAdapter:
         lines: AsyncIterator[ConsoleLine] | None = None,
         *,
         out: TextIO | None = None,
+        picture_dir: Path | None = None,
     ) -> None:
         self._service = service
         self._lines = lines
         self._out = out or sys.stdout
+        self._picture_dir = picture_dir or PicturesConfig().console_directory()
         self._caller = Caller(
             platform=self.platform,
             user_id="operator",
@@ -154,7 +167,7 @@ class ConsoleAdapter:
             where=N_("the console"),
         )
 
-        self.notifier = ConsoleNotifier(self._out)
+        self.notifier = ConsoleNotifier(self._out, self._picture_dir)
         self._buttons: tuple[Button, ...] = ()  # of the last answer, pressed by their number
 
     async def handle_line(self, line: ConsoleLine) -> str | None:
@@ -184,6 +197,12 @@ class ConsoleAdapter:
         else:
             reply = await self._service.execute_text(name, rest, self._caller)
         self._buttons = reply.buttons
+        if reply.picture is not None:
+            return (
+                render_plain(reply)
+                + "\n"
+                + await saved_picture_line(reply.picture, self._picture_dir)
+            )
         return render_plain(reply)
 
     async def _press(self, number: str) -> Reply:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from bot.commands import CommandService
@@ -83,6 +84,7 @@ def build_adapters(
     console_enabled: bool | None,
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    picture_dir: Path | None = None,
     metrics: Metrics = NO_METRICS,
 ) -> list[ChatAdapter]:
     """The adapters to run: Discord and Telegram when they have a token, the console when asked
@@ -102,7 +104,7 @@ def build_adapters(
     else:
         adapters.append(TelegramAdapter(service, telegram_config, lifecycle, metrics))
     if console_enabled if console_enabled is not None else not adapters:
-        adapters.append(ConsoleAdapter(service, lines, out=out))
+        adapters.append(ConsoleAdapter(service, lines, out=out, picture_dir=picture_dir))
     return adapters
 
 

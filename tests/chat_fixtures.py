@@ -10,6 +10,8 @@ from bot.commands import CommandRateLimiter, CommandService
 from bot.diff import DiffConfig
 from bot.events import Event
 from bot.models import Chart
+from bot.pictures.model import PictureRenderer
+from bot.pictures.service import PictureService
 from bot.pipeline import Pipeline
 from bot.ports import Storage
 from bot.sources import netflix
@@ -43,9 +45,10 @@ async def load_chat_history(storage: Storage, charts: list[Chart] | None = None)
     return events
 
 
-async def chat_service() -> CommandService:
+async def chat_service(renderer: PictureRenderer | None = None) -> CommandService:
     """The command service the adapter tests drive: a memory backend holding the history, its
-    clock in the week after the last chart, a rate limit no test reaches."""
+    clock in the week after the last chart, a rate limit no test reaches; with a renderer,
+    /title attaches its picture."""
     storage = MemoryBackend()
     await load_chat_history(storage)
     return CommandService(
@@ -53,4 +56,5 @@ async def chat_service() -> CommandService:
         storage.subscriptions,
         clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
         rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
+        pictures=PictureService(storage, renderer) if renderer is not None else None,
     )

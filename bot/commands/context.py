@@ -14,6 +14,7 @@ from bot.diff import ChartState, FamilyState, RecordMark
 from bot.i18n import ENGLISH, Translator
 from bot.live_store import LiveStore
 from bot.models import ChartKey
+from bot.pictures.service import PictureService
 from bot.poll_report import LastPoll, last_poll_key
 from bot.ports import Family, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings
@@ -33,6 +34,7 @@ class CommandContext:
     clock: Clock
     # The language of the chat the command runs in (the service gives each command its own).
     tr: Translator = ENGLISH
+    pictures: PictureService | None = None  # None: replies without pictures
     # Live messages (/live); None where the store offers none.
     live: LiveStore | None = None
     # Called after /live changed what is owed, so the sender looks now, not at its next poll.

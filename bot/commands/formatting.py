@@ -7,7 +7,7 @@ from datetime import UTC, date, timedelta
 
 from bot.diff import period_step
 from bot.events import Record
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.poll_report import LastPoll
 from bot.ports import Family
 from bot.render import category_label, measure_text, service_name
@@ -19,17 +19,6 @@ ALLOWED_AGE_DAYS = {"daily": 2, "weekly": 10}
 
 # Lines of one reply field before "… and N more" (Discord: 1024 characters per field value).
 MAX_FIELD_LINES = 12
-
-SOURCE_NAMES = {
-    "netflix": N_("Netflix Top 10 (official)"),
-    "flixpatrol": "FlixPatrol",
-    "the-numbers": "The Numbers",
-    "csv": N_("imported CSV"),
-}
-
-
-def source_name(source: str, tr: Translator) -> str:
-    return tr.gettext(SOURCE_NAMES[source]) if source in SOURCE_NAMES else source
 
 
 def cap_lines(lines: Sequence[str], tr: Translator, limit: int = MAX_FIELD_LINES) -> str:

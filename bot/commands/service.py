@@ -33,6 +33,7 @@ from bot.commands.untrusted import clean_text, quoted, shown
 from bot.i18n import Translator, chat_translator
 from bot.live_store import LiveStore
 from bot.metrics import NO_METRICS, Metrics
+from bot.pictures.service import PictureService
 from bot.ports import Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class CommandService:
         rate_limiter: CommandRateLimiter | None = None,
         clock: Clock = _utc_now,
         monotonic: Callable[[], float] = monotonic_time.monotonic,
+        pictures: PictureService | None = None,
         aliases: TitleAliases | None = None,
         live: LiveStore | None = None,
         metrics: Metrics = NO_METRICS,
@@ -83,6 +85,7 @@ class CommandService:
             subscriptions,
             TitleLookup(storage, monotonic, aliases),
             clock,
+            pictures=pictures,
             live=live,
             live_changed=lambda: self.on_live_change(),
         )

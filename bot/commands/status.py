@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import ALLOWED_AGE_DAYS, source_name
+from bot.commands.formatting import ALLOWED_AGE_DAYS
 from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
 from bot.i18n import N_, Translator
 from bot.models import ChartKey
-from bot.render import chart_label, period_label
+from bot.render import chart_label, period_label, source_name
 
 RECENT_REJECTIONS = 5
 GRANULARITY_NAMES = {"daily": N_("daily"), "weekly": N_("weekly"), "alltime": N_("all-time")}

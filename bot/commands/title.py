@@ -13,7 +13,6 @@ from bot.commands.formatting import (
     freshness_note,
     periods_between,
     record_value,
-    source_name,
     streak_text,
 )
 from bot.commands.lookup import Show
@@ -23,6 +22,7 @@ from bot.diff import ChartState
 from bot.events import Record
 from bot.i18n import N_, Translator
 from bot.models import WORLD, ChartKey
+from bot.pictures.title_chart import Appearance
 from bot.ports import Family, RankTally
 from bot.render import (
     category_label,
@@ -32,6 +32,7 @@ from bot.render import (
     period_label,
     record_name,
     service_name,
+    source_name,
 )
 from bot.sources.regions import region_flag
 from bot.subscriptions import title_ref
@@ -77,7 +78,17 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             newest.key.granularity, newest.last, ctx.today(settings), last_poll, tr
         )
     subscribe = Button(tr.gettext(SUBSCRIBE_LABEL), "subscribe", (("title", title_ref(show.norm)),))
-    return Reply(title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,))
+    picture = None
+    if ctx.pictures is not None:
+        # The picture plots the show's rank period by period: the one part of /title that reads
+        # every appearance (tallies keep no per-period ranks).
+        points: list[Appearance] = [
+            (tid, point) for tid in show.title_ids for point in await ctx.storage.title_history(tid)
+        ]
+        picture = await ctx.pictures.title_picture(show.name, show.norm, points, tr)
+    return Reply(
+        title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,), picture=picture
+    )
 
 
 def _by_last(tally: RankTally) -> date:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
+from bot.chart_history import chart_neighbours
+from bot.chart_movement import entry_movements, movement_mark
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import chart_step, freshness_note, source_name
+from bot.commands.formatting import freshness_note
 from bot.commands.parsing import (
     resolve_category_argument,
     resolve_date_argument,
@@ -20,13 +22,15 @@ from bot.models import WORLD, Chart, ChartKey
 from bot.ports import Storage
 from bot.render import (
     category_label,
-    chart_label,
     display_title,
+    entry_metrics,
     period_label,
     region_label,
     service_name,
+    source_name,
+    top10_title,
 )
-from bot.sources.regions import region_flag, service_from_display_name
+from bot.sources.regions import service_from_display_name
 from bot.subscriptions import category_matches, fold_category
 
 # When /top10 names no category: the broadest list first.
@@ -50,21 +54,7 @@ def _category_rank(category: str) -> tuple[int, int, str]:
 
 
 # How /top10 marks a title that was not in the previous chart.
-DEBUT_MARK = " 🆕"
-
-
-def _movement(
-    old: int | None, rank: int, has_previous: bool, returning: bool, tr: Translator
-) -> str:
-    if not has_previous:
-        return ""
-    if old is None:
-        return tr._(" ↩ back") if returning else DEBUT_MARK
-    if old > rank:
-        return f" ▲{old - rank}"
-    if old < rank:
-        return f" ▼{rank - old}"
-    return " ="
+DEBUT_MARK = "🆕"
 
 
 def format_chart(
@@ -75,45 +65,14 @@ def format_chart(
     `returning`: title ids absent from `previous` that were in this chart before (re-entries,
     marked apart from debuts).
     """
-    before = {e.title_id: e.rank for e in previous.entries} if previous else {}
     lines = []
-    for entry in sorted(chart.entries, key=lambda e: e.rank):
-        move = _movement(
-            before.get(entry.title_id),
-            entry.rank,
-            previous is not None,
-            entry.title_id in returning,
-            tr,
-        )
-        metrics = []
-        if entry.weeks_in_top10 is not None:
-            metrics.append(tr._("{count} wk", count=entry.weeks_in_top10))
-        if entry.days_in_top10 is not None:
-            metrics.append(tr._("{count} d", count=entry.days_in_top10))
-        if entry.points is not None:
-            metrics.append(tr._("{count} pts", count=entry.points))
-        if entry.views is not None:
-            metrics.append(tr._("{value} views", value=tr.compact(entry.views)))
-        if entry.hours is not None:
-            metrics.append(tr._("{value} h", value=tr.compact(entry.hours)))
-        detail = f" · {' · '.join(metrics)}" if metrics else ""
+    for entry, movement, places in entry_movements(chart, previous, returning):
+        mark = movement_mark(movement, places, new=DEBUT_MARK, back=tr._("↩ back"))
+        move = f" {mark}" if mark else ""
+        metrics = entry_metrics(entry, tr)
+        detail = f" · {metrics}" if metrics else ""
         lines.append(f"{entry.rank}. {display_title(entry.title, entry.season)}{move}{detail}")
     return tuple(lines)
-
-
-async def returning_titles(storage: Storage, chart: Chart, previous: Chart) -> set[str]:
-    """Titles new to `chart` since `previous` that were in this chart before `previous`."""
-    before = {e.title_id for e in previous.entries}
-    new = [e.title_id for e in chart.entries if e.title_id not in before]
-    if not new:
-        return set()
-    tallies = await storage.rank_tallies(new)
-    return {t.title_id for t in tallies if t.key == chart.key and t.first < previous.period}
-
-
-def top10_title(key: ChartKey, tr: Translator) -> str:
-    """'🇰🇷 Top 10 — Netflix · South Korea · TV'."""
-    return tr._("{flag} Top 10 — {chart}", flag=region_flag(key.region), chart=chart_label(key, tr))
 
 
 def _select_keys(
@@ -194,7 +153,6 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             tr._("Try a later date, or leave the date out for the latest chart."),
         )
     key = chart.key
-    previous = await previous_chart(ctx.storage, chart)
     lists_here = sorted(
         {
             k.category
@@ -214,7 +172,7 @@ async def top10(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
             key.granularity, chart.period, ctx.today(settings), last_poll, tr
         )
         footer += f" · {freshness}"
-    returning = await returning_titles(ctx.storage, chart, previous) if previous else set()
+    previous, returning = await chart_neighbours(ctx.storage, chart)
     return Reply(
         title=top10_title(key, tr),
         lines=format_chart(chart, previous, tr, returning),
@@ -244,19 +202,6 @@ async def pick_chart(
                 return chart
         return None
     return max(found, key=lambda c: (c.period, c.key.granularity == "daily"))
-
-
-async def previous_chart(storage: Storage, chart: Chart) -> Chart | None:
-    """The chart of the period before (None when it is missing or too old to compare with)."""
-    granularity = chart.key.granularity
-    if granularity not in ("daily", "weekly"):
-        return None
-    step = chart_step(granularity)
-    previous = await storage.latest_chart(chart.key, on_or_before=chart.period - step)
-    # Movement against a chart from long ago would mislead; the diff engine bridges 2 gaps.
-    if previous is None or chart.period - previous.period > step * 3:
-        return None
-    return previous
 
 
 HANDLERS: Mapping[str, Handler] = {"top10": top10}

@@ -21,8 +21,8 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
-from bot.commands.formatting import source_name
-from bot.commands.top10 import format_chart, previous_chart, returning_titles, top10_title
+from bot.chart_history import chart_neighbours
+from bot.commands.top10 import format_chart
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.failure_policy import backoff_seconds
 from bot.delivery.lanes import Lane, SenderStats
@@ -40,7 +40,7 @@ from bot.ports import (
     RetryLater,
     Storage,
 )
-from bot.render import period_label
+from bot.render import period_label, source_name, top10_title
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ async def live_text(charts: Storage, chart: Chart, tr: Translator) -> str:
     language. The same chart always gives the same text (an edit repeated after a crash changes
     nothing)."""
     key = chart.key
-    previous = await previous_chart(charts, chart)
-    returning = await returning_titles(charts, chart, previous) if previous else set()
+    previous, returning = await chart_neighbours(charts, chart)
     live = (
         tr._("live: this message is updated every new day")
         if key.granularity == "daily"

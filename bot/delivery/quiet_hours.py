@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from bot.events import Tier
-from bot.ports import Delivery
+from bot.ports import ClaimedGroup, Delivery, Outbox
 from bot.subscriptions import ChatSettings
 
 
@@ -97,3 +97,29 @@ def hold_for_digest(
                 continue
         going.append(delivery)
     return going, held
+
+
+async def hold_details(
+    outbox: Outbox, group: ClaimedGroup, now: datetime
+) -> tuple[ClaimedGroup | None, int]:
+    """A chat with a daily digest gets its detail events in that digest: those whose digest is
+    not due yet wait for it (postponed, free to join it); the rest go now. Returns what goes now
+    (None: nothing) and how many deliveries were held. A group already attempted goes out as it
+    was (its message must stay the same message)."""
+    if any(delivery.attempts for delivery in group.deliveries):
+        return group, 0
+    going, held = hold_for_digest(group.deliveries, group.settings, now)
+    for due, ids in held.items():
+        await outbox.postpone(ids, due, regroup=True)
+    held_count = sum(len(ids) for ids in held.values())
+    if not going:
+        return None, held_count
+    return (group if not held else replace(group, deliveries=tuple(going))), held_count
+
+
+def is_daily_digest(group: ClaimedGroup) -> bool:
+    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
+    wait for it) are in the group. Headlines alone go out at once, under no such name."""
+    return group.settings.digest_at is not None and any(
+        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
+    )

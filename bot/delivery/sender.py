@@ -6,6 +6,9 @@ filled from the outbox, and `in_flight` workers that take a pacing token, pick t
 message whose chat may receive one now, and send it.
 
 - Pacing is aiolimiter leaky buckets a little below every ceiling (bot.delivery.pacing).
+- A chat that follows a chart gets that chart's card as a picture with the burst
+  (bot.delivery.burst_picture): the digest's first part names the chart, and the picture is drawn
+  once for every chat (bot.pictures.service caches it), starting as soon as a group is admitted.
 - Telegram has no idempotency key, so a crash loses the knowledge of whether the request in
   flight arrived: its rows are sent again when their lease runs out. A sent message is recorded
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
@@ -21,10 +24,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.delivery.burst_picture import BurstPictures
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
@@ -32,11 +35,12 @@ from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import hold_for_digest, quiet_hours_of, quiet_until
-from bot.events import Event, Tier
+from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_of, quiet_until
+from bot.events import Event
 from bot.i18n import chat_translator
 from bot.live_store import LiveStore
 from bot.metrics import NO_METRICS, Metrics
+from bot.pictures.service import PictureService
 from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -68,15 +72,18 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        pictures: PictureService | None = None,
         live: LiveStore | None = None,
         charts: Storage | None = None,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed). With `live` and `charts`
-        (a backend's live messages and chart history) it keeps the live messages up to date
-        too, through the same notifiers and pacing (bot.delivery.live)."""
+        one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
+        followed chart carries its card (None: text only). With `live` and `charts` (a
+        backend's live messages and chart history) it keeps the live messages up to date too,
+        through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
+        self._pictures = BurstPictures(pictures, subscriptions, catchup_max_age)
         self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
@@ -139,7 +146,7 @@ class Sender:
             else:
                 await asyncio.gather(*claimers, *helpers)
         finally:
-            tasks = [*claimers, *helpers]
+            tasks = [*claimers, *helpers, *self._pictures.drawing]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -231,7 +238,8 @@ class Sender:
                 self.stats.dead += len(ids)
                 self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
-            due_now = await self._hold_details(group, now)
+            due_now, held = await hold_details(self._outbox, group, now)
+            self.stats.held_for_digest += held
             if due_now is None:
                 continue
             group = due_now
@@ -244,30 +252,19 @@ class Sender:
                 continue
             notifier = lane.notifier
             tr = chat_translator(group.settings.language)
+            picture = await self._pictures.chart_of(group)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
                 tr,
                 catchup_max_age=self._catchup_max_age,
-                heading=tr._("Daily digest") if _is_daily_digest(group) else "",
+                heading=tr._("Daily digest") if is_daily_digest(group) else "",
+                picture=picture,
+                caption_limit=notifier.caption_limit,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
-
-    async def _hold_details(self, group: ClaimedGroup, now: datetime) -> ClaimedGroup | None:
-        """A chat with a daily digest gets its detail events in that digest: those whose digest
-        is not due yet wait for it (postponed, free to join it); the rest go now. Returns what
-        goes now (None: nothing). A group already attempted goes out as it was."""
-        if any(delivery.attempts for delivery in group.deliveries):
-            return group
-        going, held = hold_for_digest(group.deliveries, group.settings, now)
-        for due, ids in held.items():
-            await self._outbox.postpone(ids, due, regroup=True)
-            self.stats.held_for_digest += len(ids)
-        if not going:
-            return None
-        return group if not held else replace(group, deliveries=tuple(going))
 
     async def _renew_leases(self, lane: Lane) -> None:
         """Keep every row the lane holds claimed, well before its lease runs out: a digest may
@@ -310,6 +307,8 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        # None: no card, or drawing failed; the text goes alone.
+        picture = await self._pictures.picture(part.picture, item.group.settings)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
@@ -318,6 +317,7 @@ class Sender:
                     part.text,
                     idempotency_key=part.idempotency_key,
                     buttons=part.buttons,
+                    picture=picture,
                 )
         except Exception as exc:
             self._metrics.send_finished(lane.platform, time.perf_counter() - started)
@@ -399,11 +399,3 @@ class Sender:
             lane.unrecorded[:0] = ids
             raise
         lane.recorded(ids)
-
-
-def _is_daily_digest(group: ClaimedGroup) -> bool:
-    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
-    wait for it) are in the group. Headlines alone go out at once, under no such name."""
-    return group.settings.digest_at is not None and any(
-        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
-    )

@@ -68,6 +68,10 @@ class Translator:
         """'2024-01-07' in English, '2024년 1월 7일' in Korean."""
         return format_date(day, self._style.date, locale=self.locale)
 
+    def day_month(self, day: dt.date) -> str:
+        """'Sep 19', '9월 19일': a short date where the year is said once (a chart's axis)."""
+        return format_skeleton("MMMd", day, locale=self.locale)
+
     def month(self, day: dt.date) -> str:
         """'September 2021', '2021년 9월'."""
         return format_skeleton("yMMMM", day, locale=self.locale)

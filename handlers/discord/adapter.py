@@ -42,7 +42,14 @@ from bot.i18n import DEFAULT_LANGUAGE, N_, chat_translator, language_from_platfo
 from bot.metrics import NO_METRICS, Metrics
 from bot.render import category_label
 from bot.subscriptions import Destination, Platform
-from handlers.discord.notifier import DiscordNotifier, discord_content, rate_limit_trace
+from handlers.discord.notifier import (
+    BRAND_COLOUR,
+    DiscordNotifier,
+    discord_content,
+    picture_file,
+    rate_limit_trace,
+    show_picture,
+)
 from handlers.discord.settings import DiscordSettings, discord_settings
 from handlers.secrets import redact_in_logs
 
@@ -59,7 +66,7 @@ COMMAND_DESCRIPTION_MAX = 100
 
 Interaction = discord.Interaction[discord.Client]
 
-OK_COLOUR = discord.Colour.from_rgb(229, 9, 20)
+OK_COLOUR = BRAND_COLOUR
 ERROR_COLOUR = discord.Colour.dark_grey()
 ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
 
@@ -90,6 +97,8 @@ def render_embed(reply: Reply) -> discord.Embed:
         )
     if reply.footer:
         embed.set_footer(text=_clip(reply.footer, EMBED_FOOTER_MAX))
+    if reply.picture is not None:
+        show_picture(embed, reply.picture)  # uploaded with the answer (_respond)
     return embed
 
 
@@ -397,6 +406,8 @@ class DiscordAdapter:
         embed = render_embed(reply)
         view = reply_view(reply)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if reply.picture is not None:
+            extra["file"] = picture_file(reply.picture)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(embed=embed, **extra)

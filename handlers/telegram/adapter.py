@@ -57,6 +57,7 @@ from bot.metrics import NO_METRICS, Metrics
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
+    TELEGRAM_CAPTION_MAX,
     TELEGRAM_COMMAND_DESCRIPTION_MAX,
     TELEGRAM_TEXT_MAX,
     TelegramNotifier,
@@ -323,15 +324,31 @@ class TelegramAdapter:
         await self._answer(message, reply)
 
     async def _answer(self, message: Message, reply: Reply) -> None:
-        chunks = split_text(render_html(reply), TELEGRAM_TEXT_MAX, telegram_text_length)
+        """The reply as messages: with a picture, a photo whose caption is the start of the
+        text, then the rest; the buttons under the last."""
+        picture = reply.picture
+        chunks = split_text(
+            render_html(reply),
+            TELEGRAM_TEXT_MAX,
+            telegram_text_length,
+            first_limit=TELEGRAM_CAPTION_MAX if picture is not None else None,
+        )
         try:
             for position, chunk in enumerate(chunks):
                 last = position == len(chunks) - 1
+                markup = reply_keyboard(reply) if last else None
+                if position == 0 and picture is not None:
+                    await message.reply_photo(
+                        picture.data,
+                        filename=picture.filename,
+                        caption=chunk,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        do_quote=False,
+                    )
+                    continue
                 await message.reply_text(
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=reply_keyboard(reply) if last else None,
-                    do_quote=False,
+                    chunk, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
                 )
         except Forbidden as exc:
             log.info("telegram: cannot answer in chat %s: %s", message.chat.id, exc.message)

@@ -20,7 +20,7 @@ from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_se
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
-from tests.adapters.sender_rig import deliver
+from tests.adapters.sender_rig import deliver, discord_adapter_running
 from tests.chat_fixtures import chat_service
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
 from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
@@ -71,16 +71,9 @@ async def adapter(
     fake_discord.add_member(GUILD_ID, MEMBER_ID, "member")
     fake_discord.add_member(GUILD_ID, MODERATOR_ID, "moderator", role_ids=[MODERATOR_ROLE_ID])
     # Global commands: they work in servers and in DMs (guild commands only in their guild).
-    settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05)
     lifecycle = DestinationLifecycle(service.subscriptions, outbox)
-    discord_adapter = DiscordAdapter(service, settings, lifecycle)
-    task = asyncio.create_task(discord_adapter.run())
-    try:
-        await asyncio.wait_for(discord_adapter.wait_until_ready(), 10)
+    async with discord_adapter_running(fake_discord, service, lifecycle) as discord_adapter:
         yield discord_adapter
-    finally:
-        await discord_adapter.stop()
-        await asyncio.wait_for(task, 10)
 
 
 async def slash(

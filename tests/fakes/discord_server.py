@@ -267,6 +267,8 @@ class DiscordChannel:
     recipient_id: int | None = None
     deleted: bool = False
     access_error: tuple[int, str] | None = None
+    # The bot may post but not upload here (no Attach Files): a message with files gets 50013.
+    attachments_denied: bool = False
 
     def overwrites_json(self) -> list[JsonDict]:
         return [
@@ -452,6 +454,8 @@ class FakeDiscord:
         """401/403/429 answers: Discord bans an IP after 10,000 of them in 10 minutes."""
         self.deduplicated = 0
         """Message creations answered with an existing message because of enforce_nonce."""
+        self.uploads: dict[str, bytes] = {}
+        """The bytes of every uploaded file, by the attachment id the fake gave it."""
 
         self._users: dict[int, JsonDict] = {bot_id: self.bot_user}
         self._dm_channels: dict[int, DiscordChannel] = {}
@@ -656,6 +660,11 @@ class FakeDiscord:
         see it) or 50013 "Missing Permissions" (it cannot post)."""
         message = {50001: "Missing Access", 50013: "Missing Permissions"}[code]
         self._channel_index[channel_id].access_error = (code, message)
+
+    def deny_attachments(self, channel_id: int) -> None:
+        """The bot lacks Attach Files in the channel: a message carrying a file answers 403
+        {code 50013 Missing Permissions}; a message without one is posted as usual."""
+        self._channel_index[channel_id].attachments_denied = True
 
     def restore_access(self, channel_id: int) -> None:
         self._channel_index[channel_id].access_error = None
@@ -1575,9 +1584,11 @@ class FakeDiscord:
             for index, (name, value) in enumerate(form.items()):
                 if isinstance(value, web.FileField):
                     content = value.file.read()
+                    attachment_id = str(self._snowflake())
+                    self.uploads[attachment_id] = content
                     attachments.append(
                         {
-                            "id": str(self._snowflake()),
+                            "id": attachment_id,
                             "filename": value.filename,
                             "size": len(content),
                             "url": f"{self.url}/attachments/{index}/{value.filename}",
@@ -1987,6 +1998,8 @@ class FakeDiscord:
         headers = self._bucket_headers(window, now) if window is not None else {}
         payload = await self._read_payload(request)
         self._validate_message(payload)
+        if channel.attachments_denied and payload.get("attachments"):
+            raise DiscordApiError(403, 50013, "Missing Permissions")
         nonce = payload.get("nonce")
         if nonce is not None and payload.get("enforce_nonce"):
             self._forget_old_nonces(now)

@@ -628,6 +628,14 @@ class FakeTelegram:
         sender unsure whether it was delivered."""
         self._delays.setdefault(method.lower(), []).extend([seconds] * n)
 
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of an uploaded file (a photo), by the file_id the fake gave it."""
+        return self._files[file_id][1]
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows this file_id: sending it answers "wrong file identifier"."""
+        del self._files[file_id]
+
     async def wait_until(
         self, predicate: Callable[[], bool], max_wait_s: float = 5.0, description: str = "condition"
     ) -> None:
@@ -952,9 +960,14 @@ class FakeTelegram:
         if upload is not None:
             content = upload.file.read()
             photo = upload.filename
-        elif isinstance(photo_param, str) and photo_param:
+        elif isinstance(photo_param, str) and photo_param in self._files:
+            content = self._files[photo_param][1]  # a photo sent before, by its file_id
+            photo = photo_param
+        elif isinstance(photo_param, str) and photo_param.startswith(("http://", "https://")):
             content = b""
             photo = photo_param
+        elif isinstance(photo_param, str) and photo_param:
+            raise TelegramApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         else:
             raise TelegramApiError(400, "Bad Request: there is no photo in the request")
         caption = params.get("caption")

@@ -51,6 +51,7 @@ class LiveNotifier:
 
     platform: str = "telegram"
     text_limit: int = 4096
+    caption_limit: int = 1024
     deduplicates: bool = False
     fail: Failure = lambda action, address: None
     posts: list[tuple[str, str]] = field(default_factory=list)  # (address, text)

@@ -1,0 +1,110 @@
+"""PictureService: what /title and the burst cards attach, read from storage, drawn by the
+renderer port, and kept in a bounded LRU cache.
+
+A title's chart is cached under the show and the latest period of its history (a new week makes
+a new picture); a chart card under its chart and period; each in the reader's language. A
+fan-out of one chart's card to thousands of chats draws it once: requests for a picture being
+drawn wait for that drawing.
+Pictures are an extra: any failure is logged and the message goes out without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+
+from bot.chart_history import chart_neighbours
+from bot.i18n import Translator
+from bot.pictures.chart_card import card_description, card_filename, chart_card
+from bot.pictures.model import ChartRef, Picture, PictureRenderer, PictureUnavailable
+from bot.pictures.title_chart import Appearance, describe, picture_filename, title_rank_chart
+from bot.ports import Storage
+
+log = logging.getLogger(__name__)
+
+# Pictures kept in memory (a PNG is 50–150 KB): every chart of a burst and the titles asked for.
+DEFAULT_CACHE_SIZE = 64
+
+
+class PictureService:
+    """The pictures of replies and alerts, drawn once per title and period."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        renderer: PictureRenderer,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be at least 1")
+        self._storage = storage
+        self._renderer = renderer
+        self._cache_size = cache_size
+        self._cache: OrderedDict[Hashable, Picture] = OrderedDict()
+        self._drawing: dict[Hashable, asyncio.Future[Picture | None]] = {}
+        self.renders = 0  # drawings started: cache misses (each key once while it is cached)
+
+    async def title_picture(
+        self, show_name: str, show_norm: str, appearances: Sequence[Appearance], tr: Translator
+    ) -> Picture | None:
+        """A show's rank week by week (or day by day) worldwide and where it charted most."""
+        periods = [p.period for _, p in appearances if p.key.granularity != "alltime"]
+        if not periods:
+            return None
+        # Seasons and countries of one period arrive separately: their count is in the key too.
+        key = ("title", show_norm, max(periods), len(appearances), tr.language)
+
+        async def draw() -> Picture | None:
+            chart = title_rank_chart(show_name, appearances, tr)
+            if chart is None:
+                return None
+            data = await self._renderer.title_chart(chart)
+            return Picture(data, picture_filename("rank", show_name), describe(chart))
+
+        return await self._cached(key, draw)
+
+    async def chart_picture(self, ref: ChartRef, tr: Translator) -> Picture | None:
+        """The card of one chart period (ranks, titles, movement, the source's numbers)."""
+
+        async def draw() -> Picture | None:
+            chart = await self._storage.latest_chart(ref.key, on_or_before=ref.period)
+            if chart is None or chart.period != ref.period:
+                return None
+            previous, returning = await chart_neighbours(self._storage, chart)
+            data = await self._renderer.chart_card(chart_card(chart, previous, tr, returning))
+            return Picture(data, card_filename(chart), card_description(chart, tr))
+
+        return await self._cached(("chart", ref, tr.language), draw)
+
+    async def _cached(
+        self, key: Hashable, draw: Callable[[], Awaitable[Picture | None]]
+    ) -> Picture | None:
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        drawing = self._drawing.get(key)
+        if drawing is not None:
+            return await asyncio.shield(drawing)
+        future: asyncio.Future[Picture | None] = asyncio.get_running_loop().create_future()
+        self._drawing[key] = future
+        picture: Picture | None = None
+        try:
+            self.renders += 1
+            picture = await draw()
+        except PictureUnavailable as exc:
+            log.warning("pictures: %s left without a picture: %s", key, exc)
+        except Exception:
+            log.exception("pictures: drawing %s failed; sent without a picture", key)
+        finally:
+            # Whatever happened (even a cancellation), nobody waits forever on this drawing.
+            del self._drawing[key]
+            future.set_result(picture)
+        if picture is not None:
+            self._cache[key] = picture
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return picture
