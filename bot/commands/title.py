@@ -22,7 +22,6 @@ from bot.diff import ChartState
 from bot.events import Record
 from bot.i18n import N_, Translator
 from bot.models import WORLD, ChartKey
-from bot.pictures.title_chart import Appearance
 from bot.ports import Family, RankTally
 from bot.render import (
     category_label,
@@ -80,12 +79,9 @@ async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) ->
     subscribe = Button(tr.gettext(SUBSCRIBE_LABEL), "subscribe", (("title", title_ref(show.norm)),))
     picture = None
     if ctx.pictures is not None:
-        # The picture plots the show's rank period by period: the one part of /title that reads
-        # every appearance (tallies keep no per-period ranks).
-        points: list[Appearance] = [
-            (tid, point) for tid in show.title_ids for point in await ctx.storage.title_history(tid)
-        ]
-        picture = await ctx.pictures.title_picture(show.name, show.norm, points, tr)
+        # The picture plots the show's rank period by period: drawn (and its appearances read)
+        # once per show and latest period.
+        picture = await ctx.pictures.show_picture(show.name, show.norm, tallies, tr)
     return Reply(
         title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,), picture=picture
     )
