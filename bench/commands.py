@@ -16,7 +16,8 @@ takes), in a shuffled order, one at a time, while a ticker task measures the eve
 the title index falls due for its refresh every --refresh-every seconds (the service's clock is
 moved past the cache time, so a refresh runs while the commands do). /title queries are stored
 titles typed exactly, in lower case, with a typo (two letters swapped, one dropped or doubled)
-and half-typed.
+and half-typed. `--pictures` turns on /title's picture (on in the default config; drawn by
+matplotlib in a worker thread, cached per show and latest period).
 
 Prints a few lines, then ONE JSON line: per command p50/p95/p99 in ms (`title_typo` is the
 typo subset of `title`), `max_loop_stall_ms`, `idle_loop_stall_ms` (the same ticker for 10 s
@@ -44,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_history import COUNTRIES, ROWS_PER_DAY, daily_charts, days_for
 
+from bot.app import build_pictures
 from bot.commands import Caller, CommandService
 from bot.diff import DiffConfig
+from bot.pictures.config import PicturesConfig
 from bot.pipeline import Pipeline
 from bot.ports import Backend
 from bot.subscriptions import Destination
@@ -237,13 +240,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def run_commands(
-    backend: Backend, plan: list[tuple[str, str, str]], monotonic: Callable[[], float]
+    backend: Backend,
+    plan: list[tuple[str, str, str]],
+    monotonic: Callable[[], float],
+    pictures: bool = False,
 ) -> tuple[dict[str, list[float]], float, float, int]:
     service = CommandService(
         backend,
         backend.subscriptions,
         clock=lambda: datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time(), UTC),
         monotonic=monotonic,
+        pictures=build_pictures(backend, PicturesConfig.from_table({})) if pictures else None,
     )
     caller = Caller("console", "bench", Destination("console", "bench"), rate_limited=False)
     # The first /title loads the title index: the cost of a start-up, not of a command.
@@ -283,6 +290,9 @@ async def main() -> None:
     parser.add_argument("--refresh-every", type=float, default=2.0, metavar="SECONDS")
     parser.add_argument("--rebuild", action="store_true", help="build even if cached")
     parser.add_argument("--drop", action="store_true", help="drop a PostgreSQL store afterwards")
+    parser.add_argument(
+        "--pictures", action="store_true", help="/title draws its picture (the default config)"
+    )
     args = parser.parse_args()
     url = args.store or default_store(args.rows)
     print(f"store: {url}", flush=True)
@@ -294,7 +304,7 @@ async def main() -> None:
             print(f"built in {build_s:.0f} s", flush=True)
         plan = await command_plan(backend, args.runs, args.seed)
         clock = SteppedClock(step=1_000.0, every=args.refresh_every)
-        timings, stall_ms, idle_ms, failed = await run_commands(backend, plan, clock)
+        timings, stall_ms, idle_ms, failed = await run_commands(backend, plan, clock, args.pictures)
     finally:
         await backend.close()
         if args.drop and url.startswith("postgres"):
@@ -304,6 +314,7 @@ async def main() -> None:
         "rows": days_for(args.rows) * ROWS_PER_DAY,
         "backend": url.split(":", 1)[0],
         "runs": args.runs,
+        "pictures": args.pictures,
         **{label: percentiles(samples) for label, samples in sorted(timings.items())},
         "failed": failed,
         "max_loop_stall_ms": round(stall_ms, 1),
