@@ -18,9 +18,10 @@ show by CLEAR_MARGIN; anything less is a question back with choices, never a gue
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import takewhile
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
@@ -115,6 +116,10 @@ class TitleMatcher:
         self._longest_first = sorted(
             range(len(self._folded)), key=lambda index: -len(self._folded[index])
         )
+        # The same, as texts and as negated lengths (ascending): the titles longer than a query
+        # are a slice, found by bisection rather than a Python loop over every title.
+        self._longest_texts = [self._folded[index] for index in self._longest_first]
+        self._minus_lengths = [-len(text) for text in self._longest_texts]
 
     def foldings(self) -> dict[str, Folded]:
         """Each name's folding, for a matcher over a list that shares names with this one."""
@@ -145,27 +150,44 @@ class TitleMatcher:
                 limit=CANDIDATES,
             )
         )
+        scores = {index: title_score(folded, self._folded[index]) for index in candidates}
         if len(folded) >= MIN_PREFIX_LENGTH:
-            longer = list(
-                takewhile(lambda index: len(self._folded[index]) > len(folded), self._longest_first)
-            )
-            candidates.update(
-                longer[position]
-                for _, _, position in process.extract_iter(
+            self._add_typed(folded, scores, wanted, cutoff)
+        found = [Scored(self._names[index], score, index) for index, score in scores.items()]
+        found = [hit for hit in found if hit.score >= cutoff]
+        found.sort(key=lambda hit: (-hit.score, hit.index))
+        return found[:wanted]
+
+    def _add_typed(self, folded: str, scores: dict[int, float], wanted: int, cutoff: float) -> None:
+        """Score the titles `folded` may be the start of, best bound first, until none can enter
+        the best `wanted`. A title's partial ratio is at least its typed similarity, so its prefix
+        credit is at most that ratio times the discount for the missing share; its whole-text
+        score is no better than the candidates' (it was not among them)."""
+        longer = bisect_left(self._minus_lengths, -len(folded))
+        bounds = sorted(
+            (
+                (
+                    ratio * (PREFIX_BASE + (1 - PREFIX_BASE) * len(folded) / len(text)),
+                    self._longest_first[position],
+                )
+                for text, ratio, position in process.extract_iter(
                     folded,
-                    [self._folded[index] for index in longer],
+                    self._longest_texts[:longer],
                     scorer=fuzz.partial_ratio,
                     processor=None,
                     score_cutoff=cutoff,
                 )
-            )
-        scored = [
-            Scored(self._names[index], title_score(folded, self._folded[index]), index)
-            for index in candidates
-        ]
-        found = [hit for hit in scored if hit.score >= cutoff]
-        found.sort(key=lambda hit: (-hit.score, hit.index))
-        return found[:wanted]
+            ),
+            reverse=True,
+        )
+        best = heapq.nlargest(wanted, scores.values())
+        for bound, index in bounds:
+            floor = max(cutoff, best[-1]) if len(best) == wanted else cutoff
+            if bound < floor:
+                break
+            if index not in scores:
+                scores[index] = title_score(folded, self._folded[index])
+                best = heapq.nlargest(wanted, [*best, scores[index]])
 
 
 def is_clear_winner(best: float, runner_up: float | None) -> bool:
