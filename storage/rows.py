@@ -102,8 +102,9 @@ def rank_tally_rows(charts: Sequence[Chart]) -> list[tuple[Any, ...]]:
     return [(*identity, *tally) for identity, tally in sorted(tallies.items())]
 
 
-# A show's tallies repeat a few hundred keys and days over thousands of rows: each is made once.
-_key_of = lru_cache(maxsize=4096)(codec.key_from_columns)
+# A show's tallies repeat a few hundred keys and days over thousands of rows, and every /top10
+# lists every key: each key and day is made once.
+key_of = lru_cache(maxsize=4096)(codec.key_from_columns)
 _day_of = lru_cache(maxsize=8192)(date.fromisoformat)
 
 
@@ -111,7 +112,7 @@ def rank_tally_from_row(row: Sequence[Any]) -> RankTally:
     """A RankTally from a row of TALLY_COLUMNS."""
     return RankTally(
         title_id=row[0],
-        key=_key_of(*row[1:6]),
+        key=key_of(*row[1:6]),
         rank=row[6],
         periods=row[7],
         first=_day_of(row[8]),

@@ -21,6 +21,7 @@ from storage.rows import (
     REJECTION_COLUMNS,
     TALLY_COLUMNS,
     chart_from_row,
+    key_of,
     rank_point_from_row,
     rank_tally_from_row,
     rank_tally_rows,
@@ -275,7 +276,7 @@ class PostgresCharts:
             sql += " WHERE source = $1"
             params = (source,)
         rows = await self._db.read(sql, *params)
-        return sorted(codec.key_from_columns(*row) for row in rows)
+        return sorted(key_of(*row) for row in rows)
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
