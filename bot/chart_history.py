@@ -31,16 +31,21 @@ async def returning_titles(storage: Storage, chart: Chart, previous: Chart) -> s
     history begins), else as the stored history shows."""
     before = {e.title_id for e in previous.entries}
     returning: set[str] = set()
+    unknown: list[str] = []  # new here, and the source does not say whether they were before
     for entry in chart.entries:
         if entry.title_id in before:
             continue
         counted = entry.weeks_in_top10 or entry.days_in_top10
         if counted is not None and counted > 1:
             returning.add(entry.title_id)
-            continue
-        history = await storage.title_history(entry.title_id)
-        if any(p.key == chart.key and p.period < previous.period for p in history):
-            returning.add(entry.title_id)
+        else:
+            unknown.append(entry.title_id)
+    if unknown:
+        # One query for all of them: a title's tallies say when it first held each rank here.
+        tallies = await storage.rank_tallies(unknown)
+        returning.update(
+            t.title_id for t in tallies if t.key == chart.key and t.first < previous.period
+        )
     return returning
 
 

@@ -86,6 +86,20 @@ class RankPoint:
     rank: int
 
 
+@dataclass(frozen=True, slots=True)
+class RankTally:
+    """How many periods a title held one rank in one chart, and when first and last: a title's
+    whole history in a few hundred rows, for /title (a hit's appearances run to tens of
+    thousands)."""
+
+    title_id: str
+    key: ChartKey
+    rank: int
+    periods: int
+    first: date
+    last: date
+
+
 class Storage(Protocol):
     """The chart history store (the pipeline's view of a Backend)."""
 
@@ -107,6 +121,10 @@ class Storage(Protocol):
         ...
 
     async def load_chart_state(self, key: ChartKey) -> StateJson | None: ...
+
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        """The states of those keys that have one, read at once (a show's charts, for /title)."""
+        ...
 
     async def load_family_state(self, family: Family) -> StateJson | None: ...
 
@@ -145,6 +163,10 @@ class Storage(Protocol):
 
     async def title_history(self, title_id: str) -> list[RankPoint]:
         """Every chart appearance of a title, oldest first."""
+        ...
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        """The rank tallies of these titles in every chart, sorted by title id, key and rank."""
         ...
 
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:

@@ -36,7 +36,12 @@ class Table:
 TABLES = (
     Table("meta", ("name",)),
     Table("charts", ("id",)),
+    Table("chart_keys", ("source", "service", "region", "category", "granularity")),
     Table("title_ranks", ("chart_id", "position")),
+    Table(
+        "rank_tallies",
+        ("title_id", "source", "service", "region", "category", "granularity", "rank"),
+    ),
     Table("titles", ()),
     Table("rejections", ("id",)),
     Table("chart_state", ("source", "service", "region", "category", "granularity")),

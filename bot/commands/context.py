@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -48,6 +48,11 @@ class CommandContext:
     async def chart_state(self, key: ChartKey) -> ChartState | None:
         state_json = await self.storage.load_chart_state(key)
         return None if state_json is None else ChartState.from_json(state_json)
+
+    async def chart_states(self, keys: Collection[ChartKey]) -> dict[ChartKey, ChartState]:
+        """The engine's state of each of `keys` that has one, read at once."""
+        found = await self.storage.load_chart_states(sorted(keys))
+        return {key: ChartState.from_json(state_json) for key, state_json in found.items()}
 
     async def last_poll(self, source: str) -> LastPoll | None:
         """When the poller last asked `source` for charts (None: never, e.g. imported data)."""

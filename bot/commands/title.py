@@ -22,8 +22,7 @@ from bot.diff import ChartState
 from bot.events import Record
 from bot.i18n import N_, Translator
 from bot.models import WORLD, ChartKey
-from bot.pictures.title_chart import Appearance
-from bot.ports import Family, RankPoint
+from bot.ports import Family, RankTally
 from bot.render import (
     category_label,
     chart_label,
@@ -43,57 +42,57 @@ SUBSCRIBE_LABEL = N_("🔔 Subscribe")
 async def title(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
     tr = ctx.tr
     show = await ctx.titles.resolve_show(args["name"], tr)
-    history = {tid: await ctx.storage.title_history(tid) for tid in show.title_ids}
-    points = [(tid, p) for tid, pts in history.items() for p in pts]
-    if not points:
+    # The show's whole history as a few hundred tallies (one per title, chart and rank), in the
+    # show's order of titles: ties below go to the first title, as the show lists them.
+    order = {title_id: index for index, title_id in enumerate(show.title_ids)}
+    tallies = sorted(
+        await ctx.storage.rank_tallies(show.title_ids),
+        key=lambda t: (order[t.title_id], t.key, t.rank),
+    )
+    if not tallies:
         return error(tr._("No chart history for {title}", title=show.name))
-    states = await _chart_states(ctx, {p.key for _, p in points})
+    # The engine's state of every chart the show entered, read once for every part of the answer.
+    states = await ctx.chart_states({t.key for t in tallies})
     placings = await _current_placings(show, states, tr)
     fields: list[Field] = []
-    worldwide = _worldwide_lines(show, points, placings, states, tr)
+    worldwide = _worldwide_lines(show, tallies, placings, states, tr)
     if worldwide:
         fields.append(Field(tr._("Worldwide"), cap_lines(worldwide, tr)))
-    fields.extend(_now_fields(placings, points, tr))
-    fields.append(_best_rank_field(points, tr))
+    fields.extend(_now_fields(placings, tallies, tr))
+    fields.append(_best_rank_field(tallies, tr))
     records = await _records_held(ctx, set(show.title_ids), states)
     if records:
         fields.append(Field(tr._("Records held"), cap_lines(records, tr)))
     seasons = sorted({display_title(h.title, h.season) for h in show.hits})
-    sources = sorted({source_name(p.key.source, tr) for _, p in points})
+    sources = sorted({source_name(t.key.source, tr) for t in tallies})
     footer = tr._("Sources: {sources}", sources=", ".join(sources))
     if len(seasons) > 1:
         versions = tr.n_("{n} season/version", "{n} seasons/versions", len(seasons))
         footer = f"{versions} · {footer}"
-    newest = max(
-        (p for _, p in points if p.key.granularity != "alltime"), key=_by_period, default=None
-    )
+    newest = max((t for t in tallies if t.key.granularity != "alltime"), key=_by_last, default=None)
     if newest is not None:
         settings = await ctx.subscriptions.get_settings(caller.destination)
         last_poll = await ctx.last_poll(newest.key.source)
         footer += " · " + freshness_note(
-            newest.key.granularity, newest.period, ctx.today(settings), last_poll, tr
+            newest.key.granularity, newest.last, ctx.today(settings), last_poll, tr
         )
     subscribe = Button(tr.gettext(SUBSCRIBE_LABEL), "subscribe", (("title", title_ref(show.norm)),))
     picture = None
     if ctx.pictures is not None:
-        picture = await ctx.pictures.title_picture(show.name, show.norm, points, tr)
+        # The picture plots the show's rank period by period: drawn (and its appearances read)
+        # once per show and latest period.
+        picture = await ctx.pictures.show_picture(show.name, show.norm, tallies, tr)
     return Reply(
         title=show.name, fields=tuple(fields), footer=footer, buttons=(subscribe,), picture=picture
     )
 
 
-async def _chart_states(ctx: CommandContext, keys: set[ChartKey]) -> dict[ChartKey, ChartState]:
-    """The engine's state of each chart, read once for every part of the answer."""
-    states: dict[ChartKey, ChartState] = {}
-    for key in sorted(keys):
-        state = await ctx.chart_state(key)
-        if state is not None:
-            states[key] = state
-    return states
+def _by_last(tally: RankTally) -> date:
+    return tally.last
 
 
-def _by_period(point: RankPoint) -> date:
-    return point.period
+def _by_first(tally: RankTally) -> date:
+    return tally.first
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +169,7 @@ async def _current_placings(
 
 def _worldwide_lines(
     show: Show,
-    points: Sequence[Appearance],
+    tallies: Sequence[RankTally],
     placings: Sequence[Placing],
     states: Mapping[ChartKey, ChartState],
     tr: Translator,
@@ -178,21 +177,22 @@ def _worldwide_lines(
     """One line per season (or version) in each worldwide chart: weeks at #1, weeks in the
     Top 10, hours summed over them, and where it stands now."""
     now = {(p.key, p.title_id): p.rank for p in placings}
-    runs: dict[tuple[ChartKey, str], list[RankPoint]] = {}
-    for tid, point in points:
-        if point.key.region == WORLD and point.key.granularity != "alltime":
-            runs.setdefault((point.key, tid), []).append(point)
+    runs: dict[tuple[ChartKey, str], list[RankTally]] = {}
+    for tally in tallies:
+        if tally.key.region == WORLD and tally.key.granularity != "alltime":
+            runs.setdefault((tally.key, tally.title_id), []).append(tally)
     versions = {hit.title_id: display_title(hit.title, hit.season) for hit in show.hits}
     rows: list[tuple[int, int, str]] = []
-    for (key, tid), appearances in runs.items():
+    for (key, tid), ranks in runs.items():
         granularity = key.granularity
-        at_one = sum(1 for p in appearances if p.rank == 1)
-        best = min(p.rank for p in appearances)
+        at_one = sum(t.periods for t in ranks if t.rank == 1)
+        best = min(t.rank for t in ranks)
+        periods = sum(t.periods for t in ranks)
         facts = [
             tr._("#1 for {length}", length=streak_text(granularity, at_one, tr))
             if at_one
             else tr._("best #{rank}", rank=best),
-            tr._("{length} in the Top 10", length=streak_text(granularity, len(appearances), tr)),
+            tr._("{length} in the Top 10", length=streak_text(granularity, periods, tr)),
         ]
         state = states.get(key)
         hours = state.cumulative_hours.get(tid) if state is not None else None
@@ -208,18 +208,18 @@ def _worldwide_lines(
 
 
 def _now_fields(
-    placings: Sequence[Placing], points: Sequence[Appearance], tr: Translator
+    placings: Sequence[Placing], tallies: Sequence[RankTally], tr: Translator
 ) -> list[Field]:
     """'Now in the Top 10' (every chart's latest period) and 'Countries at #1'."""
     if not placings:
-        _, last_point = max(points, key=lambda item: item[1].period)
+        last_seen = max(tallies, key=_by_last)
         return [
             Field(
                 tr._("Now in the Top 10"),
                 tr._(
                     "Not in a current chart; last seen in {chart} ({period}).",
-                    chart=chart_label(last_point.key, tr),
-                    period=period_label(last_point.key.granularity, last_point.period, tr),
+                    chart=chart_label(last_seen.key, tr),
+                    period=period_label(last_seen.key.granularity, last_seen.last, tr),
                 ),
             )
         ]
@@ -264,15 +264,15 @@ def _now_fields(
     return fields
 
 
-def _best_rank_field(points: Sequence[Appearance], tr: Translator) -> Field:
-    best_rank = min(p.rank for _, p in points)
-    first_best = min((p for _, p in points if p.rank == best_rank), key=_by_period)
-    best_places = {p.key for _, p in points if p.rank == best_rank}
+def _best_rank_field(tallies: Sequence[RankTally], tr: Translator) -> Field:
+    best_rank = min(t.rank for t in tallies)
+    first_best = min((t for t in tallies if t.rank == best_rank), key=_by_first)
+    best_places = {t.key for t in tallies if t.rank == best_rank}
     text = tr._(
         "#{rank} — first in {chart}, {period}",
         rank=best_rank,
         chart=chart_label(first_best.key, tr),
-        period=period_label(first_best.key.granularity, first_best.period, tr),
+        period=period_label(first_best.key.granularity, first_best.first, tr),
     )
     if len(best_places) > 1:
         text += tr._(" (in {count} charts)", count=len(best_places))

@@ -14,13 +14,14 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import date
 
 from bot.chart_history import chart_neighbours
 from bot.i18n import Translator
 from bot.pictures.chart_card import card_description, card_filename, chart_card
 from bot.pictures.model import ChartRef, Picture, PictureRenderer, PictureUnavailable
 from bot.pictures.title_chart import Appearance, describe, picture_filename, title_rank_chart
-from bot.ports import Storage
+from bot.ports import RankTally, Storage
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,37 @@ class PictureService:
         periods = [p.period for _, p in appearances if p.key.granularity != "alltime"]
         if not periods:
             return None
-        # Seasons and countries of one period arrive separately: their count is in the key too.
-        key = ("title", show_norm, max(periods), len(appearances), tr.language)
+        key = _title_key(show_norm, max(periods), len(appearances), tr)
+        return await self._cached(key, lambda: self._draw_title(show_name, appearances, tr))
+
+    async def show_picture(
+        self, show_name: str, show_norm: str, tallies: Sequence[RankTally], tr: Translator
+    ) -> Picture | None:
+        """`title_picture` of a show known by its rank tallies (/title): its appearances — tens
+        of thousands of rows for a hit — are read only when the picture is not cached."""
+        periods = [t.last for t in tallies if t.key.granularity != "alltime"]
+        if not periods:
+            return None
+        key = _title_key(show_norm, max(periods), sum(t.periods for t in tallies), tr)
 
         async def draw() -> Picture | None:
-            chart = title_rank_chart(show_name, appearances, tr)
-            if chart is None:
-                return None
-            data = await self._renderer.title_chart(chart)
-            return Picture(data, picture_filename("rank", show_name), describe(chart))
+            appearances = [
+                (title_id, point)
+                for title_id in dict.fromkeys(t.title_id for t in tallies)
+                for point in await self._storage.title_history(title_id)
+            ]
+            return await self._draw_title(show_name, appearances, tr)
 
         return await self._cached(key, draw)
+
+    async def _draw_title(
+        self, show_name: str, appearances: Sequence[Appearance], tr: Translator
+    ) -> Picture | None:
+        chart = title_rank_chart(show_name, appearances, tr)
+        if chart is None:
+            return None
+        data = await self._renderer.title_chart(chart)
+        return Picture(data, picture_filename("rank", show_name), describe(chart))
 
     async def chart_picture(self, ref: ChartRef, tr: Translator) -> Picture | None:
         """The card of one chart period (ranks, titles, movement, the source's numbers)."""
@@ -108,3 +129,9 @@ class PictureService:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return picture
+
+
+def _title_key(show_norm: str, latest: date, appearances: int, tr: Translator) -> Hashable:
+    """A show's picture in the cache: seasons and countries of one period arrive separately, so
+    the count of appearances is in the key beside the latest period."""
+    return ("title", show_norm, latest, appearances, tr.language)

@@ -19,7 +19,7 @@ from bot.events import EventType
 from bot.models import WORLD, Chart, Entry
 from bot.pipeline import Pipeline
 from bot.subscriptions import Destination
-from storage import SqliteBackend, open_backend
+from storage import SqliteBackend, codec, open_backend
 from tests.integration.test_storage_contract import open_sqlite
 
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "migration" / "legacy-v5.sqlite"
@@ -134,6 +134,9 @@ async def test_the_migration_keeps_every_chart_event_delivery_and_setting(
 
     # And the store reads them back.
     assert len(await backend.recent_events(limit=5000)) == 1942
+    # 0010 lists every key of the stored charts in chart_keys.
+    stored_keys = {codec.key_from_columns(*key[:5]) for key in before["charts"]}
+    assert await backend.chart_keys() == sorted(stored_keys)
     squid = "squid game|squid game season 1"
     history = await backend.title_history(squid)
     stored_ranks = sorted(

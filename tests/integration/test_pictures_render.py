@@ -25,6 +25,7 @@ from bot.pictures.chart_card import chart_card
 from bot.pictures.model import ChartCard, ChartRef, PictureUnavailable, TitleRankChart
 from bot.pictures.service import PictureService
 from bot.pictures.title_chart import Appearance, title_rank_chart
+from bot.ports import RankPoint
 from bot.sources import netflix
 from handlers.pictures import renderer as renderer_module
 from handlers.pictures.card_figure import card_figure
@@ -259,3 +260,34 @@ async def test_drawing_runs_in_the_renderers_own_thread(
     await renderer.chart_card(await world_card(storage))
     assert threads and threads[0].startswith("pictures")
     assert threads[0] != threading.main_thread().name
+
+
+class CountingHistory(MemoryBackend):
+    """Ten real weeks, counting the reads of a title's every appearance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history_reads = 0
+
+    async def title_history(self, title_id: str) -> list[RankPoint]:
+        self.history_reads += 1
+        return await super().title_history(title_id)
+
+
+async def test_a_show_known_by_its_tallies_reads_its_appearances_only_to_draw(
+    renderer: MatplotlibRenderer,
+) -> None:
+    storage = CountingHistory()
+    await load_chat_history(storage)
+    name, norm, appearances = await squid_game(storage)
+    title_ids = list(dict.fromkeys(title_id for title_id, _ in appearances))
+    tallies = await storage.rank_tallies(title_ids)
+    pictures = PictureService(storage, CountingRenderer(renderer), cache_size=4)
+    storage.history_reads = 0
+
+    drawn = await pictures.show_picture(name, norm, tallies, ENGLISH)
+    assert drawn is not None and storage.history_reads == len(title_ids)
+    # The same picture as from the appearances themselves, from the cache, read no more.
+    assert await pictures.title_picture(name, norm, appearances, ENGLISH) is drawn
+    assert await pictures.show_picture(name, norm, tallies, ENGLISH) is drawn
+    assert storage.history_reads == len(title_ids) and pictures.renders == 1
