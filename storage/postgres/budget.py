@@ -1,6 +1,6 @@
 """The sending budget every sender of one PostgreSQL database shares (bot.ports.SendBudget).
 
-One row per bucket in the unlogged table send_budget (migration 0008): a platform's overall
+One row per bucket in the unlogged table send_budget (migration 0011): a platform's overall
 ceiling and each chat's, as the theoretical arrival time of the next message (GCRA, a leaky
 bucket in one number) in seconds of the server's clock, which every sender reads alike. Taking
 a turn is one call of send_budget_take(): one round trip, the rows locked in key order only while
