@@ -24,7 +24,12 @@ KILL_POINTS = (0.1, 0.3, 0.5, 0.7, 0.85)
 
 
 def bot_config(
-    url: str, telegram: FakeTelegram, *, lease_seconds: float = 1.0, idle_poll_seconds: float = 0.1
+    url: str,
+    telegram: FakeTelegram,
+    *,
+    lease_seconds: float = 1.0,
+    idle_poll_seconds: float = 0.1,
+    headroom: float = 0.1,
 ) -> str:
     # The fakes run ten times faster than the platforms (time_scale=0.1): the sender is told
     # the scaled ceilings. A short lease brings a killed process's claims back quickly.
@@ -51,7 +56,7 @@ telegram_per_group_per_minute = 200
 telegram_reply_reserve_per_second = 20
 discord_per_second = 400
 discord_channel_seconds = 0.5
-headroom = 0.1
+headroom = {headroom}
 ceiling_window_seconds = 0.1
 lease_seconds = {lease_seconds}
 idle_poll_seconds = {idle_poll_seconds}
