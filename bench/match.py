@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import json
 import random
 import statistics
@@ -310,12 +311,21 @@ async def drop_postgres_database(server: str, name: str) -> None:
         await connection.close()
 
 
-async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def prepare(
+    args: argparse.Namespace, work: Path
+) -> tuple[list[Event], date, list[Row], dict[int, frozenset[EventType]]]:
+    """The burst, its week, the subscriptions and the chats' default types. The replayed
+    history is dropped on return: a bot does not hold it, and its garbage collector would."""
     rng = random.Random(args.seed)
     events, last_week = replay_events(args.data, work)
     burst = pick_burst(events, last_week, args.events, rng)
     history = [event for event in events if event.period < last_week]
     rows, chat_types = make_subscriptions(history, burst, args.subscriptions, rng)
+    return burst, last_week, rows, chat_types
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    burst, last_week, rows, chat_types = prepare(args, work)
     postgres = args.store is not None and args.store.startswith("postgres")
     made = None
     if postgres:
@@ -327,11 +337,14 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         try:
             await store.migrate()
             await store_subscriptions(store, rows, chat_types, postgres)
+            subscriptions, chats = len(rows), max(row.destination for row in rows)
             print(
-                f"{len(rows)} subscriptions of {max(r.destination for r in rows)} chats,"
+                f"{subscriptions} subscriptions of {chats} chats,"
                 f" {len(burst)} events of the week ending {last_week}",
                 file=sys.stderr,
             )
+            del rows
+            gc.collect()
             watch = Watch(store, burst[0].chart, last_week)
             watch.start()
             await asyncio.sleep(0.05)
@@ -357,7 +370,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "deliveries": saved.queued,
         "max_loop_stall_ms": round(max(watch.stalls) * 1000, 1),
         "max_probe_ms": round(max(watch.probes) * 1000, 1),
-        "subscriptions": len(rows),
+        "subscriptions": subscriptions,
         "events": len(burst),
     }
 

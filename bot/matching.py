@@ -97,13 +97,16 @@ class SubscriptionIndex(Generic[Place]):
     def __init__(self) -> None:
         self._slots: dict[Slot, dict[Wants, dict[Place, None]]] = {}
         self._takes: dict[tuple[Wants, frozenset[EventType], Tier], bool] = {}
-        self.filters = 0
 
     def add(self, spec: SubscriptionSpec, settings: ChatSettings, place: Place) -> None:
         """File one subscription of a place (with its chat's settings)."""
+        self.places_of(spec, settings)[place] = None
+
+    def places_of(self, spec: SubscriptionSpec, settings: ChatSettings) -> dict[Place, None]:
+        """The places filed under a filter (with its chat's settings), to add places to: chats
+        sharing a filter share one entry."""
         by_wants = self._slots.setdefault(filter_slot(spec), {})
-        by_wants.setdefault(Wants.of(spec, settings), {})[place] = None
-        self.filters += 1
+        return by_wants.setdefault(Wants.of(spec, settings), {})
 
     def places(self, event: Event) -> Collection[Place]:
         """The places one of whose filters matches the event, each once."""

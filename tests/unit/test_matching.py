@@ -161,4 +161,3 @@ def test_a_burst_looks_up_only_the_filters_that_can_match() -> None:
         rank=1,
     )
     assert sorted(index.places(new_one)) == [-3, -2, -1]
-    assert index.filters == 10_004
