@@ -11,7 +11,6 @@ the two against each other on random filters and events.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,9 +29,6 @@ from bot.subscriptions import (
 )
 
 Place = TypeVar("Place", bound=Hashable)
-
-# Where a filter is filed: (show, service slug, region, folded category); None is a wildcard.
-Slot = tuple[str | None, str | None, str | None, tuple[str, str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,43 +56,72 @@ def _service_slug(text: str) -> str:
     return service_from_display_name(text) or text
 
 
-_fold_category = lru_cache(maxsize=4096)(fold_category)
+@lru_cache(maxsize=4096)
+def _category_key(text: str) -> str:
+    """A category as the index files it: its folded base and qualifier (words and spaces only,
+    so the separator cannot occur in them)."""
+    base, qualifier = fold_category(text)
+    return f"{base}\x1f{qualifier}"
+
+
 _normalise_title = lru_cache(maxsize=65536)(normalise_title)
 
 
-def filter_slot(spec: SubscriptionSpec) -> Slot:
-    """Where a filter is filed."""
-    return (
-        spec.show,
-        None if spec.service is None else _service_slug(spec.service),
-        spec.region,
-        None if spec.category is None else _fold_category(spec.category),
-    )
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the index needs of an event, worked out once for any number of indexes: for each
+    part of a filter, the values under which a filter matching the event may be filed (None:
+    the filter leaves the part out), and the event's kind."""
+
+    shows: tuple[str | None, ...]
+    services: tuple[str | None, ...]
+    regions: tuple[str | None, ...]
+    categories: tuple[str | None, ...]
+    filter_types: frozenset[EventType]
+    tier: Tier
+    kind: str  # filter_types and tier in one string, for memos
+
+    @classmethod
+    def of(cls, event: Event) -> Lookup:
+        chart = event.chart
+        regions: tuple[str | None, ...] = (None, chart.region)
+        if chart.region == ALL_REGIONS:
+            # Family-wide events ("#1 in 53 countries") belong to the worldwide view of a chart.
+            regions = (*regions, WORLD)
+        base, qualifier = fold_category(chart.category)
+        # A pattern without a qualifier takes every qualifier of its base: 'TV' takes 'TV
+        # (English)'.
+        categories: tuple[str | None, ...] = (None, f"{base}\x1f")
+        if qualifier:
+            categories = (*categories, _category_key(chart.category))
+        types = event.filter_types
+        return cls(
+            shows=(None, _normalise_title(event.title)),
+            services=(None, _service_slug(chart.service)),
+            regions=regions,
+            categories=categories,
+            filter_types=types,
+            tier=event.tier,
+            kind=f"{','.join(sorted(types))}|{event.tier}",
+        )
 
 
-def event_slots(event: Event) -> list[Slot]:
-    """Every slot a filter matching the event's chart and title may be filed under."""
-    chart = event.chart
-    regions: list[str | None] = [None, chart.region]
-    if chart.region == ALL_REGIONS:
-        # Family-wide events ("#1 in 53 countries") belong to the worldwide view of a chart.
-        regions.append(WORLD)
-    base, qualifier = _fold_category(chart.category)
-    # A pattern without a qualifier takes every qualifier of its base ('TV' takes 'TV (English)').
-    categories: list[tuple[str, str] | None] = [None, (base, "")]
-    if qualifier:
-        categories.append((base, qualifier))
-    shows = (None, _normalise_title(event.title))
-    services = (None, _service_slug(chart.service))
-    return list(itertools.product(shows, services, regions, categories))
+# Filters filed by show, service, region, category (None: any), then by what they want (the id
+# of a Wants), each with its places.
+_Tree = dict[
+    str | None, dict[str | None, dict[str | None, dict[str | None, dict[int, dict[Place, None]]]]]
+]
 
 
 class SubscriptionIndex(Generic[Place]):
     """Filters filed by what they match, each with the places (chats) that asked for it."""
 
     def __init__(self) -> None:
-        self._slots: dict[Slot, dict[Wants, dict[Place, None]]] = {}
-        self._takes: dict[tuple[Wants, frozenset[EventType], Tier], bool] = {}
+        self._tree: _Tree[Place] = {}
+        self._wants: dict[Wants, int] = {}
+        self._wants_by_id: list[Wants] = []
+        # Per event kind, per filed node (by id): the places lists of the filters taking it.
+        self._taken: dict[str, dict[int, list[dict[Place, None]]]] = {}
 
     def add(self, spec: SubscriptionSpec, settings: ChatSettings, place: Place) -> None:
         """File one subscription of a place (with its chat's settings)."""
@@ -105,20 +130,50 @@ class SubscriptionIndex(Generic[Place]):
     def places_of(self, spec: SubscriptionSpec, settings: ChatSettings) -> dict[Place, None]:
         """The places filed under a filter (with its chat's settings), to add places to: chats
         sharing a filter share one entry."""
-        by_wants = self._slots.setdefault(filter_slot(spec), {})
-        return by_wants.setdefault(Wants.of(spec, settings), {})
+        service = None if spec.service is None else _service_slug(spec.service)
+        category = None if spec.category is None else _category_key(spec.category)
+        wanted = Wants.of(spec, settings)
+        wants = self._wants.get(wanted)
+        if wants is None:
+            wants = self._wants[wanted] = len(self._wants_by_id)
+            self._wants_by_id.append(wanted)
+        by_service = self._tree.setdefault(spec.show, {})
+        by_region = by_service.setdefault(service, {})
+        by_category = by_region.setdefault(spec.region, {})
+        by_wants = by_category.setdefault(category, {})
+        places = by_wants.get(wants)
+        if places is None:
+            places = by_wants[wants] = {}
+            self._taken.clear()  # a node has a new filter: what it takes is to be worked out
+        return places
 
     def places(self, event: Event) -> Collection[Place]:
         """The places one of whose filters matches the event, each once."""
-        filter_types, tier = event.filter_types, event.tier
+        return self.find(Lookup.of(event))
+
+    def find(self, lookup: Lookup) -> Collection[Place]:
+        """The places one of whose filters matches the event looked up, each once."""
+        taken = self._taken.setdefault(lookup.kind, {})
         found: list[dict[Place, None]] = []
-        for slot in event_slots(event):
-            by_wants = self._slots.get(slot)
-            if by_wants is None:
+        for show in lookup.shows:
+            by_service = self._tree.get(show)
+            if by_service is None:
                 continue
-            for wants, places in by_wants.items():
-                if self._wants(wants, filter_types, tier):
-                    found.append(places)
+            for service in lookup.services:
+                by_region = by_service.get(service)
+                if by_region is None:
+                    continue
+                for region in lookup.regions:
+                    by_category = by_region.get(region)
+                    if by_category is None:
+                        continue
+                    for category in lookup.categories:
+                        by_wants = by_category.get(category)
+                        if by_wants is not None:
+                            node = taken.get(id(by_wants))
+                            if node is None:
+                                node = taken[id(by_wants)] = self._taking(by_wants, lookup)
+                            found.extend(node)
         if len(found) == 1:
             return found[0].keys()
         merged: dict[Place, None] = {}
@@ -126,12 +181,14 @@ class SubscriptionIndex(Generic[Place]):
             merged.update(places)
         return merged.keys()
 
-    def _wants(self, wants: Wants, filter_types: frozenset[EventType], tier: Tier) -> bool:
-        key = (wants, filter_types, tier)
-        taken = self._takes.get(key)
-        if taken is None:
-            taken = self._takes[key] = wants.takes(filter_types, tier)
-        return taken
+    def _taking(
+        self, by_wants: dict[int, dict[Place, None]], lookup: Lookup
+    ) -> list[dict[Place, None]]:
+        return [
+            places
+            for wants, places in by_wants.items()
+            if self._wants_by_id[wants].takes(lookup.filter_types, lookup.tier)
+        ]
 
 
 def route_events(

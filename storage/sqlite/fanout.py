@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
-from storage.fanout import ACTIVE_FILTERS_PAGE, DeliveryRow, Fanout
+from storage.fanout import DeliveryRow, Fanout
+from storage.fanout_chunks import ACTIVE_FILTERS_PAGE, FilterRow
 from storage.sqlite.connection import Database, Transaction, chunks, marks
 from storage.sqlite.events import events_by_id
 
 # Rows per transaction: SQLite has one writer, and each chunk holds it (and the connection every
-# command reads through) for its inserts only: ~5,000 rows are a few tens of milliseconds.
-CHUNK_ROWS = 5_000
+# command reads through) for its inserts only: 2,500 rows are a few tens of milliseconds.
+CHUNK_ROWS = 2_500
 
 # Rows per INSERT statement: one statement per row costs Python's sqlite3 module as much as the
 # insert itself; 100 rows a statement halved the time to queue 600,000. 1 + 3 × 100 parameters:
@@ -34,16 +34,17 @@ def _queue(rows: int) -> str:
 
 _QUEUE_MANY = _queue(ROWS_PER_STATEMENT)
 _QUEUE_ONE = _queue(1)
-_FILTERS = ACTIVE_FILTERS_PAGE.format(after="?", limit="?")
+_FILTERS = ACTIVE_FILTERS_PAGE.format(ids="group_concat(d.id)", low="?", high="?")
 
 
 class SqliteFanout(Fanout):
     def __init__(self, db: Database) -> None:
-        super().__init__(db, CHUNK_ROWS, events_by_id)
+        super().__init__(db, events_by_id, chunk_rows=CHUNK_ROWS, parallel=1)
         self._database = db
 
-    async def filter_page(self, after: int, limit: int) -> Sequence[Sequence[Any]]:
-        return await self._database.read(_FILTERS, (after, limit))
+    async def filter_page(self, low: int, high: int) -> list[FilterRow]:
+        rows = await self._database.read(_FILTERS, (low, high))
+        return [(*row[:8], [int(text) for text in row[8].split(",")]) for row in rows]
 
     async def insert(self, tx: Transaction, rows: Sequence[DeliveryRow], now: str) -> int:
         whole = len(rows) - len(rows) % ROWS_PER_STATEMENT

@@ -15,6 +15,7 @@ from bot.events import Event, EventType, Tier
 from bot.models import ALL_REGIONS, WORLD, ChartKey
 from bot.ports import Backend, Batch
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec, subscription_matches
+from storage import fanout_chunks
 from storage.postgres import PostgresBackend
 from storage.postgres import fanout as postgres_fanout
 from storage.sqlite import SqliteBackend
@@ -58,7 +59,15 @@ CHATS: list[tuple[str, list[SubscriptionSpec]]] = [
     ("6", [SubscriptionSpec(event_types=frozenset({E.RECORD_BROKEN}))]),
     ("7", [SubscriptionSpec(show="beta", region="KR", event_types=frozenset({E.ENTERED}))]),
     ("8", [SubscriptionSpec(region="FR")]),
-    ("9", [SubscriptionSpec(service="netflix", details=True)]),
+    (
+        "9",
+        [
+            SubscriptionSpec(show="gamma"),
+            SubscriptionSpec(region="JP", details=True),
+            SubscriptionSpec(category="TV (Non-English)"),
+        ],
+    ),
+    ("10", [SubscriptionSpec(service="netflix", details=True)]),
 ]
 EXPECTED = {
     (item.key, Destination("telegram", chat))
@@ -70,9 +79,11 @@ EXPECTED = {
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of a few rows, so that this burst takes several transactions."""
+    """Chunks of a few rows, so that this burst takes several transactions, and pages of three
+    destinations, so that the filters are read in several."""
     monkeypatch.setattr(sqlite_fanout, "CHUNK_ROWS", CHUNK)
     monkeypatch.setattr(postgres_fanout, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(fanout_chunks, "DESTINATIONS_PER_PAGE", 3)
 
 
 async def subscribe_chats(store: Backend) -> None:
