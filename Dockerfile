@@ -1,4 +1,5 @@
-# top10bot: slim Python image, non-root user, the SQLite database on a volume.
+# top10bot: slim Python image, non-root user, the SQLite database on a volume (or PostgreSQL:
+# compose.yaml runs the scaled-out roles from this image).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,7 +11,8 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
-RUN pip install . && rm -rf /src
+# The postgres extra (asyncpg): `[storage] url = "postgresql://…"` works in the image as well.
+RUN pip install '.[postgres]' && rm -rf /src
 
 RUN useradd --create-home --uid 10001 top10bot \
     && mkdir -p /data && chown top10bot:top10bot /data

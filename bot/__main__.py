@@ -18,10 +18,12 @@ from pathlib import Path
 from bot import __version__
 from bot.config import CONFIG_ENV, Config, ConfigError, load_config
 from bot.events import Event
+from bot.i18n import ENGLISH
 from bot.models import Chart
 from bot.pipeline import Pipeline, PipelineStats
 from bot.ports import Backend, StorageRefused
 from bot.render import event_line
+from bot.roles import Role
 from bot.sources.errors import SourceError
 from bot.sources.files import ChartFile, merge_by_period, read_charts, resolve_files
 
@@ -48,7 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (console when no chat token is configured)")
+    run = commands.add_parser("run", help="run the bot (console when no chat token is configured)")
+    run.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        default=Role.ALL.value,
+        help="what this process does: all (default), poller (polls the sources and queues"
+        " alerts; one at a time, others stand by), sender (sends queued alerts), gateway"
+        " (answers commands)",
+    )
 
     replay = commands.add_parser(
         "replay",
@@ -198,7 +208,9 @@ async def _feed(
                 if fmt == "jsonl":
                     _write_bytes(b"\n".join([event.to_json_bytes() for event in chunk]) + b"\n")
                 else:
-                    sys.stdout.write("\n".join([event_line(event) for event in chunk]) + "\n")
+                    sys.stdout.write(
+                        "\n".join([event_line(event, ENGLISH) for event in chunk]) + "\n"
+                    )
                 await asyncio.sleep(0)
 
         # History, not news: nothing is queued for delivery.
@@ -277,11 +289,12 @@ async def _copy(config: Config, args: argparse.Namespace) -> int:
 async def _poll(config: Config, args: argparse.Namespace) -> int:
     from bot.app import poll_on_schedule, poll_once
 
-    async with _opened_storage(_storage_url(config, args.db)) as storage:
+    url = _storage_url(config, args.db)
+    async with _opened_storage(url) as storage:
         verbose = args.verbose > 0
         if args.once:
-            return await poll_once(config, storage, source=args.source, verbose=verbose)
-        return await poll_on_schedule(config, storage, source=args.source, verbose=verbose)
+            return await poll_once(config, storage, url=url, source=args.source, verbose=verbose)
+        return await poll_on_schedule(config, storage, url=url, source=args.source, verbose=verbose)
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
@@ -350,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_deliveries(config, args))
         from bot.app import run_bot
 
-        return asyncio.run(run_bot(config))
+        return asyncio.run(run_bot(config, role=Role(args.role)))
     except ConfigError as exc:  # a section a command reads when it needs it ([netflix], …)
         print(f"config error: {exc}", file=sys.stderr)
         return 2

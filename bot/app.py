@@ -6,6 +6,7 @@ The only module of the core allowed to import concrete adapters (storage/, handl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -14,20 +15,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from bot.app_wiring import (
+    RunSettings,
+    SenderSettings,
+    backend_sender,
+    bot_poll_output,
+    command_service,
+    report_failed_sources,
+)
 from bot.config import Config, ConfigError, section
-from bot.ports import Backend, Outbox, Storage
-from storage import copy_database, open_backend
+from bot.metrics import NO_METRICS, Metrics, MetricsConfig
+from bot.pictures.config import PicturesConfig
+from bot.ports import Backend, Notifier, Outbox, Storage
+from bot.roles import Role
+from storage import copy_database, open_backend, poller_lock, shared_between_processes
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
     from bot.delivery.config import DeliveryConfig
     from bot.delivery.lifecycle import DestinationLifecycle
     from bot.delivery.sender import Sender
+    from bot.pictures.service import PictureService
+    from bot.poll import PollOutput
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
     from bot.ports import SubscriptionStore
+    from handlers.metrics import MetricsServer
     from handlers.runner import ChatAdapter
-    from handlers.scheduler import PollingService
 
 # The chat platforms, HTTP and the scheduler are imported by the functions that run them: the
 # CLI's replay, import, status and deliveries commands only open the store, and should not pay
@@ -56,6 +70,9 @@ class ChatLayer:
     # What the adapters call when a chat is gone or moved (the sender calls the same).
     lifecycle: DestinationLifecycle
     adapters: list[ChatAdapter]
+    # The backend itself: its live messages and the charts they show.
+    storage: Backend
+    pictures: PictureService | None = None  # /title's chart and the bursts' cards
 
 
 async def build_chat_layer(
@@ -65,24 +82,17 @@ async def build_chat_layer(
     environ: Mapping[str, str],
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> ChatLayer:
-    from bot.commands import CommandService
-    from bot.commands.ratelimit import CommandRateLimiter
     from bot.delivery.lifecycle import DestinationLifecycle
     from handlers.runner import build_adapters
 
     subscriptions = storage.subscriptions
     outbox = storage.outbox
     lifecycle = DestinationLifecycle(subscriptions, outbox)
-    limits = section(config, "commands")
-    service = CommandService(
-        storage,
-        subscriptions,
-        rate_limiter=CommandRateLimiter(
-            burst=int(limits.get("rate_burst", 5)),
-            per_seconds=float(limits.get("rate_seconds", 10.0)),
-        ),
-    )
+    pictures_config = PicturesConfig.from_table(section(config, "pictures"))
+    pictures = build_pictures(storage, pictures_config)
+    service = command_service(config, storage, pictures, metrics)
     adapters = build_adapters(
         service,
         config.sections,
@@ -91,44 +101,71 @@ async def build_chat_layer(
         console_enabled=config.console.enabled,
         lines=lines,
         out=out,
+        picture_dir=pictures_config.console_directory(),
+        metrics=metrics,
     )
-    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters)
+    return ChatLayer(service, subscriptions, outbox, lifecycle, adapters, storage, pictures)
+
+
+def build_pictures(storage: Storage, config: PicturesConfig) -> PictureService | None:
+    """The pictures of /title and of the bursts, drawn by matplotlib (None when turned off)."""
+    if not config.enabled:
+        return None
+    from bot.pictures.service import PictureService
+    from handlers.pictures.renderer import MatplotlibRenderer
+
+    return PictureService(storage, MatplotlibRenderer(), cache_size=config.cache_size)
 
 
 async def run_bot(
     config: Config,
     *,
+    role: Role = Role.ALL,
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
     poll: bool | None = None,
 ) -> int:
-    """`top10bot run`: every enabled adapter, the sender and the polling in one loop, until
-    interrupted; the end of stdin ends the console, not the bot.
+    """`top10bot run`: what `role` asks for (bot/roles.py; `all`: every enabled adapter, the
+    sender and the polling in one loop), until interrupted; the end of stdin ends the console,
+    not the bot.
 
     With a source enabled, the sources are polled too (a catch-up at start, then on schedule).
     `poll` None = poll unless `lines` script the session: a scripted session without polling
     (tests and demos) ends when its lines do.
     """
-    from bot.delivery.config import DeliveryConfig
-    from bot.poll_config import load_poll_config
     from handlers.runner import run_adapters
+    from handlers.scheduler import check_schedules
 
+    env = os.environ if environ is None else environ
     try:
-        poll_config = load_poll_config(config)  # a typo in [sources.*] fails before anything runs
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
+        settings = RunSettings.load(config)  # a typo fails before anything runs
+        if role.polls:
+            check_schedules(config)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    problem = _role_problem(config, role, env)
+    if problem is not None:
+        print(f"error: --role {role}: {problem}", file=sys.stderr)
+        return 2
     storage = await open_storage_url(config.storage.url)
+    metrics_server: MetricsServer | None = None
     try:
+        try:  # every role serves its own metrics
+            metrics, metrics_server = await start_metrics(settings.metrics, storage)
+        except OSError as exc:
+            print(f"error: [metrics] listen {settings.metrics.listen}: {exc}", file=sys.stderr)
+            return 2
+        if role is Role.POLLER:
+            await _run_poller(config, storage, settings.poll.admin_chat, env, metrics)
+            return 0
+        if role is Role.SENDER:
+            pictures = build_pictures(storage, settings.pictures)
+            return await _run_sender(config, storage, settings.sender(pictures, metrics), env)
         try:  # a bad [discord] / [telegram] value fails here, with its key named
             chat = await build_chat_layer(
-                config,
-                storage,
-                environ=os.environ if environ is None else environ,
-                lines=lines,
-                out=out,
+                config, storage, environ=env, lines=lines, out=out, metrics=metrics
             )
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
@@ -136,18 +173,22 @@ async def run_bot(
         if not chat.adapters:
             log.error("nothing to run: enable the console or configure a chat platform token")
             return 2
-        sender = build_sender(chat, delivery_config, poll_config.catchup_max_age)
         # Adapters first, so they are connecting while the start-up catch-up fetches.
         adapters = asyncio.create_task(run_adapters(chat.adapters), name="adapters")
-        delivery = asyncio.create_task(sender.run(), name="delivery")
-        polling: PollingService | None = None
+        background: list[asyncio.Task[None]] = []
+        polls = False
+        if role is Role.ALL:  # a gateway neither sends alerts nor polls
+            sender = build_sender(chat, settings.delivery, settings.poll.catchup_max_age, metrics)
+            background.append(asyncio.create_task(sender.run(), name="delivery"))
+            polls = poll or (poll is None and lines is None)
+            if polls:
+                notifiers = [adapter.notifier for adapter in chat.adapters]
+                output = bot_poll_output(notifiers, settings.poll.admin_chat, sender)
+                polling = _poll_forever(config, storage, output, metrics)
+                background.append(asyncio.create_task(polling))
         try:
-            if poll or (poll is None and lines is None):
-                polling = await _start_polling(
-                    config, storage, chat, poll_config.admin_chat, sender
-                )
             await adapters
-            if polling is not None or lines is None:
+            if polls or lines is None:
                 # Only a scripted session ends with its adapters. The end of stdin (Docker,
                 # systemd, `< /dev/null`) ends the console, not the bot: the sender still
                 # delivers what `poll --once` from cron queues, and a service manager would
@@ -155,31 +196,66 @@ async def run_bot(
                 log.info("every chat adapter has ended; the bot runs on until interrupted")
                 await asyncio.Event().wait()
         finally:
-            if polling is not None:
-                await polling.stop()
-            if not adapters.done():
-                adapters.cancel()
-                await asyncio.gather(adapters, return_exceptions=True)
-            delivery.cancel()
-            await asyncio.gather(delivery, return_exceptions=True)
+            for task in (adapters, *background):
+                task.cancel()
+            await asyncio.gather(adapters, *background, return_exceptions=True)
         return 0
     finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
         await storage.close()
 
 
+async def start_metrics(
+    config: MetricsConfig, storage: Backend
+) -> tuple[Metrics, MetricsServer | None]:
+    """`[metrics] listen`: Prometheus metrics and /healthz on that address; else nothing.
+    Raises OSError when the address cannot be bound."""
+    if config.listen is None:
+        return NO_METRICS, None
+    from handlers.metrics import MetricsServer, PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    server = MetricsServer(
+        config.listen, metrics, storage, storage.outbox, health_timeout=config.health_timeout
+    )
+    await server.start()
+    return metrics, server
+
+
+def _role_problem(config: Config, role: Role, environ: Mapping[str, str]) -> str | None:
+    """Why this process cannot take `role` with this config, if it cannot."""
+    from handlers.notifiers import platforms_with_token
+
+    if role is Role.ALL:
+        return None
+    if not shared_between_processes(config.storage.url):
+        return (
+            f"the store {config.storage.url.partition('://')[0]}:// lives inside one process;"
+            " processes sharing the work need a database they all reach ([storage] url ="
+            ' "postgresql://…", or a SQLite file on one host)'
+        )
+    if role is Role.SENDER and not platforms_with_token(config.sections, environ):
+        return (
+            "no chat platform to send through: set TELEGRAM_TOKEN or DISCORD_TOKEN (or a token"
+            " in [telegram] / [discord])"
+        )
+    return None
+
+
 def build_sender(
-    chat: ChatLayer, config: DeliveryConfig, catchup_max_age: timedelta | None
+    chat: ChatLayer,
+    config: DeliveryConfig,
+    catchup_max_age: timedelta | None,
+    metrics: Metrics = NO_METRICS,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
-    from bot.delivery.sender import Sender
-
-    return Sender(
-        chat.outbox,
-        [adapter.notifier for adapter in chat.adapters],
-        chat.subscriptions,
-        config,
-        catchup_max_age=catchup_max_age,
-    )
+    notifiers = [adapter.notifier for adapter in chat.adapters]
+    settings = SenderSettings(config, catchup_max_age, chat.pictures, metrics)
+    sender = backend_sender(chat.storage, notifiers, settings)
+    # A live message started (or asked for again) is posted now, not at the next look.
+    chat.service.on_live_change = sender.wake
+    return sender
 
 
 async def open_delivery_outbox(storage: Backend) -> Outbox:
@@ -188,49 +264,101 @@ async def open_delivery_outbox(storage: Backend) -> Outbox:
     return storage.outbox
 
 
-async def _start_polling(
-    config: Config, storage: Storage, chat: ChatLayer, admin_chat: str | None, sender: Sender
-) -> PollingService | None:
-    """Live sources → the pipeline → the outbox → the sender. The deliveries of new events are
-    queued as they are stored (one unit of work); the sinks only wake the sender. Old events (a
-    catch-up) fold into one summary per chat when the sender builds its digest. Source failures
-    go to the admin chat."""
-    from bot.catchup import CatchupSummary
-    from bot.poll import PollOutput, operator_sink
-    from handlers.scheduler import start_polling
+async def _poll_forever(
+    config: Config, storage: Storage, output: PollOutput, metrics: Metrics = NO_METRICS
+) -> None:
+    """Live sources → the pipeline → the outbox, whenever this process holds the store's poller
+    lock (another process may be polling: this one stands by). Source failures go to the admin
+    chat. Until cancelled."""
+    from handlers.scheduler import poll_when_leading
 
-    async def catchup(summary: CatchupSummary) -> None:
-        sender.wake()
-
-    async def failed_sources(report: SourceReport) -> None:
-        problem = report.problem_line()
-        if problem is not None:  # one short line; the details are logged at -v
-            log.warning("%s", problem)
-
-    output = PollOutput(
-        events=sender.on_new_events,
-        catchup=catchup,
-        operator=operator_sink(admin_chat, [adapter.notifier for adapter in chat.adapters]),
+    lock = poller_lock(config.storage.url)
+    await poll_when_leading(
+        config, storage, lock, output=output, on_report=report_failed_sources, metrics=metrics
     )
-    return await start_polling(config, storage, output=output, on_report=failed_sources)
+
+
+async def _run_poller(
+    config: Config,
+    storage: Storage,
+    admin_chat: str | None,
+    environ: Mapping[str, str],
+    metrics: Metrics,
+) -> None:
+    """`run --role poller`: polling only. The senders learn of new deliveries from the outbox;
+    operator alerts go to the admin chat through that platform's notifier alone."""
+    from bot.poll import PollOutput, operator_sink
+    from bot.poll_config import load_poll_config, resolve_source_names
+    from handlers.notifiers import open_notifiers
+
+    if not resolve_source_names(load_poll_config(config), None):
+        log.warning("poller: no source is enabled; this process polls nothing")
+        await asyncio.Event().wait()
+    platform = (admin_chat or "console").partition(":")[0]
+    async with contextlib.AsyncExitStack() as stack:
+        notifiers: list[Notifier] = []
+        if platform != "console":
+            try:
+                notifiers = await stack.enter_async_context(
+                    open_notifiers(config.sections, environ, only={platform}, metrics=metrics)
+                )
+            except Exception as exc:  # polling goes on; alerts fall back to stderr
+                log.error("poller: admin chat %s unreachable (%s); alerts to stderr", platform, exc)
+        output = PollOutput(operator=operator_sink(admin_chat, notifiers))
+        await _poll_forever(config, storage, output, metrics)
+
+
+async def _run_sender(
+    config: Config,
+    storage: Backend,
+    settings: SenderSettings,
+    environ: Mapping[str, str],
+) -> int:
+    """`run --role sender`: the outbox's sender alone, through REST-only notifiers."""
+    from handlers.notifiers import open_notifiers
+
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            notifiers = await stack.enter_async_context(
+                open_notifiers(config.sections, environ, metrics=settings.metrics)
+            )
+        except Exception as exc:  # a token refused, a platform unreachable: restart later
+            log.debug("sender: opening the notifiers failed", exc_info=True)
+            print(f"error: sender: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        await backend_sender(storage, notifiers, settings).run()
+    return 0
 
 
 async def poll_once(
-    config: Config, storage: Storage, *, source: str | None, verbose: bool = False
+    config: Config, storage: Storage, *, url: str, source: str | None, verbose: bool = False
 ) -> int:
-    """`top10bot poll --once`: one pass over the sources on a fresh HTTP session."""
+    """`top10bot poll --once`: one pass over the sources on a fresh HTTP session, unless another
+    process is polling the store at `url` (then nothing is done: exit 1)."""
     from bot.poll_command import poll_once_command
+    from bot.poll_leader import try_poll_once
     from handlers.http import open_http_client
 
-    async with open_http_client() as http:
-        return await poll_once_command(config, storage, http, source=source, verbose=verbose)
+    lock = poller_lock(url)
+    if not await try_poll_once(lock):
+        print(
+            f"poll: another process is polling this database ({lock.description}); nothing done",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        async with open_http_client() as http:
+            return await poll_once_command(config, storage, http, source=source, verbose=verbose)
+    finally:
+        await lock.release()
 
 
 async def poll_on_schedule(
-    config: Config, storage: Storage, *, source: str | None, verbose: bool = False
+    config: Config, storage: Storage, *, url: str, source: str | None, verbose: bool = False
 ) -> int:
-    """`top10bot poll`: catch up, then poll on the schedule until interrupted; a summary line
-    per poll (and every event with -v)."""
+    """`top10bot poll`: catch up, then poll on the schedule until interrupted (standing by while
+    another process polls the store at `url`); a summary line per poll (and every event with
+    -v)."""
     from bot.poll_command import print_output, print_report
     from handlers import scheduler
 
@@ -239,7 +367,7 @@ async def poll_on_schedule(
 
     output = print_output(sys.stdout, sys.stderr, verbose=verbose)
     return await scheduler.poll_on_schedule(
-        config, storage, source=source, output=output, on_report=summary
+        config, storage, poller_lock(url), source=source, output=output, on_report=summary
     )
 
 
@@ -254,15 +382,11 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
     """`top10bot deliveries send`: every delivery due now goes out through the platforms that
     have a token; then a one-line summary. Exit 0 when nothing ended dead, 1 when something did,
     2 when no platform is configured (or the config is wrong)."""
-    from bot.delivery.config import DeliveryConfig
     from bot.delivery.report import format_send_summary
-    from bot.delivery.sender import Sender
-    from bot.poll_config import load_poll_config
     from handlers.notifiers import open_notifiers
 
     try:
-        delivery_config = DeliveryConfig.from_table(section(config, "delivery"))
-        catchup_max_age = load_poll_config(config).catchup_max_age
+        settings = RunSettings.load(config)
         async with open_notifiers(config.sections, environ) as notifiers:
             if not notifiers:
                 print(
@@ -272,13 +396,8 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 )
                 return 2
             outbox = storage.outbox
-            sender = Sender(
-                outbox,
-                notifiers,
-                storage.subscriptions,
-                delivery_config,
-                catchup_max_age=catchup_max_age,
-            )
+            pictures = build_pictures(storage, settings.pictures)
+            sender = backend_sender(storage, notifiers, settings.sender(pictures))
             await sender.run(until_idle=True)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
 from bot.events import Event, EventType
+from bot.i18n import N_, Translator
 from bot.render import event_line
 
 # A weekly Netflix chart (week ending Sunday) comes out on Tuesday and is polled by Wednesday:
@@ -21,18 +22,19 @@ from bot.render import event_line
 DEFAULT_CATCHUP_MAX_AGE: Final = timedelta(days=4)
 CATCHUP_HIGHLIGHTS: Final = 5
 
-_TYPE_LABELS: Final[dict[EventType, str]] = {
-    EventType.NEW_NUMBER_ONE: "new #1",
-    EventType.LOST_NUMBER_ONE: "lost #1",
-    EventType.ENTERED: "entries",
-    EventType.LEFT: "exits",
-    EventType.CLIMBED: "big climbs",
-    EventType.NUMBER_ONE_STREAK: "#1 streaks",
-    EventType.TOP10_STREAK: "Top 10 streaks",
-    EventType.COUNTRIES_AT_NUMBER_ONE: "#1 in many countries",
-    EventType.RECORD_BROKEN: "records broken",
-    EventType.HOURS_MILESTONE: "hours milestones",
-    EventType.ALL_TIME_LIST: "all-time list moves",
+# "{n} …": how many events of a type a catch-up holds.
+_TYPE_COUNTS: Final[dict[EventType, str]] = {
+    EventType.NEW_NUMBER_ONE: N_("{n} new #1"),
+    EventType.LOST_NUMBER_ONE: N_("{n} lost #1"),
+    EventType.ENTERED: N_("{n} entries"),
+    EventType.LEFT: N_("{n} exits"),
+    EventType.CLIMBED: N_("{n} big climbs"),
+    EventType.NUMBER_ONE_STREAK: N_("{n} #1 streaks"),
+    EventType.TOP10_STREAK: N_("{n} Top 10 streaks"),
+    EventType.COUNTRIES_AT_NUMBER_ONE: N_("{n} #1 in many countries"),
+    EventType.RECORD_BROKEN: N_("{n} records broken"),
+    EventType.HOURS_MILESTONE: N_("{n} hours milestones"),
+    EventType.ALL_TIME_LIST: N_("{n} all-time list moves"),
 }
 
 
@@ -48,26 +50,30 @@ class CatchupSummary:
 
     events: tuple[Event, ...]
 
-    def text(self, highlights: int = CATCHUP_HIGHLIGHTS) -> str:
+    def text(self, tr: Translator, highlights: int = CATCHUP_HIGHLIGHTS) -> str:
         periods = sorted({event.period for event in self.events})
         span = (
-            periods[0].isoformat()
+            tr.date(periods[0])
             if len(periods) == 1
-            else f"{periods[0].isoformat()} to {periods[-1].isoformat()}"
+            else tr._("{first} to {last}", first=tr.date(periods[0]), last=tr.date(periods[-1]))
         )
-        n = len(self.events)
         lines = [
-            f"Catch-up: {n} {'event' if n == 1 else 'events'} from {span} while the bot was away."
+            tr.n_(
+                "Catch-up: {n} event from {span} while the bot was away.",
+                "Catch-up: {n} events from {span} while the bot was away.",
+                len(self.events),
+                span=span,
+            )
         ]
         counts = Counter(event.type for event in self.events)
         lines.append(
             ", ".join(
-                f"{counts[kind]} {_TYPE_LABELS[kind]}"
+                tr.gettext(_TYPE_COUNTS[kind]).format(n=tr.number(counts[kind]))
                 for kind in sorted(counts, key=lambda k: (-counts[k], k.value))
             )
         )
         best = sorted(self.events, key=lambda e: (-e.importance, -e.period.toordinal(), e.key))
-        lines.extend(f"• {event_line(event)}" for event in best[:highlights])
+        lines.extend(f"• {event_line(event, tr)}" for event in best[:highlights])
         return "\n".join(lines)
 
 

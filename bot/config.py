@@ -24,6 +24,13 @@ class ConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     url: str = DEFAULT_STORAGE_URL
+    # Seconds between a standby poller's attempts to take the poller lock (bot/poll_leader.py),
+    # and between the active poller's checks that it still holds it.
+    poller_takeover_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not self.poller_takeover_seconds > 0:
+            raise ConfigError("[storage] poller_takeover_seconds must be a positive number")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,10 @@ def _coerce(section: str, cls: type[Any], table: dict[str, Any]) -> Any:
         elif isinstance(default, int):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"[{section}] {name} must be an integer")
+        elif isinstance(default, float):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"[{section}] {name} must be a number")
+            value = float(value)
         elif isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"[{section}] {name} must be a string")
         values[name] = value

@@ -17,6 +17,8 @@ from typing import Any, Final
 from bot.config import ConfigError, ConsoleConfig, StorageConfig
 from bot.delivery.config import DeliveryConfig
 from bot.diff import DiffConfig
+from bot.metrics import MetricsConfig
+from bot.pictures.config import PicturesConfig
 
 
 def _field_names(cls: type[Any]) -> frozenset[str]:
@@ -35,6 +37,8 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "console": _field_names(ConsoleConfig),
     "diff": _field_names(DiffConfig),
     "delivery": _field_names(DeliveryConfig),
+    "pictures": _field_names(PicturesConfig),
+    "metrics": _field_names(MetricsConfig),
     # NetflixSettings.from_table (bot/sources/netflix_fetch.py)
     "sources.netflix": _SOURCE_KEYS | {"files"},
     # FlixPatrolSettings.from_table (bot/sources/flixpatrol_fetch.py)
@@ -46,11 +50,13 @@ SECTION_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "admin": frozenset({"chat", "alert_after"}),
     # build_chat_layer (bot/app.py)
     "commands": frozenset({"rate_burst", "rate_seconds"}),
+    # load_aliases (bot/commands/aliases.py)
+    "titles": frozenset({"aliases"}),
     # discord_settings and telegram_settings (handlers/discord/adapter.py, telegram/adapter.py)
-    "discord": frozenset({"token", "guild_ids", "sync_commands"}),
+    "discord": frozenset({"token", "guild_ids", "sync_commands", "shard_count", "shard_ids"}),
     "telegram": frozenset(
         {"token", "base_url", "base_file_url", "rate_limiter", "flood_retries"}
-        | {"poll_timeout", "read_timeout"}
+        | {"poll_timeout", "read_timeout", "webhook_url", "webhook_listen", "webhook_secret"}
     ),
 }
 

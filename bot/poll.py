@@ -29,6 +29,7 @@ from bot.catchup import CatchupSummary, fold_catchup
 from bot.delivery.text import split_text
 from bot.diff import DiffConfig
 from bot.events import Event
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Chart, ChartKey
 from bot.pipeline import Pipeline, PipelineStats
 from bot.poll_config import SOURCE_NAMES, PollConfig
@@ -250,8 +251,10 @@ class Poller:
         output: PollOutput | None = None,
         clock: Clock = utc_now,
         temp_dir: Path | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._storage = storage
+        self._metrics = metrics
         self.config = poll_config
         self._diff_config = diff_config
         self._http = http
@@ -284,6 +287,7 @@ class Poller:
             old_events: list[Event] = []
 
             async def hand_over(new_events: list[Event]) -> None:
+                self._metrics.events_stored(new_events)
                 old_events.extend(await self._deliver_fresh(new_events))
 
             # Live events: their deliveries are queued with them (run and poll --once alike).
@@ -303,6 +307,7 @@ class Poller:
                 log.exception("%s: poll crashed", name)
                 error = f"{type(exc).__name__}: {exc}"
             report = feed.report(error)
+            self._metrics.charts_judged(name, report.accepted, report.rejected)
             # Each front end says what failed in one line (report.problem_line()); the log
             # keeps the detail for -v.
             if report.failed:

@@ -12,6 +12,7 @@ from typing import TextIO
 from bot.catchup import CatchupSummary
 from bot.config import Config
 from bot.events import Event
+from bot.i18n import ENGLISH
 from bot.poll import Clock, Poller, PollOutput, utc_now
 from bot.poll_config import load_poll_config, resolve_source_names
 from bot.poll_report import SourceReport
@@ -26,11 +27,11 @@ def print_output(out: TextIO, err: TextIO, *, verbose: bool = True) -> PollOutpu
 
     async def events(new_events: list[Event]) -> None:
         for event in new_events:
-            out.write(event_line(event) + "\n")
+            out.write(event_line(event, ENGLISH) + "\n")
         out.flush()
 
     async def catchup(summary: CatchupSummary) -> None:
-        out.write(summary.text() + "\n")
+        out.write(summary.text(ENGLISH) + "\n")
         out.flush()
 
     async def operator(text: str) -> None:

@@ -1,19 +1,27 @@
 """Ports: what the core needs from the outside world, declared here and implemented elsewhere.
 
 `storage/` implements `Backend` (chart history, outbox, subscriptions); `handlers/` implement
-`Notifier`. The core never imports them.
+`Notifier`. The core never imports them. The outbox port is declared in bot/outbox.py and
+importable from here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Event
+from bot.live_store import LiveStore
 from bot.models import Chart, ChartKey, Granularity, Rejection
+from bot.outbox import ClaimedGroup as ClaimedGroup
+from bot.outbox import DeadLetter as DeadLetter
+from bot.outbox import Delivery as Delivery
+from bot.outbox import DeliveryCounts as DeliveryCounts
+from bot.outbox import DeliveryStatus as DeliveryStatus
+from bot.outbox import Outbox as Outbox
+from bot.pictures.model import Picture
 
 if TYPE_CHECKING:
     from bot.commands.reply import Button
@@ -78,6 +86,20 @@ class RankPoint:
     rank: int
 
 
+@dataclass(frozen=True, slots=True)
+class RankTally:
+    """How many periods a title held one rank in one chart, and when first and last: a title's
+    whole history in a few hundred rows, for /title (a hit's appearances run to tens of
+    thousands)."""
+
+    title_id: str
+    key: ChartKey
+    rank: int
+    periods: int
+    first: date
+    last: date
+
+
 class Storage(Protocol):
     """The chart history store (the pipeline's view of a Backend)."""
 
@@ -107,6 +129,10 @@ class Storage(Protocol):
         ...
 
     async def load_chart_state(self, key: ChartKey) -> StateJson | None: ...
+
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        """The states of those keys that have one, read at once (a show's charts, for /title)."""
+        ...
 
     async def load_family_state(self, family: Family) -> StateJson | None: ...
 
@@ -145,6 +171,10 @@ class Storage(Protocol):
 
     async def title_history(self, title_id: str) -> list[RankPoint]:
         """Every chart appearance of a title, oldest first."""
+        ...
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        """The rank tallies of these titles in every chart, sorted by title id, key and rank."""
         ...
 
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
@@ -217,6 +247,9 @@ class Backend(Storage, Protocol):
     @property
     def subscriptions(self) -> SubscriptionStore: ...
 
+    @property
+    def live(self) -> LiveStore: ...
+
 
 class StorageRefused(Exception):
     """The store cannot do what was asked (a URL it cannot open, a copy into a database that
@@ -266,8 +299,12 @@ class TransientFailure(DeliveryError):
     """A server error (5xx) or a connection broken before an answer: retry with backoff."""
 
 
+class MessageGone(DeliveryError):
+    """The message to edit no longer exists (someone deleted it): post a new one instead."""
+
+
 class Notifier(Protocol):
-    """The one way out to a platform: alerts and operator alerts.
+    """The one way out to a platform: alerts, operator alerts and live messages.
 
     One implementation per platform (handlers/<platform>/notifier.py) declares its limits there.
     `destination` is a `Destination.address` ("chat" or "chat/topic"). `send` delivers `text`
@@ -277,13 +314,20 @@ class Notifier(Protocol):
     message: a platform that de-duplicates (Discord's nonce) delivers it once. `buttons` run
     commands (a title card's "All countries"): shown under the message where the platform has
     buttons (an inline keyboard, a row of Discord buttons); the text says the same in words.
+    `picture` goes in the same message (a Telegram photo whose caption is the text, then cut to
+    `caption_limit`; an image in a Discord embed; a file the console names).
     Telling whoever can fix a lost destination (a Discord server owner) is the notifier's own
     business when it raises DestinationGone. `wait_until_ready` returns once the platform client
     can send (logged in): claiming rows before that would let their leases run out unsent.
+
+    `post` is `send` returning the platform's id of the new message, which `edit` takes to
+    replace its text (a live Top 10). An edit to the same text is no error; an edit of a message
+    that was deleted raises MessageGone.
     """
 
     platform: str
     text_limit: int
+    caption_limit: int  # the text limit of a message that carries a picture
     # True when the platform drops a repeat carrying the same idempotency key (Discord).
     deduplicates: bool
 
@@ -298,120 +342,11 @@ class Notifier(Protocol):
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None: ...
 
+    async def post(
+        self, destination: str, text: str, *, idempotency_key: str | None = None
+    ) -> str: ...
 
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # waiting for its first attempt (or for quiet hours to end)
-    FAILED = "failed"  # an attempt failed; another is scheduled
-    SENT = "sent"
-    DEAD = "dead"  # given up, with a reason; `top10bot deliveries retry` queues it again
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One event promised to one destination (a row of the outbox)."""
-
-    id: int
-    event: Event
-    attempts: int
-    uncertain: int  # attempts that timed out after the request went out
-    queued_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedGroup:
-    """Deliveries of one destination claimed together: they become one digest.
-
-    `group_id` is fixed at the first claim and kept across retries and restarts, so a message
-    sent again is the same message (same deliveries, same idempotency key).
-    """
-
-    group_id: int
-    destination: Destination
-    settings: ChatSettings
-    active: bool
-    inactive_reason: str
-    deliveries: tuple[Delivery, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryCounts:
-    pending: int = 0
-    failed: int = 0
-    sent: int = 0
-    dead: int = 0
-    uncertain: int = 0  # attempts that timed out after sending (each retried once)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: int
-    destination: Destination
-    event_key: str
-    attempts: int
-    reason: str
-    updated_at: datetime
-
-
-class Outbox(Protocol):
-    """Durable deliveries (event × destination), written with the events that caused them
-    (Storage.save_batch with queue_deliveries; Backend.outbox).
-
-    Rows are claimed with a lease: a row whose lease ran out (its sender died) is claimed again.
-    """
-
-    async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
-    ) -> list[ClaimedGroup]:
-        """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease."""
-        ...
-
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
-        """Keep rows claimed until `until`: their sender still holds them (queued or in flight).
-
-        Only rows still open and claimed are touched; one released meanwhile stays released."""
-        ...
-
-    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
-
-    async def mark_failed(
-        self,
-        ids: Sequence[int],
-        now: datetime,
-        retry_at: datetime,
-        reason: str,
-        *,
-        uncertain: bool = False,
-    ) -> None:
-        """Count an attempt and schedule the next one (the group is kept for it)."""
-        ...
-
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None: ...
-
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
-        """Release without counting an attempt (quiet hours, flood control, a moved chat).
-
-        `regroup`: nothing of the group was attempted, so its rows may join a later digest.
-        """
-        ...
-
-    async def dead_letter_chat(
-        self, platform: str, chat_id: str, now: datetime, reason: str
-    ) -> int:
-        """Every undelivered row of a chat (all its topics) becomes dead: the chat is gone."""
-        ...
-
-    async def move_destination(self, old: Destination, new: Destination) -> int:
-        """Undelivered rows follow a chat to its new address; returns how many moved."""
-        ...
-
-    async def counts(self) -> DeliveryCounts: ...
-
-    async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
-        """Newest first."""
-        ...
-
-    async def requeue_dead(self, now: datetime) -> int:
-        """Dead letters become pending again, due now, with their attempts reset."""
-        ...
+    async def edit(self, destination: str, message_id: str, text: str) -> None: ...

@@ -22,8 +22,9 @@ from datetime import datetime, time
 from enum import StrEnum
 
 from bot.events import IMPORTANCE, Event, EventType, Tier
+from bot.i18n import N_, Translator
 from bot.models import ALL_REGIONS, WORLD, normalise_title
-from bot.render import region_label, service_name
+from bot.render import category_label, region_label, service_name
 from bot.sources.regions import service_from_display_name
 
 
@@ -64,12 +65,16 @@ class DestinationState:
 
 @dataclass(frozen=True, slots=True)
 class ChatSettings:
-    """Per-destination preferences. Quiet hours are stored for the delivery engine."""
+    """Per-destination preferences. Quiet hours and the digest time are local to `timezone`,
+    applied by the delivery engine."""
 
     timezone: str = "UTC"
     event_types: frozenset[EventType] = frozenset()  # empty: every type
     quiet_start: time | None = None
     quiet_end: time | None = None
+    # The chat's language (bot.i18n.LANGUAGES); '' until chosen or defaulted from the platform.
+    language: str = ""
+    digest_at: time | None = None  # detail events wait for one daily digest at this time
 
 
 # -- categories ---------------------------------------------------------------------------------
@@ -147,19 +152,25 @@ def canonical_category(text: str) -> str:
 
 # -- event types --------------------------------------------------------------------------------
 
+# Marked for the catalogs: shown with tr.gettext (see `event_type_label`).
 EVENT_TYPE_LABELS: dict[EventType, str] = {
-    EventType.NEW_NUMBER_ONE: "new #1",
-    EventType.LOST_NUMBER_ONE: "lost #1",
-    EventType.ENTERED: "entered the Top 10",
-    EventType.LEFT: "left the Top 10",
-    EventType.CLIMBED: "big climbs",
-    EventType.NUMBER_ONE_STREAK: "#1 streaks",
-    EventType.TOP10_STREAK: "Top 10 streaks",
-    EventType.COUNTRIES_AT_NUMBER_ONE: "#1 in many countries",
-    EventType.RECORD_BROKEN: "records",
-    EventType.HOURS_MILESTONE: "hours milestones",
-    EventType.ALL_TIME_LIST: "all-time list",
+    EventType.NEW_NUMBER_ONE: N_("new #1"),
+    EventType.LOST_NUMBER_ONE: N_("lost #1"),
+    EventType.ENTERED: N_("entered the Top 10"),
+    EventType.LEFT: N_("left the Top 10"),
+    EventType.CLIMBED: N_("big climbs"),
+    EventType.NUMBER_ONE_STREAK: N_("#1 streaks"),
+    EventType.TOP10_STREAK: N_("Top 10 streaks"),
+    EventType.COUNTRIES_AT_NUMBER_ONE: N_("#1 in many countries"),
+    EventType.RECORD_BROKEN: N_("records"),
+    EventType.HOURS_MILESTONE: N_("hours milestones"),
+    EventType.ALL_TIME_LIST: N_("all-time list"),
 }
+
+
+def event_type_label(event_type: EventType, tr: Translator) -> str:
+    return tr.gettext(EVENT_TYPE_LABELS[event_type])
+
 
 # Short words people type, besides the type names themselves (new_number_one / new-number-one).
 EVENT_TYPE_ALIASES: dict[str, frozenset[EventType]] = {
@@ -235,11 +246,11 @@ def parse_event_types(text: str) -> frozenset[EventType]:
     return frozenset(types)
 
 
-def describe_event_types(types: Iterable[EventType]) -> str:
+def describe_event_types(types: Iterable[EventType], tr: Translator) -> str:
     chosen = sorted(types, key=lambda t: -_importance(t))
     if not chosen:
-        return "every event"
-    return ", ".join(EVENT_TYPE_LABELS[t] for t in chosen)
+        return tr._("every event")
+    return ", ".join(event_type_label(t, tr) for t in chosen)
 
 
 def _importance(event_type: EventType) -> int:
@@ -337,7 +348,7 @@ def subscription_matches(spec: SubscriptionSpec, settings: ChatSettings, event: 
     return wants_event(spec, settings, event) and spec.matches_chart(event)
 
 
-def describe_spec(spec: SubscriptionSpec) -> str:
+def describe_spec(spec: SubscriptionSpec, tr: Translator) -> str:
     """'Squid Game · Netflix · South Korea · TV — new #1, records' for /subscriptions."""
     parts: list[str] = []
     if spec.show:
@@ -345,16 +356,16 @@ def describe_spec(spec: SubscriptionSpec) -> str:
     if spec.service:
         parts.append(service_name(spec.service))
     if spec.region:
-        parts.append(region_label(spec.region))
+        parts.append(region_label(spec.region, tr))
     if spec.category:
-        parts.append(canonical_category(spec.category))
+        parts.append(category_label(canonical_category(spec.category), tr))
     if not parts:
-        parts.append("every chart")
-    return f"{' · '.join(parts)} — {describe_wanted(spec)}"
+        parts.append(tr._("every chart"))
+    return f"{' · '.join(parts)} — {describe_wanted(spec, tr)}"
 
 
-def describe_wanted(spec: SubscriptionSpec) -> str:
+def describe_wanted(spec: SubscriptionSpec, tr: Translator) -> str:
     """Which events a subscription asked for, in words."""
     if spec.event_types:
-        return describe_event_types(spec.event_types)
-    return "every event" if spec.details else "headlines"
+        return describe_event_types(spec.event_types, tr)
+    return tr._("every event") if spec.details else tr._("headlines")

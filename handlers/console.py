@@ -1,4 +1,5 @@
-"""The console adapter: commands typed on stdin, replies and alerts printed.
+"""The console adapter: commands typed on stdin, replies and alerts printed (a picture as the
+path of the file it was saved to).
 
 It is the no-token default of `top10bot run` and the end-to-end test rig. The operator at the
 console owns it: every command is allowed, and the console is one destination ("console:console")
@@ -18,10 +19,15 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from bot.commands import MAX_COMMAND_TEXT_LENGTH, Button, Caller, CommandService, Reply
+from bot.i18n import N_, chat_translator
+from bot.pictures.config import PicturesConfig
+from bot.pictures.model import Picture
 from bot.subscriptions import Destination, Platform
+from handlers.pictures.files import saved_picture_line
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +38,27 @@ CONSOLE_TEXT_MAX = 4096
 # (typed arguments stop at 400 characters), and memory stays bounded whatever is piped in.
 MAX_CONSOLE_LINE_BYTES = 16 * 1024
 READ_CHUNK_BYTES = 64 * 1024
+# Printed above a live message's new version (the console cannot edit what it printed).
+LIVE_EDIT_MARK = "(live, edited)"
 
 
 def render_plain(reply: Reply) -> str:
     """A reply as plain text: title, lines, fields, suggestions, buttons, footer.
 
     Buttons are numbered: typing the number presses the button (see ConsoleAdapter)."""
+    tr = chat_translator(reply.language)
     parts = [("" if reply.ok else "⚠ ") + reply.title]
     parts.extend(reply.lines)
     for field in reply.fields:
         parts.append(f"{field.name}:")
         parts.extend(f"  {line}" for line in field.value.split("\n"))
     if reply.suggestions:
-        parts.append("Did you mean: " + ", ".join(reply.suggestions))
+        parts.append(tr._("Did you mean: {choices}", choices=", ".join(reply.suggestions)))
     for number, button in enumerate(reply.buttons, start=1):
         arguments = " ".join(f"{name}={value}" for name, value in button.arguments)
         parts.append(f"[{number}] {button.label} — /{button.command} {arguments}".rstrip())
     if reply.buttons:
-        parts.append("Type a number to choose, or the command after it.")
+        parts.append(tr._("Type a number to choose, or the command after it."))
     if reply.footer:
         parts.append(f"— {reply.footer}")
     return "\n".join(parts)
@@ -84,10 +93,13 @@ class ConsoleNotifier:
     platform = Platform.CONSOLE.value
     # No platform limit; digests are still cut somewhere so that one alert stays readable.
     text_limit = CONSOLE_TEXT_MAX
+    caption_limit = CONSOLE_TEXT_MAX
     deduplicates = False
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, picture_dir: Path | None = None) -> None:
         self._out = out or sys.stdout
+        self._picture_dir = picture_dir or PicturesConfig().console_directory()
+        self._posted = 0  # ids of posted messages, for edit
 
     async def wait_until_ready(self) -> None:
         return None
@@ -102,9 +114,22 @@ class ConsoleNotifier:
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None:
-        # The console has no buttons: a card's text already says which command to type.
+        # The console has no buttons: a card's text already says which command to type. A
+        # picture is saved as a file, and its path printed under the text.
+        if picture is not None:
+            text += "\n" + await saved_picture_line(picture, self._picture_dir)
         print_line(self._out, text)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        print_line(self._out, text)
+        self._posted += 1
+        return str(self._posted)
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        # Printed text cannot change: the new version is printed, marked as the edit it is.
+        print_line(self._out, f"{LIVE_EDIT_MARK}\n{text}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,33 +152,40 @@ class ConsoleAdapter:
         lines: AsyncIterator[ConsoleLine] | None = None,
         *,
         out: TextIO | None = None,
+        picture_dir: Path | None = None,
     ) -> None:
         self._service = service
         self._lines = lines
         self._out = out or sys.stdout
+        self._picture_dir = picture_dir or PicturesConfig().console_directory()
         self._caller = Caller(
             platform=self.platform,
             user_id="operator",
             destination=CONSOLE_DESTINATION,
             private=True,
             rate_limited=False,  # the operator at the keyboard (or a script piping commands)
-            where="the console",
+            where=N_("the console"),
         )
 
-        self.notifier = ConsoleNotifier(self._out)
+        self.notifier = ConsoleNotifier(self._out, self._picture_dir)
         self._buttons: tuple[Button, ...] = ()  # of the last answer, pressed by their number
 
     async def handle_line(self, line: ConsoleLine) -> str | None:
         """Answer one typed line; None for blank lines. A bare number presses that button of
         the last answer (the console's choice buttons)."""
         if isinstance(line, OverlongLine):
+            tr = await self._service.translator_for(self._caller)
             refused = Reply(
-                title="Line too long",
+                title=tr._("Line too long"),
                 lines=(
-                    f"Its {line.size} bytes were ignored: a command is under "
-                    f"{MAX_COMMAND_TEXT_LENGTH} characters.",
+                    tr._(
+                        "Its {size} bytes were ignored: a command is under {count} characters.",
+                        size=line.size,
+                        count=MAX_COMMAND_TEXT_LENGTH,
+                    ),
                 ),
                 ok=False,
+                language=tr.language,
             )
             return render_plain(refused)
         command = split_command(line)
@@ -165,16 +197,29 @@ class ConsoleAdapter:
         else:
             reply = await self._service.execute_text(name, rest, self._caller)
         self._buttons = reply.buttons
+        if reply.picture is not None:
+            return (
+                render_plain(reply)
+                + "\n"
+                + await saved_picture_line(reply.picture, self._picture_dir)
+            )
         return render_plain(reply)
 
     async def _press(self, number: str) -> Reply:
         choice = int(number) if len(number) <= 3 else 0
         if not 1 <= choice <= len(self._buttons):
-            offered = f"1–{len(self._buttons)}" if self._buttons else "no numbers"
+            tr = await self._service.translator_for(self._caller)
+            offered = f"1–{len(self._buttons)}" if self._buttons else tr._("no numbers")
             return Reply(
-                title=f"No choice {number[:6]}",
-                lines=(f"The last answer offered {offered}; type a /command instead.",),
+                title=tr._("No choice {number}", number=number[:6]),
+                lines=(
+                    tr._(
+                        "The last answer offered {offered}; type a /command instead.",
+                        offered=offered,
+                    ),
+                ),
                 ok=False,
+                language=tr.language,
             )
         button = self._buttons[choice - 1]
         return await self._service.execute(button.command, dict(button.arguments), self._caller)

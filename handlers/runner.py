@@ -11,10 +11,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from bot.commands import CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import Notifier
 from handlers.console import ConsoleAdapter
 
@@ -82,6 +84,8 @@ def build_adapters(
     console_enabled: bool | None,
     lines: AsyncIterator[str] | None = None,
     out: TextIO | None = None,
+    picture_dir: Path | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> list[ChatAdapter]:
     """The adapters to run: Discord and Telegram when they have a token, the console when asked
     for (or when no platform has a token). A missing token is one log line, not an error."""
@@ -93,14 +97,14 @@ def build_adapters(
     if discord_config is None:
         log.info("discord: disabled (no DISCORD_TOKEN and no [discord] token)")
     else:
-        adapters.append(DiscordAdapter(service, discord_config, lifecycle))
+        adapters.append(DiscordAdapter(service, discord_config, lifecycle, metrics))
     telegram_config = telegram_settings(config_table(sections, "telegram"), environ)
     if telegram_config is None:
         log.info("telegram: disabled (no TELEGRAM_TOKEN and no [telegram] token)")
     else:
-        adapters.append(TelegramAdapter(service, telegram_config, lifecycle))
+        adapters.append(TelegramAdapter(service, telegram_config, lifecycle, metrics))
     if console_enabled if console_enabled is not None else not adapters:
-        adapters.append(ConsoleAdapter(service, lines, out=out))
+        adapters.append(ConsoleAdapter(service, lines, out=out, picture_dir=picture_dir))
     return adapters
 
 

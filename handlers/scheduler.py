@@ -30,8 +30,10 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config, ConfigError
+from bot.metrics import NO_METRICS, Metrics
 from bot.poll import Clock, Poller, PollOutput, utc_now
 from bot.poll_config import load_poll_config, resolve_source_names
+from bot.poll_leader import PollerLock, poll_while_leading
 from bot.poll_report import SourceReport
 from bot.poll_window import PollTiming, current_window_close, next_window_poll
 from bot.ports import Storage
@@ -98,6 +100,14 @@ def cron_trigger(expressions: Sequence[str], *, source: str = "") -> BaseTrigger
     if not triggers:
         return None
     return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+
+
+def check_schedules(config: Config) -> None:
+    """Raise ConfigError for a schedule of an enabled source that is no crontab expression, before
+    a poller starts (a standby would only find out when it takes over)."""
+    poll_config = load_poll_config(config)
+    for name, timing in poll_config.timings().items():
+        cron_trigger(timing.schedule, source=name)
 
 
 def next_fire_time(timing: PollTiming, now: datetime) -> datetime | None:
@@ -264,6 +274,7 @@ async def start_polling(
     source: str | None = None,
     on_report: ReportHook | None = None,
     clock: Clock = utc_now,
+    metrics: Metrics = NO_METRICS,
 ) -> PollingService | None:
     """Start polling the enabled sources (catch-up first, then on schedule) in the running loop.
 
@@ -275,7 +286,9 @@ async def start_polling(
         log.info("no source is enabled: not polling")
         return None
     http = AiohttpClient(create_session())
-    poller = Poller(storage, poll_config, config.diff, http=http, output=output, clock=clock)
+    poller = Poller(
+        storage, poll_config, config.diff, http=http, output=output, clock=clock, metrics=metrics
+    )
     scheduler = PollScheduler(poller, poll_config.timings(names), on_report=on_report, clock=clock)
     try:
         scheduler.start()
@@ -285,23 +298,42 @@ async def start_polling(
     return PollingService(scheduler, http)
 
 
+async def poll_when_leading(
+    config: Config,
+    storage: Storage,
+    lock: PollerLock,
+    *,
+    output: PollOutput,
+    source: str | None = None,
+    on_report: ReportHook | None = None,
+    metrics: Metrics = NO_METRICS,
+) -> None:
+    """Poll (catch-up first, then on schedule) whenever this process holds the store's poller
+    lock; stand by while another process holds it (bot/poll_leader.py). Until cancelled."""
+
+    async def start() -> PollingService | None:
+        return await start_polling(
+            config, storage, output=output, source=source, on_report=on_report, metrics=metrics
+        )
+
+    await poll_while_leading(lock, start, retry_seconds=config.storage.poller_takeover_seconds)
+
+
 async def poll_on_schedule(
     config: Config,
     storage: Storage,
+    lock: PollerLock,
     *,
     source: str | None = None,
     output: PollOutput,
     on_report: ReportHook | None = None,
 ) -> int:
-    """`top10bot poll` without `--once`: catch up, then poll on the schedule until interrupted."""
-    polling = await start_polling(
-        config, storage, output=output, source=source, on_report=on_report
-    )
-    if polling is None:
+    """`top10bot poll` without `--once`: catch up, then poll on the schedule until interrupted
+    (standing by while another process polls the store)."""
+    if not resolve_source_names(load_poll_config(config), source):
         log.error("no source is enabled: nothing to poll")
         return 2
-    try:
-        await asyncio.Event().wait()  # until cancelled (Ctrl-C)
-    finally:
-        await polling.stop()
+    await poll_when_leading(
+        config, storage, lock, output=output, source=source, on_report=on_report
+    )
     return 0

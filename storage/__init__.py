@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.poll_leader import PollerLock
 from bot.ports import Backend, StorageRefused
 from storage.copy import CopyRefused, copy_backend
 from storage.memory import MemoryBackend
@@ -14,6 +15,8 @@ __all__ = [
     "StorageUrlError",
     "copy_database",
     "open_backend",
+    "poller_lock",
+    "shared_between_processes",
 ]
 
 ACCEPTED_URLS = (
@@ -76,6 +79,29 @@ async def open_backend(url: str) -> Backend:
         await backend.close()
         raise
     return backend
+
+
+def poller_lock(url: str) -> PollerLock:
+    """The "one poller at a time" lock of the store a URL names (nothing is opened yet)."""
+    scheme = url.partition("://")[0]
+    if scheme in POSTGRES_SCHEMES:
+        from storage.postgres.poller_lock import AdvisoryPollerLock
+
+        return AdvisoryPollerLock(url)
+    if scheme == "sqlite" and sqlite_path(url) != ":memory:":
+        from storage.sqlite.poller_lock import FilePollerLock
+
+        return FilePollerLock(sqlite_path(url))
+    from storage.memory.poller_lock import ProcessPollerLock
+
+    return ProcessPollerLock()
+
+
+def shared_between_processes(url: str) -> bool:
+    """Whether another process can open the store a URL names (not memory://, not an
+    in-memory SQLite database)."""
+    scheme = url.partition("://")[0]
+    return scheme in POSTGRES_SCHEMES or (scheme == "sqlite" and sqlite_path(url) != ":memory:")
 
 
 async def copy_database(source_url: str, target_url: str) -> dict[str, int]:

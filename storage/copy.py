@@ -36,7 +36,12 @@ class Table:
 TABLES = (
     Table("meta", ("name",)),
     Table("charts", ("id",)),
+    Table("chart_keys", ("source", "service", "region", "category", "granularity")),
     Table("title_ranks", ("chart_id", "position")),
+    Table(
+        "rank_tallies",
+        ("title_id", "source", "service", "region", "category", "granularity", "rank"),
+    ),
     Table("titles", ()),
     Table("rejections", ("id",)),
     Table("chart_state", ("source", "service", "region", "category", "granularity")),
@@ -47,6 +52,7 @@ TABLES = (
     Table("destinations", ("id",)),
     Table("subscriptions", ("id",)),
     Table("deliveries", ("id",)),
+    Table("live_messages", ("id",)),
 )
 _NOT_COPIED = frozenset({"schema_version"})
 

@@ -12,6 +12,7 @@ from bot.events import Event
 from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
 from bot.subscriptions import ChatSettings, Destination
 from storage import codec
+from storage.rows import SETTINGS_COLUMNS, settings_from_row
 
 # The rows of one burst share their queueing time.
 _decode_time = lru_cache(maxsize=1024)(codec.decode_time)
@@ -43,9 +44,8 @@ def choose_group(rows: Sequence[OpenRow]) -> tuple[int, list[OpenRow]]:
 
 # What a claim reads of an open delivery (open_row) and of its destination (place_from_row).
 OPEN_ROW_COLUMNS = "id, destination_id, group_id, attempts, uncertain, event_id, created_at"
-DESTINATION_COLUMNS = (
-    "id, platform, chat_id, thread_id, active, inactive_reason, timezone, event_types,"
-    " quiet_start, quiet_end"
+DESTINATION_COLUMNS = "id, platform, chat_id, thread_id, active, inactive_reason, " + ", ".join(
+    SETTINGS_COLUMNS
 )
 # Newest first; the caller adds its LIMIT (dead_letter_from_row).
 DEAD_LETTERS = """
@@ -84,12 +84,7 @@ def place_from_row(row: Sequence[Any]) -> tuple[int, Place]:
     """A destination's id and Place from a row of DESTINATION_COLUMNS."""
     return int(row[0]), Place(
         Destination(row[1], row[2], row[3] or None),
-        ChatSettings(
-            timezone=row[6],
-            event_types=codec.decode_types(row[7]),
-            quiet_start=codec.decode_clock_time(row[8]),
-            quiet_end=codec.decode_clock_time(row[9]),
-        ),
+        settings_from_row(row[6:]),
         bool(row[4]),
         row[5],
     )

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from bot.models import Chart
-from bot.ports import RankPoint, StoredRejection
+from bot.ports import RankPoint, RankTally, StoredRejection
 from bot.subscriptions import ChatSettings, Destination, Subscription, SubscriptionSpec
 from storage import codec
 
@@ -67,6 +68,70 @@ def rank_point_from_row(row: Sequence[Any]) -> RankPoint:
     return RankPoint(codec.key_from_columns(*row[0:5]), date.fromisoformat(row[5]), row[6])
 
 
+TALLY_COLUMNS = f"title_id, {KEY_ORDER}, rank, periods, first_period, last_period"
+
+
+def recount_tallies_sql(title_and_key: str) -> str:
+    """INSERT … SELECT of one title's tallies in one chart (`title_and_key`: its WHERE, with the
+    dialect's parameters), counted again from title_ranks after a chart was replaced. Column names
+    are unique across the two tables: title_id is title_ranks', the key is charts'."""
+    return f"""
+INSERT INTO rank_tallies ({TALLY_COLUMNS})
+SELECT t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank,
+       count(*), min(c.period), max(c.period)
+FROM charts AS c JOIN title_ranks AS t ON t.chart_id = c.id
+WHERE {title_and_key}
+GROUP BY t.title_id, c.source, c.service, c.region, c.category, c.granularity, t.rank
+"""
+
+
+def rank_tally_rows(charts: Sequence[Chart]) -> list[tuple[Any, ...]]:
+    """The rank tallies `charts` add, as rows of TALLY_COLUMNS in key order (so that two
+    transactions never take the same rows' locks in opposite orders)."""
+    tallies: dict[tuple[Any, ...], tuple[int, str, str]] = {}
+    for chart in charts:
+        period = chart.period.isoformat()
+        for entry in chart.entries:
+            identity = (entry.title_id, *codec.key_columns(chart.key), entry.rank)
+            before = tallies.get(identity)
+            tallies[identity] = (
+                (1, period, period)
+                if before is None
+                else (before[0] + 1, min(before[1], period), max(before[2], period))
+            )
+    return [(*identity, *tally) for identity, tally in sorted(tallies.items())]
+
+
+# A show's tallies repeat a few hundred keys and days over thousands of rows, and every /top10
+# lists every key: each key and day is made once.
+key_of = lru_cache(maxsize=4096)(codec.key_from_columns)
+_day_of = lru_cache(maxsize=8192)(date.fromisoformat)
+
+
+def rank_tally_from_row(row: Sequence[Any]) -> RankTally:
+    """A RankTally from a row of TALLY_COLUMNS."""
+    return RankTally(
+        title_id=row[0],
+        key=key_of(*row[1:6]),
+        rank=row[6],
+        periods=row[7],
+        first=_day_of(row[8]),
+        last=_day_of(row[9]),
+    )
+
+
+def replaced_title_keys(old: Sequence[Chart], new: Sequence[Chart]) -> list[tuple[str, ...]]:
+    """(title_id, key columns…) of every title of replaced charts and of their replacements:
+    their tallies are counted again from title_ranks."""
+    return sorted(
+        {
+            (entry.title_id, *codec.key_columns(chart.key))
+            for chart in (*old, *new)
+            for entry in chart.entries
+        }
+    )
+
+
 # -- subscriptions ------------------------------------------------------------------------------
 
 SUBSCRIPTION_COLUMNS = """
@@ -97,11 +162,36 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
     )
 
 
+# A destination's settings, as `settings_from_row` reads them and `settings_row` writes them.
+SETTINGS_COLUMNS = (
+    "timezone",
+    "event_types",
+    "quiet_start",
+    "quiet_end",
+    "language",
+    "digest_at",
+)
+
+
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:
-    """ChatSettings from a row of (timezone, event_types, quiet_start, quiet_end)."""
+    """ChatSettings from a row of SETTINGS_COLUMNS."""
     return ChatSettings(
         timezone=row[0],
         event_types=codec.decode_types(row[1]),
         quiet_start=codec.decode_clock_time(row[2]),
         quiet_end=codec.decode_clock_time(row[3]),
+        language=row[4],
+        digest_at=codec.decode_clock_time(row[5]),
+    )
+
+
+def settings_row(settings: ChatSettings) -> tuple[Any, ...]:
+    """The values of SETTINGS_COLUMNS for ChatSettings."""
+    return (
+        settings.timezone,
+        codec.encode_types(settings.event_types),
+        codec.encode_clock_time(settings.quiet_start),
+        codec.encode_clock_time(settings.quiet_end),
+        settings.language,
+        codec.encode_clock_time(settings.digest_at),
     )

@@ -12,7 +12,7 @@
 
 from bot.commands.autocomplete import MAX_CHOICE_TEXT, MAX_CHOICES
 from bot.commands.context import Clock, CommandContext, Handler
-from bot.commands.formatting import MAX_FIELD_LINES, SOURCE_NAMES
+from bot.commands.formatting import MAX_FIELD_LINES
 from bot.commands.help import help_reply
 from bot.commands.lookup import (
     MAX_TITLE_CHOICES,
@@ -38,6 +38,7 @@ from bot.commands.registry import (
 from bot.commands.reply import BUTTON_PREFIX, ArgumentError, Button, Field, Reply, decode_button
 from bot.commands.service import MAX_ARGUMENT_LENGTH, CommandService
 from bot.commands.top10 import format_chart
+from bot.render import SOURCE_NAMES
 
 __all__ = [
     "AUTOCOMPLETED_KINDS",

@@ -7,6 +7,7 @@ from bot.commands.formatting import subscription_line
 from bot.commands.lookup import fuzzy
 from bot.commands.parsing import zone_names
 from bot.commands.registry import ArgumentKind, Caller, Choice
+from bot.i18n import LANGUAGES
 from bot.models import WORLD
 from bot.render import region_label
 from bot.sources.regions import region_flag, resolve_region, suggest_regions
@@ -27,6 +28,8 @@ async def complete(
         return await _complete_title(ctx, current)
     if kind is ArgumentKind.REGION:
         return await _complete_region(ctx, current)
+    if kind is ArgumentKind.LANGUAGE:
+        return [Choice(name, code) for code, name in LANGUAGES.items()]
     if kind is ArgumentKind.SUBSCRIPTION:
         return await _complete_subscription(ctx, current, caller)
     if kind is ArgumentKind.TIMEZONE:
@@ -54,11 +57,13 @@ async def _complete_region(ctx: CommandContext, current: str) -> list[Choice]:
         found = suggest_regions(current, MAX_CHOICES)
         exact = resolve_region(current)
         if exact is not None and exact not in [code for code, _ in found]:
-            found.insert(0, (exact, region_label(exact)))
+            found.insert(0, (exact, region_label(exact, ctx.tr)))
+        found = [(code, region_label(code, ctx.tr)) for code, _ in found]
     else:
         regions = sorted({k.region for k in await ctx.storage.chart_keys()})
-        ordered = sorted(regions, key=lambda code: (code != WORLD, region_label(code)))
-        found = [(code, region_label(code)) for code in ordered]
+        labels = {code: region_label(code, ctx.tr) for code in regions}
+        ordered = sorted(regions, key=lambda code: (code != WORLD, labels[code]))
+        found = [(code, labels[code]) for code in ordered]
     return [
         Choice(f"{region_flag(code)} {name}"[:MAX_CHOICE_TEXT], code)
         for code, name in found[:MAX_CHOICES]
@@ -67,9 +72,9 @@ async def _complete_region(ctx: CommandContext, current: str) -> list[Choice]:
 
 async def _complete_subscription(ctx: CommandContext, current: str, caller: Caller) -> list[Choice]:
     subscriptions = await ctx.subscriptions.subscriptions_of(caller.destination)
-    choices = [Choice("all — every subscription here", "all")]
+    choices = [Choice(ctx.tr._("all — every subscription here"), "all")]
     for sub in subscriptions:
-        choices.append(Choice(subscription_line(sub)[:MAX_CHOICE_TEXT], str(sub.id)))
+        choices.append(Choice(subscription_line(sub, ctx.tr)[:MAX_CHOICE_TEXT], str(sub.id)))
     wanted = current.strip().lstrip("#").casefold()
     return [c for c in choices if wanted in c.label.casefold()][:MAX_CHOICES]
 

@@ -19,7 +19,8 @@ from bot.commands.registry import ArgumentKind, Command
 from bot.commands.reply import ArgumentError, error
 from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
-from bot.render import service_name
+from bot.i18n import LANGUAGES, Translator
+from bot.render import region_label, service_name
 from bot.sources.regions import (
     FLIXPATROL_SERVICES,
     resolve_region,
@@ -58,6 +59,10 @@ def _strip_quotes(text: str) -> str:
 
 
 _QUIET_SHAPE = re.compile(r"\d{1,2}:\d{2}\s*[-–]\s*\d{1,2}:\d{2}")
+_DIGEST_SHAPE = re.compile(r"(?:daily\s*@?\s*)?(\d{1,2}):(\d{2})", re.IGNORECASE)
+# What a start/stop switch (/live) takes, and what each word means.
+SWITCH_WORDS = {"start": "start", "on": "start", "stop": "stop", "off": "stop"}
+OFF_WORDS = frozenset({"off", "none", "no"})
 
 
 def _valid_date_word(word: str) -> bool:
@@ -82,8 +87,19 @@ _BASE_WORDS = {
     "film": "films",
     "movies": "films",
     "movie": "films",
+    # Korean: the words of the Korean catalog, and what fans call a series.
+    "영화": "films",
+    "드라마": "tv",
+    "시리즈": "tv",
 }
-_QUALIFIER_WORDS = {"english": "English", "non-english": "Non-English", "nonenglish": "Non-English"}
+_QUALIFIER_WORDS = {
+    "english": "English",
+    "non-english": "Non-English",
+    "nonenglish": "Non-English",
+    "영어": "English",
+    "비영어": "Non-English",
+}
+_KIDS_WORDS = frozenset({"kids", "키즈"})
 
 
 def _category_word(word: str) -> str:
@@ -113,7 +129,7 @@ def split_category_words(words: Sequence[str]) -> tuple[str | None, list[str]]:
             continue
         if word in _BASE_WORDS and base is None:
             base = _BASE_WORDS[word]
-        elif word == "kids" and not kids:
+        elif word in _KIDS_WORDS and not kids:
             kids = True
         elif word in _QUALIFIER_WORDS and not qualifier:
             qualifier = _QUALIFIER_WORDS[word]
@@ -145,6 +161,8 @@ def resolve_timezone(text: str) -> str | None:
 def _classify(span: str, kinds: set[ArgumentKind]) -> ArgumentKind | None:
     """Which argument a run of words can only be (order matters: "TV" is a category before
     it is Tuvalu)."""
+    if ArgumentKind.SWITCH in kinds and span.casefold() in SWITCH_WORDS:
+        return ArgumentKind.SWITCH
     if ArgumentKind.DATE in kinds and _valid_date_word(span):
         return ArgumentKind.DATE
     if ArgumentKind.SERVICE in kinds and service_from_display_name(span) is not None:
@@ -160,6 +178,10 @@ def _classify(span: str, kinds: set[ArgumentKind]) -> ArgumentKind | None:
         return ArgumentKind.EVENT_TYPES
     if ArgumentKind.QUIET_HOURS in kinds and _QUIET_SHAPE.fullmatch(span):
         return ArgumentKind.QUIET_HOURS
+    if ArgumentKind.DIGEST in kinds and span.casefold().startswith("daily"):
+        return ArgumentKind.DIGEST
+    if ArgumentKind.LANGUAGE in kinds and " " not in span and _language_code(span) is not None:
+        return ArgumentKind.LANGUAGE
     if ArgumentKind.TIMEZONE in kinds and " " not in span and resolve_timezone(span):
         return ArgumentKind.TIMEZONE
     if ArgumentKind.REGION in kinds and resolve_region(span) is not None:
@@ -206,7 +228,7 @@ def _named_values(command: Command, text: str) -> tuple[dict[str, str], str]:
     return values, text[: marks[0].start()]
 
 
-def parse_command_text(command: Command, text: str) -> dict[str, str]:
+def parse_command_text(command: Command, text: str, tr: Translator) -> dict[str, str]:
     """Typed arguments → values by argument name, the same mapping Discord's options give.
 
     `name=value` sets an argument explicitly (the value runs to the next `name=`). Otherwise:
@@ -216,7 +238,10 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
     """
     if len(text) > MAX_COMMAND_TEXT_LENGTH:
         raise ArgumentError(
-            error("Too long", f"Keep a command under {MAX_COMMAND_TEXT_LENGTH} characters.")
+            error(
+                tr._("Too long"),
+                tr._("Keep a command under {count} characters.", count=MAX_COMMAND_TEXT_LENGTH),
+            )
         )
     values, positional = _named_values(command, text)
     positional = positional.strip()
@@ -224,7 +249,10 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
         return values
     if not command.arguments:
         raise ArgumentError(
-            error(f"/{command.name} takes no arguments", f"Usage: {command.usage()}")
+            error(
+                tr._("/{command} takes no arguments", command=command.name),
+                tr._("Usage: {usage}", usage=command.usage()),
+            )
         )
     if command.text_is_first_argument:
         values.setdefault(command.arguments[0].name, _strip_quotes(positional))
@@ -254,8 +282,8 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
         if region_name is None:
             raise ArgumentError(
                 error(
-                    f"Could not read {quoted(leftover)}",
-                    f"Usage: {command.usage()}",
+                    tr._("Could not read {text}", text=quoted(leftover)),
+                    tr._("Usage: {usage}", usage=command.usage()),
                     *command.examples,
                 )
             )
@@ -266,50 +294,52 @@ def parse_command_text(command: Command, text: str) -> dict[str, str]:
 # -- one value → what it names ------------------------------------------------------------------
 
 
-def resolve_region_argument(text: str) -> str:
+def resolve_region_argument(text: str, tr: Translator) -> str:
     region = resolve_region(text)
     if region is None:
         raise ArgumentError(
             error(
-                f"Unknown region {quoted(text)}",
-                "Use an ISO code (KR), a country name (South Korea) or 'world'.",
-                suggestions=[f"{name} ({code})" for code, name in suggest_regions(text, 3)],
+                tr._("Unknown region {text}", text=quoted(text)),
+                tr._("Use an ISO code (KR), a country name (South Korea) or 'world'."),
+                suggestions=[
+                    f"{region_label(code, tr)} ({code})" for code, _ in suggest_regions(text, 3)
+                ],
             )
         )
     return region
 
 
-def resolve_service_argument(text: str, known: Iterable[str] = ()) -> str:
+def resolve_service_argument(text: str, tr: Translator, known: Iterable[str] = ()) -> str:
     """A service's slug; `known` adds the services of stored charts to the list an error gives."""
     slug = service_from_display_name(text)
     if slug is None:
         names = sorted({*FLIXPATROL_SERVICES.values(), *(service_name(k) for k in known)})
         raise ArgumentError(
             error(
-                f"Unknown service {quoted(text)}",
-                "Services: " + ", ".join(names),
+                tr._("Unknown service {text}", text=quoted(text)),
+                tr._("Services: {names}", names=", ".join(names)),
                 suggestions=fuzzy(text, names, 3, cutoff=50),
             )
         )
     return slug
 
 
-def resolve_category_argument(text: str) -> str:
+def resolve_category_argument(text: str, tr: Translator) -> str:
     if not is_category(text):
         loose, rest = split_category_words(_split_words(text))
         if loose is not None and not rest:
             return loose
         raise ArgumentError(
             error(
-                f"Unknown category {quoted(text)}",
-                "Categories: " + ", ".join(KNOWN_CATEGORIES),
+                tr._("Unknown category {text}", text=quoted(text)),
+                tr._("Categories: {names}", names=", ".join(KNOWN_CATEGORIES)),
                 suggestions=fuzzy(text, KNOWN_CATEGORIES, 3, cutoff=50),
             )
         )
     return canonical_category(text)
 
 
-def resolve_date_argument(text: str, today: date) -> date:
+def resolve_date_argument(text: str, today: date, tr: Translator) -> date:
     folded = text.casefold()
     if folded == "today":
         return today
@@ -319,58 +349,134 @@ def resolve_date_argument(text: str, today: date) -> date:
         wanted = date.fromisoformat(ascii_digits(text))
     except ValueError:
         raise ArgumentError(
-            error(f"Not a date: {quoted(text)}", "Write dates as YYYY-MM-DD, e.g. 2024-01-07.")
+            error(
+                tr._("Not a date: {text}", text=quoted(text)),
+                tr._("Write dates as YYYY-MM-DD, e.g. 2024-01-07."),
+            )
         ) from None
     if wanted > today:
         raise ArgumentError(
-            error(f"{wanted.isoformat()} is in the future", "Charts exist only for the past.")
+            error(
+                tr._("{date} is in the future", date=tr.date(wanted)),
+                tr._("Charts exist only for the past."),
+            )
         )
     return wanted
 
 
-def resolve_event_types_argument(text: str) -> frozenset[EventType]:
+def resolve_event_types_argument(text: str, tr: Translator) -> frozenset[EventType]:
     try:
         return parse_event_types(text)
     except UnknownEventType as exc:
+        types = ", ".join(
+            f"{t.value} ({tr.gettext(label)})" for t, label in EVENT_TYPE_LABELS.items()
+        )
         raise ArgumentError(
             error(
-                f"Unknown event type {quoted(exc.word)}",
-                "Event types: "
-                + ", ".join(f"{t.value} ({label})" for t, label in EVENT_TYPE_LABELS.items()),
+                tr._("Unknown event type {text}", text=quoted(exc.word)),
+                tr._("Event types: {types}", types=types),
                 suggestions=fuzzy(exc.word, event_type_words(), 3, cutoff=50),
             )
         ) from None
 
 
-def resolve_timezone_argument(text: str) -> str:
+def resolve_timezone_argument(text: str, tr: Translator) -> str:
     zone = resolve_timezone(text)
     if zone is None:
         raise ArgumentError(
             error(
-                f"Unknown time zone {quoted(text)}",
-                "Use an IANA name such as Europe/Berlin, Asia/Seoul or UTC.",
+                tr._("Unknown time zone {text}", text=quoted(text)),
+                tr._("Use an IANA name such as Europe/Berlin, Asia/Seoul or UTC."),
                 suggestions=fuzzy(text, sorted(zone_names().values()), 3, 50),
             )
         )
     return zone
 
 
-def resolve_quiet_hours_argument(text: str) -> tuple[time, time] | None:
+def resolve_quiet_hours_argument(text: str, tr: Translator) -> tuple[time, time] | None:
     """'22:00-08:00' → (22:00, 08:00), local to the chat; 'off' → None (no quiet hours)."""
-    if text.strip().casefold() in {"off", "none", "no"}:
+    if text.strip().casefold() in OFF_WORDS:
         return None
     match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})", text.strip())
     hours = [int(part) for part in match.groups()] if match else []
     if not hours or hours[0] > 23 or hours[2] > 23 or hours[1] > 59 or hours[3] > 59:
         raise ArgumentError(
             error(
-                f"Not quiet hours: {text!r}",
-                "Write them as HH:MM-HH:MM in the chat's time zone (e.g. 22:00-08:00), or 'off'.",
+                tr._("Not quiet hours: {text}", text=quoted(text)),
+                tr._(
+                    "Write them as HH:MM-HH:MM in the chat's time zone (e.g. 22:00-08:00),"
+                    " or 'off'."
+                ),
             )
         )
     start, end = time(hours[0], hours[1]), time(hours[2], hours[3])
     if start == end:
         raise ArgumentError(
-            error("Quiet hours need a length", "Start and end are the same; use 'off' instead.")
+            error(
+                tr._("Quiet hours need a length"),
+                tr._("Start and end are the same; use 'off' instead."),
+            )
         )
     return start, end
+
+
+# What people type for a language besides its code and its own name.
+_ENGLISH_LANGUAGE_NAMES = {"en": "english", "ko": "korean"}
+
+
+def _language_code(text: str) -> str | None:
+    """'ko', 'KO', 'korean', '한국어' → 'ko'; None for what names no language of ours."""
+    folded = text.strip().casefold()
+    for code, name in LANGUAGES.items():
+        if folded in {code, name.casefold(), _ENGLISH_LANGUAGE_NAMES.get(code)}:
+            return code
+    return None
+
+
+def resolve_language_argument(text: str, tr: Translator) -> str:
+    """A language of ours (see _language_code); ArgumentError listing them otherwise."""
+    code = _language_code(text)
+    if code is not None:
+        return code
+    raise ArgumentError(
+        error(
+            tr._("Unknown language {text}", text=quoted(text)),
+            tr._(
+                "Languages: {languages}",
+                languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
+            ),
+            suggestions=list(LANGUAGES),
+        )
+    )
+
+
+def resolve_digest_argument(text: str, tr: Translator) -> time | None:
+    """'daily@09:00' (or '09:00') → 09:00, local to the chat; 'off' → None (no digest)."""
+    if text.strip().casefold() in OFF_WORDS:
+        return None
+    match = _DIGEST_SHAPE.fullmatch(ascii_digits(text.strip()))
+    hour, minute = (int(match[1]), int(match[2])) if match else (24, 60)
+    if hour > 23 or minute > 59:
+        raise ArgumentError(
+            error(
+                tr._("Not a digest time: {text}", text=quoted(text)),
+                tr._(
+                    "Write digest=daily@HH:MM in the chat's time zone (e.g. daily@09:00), or"
+                    " digest=off to get every alert at once."
+                ),
+            )
+        )
+    return time(hour, minute)
+
+
+def resolve_switch_argument(text: str, tr: Translator) -> str:
+    """'stop' or 'off' → "stop"; 'start' or 'on' → "start"."""
+    switch = SWITCH_WORDS.get(text.strip().casefold())
+    if switch is None:
+        raise ArgumentError(
+            error(
+                tr._("Not start or stop: {text}", text=quoted(text)),
+                tr._("Use 'stop' (or 'off') to end it."),
+            )
+        )
+    return switch

@@ -12,24 +12,26 @@ from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
 from bot.diff import RecordMark
 from bot.events import Record
+from bot.i18n import Translator
 from bot.models import WORLD, ChartKey
-from bot.render import RECORD_NAMES, chart_label, display_title, period_label
+from bot.render import category_label, chart_label, display_title, period_label, record_name
 from bot.subscriptions import category_matches
 
 # Discord shows at most 25 fields in one embed.
 MAX_RECORD_FIELDS = 25
 
 
-def _record_line(record: Record, mark: RecordMark, granularity: str) -> str:
+def _record_line(record: Record, mark: RecordMark, granularity: str, tr: Translator) -> str:
     return (
-        f"{RECORD_NAMES[record]}: {display_title(mark.title, mark.season)} — "
-        f"{record_value(record, mark.value, granularity)} "
-        f"({period_label(granularity, mark.period)})"
+        f"{record_name(record, tr)}: {display_title(mark.title, mark.season)} — "
+        f"{record_value(record, mark.value, granularity, tr)} "
+        f"({period_label(granularity, mark.period, tr)})"
     )
 
 
 async def records(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
-    pattern = resolve_category_argument(args["category"]) if "category" in args else None
+    tr = ctx.tr
+    pattern = resolve_category_argument(args["category"], tr) if "category" in args else None
     keys = [
         k
         for k in await ctx.storage.chart_keys()
@@ -44,37 +46,42 @@ async def records(ctx: CommandContext, args: Mapping[str, str], caller: Caller) 
         if newest is None or state.last_period > newest[0]:
             newest = (state.last_period, key)
         lines = [
-            _record_line(record, mark, key.granularity)
+            _record_line(record, mark, key.granularity, tr)
             for record, mark in sorted(state.records.items())
         ]
         if lines:
-            fields.append(Field(chart_label(key), "\n".join(lines)))
+            fields.append(Field(chart_label(key, tr), "\n".join(lines)))
     for family in sorted({k.family() for k in keys if k.region != WORLD}):
         family_mark = await ctx.family_record(family)
         if family_mark is None:
             continue
         fields.append(
             Field(
-                f"{family_label(family)} · every country",
-                _record_line(Record.MOST_REGIONS_AT_NUMBER_ONE, family_mark, family[3]),
+                tr._("{list} · every country", list=family_label(family, tr)),
+                _record_line(Record.MOST_REGIONS_AT_NUMBER_ONE, family_mark, family[3], tr),
             )
         )
     if not fields:
         return Reply(
-            title="No records yet",
+            title=tr._("No records yet"),
             lines=(
-                "Records are tracked once charts have some history; "
-                "import past weeks (top10bot import) to see them.",
+                tr._(
+                    "Records are tracked once charts have some history; "
+                    "import past weeks (top10bot import) to see them."
+                ),
             ),
         )
-    footer = "Worldwide charts and #1-in-most-countries · /title shows a title's records"
+    footer = tr._("Worldwide charts and #1-in-most-countries · /title shows a title's records")
     if newest is not None:
         period, key = newest
         settings = await ctx.subscriptions.get_settings(caller.destination)
         last_poll = await ctx.last_poll(key.source)
-        footer += " · " + freshness_note(key.granularity, period, ctx.today(settings), last_poll)
+        today = ctx.today(settings)
+        footer += " · " + freshness_note(key.granularity, period, today, last_poll, tr)
     return Reply(
-        title="Records" + (f" — {pattern}" if pattern else ""),
+        title=tr._("Records — {list}", list=category_label(pattern, tr))
+        if pattern
+        else tr._("Records"),
         fields=tuple(fields[:MAX_RECORD_FIELDS]),
         footer=footer,
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.i18n import LANGUAGES, N_
 from bot.sources.regions import FLIXPATROL_SERVICES
 from bot.subscriptions import KNOWN_CATEGORIES, Destination
 
@@ -26,6 +27,9 @@ class ArgumentKind(StrEnum):
     SUBSCRIPTION = "subscription"
     TIMEZONE = "timezone"
     QUIET_HOURS = "quiet_hours"
+    LANGUAGE = "language"
+    DIGEST = "digest"
+    SWITCH = "switch"  # start / stop
 
 
 # Kinds whose values a platform can complete as the user types (Discord autocomplete).
@@ -49,7 +53,7 @@ class Choice:
 @dataclass(frozen=True, slots=True)
 class Argument:
     name: str
-    description: str
+    description: str  # English, marked N_: translated where it is shown
     kind: ArgumentKind
     required: bool = False
     choices: tuple[Choice, ...] = ()  # a fixed list (Discord choices); others are free text
@@ -65,7 +69,7 @@ class Argument:
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str
-    description: str
+    description: str  # English, marked N_: translated where it is shown
     arguments: tuple[Argument, ...] = ()
     # Changes what a shared chat receives: group admins only (Discord: Manage Channels).
     needs_admin: bool = False
@@ -88,46 +92,50 @@ class Command:
 
 CATEGORY_CHOICES = tuple(Choice(name, name) for name in KNOWN_CATEGORIES)
 SERVICE_CHOICES = tuple(Choice(name, slug) for slug, name in FLIXPATROL_SERVICES.items())
+LANGUAGE_CHOICES = tuple(Choice(name, code) for code, name in LANGUAGES.items())
 
 _REGION_ARG = Argument(
-    "region", "Country (ISO code or name, e.g. KR, Korea) or 'world'", ArgumentKind.REGION
+    "region", N_("Country (ISO code or name, e.g. KR, Korea) or 'world'"), ArgumentKind.REGION
 )
 _CATEGORY_ARG = Argument(
-    "category", "Which list: TV, Films …", ArgumentKind.CATEGORY, choices=CATEGORY_CHOICES
+    "category", N_("Which list: TV, Films …"), ArgumentKind.CATEGORY, choices=CATEGORY_CHOICES
 )
 _SERVICE_ARG = Argument(
-    "service", "Streaming service (default Netflix)", ArgumentKind.SERVICE, choices=SERVICE_CHOICES
+    "service",
+    N_("Streaming service (default Netflix)"),
+    ArgumentKind.SERVICE,
+    choices=SERVICE_CHOICES,
 )
 _EVENTS_ARG = Argument(
-    "events", "Only these events, e.g. new_number_one, records", ArgumentKind.EVENT_TYPES
+    "events", N_("Only these events, e.g. new_number_one, records"), ArgumentKind.EVENT_TYPES
 )
 
 COMMANDS: tuple[Command, ...] = (
     Command(
         "top10",
-        "The latest Top 10 of a country, category and service",
+        N_("The latest Top 10 of a country, category and service"),
         (
             _REGION_ARG,
             _CATEGORY_ARG,
             _SERVICE_ARG,
-            Argument("date", "Chart date, YYYY-MM-DD (default: latest)", ArgumentKind.DATE),
+            Argument("date", N_("Chart date, YYYY-MM-DD (default: latest)"), ArgumentKind.DATE),
         ),
         may_be_slow=True,
         examples=("/top10 KR", "/top10 world TV", "/top10 germany films 2024-01-07"),
     ),
     Command(
         "title",
-        "Where a title ranks now, its streaks and records",
-        (Argument("name", "Title to look up", ArgumentKind.TITLE, required=True),),
+        N_("Where a title ranks now, its streaks and records"),
+        (Argument("name", N_("Title to look up"), ArgumentKind.TITLE, required=True),),
         may_be_slow=True,
         examples=("/title Squid Game",),
         text_is_first_argument=True,
     ),
     Command(
         "subscribe",
-        "Get alerts here for a title, a chart or event types",
+        N_("Get alerts here for a title, a chart or event types"),
         (
-            Argument("title", "A show: all its events", ArgumentKind.TITLE),
+            Argument("title", N_("A show: all its events"), ArgumentKind.TITLE),
             _REGION_ARG,
             _CATEGORY_ARG,
             _SERVICE_ARG,
@@ -143,11 +151,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "unsubscribe",
-        "Stop one subscription (number from /subscriptions) or all",
+        N_("Stop one subscription (number from /subscriptions) or all"),
         (
             Argument(
                 "subscription",
-                "Number from /subscriptions, or 'all'",
+                N_("Number from /subscriptions, or 'all'"),
                 ArgumentKind.SUBSCRIPTION,
                 required=True,
             ),
@@ -156,25 +164,54 @@ COMMANDS: tuple[Command, ...] = (
         examples=("/unsubscribe 3", "/unsubscribe all"),
         text_is_first_argument=True,
     ),
-    Command("subscriptions", "What this chat is subscribed to"),
+    Command("subscriptions", N_("What this chat is subscribed to")),
+    Command(
+        "live",
+        N_("A Top 10 here that the bot edits every new week (or day)"),
+        (
+            _REGION_ARG,
+            _CATEGORY_ARG,
+            _SERVICE_ARG,
+            Argument(
+                "action",
+                N_("'stop' ends the live Top 10s named (all of them: /live off)"),
+                ArgumentKind.SWITCH,
+                choices=(Choice("start", "start"), Choice("stop", "stop")),
+            ),
+        ),
+        needs_admin=True,
+        may_be_slow=True,
+        examples=("/live KR", "/live world TV", "/live stop KR", "/live off"),
+    ),
     Command(
         "records",
-        "Standing records of the worldwide charts",
+        N_("Standing records of the worldwide charts"),
         (_CATEGORY_ARG,),
         may_be_slow=True,
         examples=("/records", "/records TV"),
     ),
-    Command("status", "How fresh the data of each source is", may_be_slow=True),
+    Command("status", N_("How fresh the data of each source is"), may_be_slow=True),
     Command(
         "settings",
-        "Time zone, default event types and quiet hours of this chat",
+        N_("Time zone, default event types, quiet hours and language of this chat"),
         (
-            Argument("timezone", "IANA time zone, e.g. Europe/Berlin", ArgumentKind.TIMEZONE),
-            Argument("events", "Default event types, or 'all'", ArgumentKind.EVENT_TYPES),
+            Argument("timezone", N_("IANA time zone, e.g. Europe/Berlin"), ArgumentKind.TIMEZONE),
+            Argument("events", N_("Default event types, or 'all'"), ArgumentKind.EVENT_TYPES),
             Argument(
                 "quiet",
-                "Quiet hours in the chat's time zone, e.g. 22:00-08:00, or 'off'",
+                N_("Quiet hours in the chat's time zone, e.g. 22:00-08:00, or 'off'"),
                 ArgumentKind.QUIET_HOURS,
+            ),
+            Argument(
+                "language",
+                N_("Language of replies and alerts"),
+                ArgumentKind.LANGUAGE,
+                choices=LANGUAGE_CHOICES,
+            ),
+            Argument(
+                "digest",
+                N_("Hold detail events for one daily digest, e.g. daily@09:00, or 'off'"),
+                ArgumentKind.DIGEST,
             ),
         ),
         needs_admin=True,
@@ -183,9 +220,11 @@ COMMANDS: tuple[Command, ...] = (
             "/settings Asia/Seoul",
             "/settings events=new_number_one,records",
             "/settings quiet=22:00-08:00",
+            "/settings language=ko",
+            "/settings digest=daily@09:00",
         ),
     ),
-    Command("help", "What this bot can do"),
+    Command("help", N_("What this bot can do")),
 )
 COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
 
@@ -208,11 +247,16 @@ class Caller:
     # The platform's admin check (Telegram getChatMember, Discord Manage Channels); only awaited
     # for commands that need it.
     check_admin: Callable[[], Awaitable[bool]] = _always_admin
-    admin_rule: str = "Only administrators of this chat can do that."
+    # The two texts below are English marked N_ (a channel mention is left as it is): the
+    # service translates them into the chat's language.
+    admin_rule: str = N_("Only administrators of this chat can do that.")
     # False when the bot may not post where the command was typed (Discord permissions).
     bot_can_post: bool = True
-    where: str = "this chat"  # how replies name the destination ("this channel", "your DMs")
+    where: str = N_("this chat")  # how replies name the destination ("this channel", "your DMs")
     rate_limited: bool = True  # False for the console's operator
+    # The language the platform says the user or server speaks (bot.i18n), '' when unknown or
+    # not to be used: a chat that has not chosen one gets it, and keeps it once it subscribes.
+    language: str = ""
 
     @property
     def rate_key(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.commands.registry import COMMANDS_BY_NAME
+from bot.pictures.model import Picture
 
 BUTTON_PREFIX = "t10"
 # Telegram carries at most 64 bytes of callback data; Discord shows at most 80 label characters.
@@ -62,6 +63,12 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     ok: bool = True  # False: the user asked for something we could not do (lines say why)
     suggestions: tuple[str, ...] = field(default=())
+    # Shown with the reply (a Telegram photo, an image in the Discord embed, a file the console
+    # names); the text says everything the picture shows.
+    picture: Picture | None = None
+    # The language it is written in (bot.i18n): the adapters write their own few words in it.
+    # '' until the service fills in the chat's (a command that changes it sets its own).
+    language: str = ""
 
 
 def error(title: str, *lines: str, suggestions: Iterable[str] = ()) -> Reply:

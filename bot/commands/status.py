@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from datetime import date
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import ALLOWED_AGE_DAYS, plural, source_name
+from bot.commands.formatting import ALLOWED_AGE_DAYS
 from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
+from bot.i18n import N_, Translator
 from bot.models import ChartKey
-from bot.render import chart_label, period_label
+from bot.render import chart_label, period_label, source_name
 
 RECENT_REJECTIONS = 5
+GRANULARITY_NAMES = {"daily": N_("daily"), "weekly": N_("weekly"), "alltime": N_("all-time")}
 
 
-async def _freshness_lines(ctx: CommandContext, today: date) -> list[str]:
+async def _freshness_lines(ctx: CommandContext, today: date, tr: Translator) -> list[str]:
     groups: dict[tuple[str, str], list[ChartKey]] = {}
     for key in await ctx.storage.chart_keys():
         groups.setdefault((key.source, key.granularity), []).append(key)
@@ -34,37 +36,46 @@ async def _freshness_lines(ctx: CommandContext, today: date) -> list[str]:
         age = (today - latest).days
         allowed = ALLOWED_AGE_DAYS.get(granularity)
         mark = "✅" if allowed is None or age <= allowed else "⚠️"
-        age_text = "today" if age <= 0 else f"{plural(age, 'day')} ago"
+        age_text = tr._("today") if age <= 0 else tr.n_("{n} day ago", "{n} days ago", age)
         lines.append(
-            f"{mark} {source_name(source)} · {granularity}: latest "
-            f"{period_label(granularity, latest)} ({age_text}); "
-            f"{plural(regions, 'region')}, {plural(services, 'service')}"
+            tr._(
+                "{mark} {source} · {granularity}: latest {period} ({age}); {regions}, {services}",
+                mark=mark,
+                source=source_name(source, tr),
+                granularity=tr.gettext(GRANULARITY_NAMES.get(granularity, granularity)),
+                period=period_label(granularity, latest, tr),
+                age=age_text,
+                regions=tr.n_("{n} region", "{n} regions", regions),
+                services=tr.n_("{n} service", "{n} services", services),
+            )
         )
-    return lines or ["No chart stored yet."]
+    return lines or [tr._("No chart stored yet.")]
 
 
 async def status(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
     settings = await ctx.subscriptions.get_settings(caller.destination)
-    lines = await _freshness_lines(ctx, ctx.today(settings))
+    lines = await _freshness_lines(ctx, ctx.today(settings), tr)
     fields: list[Field] = []
     rejections = await ctx.storage.recent_rejections(limit=RECENT_REJECTIONS)
     zone = zoneinfo.ZoneInfo(settings.timezone)
     if rejections:
         fields.append(
             Field(
-                "Recently rejected",
+                tr._("Recently rejected"),
+                # The gate's reasons stay in English: they are the operator's diagnostics.
                 "\n".join(
-                    f"{r.rejected_at.astimezone(zone):%Y-%m-%d %H:%M}"
-                    f" {chart_label(r.key)} {r.period.isoformat()}: {r.reason[:120]}"
+                    f"{tr.moment(r.rejected_at.astimezone(zone))}"
+                    f" {chart_label(r.key, tr)} {tr.date(r.period)}: {r.reason[:120]}"
                     for r in rejections
                 ),
             )
         )
     return Reply(
-        title="Data freshness",
+        title=tr._("Data freshness"),
         lines=tuple(lines),
         fields=tuple(fields),
-        footer=f"Times in {settings.timezone} · /settings changes the time zone",
+        footer=tr._("Times in {zone} · /settings changes the time zone", zone=settings.timezone),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.formatting import plural, subscription_line
+from bot.commands.formatting import subscription_line
 from bot.commands.lookup import TitleSearch
 from bot.commands.parsing import (
     resolve_category_argument,
@@ -27,6 +27,7 @@ from bot.commands.reply import (
 )
 from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
+from bot.i18n import Translator
 from bot.sources.regions import service_from_display_name
 from bot.subscriptions import (
     SubscriptionSpec,
@@ -39,10 +40,13 @@ from bot.subscriptions import (
 
 
 async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
     if not caller.bot_can_post:
         return error(
-            "I cannot post here",
-            "Give the bot the Send Messages and Embed Links permissions in this channel first.",
+            tr._("I cannot post here"),
+            tr._(
+                "Give the bot the Send Messages and Embed Links permissions in this channel first."
+            ),
         )
     show = None
     if "title" in args:
@@ -50,11 +54,11 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
         if found.show is None:
             return await _title_choices(ctx, args, found)
         show = found.show
-    region = resolve_region_argument(args["region"]) if "region" in args else None
-    service = resolve_service_argument(args["service"]) if "service" in args else None
-    category = resolve_category_argument(args["category"]) if "category" in args else None
+    region = resolve_region_argument(args["region"], tr) if "region" in args else None
+    service = resolve_service_argument(args["service"], tr) if "service" in args else None
+    category = resolve_category_argument(args["category"], tr) if "category" in args else None
     types: frozenset[EventType] = (
-        resolve_event_types_argument(args["events"]) if "events" in args else frozenset()
+        resolve_event_types_argument(args["events"], tr) if "events" in args else frozenset()
     )
     spec = SubscriptionSpec(
         show=show.norm if show else None,
@@ -67,28 +71,36 @@ async def subscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller
     )
     if spec.is_empty():
         return error(
-            "Subscribe to what?",
-            "Name a title, a chart (region, category, service) or event types:",
+            tr._("Subscribe to what?"),
+            tr._("Name a title, a chart (region, category, service) or event types:"),
             *COMMANDS_BY_NAME["subscribe"].examples,
         )
     subscription, added = await ctx.subscriptions.add_subscription(caller.destination, spec)
     settings = await ctx.subscriptions.get_settings(caller.destination)
-    lines = [describe_spec(spec)]
+    if not settings.language and caller.language:
+        # A new chat's alerts come in the language it was answered in (the platform's hint).
+        settings = replace(settings, language=caller.language)
+        await ctx.subscriptions.save_settings(caller.destination, settings)
+    lines = [describe_spec(spec, tr)]
     if not spec.event_types and settings.event_types:
-        defaults = describe_event_types(settings.event_types)
-        lines.append(f"This chat's default event types apply: {defaults}.")
+        defaults = describe_event_types(settings.event_types, tr)
+        lines.append(tr._("This chat's default event types apply: {types}.", types=defaults))
     if not await _chart_exists(ctx, spec):
-        lines.append("No matching chart is stored yet: alerts start when its data arrives.")
+        lines.append(tr._("No matching chart is stored yet: alerts start when its data arrives."))
     if added:
         return Reply(
-            title=f"Subscribed #{subscription.id} — alerts go to {caller.where}",
+            title=tr._(
+                "Subscribed #{number} — alerts go to {where}",
+                number=subscription.id,
+                where=tr.gettext(caller.where),
+            ),
             lines=tuple(lines),
-            footer="/subscriptions lists them · /unsubscribe <number> stops one",
+            footer=tr._("/subscriptions lists them · /unsubscribe <number> stops one"),
         )
     return Reply(
-        title=f"Already subscribed (#{subscription.id})",
+        title=tr._("Already subscribed (#{number})", number=subscription.id),
         lines=tuple(lines),
-        footer="/subscriptions lists them",
+        footer=tr._("/subscriptions lists them"),
     )
 
 
@@ -96,14 +108,17 @@ async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: Ti
     """Nothing subscribed: the typed title names no show clearly. Each choice is a button that
     runs the same /subscribe with the exact show (numbered in the console)."""
     typed = args["title"]
+    tr = ctx.tr
     if not found.choices:
-        reply = await ctx.titles.no_clear_match(typed, found)
+        reply = await ctx.titles.no_clear_match(typed, found, tr)
         return replace(
             reply,
             lines=(
-                "Nothing subscribed: no stored title is close to that.",
-                "For a chart, name a region (KR, Korea, world), a category (TV, films) or a"
-                " service.",
+                tr._("Nothing subscribed: no stored title is close to that."),
+                tr._(
+                    "For a chart, name a region (KR, Korea, world), a category (TV, films) or a"
+                    " service."
+                ),
             ),
         )
     others = tuple((name, value) for name, value in args.items() if name != "title")
@@ -115,10 +130,10 @@ async def _title_choices(ctx: CommandContext, args: Mapping[str, str], found: Ti
     )
     if not all(_carried(button) for button in buttons):
         # Other arguments too long (or too odd) to carry: name the titles, to be typed exactly.
-        return await ctx.titles.no_clear_match(typed, found)
+        return await ctx.titles.no_clear_match(typed, found, tr)
     return Reply(
-        title=f"Which title is {quoted(typed)}?",
-        lines=("Nothing subscribed yet: pick the title you mean.",),
+        title=tr._("Which title is {text}?", text=quoted(typed)),
+        lines=(tr._("Nothing subscribed yet: pick the title you mean."),),
         buttons=buttons,
         ok=False,
     )
@@ -148,7 +163,7 @@ async def _chart_exists(ctx: CommandContext, spec: SubscriptionSpec) -> bool:
 MAX_SUBSCRIPTION_ID = 2**63 - 1
 
 
-def subscription_number(text: str) -> int:
+def subscription_number(text: str, tr: Translator) -> int:
     """The number of a subscription, in digits of any script ("12", "#١٢"), signed or not.
 
     Raises ArgumentError for anything else (a fraction, "1e309", a superscript "²").
@@ -157,49 +172,58 @@ def subscription_number(text: str) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", digits):
         raise ArgumentError(
             error(
-                f"Not a subscription number: {quoted(text)}",
-                "Use the number shown by /subscriptions, or 'all'.",
+                tr._("Not a subscription number: {text}", text=quoted(text)),
+                tr._("Use the number shown by /subscriptions, or 'all'."),
             )
         )
     return int(digits)
 
 
 async def unsubscribe(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
     wanted = args["subscription"].strip().lstrip("#").strip()
     if wanted.casefold() == "all":
         removed = await ctx.subscriptions.remove_all_subscriptions(caller.destination)
-        return Reply(title=f"Removed {plural(removed, 'subscription')}")
-    number = subscription_number(wanted)
+        return Reply(title=tr.n_("Removed {n} subscription", "Removed {n} subscriptions", removed))
+    number = subscription_number(wanted, tr)
     # A number no store can hold (SQLite's ids are 64-bit, from 1) names no subscription: it is
     # not passed on, where it would overflow.
     if 1 <= number <= MAX_SUBSCRIPTION_ID and await ctx.subscriptions.remove_subscription(
         caller.destination, number
     ):
-        return Reply(title=f"Unsubscribed #{number}")
+        return Reply(title=tr._("Unsubscribed #{number}", number=number))
     current = await ctx.subscriptions.subscriptions_of(caller.destination)
     return error(
-        f"No subscription #{number} here",
-        "Subscriptions of this chat:" if current else "This chat has no subscriptions.",
-        suggestions=[subscription_line(s) for s in current][:10],
+        tr._("No subscription #{number} here", number=number),
+        tr._("Subscriptions of this chat:") if current else tr._("This chat has no subscriptions."),
+        suggestions=[subscription_line(s, tr) for s in current][:10],
     )
 
 
 async def subscriptions(ctx: CommandContext, args: Mapping[str, str], caller: Caller) -> Reply:
+    tr = ctx.tr
     current = await ctx.subscriptions.subscriptions_of(caller.destination)
     settings = await ctx.subscriptions.get_settings(caller.destination)
     state = await ctx.subscriptions.destination_state(caller.destination)
-    footer = f"Default event types: {describe_event_types(settings.event_types)}"
+    footer = tr._(
+        "Default event types: {types}", types=describe_event_types(settings.event_types, tr)
+    )
     if state is not None and not state.active:
-        footer = f"Paused: {state.reason}. Subscribe again to resume · " + footer
+        # The adapters' reasons are marked for the catalogs ("blocked by the user"); others
+        # (a platform's error text) stay as they were recorded.
+        reason = tr.gettext(state.reason)
+        paused = tr._("Paused: {reason}. Subscribe again to resume", reason=reason)
+        footer = f"{paused} · {footer}"
+    where = tr.gettext(caller.where)
     if not current:
         return Reply(
-            title=f"No subscriptions in {caller.where}",
-            lines=("Try /subscribe KR TV, /subscribe Squid Game or /subscribe records.",),
+            title=tr._("No subscriptions in {where}", where=where),
+            lines=(tr._("Try /subscribe KR TV, /subscribe Squid Game or /subscribe records."),),
             footer=footer,
         )
     return Reply(
-        title=f"Subscriptions of {caller.where}",
-        lines=tuple(subscription_line(s) for s in current),
+        title=tr._("Subscriptions of {where}", where=where),
+        lines=tuple(subscription_line(s, tr) for s in current),
         footer=footer,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from bot.commands.reply import ArgumentError, error
+from bot.i18n import Translator
 
 # Invisible formatting marks (zero-width spaces and joiners, left-to-right and right-to-left
 # marks, bidi embeddings, a byte-order mark): pasted along with a name, they would only make
@@ -26,7 +27,7 @@ def _character_name(character: str) -> str:
     return f"{code} ({name})" if name else code
 
 
-def clean_text(text: str, what: str) -> str:
+def clean_text(text: str, what: str, tr: Translator) -> str:
     """`text` without invisible marks and with every kind of space made a plain space.
 
     Raises ArgumentError naming the first control character or lone surrogate; `what` says
@@ -41,8 +42,11 @@ def clean_text(text: str, what: str) -> str:
         if category in _REFUSED_CATEGORIES:
             raise ArgumentError(
                 error(
-                    f"Unreadable character in {what}",
-                    f"{_character_name(character)} cannot be part of a command: type plain text.",
+                    tr._("Unreadable character in {what}", what=what),
+                    tr._(
+                        "{character} cannot be part of a command: type plain text.",
+                        character=_character_name(character),
+                    ),
                 )
             )
         if category != _INVISIBLE_CATEGORY:

@@ -10,6 +10,10 @@
   about each of them.
 - Every message carries an idempotency key derived from its deliveries, so a message sent again
   after a crash is the same message (Discord drops the repeat).
+- The burst of a followed chart carries that chart's card as a picture (bot.delivery.burst_picture
+  picks the chart): on the first message, which is then cut to the platform's caption limit. The
+  part holds a reference to the chart, not the image, so the digest stays pure and is cut the same
+  way after a crash; the sender draws (or takes from the cache) the picture when it sends.
 
 Nothing here does I/O.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from bot.catchup import CATCHUP_HIGHLIGHTS, CatchupSummary, event_age
@@ -26,6 +30,8 @@ from bot.commands.reply import Button
 from bot.delivery.cards import build_cards
 from bot.delivery.text import Measure, wrap_line
 from bot.events import Event
+from bot.i18n import Translator
+from bot.pictures.model import ChartRef
 from bot.ports import Delivery
 from bot.render import event_line
 
@@ -61,6 +67,7 @@ class DigestPart:
     text: str
     idempotency_key: str
     buttons: tuple[Button, ...] = ()
+    picture: ChartRef | None = None  # the chart whose card goes with this message
 
 
 def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
@@ -76,18 +83,22 @@ def idempotency_key(delivery_ids: Iterable[int], salt: str = "") -> str:
     return f"{head}-{digest[: max(room, 4)]}"[-MAX_IDEMPOTENCY_KEY:]
 
 
-def _header(total_events: int, part: int, parts: int) -> str:
-    noun = "chart update" if total_events == 1 else "chart updates"
-    suffix = f" ({part}/{parts})" if parts > 1 else ""
-    return f"{total_events} {noun}{suffix}"
+def _header(total_events: int, part: int, parts: int, tr: Translator, heading: str = "") -> str:
+    header = tr.n_("{n} chart update", "{n} chart updates", total_events)
+    named = f"{heading}: {header}" if heading else header
+    return named + (f" ({part}/{parts})" if parts > 1 else "")
 
 
 def build_digest(
     deliveries: Sequence[Delivery],
     limit: int,
     measure: Measure,
+    tr: Translator,
     *,
     catchup_max_age: timedelta | None = None,
+    heading: str = "",
+    picture: ChartRef | None = None,
+    caption_limit: int | None = None,
 ) -> list[DigestPart]:
     """The messages for one destination's deliveries: one if it fits, else as few as needed.
 
@@ -97,11 +108,33 @@ def build_digest(
     Events whose period had ended more than `catchup_max_age` before they were queued (a backfill
     after downtime) are not listed one by one: they fold into one catch-up summary (the poller's
     `CatchupSummary`), after the fresh news and in the same message when it fits. Age is measured
-    at queueing, so a message sent again after a crash is cut exactly as before.
+    at queueing, so a message sent again after a crash is cut exactly as before. Text is in the
+    chat's language (`tr`).
+
+    `heading` names the digest in its header line ("Daily digest: 12 chart updates").
+    `picture` goes with the first message, whose text is then at most `caption_limit`.
     """
-    if limit <= HEADER_BUDGET + 8:
-        raise ValueError(f"a text limit of {limit} leaves no room for a digest")
-    budget = limit - HEADER_BUDGET
+    first_limit = min(limit, caption_limit) if picture is not None and caption_limit else limit
+    if first_limit <= HEADER_BUDGET + 8:
+        raise ValueError(f"a text limit of {first_limit} leaves no room for a digest")
+    parts = _digest_parts(deliveries, limit, first_limit, measure, tr, catchup_max_age, heading)
+    if picture is not None:
+        parts[0] = replace(parts[0], picture=picture)
+    return parts
+
+
+def _digest_parts(
+    deliveries: Sequence[Delivery],
+    limit: int,
+    first_limit: int,
+    measure: Measure,
+    tr: Translator,
+    catchup_max_age: timedelta | None,
+    heading: str,
+) -> list[DigestPart]:
+    # Units are cut to fit the first message's budget, and each message is packed to its own.
+    budget = first_limit - HEADER_BUDGET
+    budgets = (first_limit - HEADER_BUDGET, limit - HEADER_BUDGET)
     fresh_ids: dict[str, list[int]] = {}
     fresh: dict[str, Event] = {}
     old_ids: list[int] = []
@@ -115,17 +148,22 @@ def build_digest(
             fresh_ids.setdefault(event.key, []).append(delivery.id)
             fresh.setdefault(event.key, event)
     ordered = digest_order(fresh.values())
-    cards, ordered = build_cards(ordered)
-    summary = _catchup_text(list(old.values()), budget, measure) if old else None
+    cards, ordered = build_cards(ordered, tr)
+    summary = _catchup_text(list(old.values()), budget, measure, tr) if old else None
 
     if summary is None and not cards and len(ordered) == 1:
-        line = event_line(ordered[0])
+        line = event_line(ordered[0], tr)
         only = tuple(fresh_ids[ordered[0].key])
-        if measure(line) <= limit:
+        if measure(line) <= first_limit:
             return [DigestPart(only, line, idempotency_key(only))]
     if summary is not None and not ordered and not cards:
         return [DigestPart(tuple(old_ids), summary, idempotency_key(old_ids))]
-    if summary is None and not ordered and len(cards) == 1 and measure(cards[0].text) <= limit:
+    if (
+        summary is None
+        and not ordered
+        and len(cards) == 1
+        and measure(cards[0].text) <= first_limit
+    ):
         only = tuple(i for event in cards[0].events for i in fresh_ids[event.key])
         return [DigestPart(only, cards[0].text, idempotency_key(only), (cards[0].button,))]
 
@@ -139,7 +177,7 @@ def build_digest(
         units[-1] = _Unit(units[-1].text, card_ids, card_ids, card.button)
     for event in ordered:
         event_ids = fresh_ids[event.key]
-        pieces = wrap_line(BULLET + event_line(event), budget, measure)
+        pieces = wrap_line(BULLET + event_line(event, tr), budget, measure)
         for index, piece in enumerate(pieces):
             # An event is marked sent with the part that holds the end of its line.
             done = event_ids if index == len(pieces) - 1 else []
@@ -151,7 +189,7 @@ def build_digest(
     current = _Part()
     for unit in units:
         size = measure(unit.text) + 1  # the newline before it
-        if current.lines and current.used + size > budget:
+        if current.lines and current.used + size > budgets[1 if parts else 0]:
             parts.append(current)
             current = _Part()
         current.lines.append(unit.text)
@@ -164,7 +202,8 @@ def build_digest(
 
     messages: list[DigestPart] = []
     for number, part in enumerate(parts, start=1):
-        text = "\n".join([_header(len(cards) + len(ordered), number, len(parts)), *part.lines])
+        header = _header(len(cards) + len(ordered), number, len(parts), tr, heading)
+        text = "\n".join([header, *part.lines])
         if part.ids:
             key = idempotency_key(part.ids)
         else:
@@ -182,14 +221,14 @@ def _card_pieces(text: str, budget: int, measure: Measure) -> list[str]:
     return [piece for line in text.split("\n") for piece in wrap_line(line, budget, measure)]
 
 
-def _catchup_text(events: list[Event], budget: int, measure: Measure) -> str:
+def _catchup_text(events: list[Event], budget: int, measure: Measure, tr: Translator) -> str:
     """The catch-up summary, with as many highlights as fit in one message."""
     summary = CatchupSummary(tuple(events))
     for highlights in range(CATCHUP_HIGHLIGHTS, -1, -1):
-        text = summary.text(highlights)
+        text = summary.text(tr, highlights)
         if measure(text) <= budget:
             return text
-    return "\n".join(wrap_line(summary.text(0).replace("\n", " "), budget, measure)[:1])
+    return "\n".join(wrap_line(summary.text(tr, 0).replace("\n", " "), budget, measure)[:1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.digest import DigestPart
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
-from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.lifecycle import DestinationLifecycle, moved_address
 from bot.ports import (
     DeliveryUncertain,
     DestinationGone,
@@ -30,7 +30,6 @@ from bot.ports import (
     Outbox,
     RetryLater,
 )
-from bot.subscriptions import Destination
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +151,7 @@ class FailurePolicy:
     async def moved(self, lane: Lane, item: QueuedDigest, new_address: str) -> None:
         """A Telegram group became a supergroup: subscriptions and rows follow; send again."""
         old = item.destination
-        moved_to = Destination.from_address(lane.platform, new_address)
-        # A group that became a supergroup keeps its topic, if any.
-        new = Destination(lane.platform, moved_to.chat_id, moved_to.thread_id or old.thread_id)
+        new = moved_address(old, new_address)
         item.moves += 1
         if item.moves > MAX_MOVES_PER_MESSAGE:
             await self.failed(lane, item, f"chat keeps moving (last to {new_address})")

@@ -31,6 +31,9 @@ class SenderStats:
     deactivated: int = 0
     moved: int = 0
     held_for_quiet_hours: int = 0
+    held_for_digest: int = 0  # detail deliveries postponed to their chat's daily digest
+    live_edits: int = 0  # live messages edited in place
+    live_posts: int = 0  # live messages posted (first time, or again after a deletion)
     first_sent_at: datetime | None = None
 
 

@@ -38,6 +38,13 @@ class Moved:
     subscriptions: int
 
 
+def moved_address(old: Destination, new_address: str) -> Destination:
+    """Where a chat moved to (DestinationMoved.new_address): a group that became a supergroup
+    keeps its topic, if any."""
+    moved_to = Destination.from_address(old.platform, new_address)
+    return Destination(old.platform, moved_to.chat_id, moved_to.thread_id or old.thread_id)
+
+
 class DestinationLifecycle:
     def __init__(
         self, subscriptions: SubscriptionStore, outbox: Outbox, *, clock: Clock = utc_now

@@ -1,12 +1,16 @@
-"""Quiet hours: a local period without alerts. A message due inside them waits for their end."""
+"""A chat's local times: quiet hours (a local period without alerts: a message due inside them
+waits for their end) and the daily digest (detail events wait for one message at a local time)."""
 
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
+from bot.events import Tier
+from bot.ports import ClaimedGroup, Delivery, Outbox
 from bot.subscriptions import ChatSettings
 
 
@@ -61,3 +65,61 @@ def quiet_until(now: datetime, timezone: str, quiet: QuietHours | None) -> datet
     # A wall time inside a DST gap resolves to one side of it; either way it is after `now`.
     end = datetime.combine(end_day, quiet.end, tzinfo=zone).astimezone(UTC)
     return end if end > now else None
+
+
+def digest_due(queued_at: datetime, timezone: str, at: time) -> datetime:
+    """When the daily digest an event queued at `queued_at` belongs to goes out (UTC): the first
+    local `at` at or after it. Derived from the queueing time alone, so a row claimed again (a
+    restart, quiet hours) finds the same digest."""
+    zone = _zone(timezone)
+    local = queued_at.astimezone(zone)
+    due = datetime.combine(local.date(), at, tzinfo=zone)
+    if due < local:
+        due = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return due.astimezone(UTC)
+
+
+def hold_for_digest(
+    deliveries: Sequence[Delivery], settings: ChatSettings, now: datetime
+) -> tuple[list[Delivery], dict[datetime, list[int]]]:
+    """Which deliveries go now, and which wait for the chat's daily digest (by when it is due):
+    with a digest time set, a detail event waits for the first digest after it was queued;
+    headlines never wait."""
+    if settings.digest_at is None:
+        return list(deliveries), {}
+    going: list[Delivery] = []
+    held: dict[datetime, list[int]] = {}
+    for delivery in deliveries:
+        if delivery.event.tier is Tier.DETAIL:
+            due = digest_due(delivery.queued_at, settings.timezone, settings.digest_at)
+            if due > now:
+                held.setdefault(due, []).append(delivery.id)
+                continue
+        going.append(delivery)
+    return going, held
+
+
+async def hold_details(
+    outbox: Outbox, group: ClaimedGroup, now: datetime
+) -> tuple[ClaimedGroup | None, int]:
+    """A chat with a daily digest gets its detail events in that digest: those whose digest is
+    not due yet wait for it (postponed, free to join it); the rest go now. Returns what goes now
+    (None: nothing) and how many deliveries were held. A group already attempted goes out as it
+    was (its message must stay the same message)."""
+    if any(delivery.attempts for delivery in group.deliveries):
+        return group, 0
+    going, held = hold_for_digest(group.deliveries, group.settings, now)
+    for due, ids in held.items():
+        await outbox.postpone(ids, due, regroup=True)
+    held_count = sum(len(ids) for ids in held.values())
+    if not going:
+        return None, held_count
+    return (group if not held else replace(group, deliveries=tuple(going))), held_count
+
+
+def is_daily_digest(group: ClaimedGroup) -> bool:
+    """Whether a claimed group is a chat's daily digest: it has one, and detail events (which
+    wait for it) are in the group. Headlines alone go out at once, under no such name."""
+    return group.settings.digest_at is not None and any(
+        delivery.event.tier is Tier.DETAIL for delivery in group.deliveries
+    )

@@ -30,17 +30,21 @@ def format_send_summary(stats: SenderStats, left: DeliveryCounts) -> str:
     """The one line `top10bot deliveries send` ends with.
 
     `left` is the outbox after the run: what is still pending or failed waits for quiet hours, a
-    retry not yet due, or a platform this run had no token for, and goes out with a later run."""
+    daily digest, a retry not yet due, or a platform this run had no token for, and goes out with
+    a later run."""
     messages = f"{stats.messages_sent} message{'' if stats.messages_sent == 1 else 's'}"
     line = (
         f"deliveries send: {stats.deliveries_sent} sent in {messages},"
         f" {stats.retries_scheduled} failed (retry scheduled), {stats.dead} dead"
     )
+    live = stats.live_edits + stats.live_posts
+    if live:
+        line += f"; {live} live Top 10{'' if live == 1 else 's'} updated"
     waiting = left.pending + left.failed
     if waiting:
         line += (
-            f"; {waiting} left for a later run (quiet hours, a retry not yet due,"
-            " or a platform without a token)"
+            f"; {waiting} left for a later run (quiet hours, a daily digest, a retry not yet"
+            " due, or a platform without a token)"
         )
     if stats.dead:
         line += " — `top10bot deliveries status` lists the dead letters"

@@ -6,6 +6,9 @@ filled from the outbox, and `in_flight` workers that take a pacing token, pick t
 message whose chat may receive one now, and send it.
 
 - Pacing is aiolimiter leaky buckets a little below every ceiling (bot.delivery.pacing).
+- A chat that follows a chart gets that chart's card as a picture with the burst
+  (bot.delivery.burst_picture): the digest's first part names the chart, and the picture is drawn
+  once for every chat (bot.pictures.service caches it), starting as soon as a group is admitted.
 - Telegram has no idempotency key, so a crash loses the knowledge of whether the request in
   flight arrived: its rows are sent again when their lease runs out. A sent message is recorded
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
@@ -19,19 +22,26 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
+from bot.delivery.burst_picture import BurstPictures
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.digest import build_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
-from bot.delivery.quiet_hours import quiet_hours_of, quiet_until
+from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_of, quiet_until
 from bot.events import Event
-from bot.ports import ClaimedGroup, Notifier, Outbox, SubscriptionStore
+from bot.i18n import chat_translator
+from bot.live_store import LiveStore
+from bot.metrics import NO_METRICS, Metrics
+from bot.pictures.service import PictureService
+from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +72,19 @@ class Sender:
         rng: random.Random | None = None,
         pacers: Mapping[str, PlatformPacer] | None = None,
         catchup_max_age: timedelta | None = DEFAULT_CATCHUP_MAX_AGE,
+        pictures: PictureService | None = None,
+        live: LiveStore | None = None,
+        charts: Storage | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
-        one catch-up summary per chat (None: every event is listed)."""
+        one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
+        followed chart carries its card (None: text only). With `live` and `charts` (a
+        backend's live messages and chart history) it keeps the live messages up to date too,
+        through the same notifiers and pacing (bot.delivery.live)."""
         self._outbox = outbox
+        self._pictures = BurstPictures(pictures, subscriptions, catchup_max_age)
+        self._metrics = metrics
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -75,6 +94,13 @@ class Sender:
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
             outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+        )
+        self._live = (
+            LiveUpdater(
+                live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            )
+            if live is not None and charts is not None
+            else None
         )
         self._lanes: dict[str, Lane] = {}
         for notifier in notifiers:
@@ -88,6 +114,8 @@ class Sender:
         """New deliveries were committed: look for them now rather than at the next poll."""
         for lane in self._lanes.values():
             lane.wake.set()
+        if self._live is not None:
+            self._live.wake()
 
     async def on_new_events(self, events: Sequence[Event]) -> None:
         """The pipeline's event sink: the outbox rows were written with the events."""
@@ -104,6 +132,10 @@ class Sender:
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
+                if self._live is not None:
+                    claimers.append(
+                        asyncio.create_task(self._live_loop(self._live, lane, until_idle))
+                    )
                 helpers.append(asyncio.create_task(self._renew_leases(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
@@ -114,7 +146,7 @@ class Sender:
             else:
                 await asyncio.gather(*claimers, *helpers)
         finally:
-            tasks = [*claimers, *helpers]
+            tasks = [*claimers, *helpers, *self._pictures.drawing]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -137,17 +169,24 @@ class Sender:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
-        config = self.config
+    async def _until_ready(self, lane: Lane, until_idle: bool) -> None:
         while True:
             try:
                 await lane.notifier.wait_until_ready()
-                break
+                return
             except Exception:
                 if until_idle:
                     raise  # a run from cron reports it and ends; the next run tries again
                 log.exception("%s: not ready to send; trying again", lane.platform)
-                await asyncio.sleep(config.idle_poll_seconds)
+                await asyncio.sleep(self.config.idle_poll_seconds)
+
+    async def _live_loop(self, live: LiveUpdater, lane: Lane, until_idle: bool) -> None:
+        await self._until_ready(lane, until_idle)
+        await live.run(lane, until_idle=until_idle)
+
+    async def _claim_loop(self, lane: Lane, until_idle: bool = False) -> None:
+        config = self.config
+        await self._until_ready(lane, until_idle)
         while True:
             lane.wake.clear()
             lane.room.clear()
@@ -197,7 +236,13 @@ class Sender:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
                 await self._outbox.mark_dead(ids, now, reason)
                 self.stats.dead += len(ids)
+                self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
+            due_now, held = await hold_details(self._outbox, group, now)
+            self.stats.held_for_digest += held
+            if due_now is None:
+                continue
+            group = due_now
             quiet = quiet_hours_of(group.settings, self._quiet_default)
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
@@ -206,11 +251,17 @@ class Sender:
                 self.stats.held_for_quiet_hours += 1
                 continue
             notifier = lane.notifier
+            tr = chat_translator(group.settings.language)
+            picture = await self._pictures.chart_of(group)
             parts = build_digest(
                 group.deliveries,
                 notifier.text_limit,
                 notifier.text_length,
+                tr,
                 catchup_max_age=self._catchup_max_age,
+                heading=tr._("Daily digest") if is_daily_digest(group) else "",
+                picture=picture,
+                caption_limit=notifier.caption_limit,
             )
             lane.admit(QueuedDigest(group, group.destination, parts))
         return taken
@@ -256,6 +307,9 @@ class Sender:
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
         await self._recorded(lane)
+        # None: no card, or drawing failed; the text goes alone.
+        picture = await self._pictures.picture(part.picture, item.group.settings)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.send_timeout_seconds):
                 await lane.notifier.send(
@@ -263,10 +317,16 @@ class Sender:
                     part.text,
                     idempotency_key=part.idempotency_key,
                     buttons=part.buttons,
+                    picture=picture,
                 )
         except Exception as exc:
+            self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+            dead_before = self.stats.dead
             await self._policy.settle(lane, item, exc)
+            self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return
+        self._metrics.send_finished(lane.platform, time.perf_counter() - started)
+        self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
         await self._sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1

@@ -36,20 +36,25 @@ def wrap_line(line: str, budget: int, measure: Measure) -> list[str]:
     return pieces
 
 
-def split_text(text: str, limit: int, measure: Measure = len) -> list[str]:
+def split_text(
+    text: str, limit: int, measure: Measure = len, *, first_limit: int | None = None
+) -> list[str]:
     """Cut text into messages of at most `limit` (as `measure` counts), between lines if possible.
 
+    `first_limit`: the first message is shorter (a photo's caption), the others `limit`.
     Used for what is not a digest (command replies, operator alerts); digests pack whole lines
     themselves (bot.delivery.digest) with the same line cutting."""
-    if limit < 1:
+    if limit < 1 or (first_limit is not None and first_limit < 1):
         raise ValueError("limit must be positive")
+    narrowest = min(limit, first_limit or limit)
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):
-        pieces = wrap_line(line, limit, measure) if measure(line) > limit else [line]
+        pieces = wrap_line(line, narrowest, measure) if measure(line) > narrowest else [line]
         for piece in pieces:
             candidate = f"{current}\n{piece}" if current else piece
-            if current and measure(candidate) > limit:
+            room = first_limit if first_limit is not None and not chunks else limit
+            if current and measure(candidate) > room:
                 chunks.append(current)
                 current = piece
             else:

@@ -29,8 +29,10 @@ Failures are split the way the gate needs them:
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -134,32 +136,38 @@ def _optional_float(row: dict[str, str], column: str, line: int) -> tuple[float 
         return None, f"line {line}: {column} {text!r} is not a number"
 
 
-def _chart_place(row: dict[str, str], line: int, what: str) -> tuple[ChartKey, date, str | None]:
-    """The chart a row belongs to, or SourceError when the row cannot be placed in any chart."""
-    date_text = row["date"].strip()
+@functools.lru_cache(maxsize=4096)
+def _place(
+    date_text: str, granularity_text: str, service: str, category: str, region_text: str
+) -> tuple[ChartKey, date, str | None] | str:
+    """(key, period, region problem or None) of a row's chart cells, or why the row cannot be
+    placed in any chart. Cached: a file repeats the same few thousand combinations."""
+    date_text = date_text.strip()
     try:
         period = date.fromisoformat(date_text)
-    except ValueError as exc:
-        raise SourceError(
-            f"line {line}: date {date_text!r} is not YYYY-MM-DD", source=SOURCE, what=what
-        ) from exc
-    granularity_text = row.get("granularity", "").strip().lower() or "daily"
+    except ValueError:
+        return f"date {date_text!r} is not YYYY-MM-DD"
+    granularity_text = granularity_text.strip().lower() or "daily"
     granularity = _CSV_GRANULARITIES.get(granularity_text)
     if granularity is None:
-        raise SourceError(
-            f"line {line}: granularity {granularity_text!r} is not daily or weekly",
-            source=SOURCE,
-            what=what,
-        )
-    service = row["service"].strip()
-    category = row["category"].strip()
+        return f"granularity {granularity_text!r} is not daily or weekly"
+    service, category = service.strip(), category.strip()
     for column, value in (("service", service), ("category", category)):
         if not value:
-            raise SourceError(f"line {line}: empty {column}", source=SOURCE, what=what)
-    region, region_problem = _parse_region(row["region"])
-    key = ChartKey(SOURCE, service, region, category, granularity)
-    problem = f"line {line}: {region_problem}" if region_problem else None
-    return key, period, problem
+            return f"empty {column}"
+    region, region_problem = _parse_region(region_text)
+    return ChartKey(SOURCE, service, region, category, granularity), period, region_problem
+
+
+def _chart_place(row: dict[str, str], line: int, what: str) -> tuple[ChartKey, date, str | None]:
+    """The chart a row belongs to, or SourceError when the row cannot be placed in any chart."""
+    placed = _place(
+        row["date"], row.get("granularity", ""), row["service"], row["category"], row["region"]
+    )
+    if isinstance(placed, str):
+        raise SourceError(f"line {line}: {placed}", source=SOURCE, what=what)
+    key, period, region_problem = placed
+    return key, period, f"line {line}: {region_problem}" if region_problem else None
 
 
 def _entry(row: dict[str, str], line: int) -> tuple[Entry | None, list[str]]:
@@ -195,17 +203,22 @@ def _entry(row: dict[str, str], line: int) -> tuple[Entry | None, list[str]]:
     return entry, problems
 
 
-def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
-    """Parse a canonical CSV into charts sorted by period, then key.
+# A row as the parsers read it: (line number of its end, its cells). Blank rows are left out.
+Row = tuple[int, list[str]]
 
-    `lines` may keep or drop their line endings (a file handle or `str.splitlines()`).
-    Raises SourceError for an unusable file; a malformed row sets its chart's `parse_error`.
+
+def open_rows(lines: Iterable[str], *, what: str) -> tuple[list[str], Iterator[Row]]:
+    """The header and the data rows of a canonical CSV, read lazily from `lines`.
+
+    Raises SourceError at once for a body that is an error page or a header that is not a
+    canonical CSV's; the rows are only read as they are asked for.
     """
-    line_list = list(lines)
-    reason = error_body_reason("\n".join(line_list[:20]))
+    line_iter = iter(lines)
+    head = list(itertools.islice(line_iter, 20))
+    reason = error_body_reason("\n".join(head))
     if reason is not None:
         raise SourceError(reason, source=SOURCE, what=what)
-    reader = csv.reader(line_list)
+    reader = csv.reader(itertools.chain(head, line_iter))
     header = _normalise_header(next(reader, []))
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
@@ -220,15 +233,67 @@ def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
     if len(set(header)) != len(header):
         raise SourceError("a column is named twice in the header", source=SOURCE, what=what)
 
-    drafts: dict[tuple[ChartKey, date], _ChartDraft] = {}
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines carry nothing, not even an error
+    def rows() -> Iterator[Row]:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):  # blank lines carry nothing, not even an error
+                yield reader.line_num, cells
+
+    return header, rows()
+
+
+def period_reader(header: list[str], *, what: str) -> Callable[[Row], date]:
+    """A function giving the period of a row's chart, or raising SourceError when the row
+    belongs to no chart. It reads only the five cells that place a row (a pass over a large
+    file that only checks it should not pay for building every row)."""
+    date_at, granularity_at, service_at, category_at, region_at = (
+        header.index(column) if column in header else len(header)
+        for column in ("date", "granularity", "service", "category", "region")
+    )
+
+    def period(row: Row) -> date:
+        line, cells = row
+        # Cells past the header are no column's; a missing cell (or column) reads as "".
+        known = cells[: len(header)]
+        padded = known + [""] * (len(header) + 1 - len(known))
+        placed = _place(
+            padded[date_at],
+            padded[granularity_at],
+            padded[service_at],
+            padded[category_at],
+            padded[region_at],
+        )
+        if isinstance(placed, str):
+            raise SourceError(f"line {line}: {placed}", source=SOURCE, what=what)
+        return placed[1]
+
+    return period
+
+
+def charts_by_period(header: list[str], rows: Iterable[Row], *, what: str) -> Iterator[Chart]:
+    """Charts of rows given in period order, period by period, each period's sorted by key.
+
+    Only the charts of one period are held: they are complete once a later period begins. Rows
+    of one chart need not be next to each other within their period.
+    """
+    drafts: dict[ChartKey, _ChartDraft] = {}
+    current: date | None = None
+    for line, cells in rows:
         padded = cells + [""] * (len(header) - len(cells))
         row = dict(zip(header, padded, strict=False))
         key, period, problem = _chart_place(row, line, what)
-        draft = drafts.setdefault((key, period), _ChartDraft(key, period))
+        if period != current:
+            if current is not None and period < current:
+                raise SourceError(
+                    f"line {line}: {period} comes after {current}: rows out of date order"
+                    " (did the file change while it was read?)",
+                    source=SOURCE,
+                    what=what,
+                )
+            yield from _built(drafts)
+            drafts, current = {}, period
+        draft = drafts.get(key)
+        if draft is None:
+            draft = drafts[key] = _ChartDraft(key, period)
         if problem:
             draft.note(problem)
         if len(cells) != len(header):
@@ -240,11 +305,30 @@ def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
             draft.note(found)
         if entry is not None:
             draft.entries.append(entry)
-    if not drafts:
+    yield from _built(drafts)
+
+
+def _built(drafts: dict[ChartKey, _ChartDraft]) -> Iterator[Chart]:
+    for key in sorted(drafts):
+        yield drafts[key].build()
+
+
+def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
+    """Parse a canonical CSV held in memory into charts sorted by period, then key.
+
+    `lines` may keep or drop their line endings (a file handle or `str.splitlines()`).
+    Raises SourceError for an unusable file; a malformed row sets its chart's `parse_error`.
+    A file on disk is streamed instead (bot.sources.csv_stream).
+    """
+    header, rows = open_rows(lines, what=what)
+    # Every row is placed (in file order, so the first unusable row is the one reported)
+    # before any chart is built; a stable sort keeps file order within a period.
+    period = period_reader(header, what=what)
+    placed = [(period(row), row) for row in rows]
+    if not placed:
         raise SourceError("header without any rows", source=SOURCE, what=what)
-    return sorted(
-        (draft.build() for draft in drafts.values()), key=lambda chart: (chart.period, chart.key)
-    )
+    placed.sort(key=lambda pair: pair[0])
+    return list(charts_by_period(header, (row for _, row in placed), what=what))
 
 
 def _format_number(value: float | None) -> str:

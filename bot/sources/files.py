@@ -16,7 +16,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from bot.models import Chart
-from bot.sources import csv_import, daily_series, netflix
+from bot.sources import csv_import, csv_stream, daily_series, netflix
 from bot.sources.errors import SourceError, body_problem
 
 
@@ -117,11 +117,15 @@ def _dated(path: Path, kind: FileKind, dated: date | None) -> ChartFile:
 
 
 def read_charts(chart_file: ChartFile) -> Iterator[Chart]:
-    """One file's charts in period order (the per-country file is streamed, never loaded whole)."""
+    """One file's charts in period order (the per-country file and a canonical CSV are streamed,
+    never loaded whole)."""
     path, kind = chart_file.path, chart_file.kind
     what = str(path)
     if kind is FileKind.NETFLIX_COUNTRIES:
         yield from netflix.iter_countries_file_by_period(path)
+        return
+    if kind is FileKind.CANONICAL_CSV:
+        yield from csv_stream.iter_canonical_csv_file(path)
         return
     # Universal newlines turn CRLF into LF; split on LF only, since str.splitlines() would also
     # break a title at characters such as U+2028 or U+0085.
@@ -133,8 +137,6 @@ def read_charts(chart_file: ChartFile) -> Iterator[Chart]:
     elif kind is FileKind.NETFLIX_MOST_POPULAR:
         assert chart_file.dated is not None  # resolve_files dates every undated file
         charts = netflix.parse_most_popular(lines, chart_file.dated, what=what)
-    elif kind is FileKind.CANONICAL_CSV:
-        charts = csv_import.parse_canonical_csv(lines, what=what)
     elif kind is FileKind.THE_NUMBERS_DAILY:
         charts = daily_series.parse_the_numbers(lines, what=what)
     else:

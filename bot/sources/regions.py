@@ -243,6 +243,9 @@ def resolve_region(text: str) -> str | None:
     ("korea", "UK", "USA", "Türkiye"), FlixPatrol slugs ("south-korea") and "world" /
     "worldwide" / "global" (→ WORLD). Never guesses: near misses are for `suggest_regions`.
     """
+    native = _native_names().get(_fold_native(text))
+    if native is not None:  # "대한민국", "한국", "전 세계"
+        return native
     folded = _fold(text)
     if folded.startswith("the "):  # "the United States", as FlixPatrol's headings write it
         folded = folded.removeprefix("the ")
@@ -280,6 +283,35 @@ def _names_index() -> dict[str, str]:
     return index
 
 
+def _fold_native(text: str) -> str:
+    """Names in other scripts: case and spacing ignored ('전 세계' = '전세계')."""
+    return "".join(text.split()).casefold()
+
+
+# What Korean fans call a region besides CLDR's names ("대한민국", "미국", "영국" …).
+_NATIVE_ALIASES = {"한국": "KR", "남한": "KR", "세계": WORLD, "전 세계": WORLD, "글로벌": WORLD}
+
+
+@cache
+def _native_names() -> dict[str, str]:
+    """Region names in the bot's other languages (Babel's CLDR territories), folded → code."""
+    from babel import Locale
+
+    from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    names: dict[str, str] = {}
+    codes = set(_all_region_codes())
+    for language in LANGUAGES:
+        if language == DEFAULT_LANGUAGE:
+            continue
+        for code, name in Locale.parse(language).territories.items():
+            if code in codes:
+                names.setdefault(_fold_native(name), code)
+    for name, code in _NATIVE_ALIASES.items():
+        names[_fold_native(name)] = code
+    return names
+
+
 @cache
 def _suggestion_choices() -> dict[str, str]:
     """Folded searchable text → code: display names, ISO names and nicknames."""
@@ -294,9 +326,11 @@ def _suggestion_choices() -> dict[str, str]:
 def suggest_regions(text: str, limit: int = 3) -> list[tuple[str, str]]:
     """Closest regions to a mistyped name, as (code, display name), best first, no duplicates."""
     folded = _fold(text)
+    choices = _suggestion_choices()
+    if not folded:  # no Latin letters: a name in another script ("대한")
+        folded, choices = _fold_native(text), _native_names()
     if not folded or limit <= 0:
         return []
-    choices = _suggestion_choices()
     # Scanning every candidate once and keeping the first hit per code keeps the best score of
     # each region; the candidate list is a few hundred short strings.
     matches = process.extract(

@@ -14,8 +14,7 @@ import inspect
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self
 
 with warnings.catch_warnings():
@@ -30,6 +29,7 @@ from bot.commands import (
     BUTTON_PREFIX,
     COMMANDS,
     Argument,
+    ArgumentKind,
     Caller,
     Command,
     CommandService,
@@ -37,11 +37,21 @@ from bot.commands import (
     Reply,
     decode_button,
 )
-from bot.config import ConfigError
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.i18n import DEFAULT_LANGUAGE, N_, chat_translator, language_from_platform, translator
+from bot.metrics import NO_METRICS, Metrics
+from bot.render import category_label
 from bot.subscriptions import Destination, Platform
-from handlers.discord.notifier import DiscordNotifier, discord_content
-from handlers.secrets import redact_in_logs, resolve_token
+from handlers.discord.notifier import (
+    BRAND_COLOUR,
+    DiscordNotifier,
+    discord_content,
+    picture_file,
+    rate_limit_trace,
+    show_picture,
+)
+from handlers.discord.settings import DiscordSettings, discord_settings
+from handlers.secrets import redact_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +66,9 @@ COMMAND_DESCRIPTION_MAX = 100
 
 Interaction = discord.Interaction[discord.Client]
 
-OK_COLOUR = discord.Colour.from_rgb(229, 9, 20)
+OK_COLOUR = BRAND_COLOUR
 ERROR_COLOUR = discord.Colour.dark_grey()
 ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
-
-
-@dataclass(frozen=True, slots=True)
-class DiscordSettings:
-    token: str
-    # Guilds whose commands are synced directly (instant); none: global commands (slower to
-    # appear, but one registration for every server).
-    guild_ids: tuple[int, ...] = ()
-    sync_commands: bool = True
-    # How long discord.py waits for more GUILD_CREATEs before it calls itself ready.
-    guild_ready_timeout: float = 2.0
-    # A quick command still answering after this long is deferred: Discord's limit is 3 s.
-    defer_after: float = 2.0
 
 
 def _clip(text: str, limit: int) -> str:
@@ -90,7 +87,8 @@ def render_embed(reply: Reply) -> discord.Embed:
     )
     fields = list(reply.fields)
     if reply.suggestions:
-        fields.append(Field("Did you mean", "\n".join(f"• {s}" for s in reply.suggestions)))
+        did_you_mean = chat_translator(reply.language)._("Did you mean")
+        fields.append(Field(did_you_mean, "\n".join(f"• {s}" for s in reply.suggestions)))
     for field in fields[:EMBED_FIELDS_MAX]:
         embed.add_field(
             name=_clip(field.name, EMBED_FIELD_NAME_MAX),
@@ -99,6 +97,8 @@ def render_embed(reply: Reply) -> discord.Embed:
         )
     if reply.footer:
         embed.set_footer(text=_clip(reply.footer, EMBED_FOOTER_MAX))
+    if reply.picture is not None:
+        show_picture(embed, reply.picture)  # uploaded with the answer (_respond)
     return embed
 
 
@@ -126,7 +126,7 @@ class CommandButton(
 
     async def callback(self, interaction: Interaction) -> None:
         client = interaction.client
-        if isinstance(client, _Client):
+        if isinstance(client, _Client | _ShardedClient):
             await client.adapter.on_button(interaction, self.payload)
 
 
@@ -139,20 +139,70 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
     return view
 
 
+class CommandTranslator(app_commands.Translator):
+    """Command and option descriptions, and category choices, in every language of ours that
+    Discord has a locale for (its clients show them in the user's language). Names stay as they
+    are: the same /top10 and `region` on every platform, in /help and in typed examples."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        language = language_from_platform(locale.value)
+        if not language or language == DEFAULT_LANGUAGE:
+            return None
+        where = context.location
+        tr = translator(language)
+        if where is app_commands.TranslationContextLocation.choice_name:
+            if string.extras.get("kind") != ArgumentKind.CATEGORY.value:
+                return None  # service and language names are names
+            text = category_label(string.message, tr)
+        elif where in (
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        ):
+            text = _clip(tr.gettext(string.message), COMMAND_DESCRIPTION_MAX)
+        else:
+            return None
+        return text if text != string.message else None
+
+
 class _Client(discord.Client):
-    def __init__(
-        self, adapter: DiscordAdapter, intents: discord.Intents, guild_ready_timeout: float
-    ) -> None:
-        super().__init__(
-            intents=intents,
-            guild_ready_timeout=guild_ready_timeout,
-            # Titles are user data: an "@everyone" in one must never ping a server.
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        self.adapter = adapter
+    adapter: DiscordAdapter
 
     async def setup_hook(self) -> None:
         await self.adapter.setup()
+
+
+class _ShardedClient(discord.AutoShardedClient):
+    adapter: DiscordAdapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+
+def _build_client(
+    adapter: DiscordAdapter, settings: DiscordSettings, metrics: Metrics
+) -> discord.Client:
+    intents = discord.Intents.none()
+    intents.guilds = True  # channel and thread deletions arrive as guild events
+    options: dict[str, Any] = {
+        "intents": intents,
+        "guild_ready_timeout": settings.guild_ready_timeout,
+        # Titles are user data: an "@everyone" in one must never ping a server.
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "http_trace": rate_limit_trace(metrics),
+    }
+    sharding = settings.sharding
+    client: _Client | _ShardedClient
+    if sharding.sharded:
+        client = _ShardedClient(**options, **sharding.client_options())
+    else:
+        client = _Client(**options)
+    client.adapter = adapter
+    return client
 
 
 Autocomplete = Callable[[Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
@@ -170,17 +220,17 @@ class DiscordAdapter:
         service: CommandService,
         settings: DiscordSettings,
         lifecycle: DestinationLifecycle,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._service = service
         self._lifecycle = lifecycle
         self._settings = settings
         redact_in_logs(settings.token, "DISCORD_TOKEN")
-        intents = discord.Intents.none()
-        intents.guilds = True  # channel and thread deletions arrive as guild events
-        self.client = _Client(self, intents, settings.guild_ready_timeout)
+        self.client = _build_client(self, settings, metrics)
         # Alerts, operator alerts and owner DMs share the client: one gateway session.
         self.notifier = DiscordNotifier(self.client)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        self._translator = CommandTranslator()
         for command in COMMANDS:
             self.tree.add_command(self._app_command(command))
         self.client.add_dynamic_items(CommandButton)
@@ -191,8 +241,10 @@ class DiscordAdapter:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def setup(self) -> None:
-        """Runs once after login, before the gateway connects: register the commands."""
-        if not self._settings.sync_commands:
+        """Runs once after login, before the gateway connects: register the commands (only
+        the process running shard 0 does, so N gateway processes register them once)."""
+        await self.tree.set_translator(self._translator)
+        if not self._settings.sync_commands or not self._settings.sharding.runs_shard_zero:
             return
         if self._settings.guild_ids:
             for guild_id in self._settings.guild_ids:
@@ -205,6 +257,7 @@ class DiscordAdapter:
 
     async def run(self) -> None:
         """Serve until cancelled (the supervisor's contract). A bad token raises LoginFailure."""
+        log.info("discord: connecting, %s", self._settings.sharding.describe())
         async with self.client:
             await self.client.start(self._settings.token, reconnect=True)
 
@@ -246,7 +299,12 @@ class DiscordAdapter:
             a.name: _clip(a.description, COMMAND_DESCRIPTION_MAX) for a in command.arguments
         }
         hooks.__discord_app_commands_param_choices__ = {
-            a.name: [app_commands.Choice(name=c.label, value=c.value) for c in a.choices]
+            a.name: [
+                app_commands.Choice(
+                    name=app_commands.locale_str(c.label, kind=a.kind.value), value=c.value
+                )
+                for c in a.choices
+            ]
             for a in command.arguments
             if a.choices
         }
@@ -293,9 +351,15 @@ class DiscordAdapter:
             destination=Destination(self.platform, str(channel_id)),
             private=private,
             check_admin=check_admin,
-            admin_rule="You need the Manage Channels permission to change this channel's alerts.",
+            admin_rule=N_(
+                "You need the Manage Channels permission to change this channel's alerts."
+            ),
             bot_can_post=private or can_post,
-            where="your DMs" if private else f"<#{channel_id}>",
+            where=N_("your DMs") if private else f"<#{channel_id}>",
+            # A server speaks its preferred locale (every channel in it); a DM the user's.
+            language=language_from_platform(
+                interaction.locale.value if private else _guild_locale(interaction)
+            ),
         )
 
     async def on_command(
@@ -314,8 +378,9 @@ class DiscordAdapter:
     async def on_button(self, interaction: Interaction, payload: str) -> None:
         decoded = decode_button(payload)
         if decoded is None:
+            tr = translator(language_from_platform(interaction.locale.value) or DEFAULT_LANGUAGE)
             await interaction.response.send_message(
-                "This button no longer works; use the slash command.", ephemeral=True
+                tr._("This button no longer works; use the slash command."), ephemeral=True
             )
             return
         name, arguments = decoded
@@ -341,6 +406,8 @@ class DiscordAdapter:
         embed = render_embed(reply)
         view = reply_view(reply)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if reply.picture is not None:
+            extra["file"] = picture_file(reply.picture)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(embed=embed, **extra)
@@ -355,36 +422,25 @@ class DiscordAdapter:
     # -- gateway events --------------------------------------------------------------------------
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self._channel_gone(channel.id, "channel deleted")
+        await self._channel_gone(channel.id, N_("channel deleted"))
 
     async def on_thread_delete(self, thread: discord.Thread) -> None:
-        await self._channel_gone(thread.id, "thread deleted")
+        await self._channel_gone(thread.id, N_("thread deleted"))
 
     async def _channel_gone(self, channel_id: int, reason: str) -> None:
         await self._lifecycle.gone(self.platform, str(channel_id), reason)
 
 
-def discord_settings(
-    section: Mapping[str, Any], environ: Mapping[str, str]
-) -> DiscordSettings | None:
-    """[discord] config plus DISCORD_TOKEN (the environment wins); None without a token."""
-    token = resolve_token("DISCORD_TOKEN", section, environ)
-    if not token:
-        return None
-    guild_ids: Sequence[Any] = section.get("guild_ids", ())
-    try:
-        guilds = tuple(int(g) for g in guild_ids)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError("[discord] guild_ids must be a list of server ids (numbers)") from exc
-    return DiscordSettings(
-        token=token,
-        guild_ids=guilds,
-        sync_commands=bool(section.get("sync_commands", True)),
-    )
+def _guild_locale(interaction: Interaction) -> str | None:
+    locale = interaction.guild_locale
+    if locale is None and interaction.guild is not None:
+        locale = interaction.guild.preferred_locale
+    return locale.value if locale is not None else None
 
 
 __all__ = [
     "CommandButton",
+    "CommandTranslator",
     "DiscordAdapter",
     "DiscordSettings",
     "discord_settings",

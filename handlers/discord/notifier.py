@@ -10,16 +10,23 @@ repeat; one message per call: bot.delivery has already cut the text to DISCORD_C
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NoReturn
+
+import aiohttp
 
 from bot.commands.reply import Button
+from bot.metrics import Metrics
+from bot.pictures.model import Picture
 from bot.ports import (
     DeliveryError,
     DeliveryUncertain,
     DestinationGone,
+    MessageGone,
     MessageRejected,
     RetryLater,
     TransientFailure,
@@ -37,20 +44,28 @@ log = logging.getLogger(__name__)
 
 # Message content: at most 2000 characters (as sent, so after markdown escaping).
 DISCORD_CONTENT_MAX = 2000
+# An attachment's description (alt text) holds at most 1024 characters.
+DISCORD_ATTACHMENT_DESCRIPTION_MAX = 1024
 # A nonce holds at most 25 characters (bot.delivery.digest keys fit).
 DISCORD_NONCE_MAX = 25
 # The overall and per-channel ceilings are pacing, configured in [delivery]
 # (bot.delivery.config): 50 requests/s for a bot, ~5 messages per 5 s in a channel.
 
+# The bot may not do this there (post at all, or upload a file).
+DISCORD_MISSING_PERMISSIONS = 50013
 # JSON error codes meaning "you may not post there" or "that channel is gone".
 DISCORD_GONE_CODES = {
     10003: "unknown channel",
     10004: "unknown guild",
     50001: "missing access",
     50007: "cannot send messages to this user",
-    50013: "missing permissions",
+    DISCORD_MISSING_PERMISSIONS: "missing permissions",
     50083: "thread is archived",
 }
+# "Unknown Message": the message to edit was deleted (a live message is then posted anew).
+DISCORD_UNKNOWN_MESSAGE = 10008
+# The stripe of every embed: replies and the one that shows an alert's picture.
+BRAND_COLOUR = discord.Colour.from_rgb(229, 9, 20)
 # When discord.py gives up on a 429 it does not say how long to wait; this is Discord's usual
 # bucket reset, short enough not to stall a fan-out for long.
 DISCORD_DEFAULT_RETRY_SECONDS = 5.0
@@ -85,6 +100,8 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, discord.RateLimited):
         return RetryLater(exc.retry_after)
     if isinstance(exc, discord.HTTPException):
+        if exc.code == DISCORD_UNKNOWN_MESSAGE:
+            return MessageGone(exc.text or "unknown message")
         if exc.code in DISCORD_GONE_CODES:
             return DestinationGone(DISCORD_GONE_CODES[exc.code])
         if exc.status in (403, 404):
@@ -98,6 +115,23 @@ def discord_delivery_error(exc: BaseException) -> DeliveryError:
         return DeliveryUncertain("no answer in time")
     # aiohttp.ClientError, OSError: the connection broke before an answer.
     return TransientFailure(f"{type(exc).__name__}: {exc}")
+
+
+def rate_limit_trace(metrics: Metrics) -> aiohttp.TraceConfig:
+    """For discord.Client(http_trace=…): counts every flood-control answer (429), including
+    those discord.py waits out and retries without telling anyone."""
+
+    async def on_request_end(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        if params.response.status == 429:
+            metrics.rate_limited(Platform.DISCORD.value)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    return trace
 
 
 def amortise_bucket_sweeps(client: discord.Client) -> None:
@@ -128,6 +162,20 @@ def amortise_bucket_sweeps(client: discord.Client) -> None:
     http._top10_amortised = True
 
 
+def picture_file(picture: Picture) -> discord.File:
+    """A picture as an upload (a new one per request: discord.py reads it as it sends)."""
+    return discord.File(
+        io.BytesIO(picture.data),
+        filename=picture.filename,
+        description=picture.description[:DISCORD_ATTACHMENT_DESCRIPTION_MAX] or None,
+    )
+
+
+def show_picture(embed: discord.Embed, picture: Picture) -> discord.Embed:
+    """The uploaded picture shown inside the embed (attachment://<its file name>)."""
+    return embed.set_image(url=f"attachment://{picture.filename}")
+
+
 def command_view(buttons: Sequence[Button]) -> discord.ui.View:
     """Command buttons as one row. Their custom ids are the reply buttons' payloads, which the
     adapter's dynamic item answers (after a restart too)."""
@@ -147,6 +195,7 @@ class DiscordNotifier:
 
     platform = Platform.DISCORD.value
     text_limit = DISCORD_CONTENT_MAX
+    caption_limit = DISCORD_CONTENT_MAX  # content beside an embed keeps its limit
     deduplicates = True  # enforce_nonce: a repeat within minutes returns the first message
 
     def __init__(self, client: discord.Client, *, gateway: bool = True) -> None:
@@ -177,7 +226,35 @@ class DiscordNotifier:
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None:
+        await self._create(destination, text, idempotency_key, buttons, picture)
+
+    async def post(self, destination: str, text: str, *, idempotency_key: str | None = None) -> str:
+        return await self._create(destination, text, idempotency_key, ())
+
+    async def edit(self, destination: str, message_id: str, text: str) -> None:
+        target = Destination.from_address(self.platform, destination)
+        if not message_id.isdigit():
+            raise MessageGone(f"not a Discord message id: {message_id!r}")
+        channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                content=discord_content(text), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except Exception as exc:
+            await self._raise_for(target, exc)
+
+    async def _create(
+        self,
+        destination: str,
+        text: str,
+        idempotency_key: str | None,
+        buttons: Sequence[Button],
+        picture: Picture | None = None,
+    ) -> str:
+        """POST a channel message (with a picture: uploaded, shown in an embed); the new
+        message's id."""
         target = Destination.from_address(self.platform, destination)
         # A thread is a channel of its own on Discord.
         channel = self.client.get_partial_messageable(int(target.thread_id or target.chat_id))
@@ -186,15 +263,30 @@ class DiscordNotifier:
         extra: dict[str, Any] = {"nonce": idempotency_key} if idempotency_key else {}
         if buttons:
             extra["view"] = command_view(buttons)
+        if picture is not None:
+            # The nonce covers the upload too: a repeat returns the first message, picture and all.
+            extra["file"] = picture_file(picture)
+            extra["embed"] = show_picture(discord.Embed(colour=BRAND_COLOUR), picture)
         try:
-            await channel.send(
+            message = await channel.send(
                 discord_content(text), allowed_mentions=discord.AllowedMentions.none(), **extra
             )
+        except discord.Forbidden as exc:
+            if picture is None or exc.code != DISCORD_MISSING_PERMISSIONS:
+                await self._raise_for(target, exc)
+            # A channel may allow posting but not Attach Files: the alert still goes out, as
+            # text (nothing was created, so the same nonce is free).
+            log.info("discord: no Attach Files in %s; sent without the picture", destination)
+            return await self._create(destination, text, idempotency_key, buttons)
         except Exception as exc:
-            error = discord_delivery_error(exc)
-            if isinstance(error, DestinationGone):
-                await self.tell_owner(target.chat_id, error.reason)
-            raise error from exc
+            await self._raise_for(target, exc)
+        return str(message.id)
+
+    async def _raise_for(self, target: Destination, exc: Exception) -> NoReturn:
+        error = discord_delivery_error(exc)
+        if isinstance(error, DestinationGone):
+            await self.tell_owner(target.chat_id, error.reason)
+        raise error from exc
 
     async def tell_owner(self, channel_id: str, reason: str) -> bool:
         """DM the owner of the server a lost channel belongs to, when the gateway cache knows

@@ -1,7 +1,9 @@
 """The Telegram adapter (python-telegram-bot 22): commands in, replies out.
 
 It runs PTB's manual lifecycle (initialize → updater.start_polling → start … stop → shutdown)
-instead of `run_polling()`, which would own the event loop that discord.py and the scheduler share.
+instead of `run_polling()`, which would own the event loop that discord.py and the scheduler share;
+in webhook mode (`[telegram] webhook_url`) a server of ours (handlers.telegram.webhook) takes the
+Updater's place and feeds the same update queue.
 Translating is all it does: every command runs in bot.commands.CommandService; alerts go out
 through its `notifier` (handlers.telegram.notifier); a chat that is gone or moved goes to the
 delivery lifecycle (bot.delivery.lifecycle), as when the sender notices it.
@@ -14,8 +16,6 @@ import contextlib
 import html
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
@@ -42,17 +42,30 @@ from telegram.ext import (
 )
 
 from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
-from bot.config import ConfigError
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.text import split_text
+from bot.i18n import (
+    ENGLISH,
+    LANGUAGES,
+    N_,
+    Translator,
+    chat_translator,
+    language_from_platform,
+    translator,
+)
+from bot.metrics import NO_METRICS, Metrics
 from bot.subscriptions import Destination, Platform
-from handlers.secrets import redact_in_logs, resolve_token
+from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
+    TELEGRAM_CAPTION_MAX,
     TELEGRAM_COMMAND_DESCRIPTION_MAX,
     TELEGRAM_TEXT_MAX,
     TelegramNotifier,
+    counted_request,
     telegram_text_length,
 )
+from handlers.telegram.settings import TelegramSettings, telegram_settings
+from handlers.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +77,19 @@ GONE_STATUSES = frozenset({ChatMemberStatus.BANNED, ChatMemberStatus.LEFT})
 
 DefaultContext = ContextTypes.DEFAULT_TYPE
 
-
-@dataclass(frozen=True, slots=True)
-class TelegramSettings:
-    token: str
-    base_url: str | None = None  # a self-hosted Bot API server: "http://host:8081/bot"
-    base_file_url: str | None = None
-    rate_limiter: bool = True  # PTB's AIORateLimiter: ~30 messages/s overall, 20/min per group
-    # Flood-control answers (429) PTB waits out and retries before giving up: Telegram allows
-    # about one message a second per chat, and two quick commands in one chat cross that.
-    flood_retries: int = 1
-    poll_timeout: float = 10.0  # long-poll seconds of getUpdates
-    read_timeout: float = 5.0  # seconds to wait for the answer to any other request
+# The updates the handlers below use, asked for in both modes.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CHANNEL_POST,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
 
 
 def render_html(reply: Reply) -> str:
     """A reply as Telegram HTML; every text from data is escaped."""
     esc = html.escape
+    tr = chat_translator(reply.language)
     parts = [f"<b>{'⚠️ ' if not reply.ok else ''}{esc(reply.title)}</b>"]
     parts.extend(esc(line) for line in reply.lines)
     for field in reply.fields:
@@ -89,7 +98,8 @@ def render_html(reply: Reply) -> str:
         parts.extend(esc(line) for line in field.value.split("\n"))
     if reply.suggestions:
         parts.append("")
-        parts.append("<i>Did you mean:</i>")
+        did_you_mean = tr._("Did you mean:")
+        parts.append(f"<i>{esc(did_you_mean)}</i>")
         parts.extend(f"• {esc(hint)}" for hint in reply.suggestions)
     if reply.footer:
         parts.append("")
@@ -105,12 +115,12 @@ def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[button] for button in buttons])
 
 
-def bot_commands() -> list[BotCommand]:
+def bot_commands(tr: Translator = ENGLISH) -> list[BotCommand]:
     """set_my_commands, generated from the registry: the usage line tells the arguments."""
     commands = []
     for command in COMMANDS:
         arguments = " ".join(a.usage() for a in command.arguments)
-        text = f"{command.description} {arguments}".strip()
+        text = f"{tr.gettext(command.description)} {arguments}".strip()
         commands.append(BotCommand(command.name, text[:TELEGRAM_COMMAND_DESCRIPTION_MAX]))
     return commands
 
@@ -122,12 +132,12 @@ def destination_of(message: Message) -> Destination:
 
 def _where(chat: Chat, message: Message) -> str:
     if chat.type == ChatType.PRIVATE:
-        return "this private chat"
+        return N_("this private chat")
     if message.is_topic_message:
-        return "this topic"
+        return N_("this topic")
     if chat.type == ChatType.CHANNEL:
-        return "this channel"
-    return "this group"
+        return N_("this channel")
+    return N_("this group")
 
 
 class TelegramAdapter:
@@ -139,6 +149,7 @@ class TelegramAdapter:
         service: CommandService,
         settings: TelegramSettings,
         lifecycle: DestinationLifecycle,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._service = service
         self._lifecycle = lifecycle
@@ -153,10 +164,15 @@ class TelegramAdapter:
             builder = builder.base_url(settings.base_url)
         if settings.base_file_url:
             builder = builder.base_file_url(settings.base_file_url)
-        builder = builder.read_timeout(settings.read_timeout)
+        builder = builder.request(counted_request(metrics, read_timeout=settings.read_timeout))
         if settings.rate_limiter:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.flood_retries))
+        if settings.webhook is not None:
+            builder = builder.updater(None)  # no getUpdates: it would fail while a webhook is set
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.webhook = (
+            WebhookServer(settings.webhook, self.application) if settings.webhook else None
+        )
         # Alerts and operator alerts share the application's Bot: one connection pool.
         self.notifier = TelegramNotifier(self.application.bot)
         self._register_handlers()
@@ -168,24 +184,50 @@ class TelegramAdapter:
         app = self.application
         await app.initialize()  # getMe: a bad token fails here
         try:
-            await app.bot.set_my_commands(bot_commands())
-            assert app.updater is not None  # ApplicationBuilder always builds one
-            await app.updater.start_polling(
-                timeout=int(self._settings.poll_timeout),
-                allowed_updates=[
-                    Update.MESSAGE,
-                    Update.CHANNEL_POST,
-                    Update.CALLBACK_QUERY,
-                    Update.MY_CHAT_MEMBER,
-                ],
-                error_callback=self._on_polling_error,
-            )
-            await app.start()
+            await self._set_commands()
+            if self.webhook is not None:
+                await self._start_webhook(self.webhook)
+            else:
+                await self._start_polling()
         except BaseException:
             await self._shutdown()
             raise
         self._running = True
+
+    async def _start_polling(self) -> None:
+        app = self.application
+        assert app.updater is not None  # built in polling mode
+        # It deletes a webhook left from webhook mode first (else getUpdates would fail).
+        await app.updater.start_polling(
+            timeout=int(self._settings.poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=self._on_polling_error,
+        )
+        await app.start()
         log.info("telegram: polling as @%s", app.bot.username)
+
+    async def _set_commands(self) -> None:
+        """The command menu in every language: the default list (English) for any client, and
+        one per other language for clients set to it (Telegram picks by the user's language)."""
+        bot = self.application.bot
+        await bot.set_my_commands(bot_commands())
+        for language in LANGUAGES:
+            if language != ENGLISH.language:
+                await bot.set_my_commands(
+                    bot_commands(translator(language)), language_code=language
+                )
+
+    async def _start_webhook(self, server: WebhookServer) -> None:
+        """Listen, point Telegram at us (what it kept meanwhile, up to a day of updates, comes
+        now and waits in the update queue), then run the handlers."""
+        settings = self._settings.webhook
+        assert settings is not None
+        await server.start()
+        await self.application.bot.set_webhook(
+            settings.url, secret_token=settings.secret, allowed_updates=ALLOWED_UPDATES
+        )
+        await self.application.start()
+        log.info("telegram: webhook %s as @%s", settings.url, self.application.bot.username)
 
     async def stop(self) -> None:
         if not self._running:
@@ -193,6 +235,10 @@ class TelegramAdapter:
         self._running = False
         app = self.application
         try:
+            # The webhook stays set: Telegram keeps the updates for whichever gateway process
+            # serves it next (another may be serving it now), and polling mode deletes it.
+            if self.webhook is not None:
+                await self.webhook.stop()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -201,6 +247,8 @@ class TelegramAdapter:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
         with contextlib.suppress(RuntimeError):  # still running: stop() comes first
             await self.application.shutdown()
 
@@ -230,8 +278,13 @@ class TelegramAdapter:
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
 
-    def caller_for(self, message: Message, user_id: int | None) -> Caller:
+    def caller_for(
+        self, message: Message, user_id: int | None, language_code: str | None = None
+    ) -> Caller:
+        """Who runs a command where. A private chat that chose no language is answered in the
+        user's (Telegram's language_code); a group in its own choice only."""
         chat = message.chat
+        private = chat.type == ChatType.PRIVATE
         bot = self.application.bot
 
         async def check_admin() -> bool:
@@ -248,10 +301,11 @@ class TelegramAdapter:
             platform=self.platform,
             user_id=str(user_id if user_id is not None else chat.id),
             destination=destination_of(message),
-            private=chat.type == ChatType.PRIVATE,
+            private=private,
             check_admin=check_admin,
-            admin_rule="Only administrators of this group can change its subscriptions.",
+            admin_rule=N_("Only administrators of this group can change its subscriptions."),
             where=_where(chat, message),
+            language=language_from_platform(language_code) if private else "",
         )
 
     async def _on_command(self, update: Update, context: DefaultContext) -> None:
@@ -263,20 +317,38 @@ class TelegramAdapter:
         if name == START_COMMAND:
             name = "help"
         user = update.effective_user
-        caller = self.caller_for(message, user.id if user else None)
+        caller = self.caller_for(
+            message, user.id if user else None, user.language_code if user else None
+        )
         reply = await self._service.execute_text(name, " ".join(rest), caller)
         await self._answer(message, reply)
 
     async def _answer(self, message: Message, reply: Reply) -> None:
-        chunks = split_text(render_html(reply), TELEGRAM_TEXT_MAX, telegram_text_length)
+        """The reply as messages: with a picture, a photo whose caption is the start of the
+        text, then the rest; the buttons under the last."""
+        picture = reply.picture
+        chunks = split_text(
+            render_html(reply),
+            TELEGRAM_TEXT_MAX,
+            telegram_text_length,
+            first_limit=TELEGRAM_CAPTION_MAX if picture is not None else None,
+        )
         try:
             for position, chunk in enumerate(chunks):
                 last = position == len(chunks) - 1
+                markup = reply_keyboard(reply) if last else None
+                if position == 0 and picture is not None:
+                    await message.reply_photo(
+                        picture.data,
+                        filename=picture.filename,
+                        caption=chunk,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        do_quote=False,
+                    )
+                    continue
                 await message.reply_text(
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=reply_keyboard(reply) if last else None,
-                    do_quote=False,
+                    chunk, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
                 )
         except Forbidden as exc:
             log.info("telegram: cannot answer in chat %s: %s", message.chat.id, exc.message)
@@ -288,10 +360,11 @@ class TelegramAdapter:
         decoded = decode_button(query.data or "")
         message = query.message
         if decoded is None or not isinstance(message, Message):
-            await query.answer("This button no longer works; type the command instead.")
+            tr = translator(language_from_platform(query.from_user.language_code) or "en")
+            await query.answer(tr._("This button no longer works; type the command instead."))
             return
         name, arguments = decoded
-        caller = self.caller_for(message, query.from_user.id)
+        caller = self.caller_for(message, query.from_user.id, query.from_user.language_code)
         reply = await self._service.execute(name, arguments, caller)
         if not reply.ok:
             # Only the presser sees why (a pop-up), the group is not spammed.
@@ -327,7 +400,9 @@ class TelegramAdapter:
         status = change.new_chat_member.status
         if status in GONE_STATUSES:
             reason = (
-                "blocked by the user" if chat.type == ChatType.PRIVATE else "bot removed from chat"
+                N_("blocked by the user")
+                if chat.type == ChatType.PRIVATE
+                else N_("bot removed from chat")
             )
             await self._lifecycle.gone(self.platform, str(chat.id), reason)
         else:
@@ -335,31 +410,6 @@ class TelegramAdapter:
 
     async def _on_error(self, update: object, context: DefaultContext) -> None:
         log.error("telegram: handler failed", exc_info=context.error)
-
-
-def telegram_settings(
-    section: Mapping[str, Any], environ: Mapping[str, str]
-) -> TelegramSettings | None:
-    """[telegram] config plus TELEGRAM_TOKEN (the environment wins); None without a token."""
-    token = resolve_token("TELEGRAM_TOKEN", section, environ)
-    if not token:
-        return None
-    base_url = section.get("base_url")
-    base_file_url = section.get("base_file_url")
-    try:
-        return TelegramSettings(
-            token=token,
-            base_url=str(base_url) if base_url else None,
-            base_file_url=str(base_file_url) if base_file_url else None,
-            rate_limiter=bool(section.get("rate_limiter", True)),
-            flood_retries=int(section.get("flood_retries", 1)),
-            poll_timeout=float(section.get("poll_timeout", 10.0)),
-            read_timeout=float(section.get("read_timeout", 5.0)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            "[telegram] flood_retries, poll_timeout and read_timeout must be numbers"
-        ) from exc
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from bot.events import Event
 from bot.ports import Batch, SavedBatch
 from storage import codec
 from storage.memory.charts import EncodedStates, MemoryCharts
+from storage.memory.live import MemoryLiveStore
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
 from storage.schema import latest_version
@@ -22,6 +23,7 @@ class MemoryBackend(MemoryCharts):
         self._events: dict[str, tuple[str, ...]] = {}
         self._subscriptions = MemorySubscriptionStore(clock=clock)
         self._outbox = MemoryOutbox(self._subscriptions)
+        self._live = MemoryLiveStore(self._subscriptions, self)
 
     @property
     def outbox(self) -> MemoryOutbox:
@@ -30,6 +32,10 @@ class MemoryBackend(MemoryCharts):
     @property
     def subscriptions(self) -> MemorySubscriptionStore:
         return self._subscriptions
+
+    @property
+    def live(self) -> MemoryLiveStore:
+        return self._live
 
     async def migrate(self) -> int:
         # Nothing to apply, but callers see the same schema version as with a database.

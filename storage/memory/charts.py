@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.models import Chart, ChartKey, Rejection
-from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
+from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
 
 
@@ -37,6 +38,8 @@ class MemoryCharts:
     def __init__(self) -> None:
         self._charts: dict[ChartKey, dict[date, Chart]] = {}
         self._periods: dict[ChartKey, list[date]] = {}  # sorted, for latest_chart
+        # Every key with a chart, kept sorted as it grows: the SQL stores' chart_keys table.
+        self._keys: list[ChartKey] = []
         # How many stored entries mention each title: a title leaves the index at zero, like the
         # SQL store's clean-up after a chart is replaced.
         self._titles: Counter[TitleHit] = Counter()
@@ -65,6 +68,8 @@ class MemoryCharts:
         self._family_states.update(states.families)
 
     def _put_chart(self, chart: Chart) -> None:
+        if chart.key not in self._charts:
+            bisect.insort(self._keys, chart.key)
         by_period = self._charts.setdefault(chart.key, {})
         old = by_period.get(chart.period)
         if old is None:
@@ -78,6 +83,13 @@ class MemoryCharts:
     async def load_chart_state(self, key: ChartKey) -> StateJson | None:
         encoded = self._chart_states.get(key)
         return codec.decode_state(encoded) if encoded is not None else None
+
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        return {
+            key: codec.decode_state(self._chart_states[key])
+            for key in keys
+            if key in self._chart_states
+        }
 
     async def load_family_state(self, family: Family) -> StateJson | None:
         encoded = self._family_states.get(family)
@@ -94,7 +106,7 @@ class MemoryCharts:
         return period in self._charts.get(key, {})
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        return sorted(key for key in self._charts if source is None or key.source == source)
+        return [key for key in self._keys if source is None or key.source == source]
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         found = [
@@ -137,6 +149,19 @@ class MemoryCharts:
         ]
         appearances.sort()
         return [RankPoint(key, period, rank) for period, key, rank, _ in appearances]
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        wanted = set(title_ids)
+        tallies: dict[tuple[str, ChartKey, int], list[date]] = {}
+        for key, by_period in self._charts.items():
+            for period, chart in by_period.items():
+                for entry in chart.entries:
+                    if entry.title_id in wanted:
+                        tallies.setdefault((entry.title_id, key, entry.rank), []).append(period)
+        return [
+            RankTally(title_id, key, rank, len(periods), min(periods), max(periods))
+            for (title_id, key, rank), periods in sorted(tallies.items())
+        ]
 
     async def get_meta(self, name: str) -> str | None:
         return self._meta.get(name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
+from bot.models import ChartKey
 from bot.subscriptions import (
     ChatSettings,
     Destination,
@@ -21,6 +23,21 @@ class _MemoryDestination:
     settings: ChatSettings
 
 
+@dataclass(slots=True)
+class MemoryLiveRow:
+    """A live message (storage.memory.live): kept here, since it follows its destination."""
+
+    id: int
+    destination: Destination
+    key: ChartKey
+    due_at: datetime
+    message_id: str | None = None
+    period: date | None = None
+    claimed_until: datetime | None = None
+    attempts: int = 0
+    last_error: str = ""
+
+
 class MemorySubscriptionStore:
     """Subscriptions in dictionaries; nothing survives the process (the memory:// storage)."""
 
@@ -29,6 +46,13 @@ class MemorySubscriptionStore:
         self._destinations: dict[Destination, _MemoryDestination] = {}
         self._subscriptions: dict[int, Subscription] = {}  # insertion order is id order
         self._next_id = 1
+        self.live_rows: dict[int, MemoryLiveRow] = {}  # insertion order is id order
+
+    def ensure_active(self, destination: Destination) -> None:
+        """Create the destination, or make it active again: the bot may post there."""
+        known = self._ensure(destination)
+        if not known.state.active:
+            known.state = DestinationState(True, "", self._clock())
 
     def _ensure(self, destination: Destination) -> _MemoryDestination:
         known = self._destinations.get(destination)
@@ -40,9 +64,7 @@ class MemorySubscriptionStore:
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
     ) -> tuple[Subscription, bool]:
-        known = self._ensure(destination)
-        if not known.state.active:
-            known.state = DestinationState(True, "", self._clock())
+        self.ensure_active(destination)
         identity = spec.identity()
         for existing in self._subscriptions.values():
             if existing.destination == destination and existing.spec.identity() == identity:
@@ -107,6 +129,12 @@ class MemorySubscriptionStore:
         old_record = self._destinations.pop(old)
         if new not in self._destinations:
             self._destinations[new] = old_record
+        live_keys = {row.key for row in self.live_rows.values() if row.destination == new}
+        for row in [row for row in self.live_rows.values() if row.destination == old]:
+            if row.key in live_keys:
+                del self.live_rows[row.id]  # the new address has that chart live already
+            else:
+                row.destination = new
         kept = {s.spec.identity() for s in self._subscriptions.values() if s.destination == new}
         moved = 0
         for subscription in moving:

@@ -13,6 +13,7 @@ from storage.postgres.charts import PostgresCharts, write_charts, write_rejectio
 from storage.postgres.connection import Database, Transaction
 from storage.postgres.events import recent_events, write_events
 from storage.postgres.fanout import PostgresFanout
+from storage.postgres.live import PostgresLiveStore
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.subscriptions import PostgresSubscriptionStore
 from storage.schema import Migration, load_migrations
@@ -27,6 +28,7 @@ class PostgresBackend(PostgresCharts):
         self._outbox = PostgresOutbox(db)
         self._fanout = PostgresFanout(db)
         self._subscriptions = PostgresSubscriptionStore(db, clock=clock)
+        self._live = PostgresLiveStore(db)
 
     @classmethod
     async def open(cls, url: str, *, clock: codec.Clock = codec.utc_now) -> PostgresBackend:
@@ -39,6 +41,10 @@ class PostgresBackend(PostgresCharts):
     @property
     def subscriptions(self) -> PostgresSubscriptionStore:
         return self._subscriptions
+
+    @property
+    def live(self) -> PostgresLiveStore:
+        return self._live
 
     @property
     def database(self) -> Database:

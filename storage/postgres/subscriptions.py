@@ -11,15 +11,19 @@ from bot.subscriptions import (
     SubscriptionSpec,
 )
 from storage import codec
+from storage.live_rules import COPIED_COLUMNS
 from storage.postgres.connection import Database, Transaction
 from storage.rows import (
+    SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
     settings_from_row,
+    settings_row,
     subscription_from_row,
 )
 
 _DESTINATION_MATCH = "d.platform = $1 AND d.chat_id = $2 AND d.thread_id = $3"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES ($1, $2, $3, $4)
@@ -45,6 +49,14 @@ ON CONFLICT (destination_id, identity) DO NOTHING
 """
 
 
+# The live messages of one destination ($2) copied to another ($1); charts it has live are kept.
+_COPY_LIVE = f"""
+INSERT INTO live_messages (destination_id, {COPIED_COLUMNS})
+SELECT $1, {COPIED_COLUMNS} FROM live_messages WHERE destination_id = $2 ORDER BY id
+ON CONFLICT (destination_id, source, service, region, category, granularity) DO NOTHING
+"""
+
+
 class PostgresSubscriptionStore:
     """Destinations, their subscriptions and settings, in the backend's database."""
 
@@ -55,24 +67,12 @@ class PostgresSubscriptionStore:
     def _now(self) -> str:
         return codec.encode_time(self._clock())
 
-    async def _ensure(self, tx: Transaction, destination: Destination) -> int:
-        """The destination's row id, creating the row; call inside a transaction."""
-        params = destination_params(destination)
-        await tx.execute(_ENSURE_DESTINATION, *params, self._now())
-        return await find_destination_id(tx, destination) or 0
-
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
     ) -> tuple[Subscription, bool]:
         identity = spec.identity()
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
-            await tx.execute(
-                "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = $1"
-                " WHERE id = $2 AND active = 0",
-                self._now(),
-                destination_id,
-            )
+            destination_id = await ensure_destination(tx, destination, self._now(), reactivate=True)
             added = await tx.execute(
                 _INSERT_SUBSCRIPTION,
                 destination_id,
@@ -123,7 +123,7 @@ class PostgresSubscriptionStore:
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
             f"SELECT {SUBSCRIPTION_COLUMNS},"
-            " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -161,22 +161,20 @@ class PostgresSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations AS d"
-            f" WHERE {_DESTINATION_MATCH}",
+            f"SELECT {_SETTINGS_OF_D} FROM destinations AS d WHERE {_DESTINATION_MATCH}",
             *destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
 
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
+            destination_id = await ensure_destination(tx, destination, self._now())
+            assignments = ", ".join(
+                f"{column} = ${number}" for number, column in enumerate(SETTINGS_COLUMNS, start=1)
+            )
             await tx.execute(
-                "UPDATE destinations SET timezone = $1, event_types = $2, quiet_start = $3,"
-                " quiet_end = $4 WHERE id = $5",
-                settings.timezone,
-                codec.encode_types(settings.event_types),
-                codec.encode_clock_time(settings.quiet_start),
-                codec.encode_clock_time(settings.quiet_end),
+                f"UPDATE destinations SET {assignments} WHERE id = ${len(SETTINGS_COLUMNS) + 1}",
+                *settings_row(settings),
                 destination_id,
             )
 
@@ -201,6 +199,8 @@ class PostgresSubscriptionStore:
                 )
                 return int(counted[0][0])
             moved = await tx.execute(_COPY_SUBSCRIPTIONS, new_id, old_id)
+            # Live messages follow too (their message ids are then stale: re-posted at once).
+            await tx.execute(_COPY_LIVE, new_id, old_id)
             await tx.execute("DELETE FROM destinations WHERE id = $1", old_id)
             return moved
 
@@ -212,3 +212,20 @@ async def find_destination_id(tx: Transaction, destination: Destination) -> int 
         *destination_params(destination),
     )
     return int(rows[0][0]) if rows else None
+
+
+async def ensure_destination(
+    tx: Transaction, destination: Destination, now: str, *, reactivate: bool = False
+) -> int:
+    """The destination's row id, creating the row; call inside a transaction. `reactivate`: the
+    bot may post there again (someone subscribed or started a live message there)."""
+    await tx.execute(_ENSURE_DESTINATION, *destination_params(destination), now)
+    destination_id = await find_destination_id(tx, destination) or 0
+    if reactivate:
+        await tx.execute(
+            "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = $1"
+            " WHERE id = $2 AND active = 0",
+            now,
+            destination_id,
+        )
+    return destination_id

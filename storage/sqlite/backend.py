@@ -15,6 +15,7 @@ from storage.sqlite.charts import SqliteCharts, write_charts, write_rejections, 
 from storage.sqlite.connection import Database, Transaction
 from storage.sqlite.events import recent_events, write_events
 from storage.sqlite.fanout import SqliteFanout
+from storage.sqlite.live import SqliteLiveStore
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscriptions import SqliteSubscriptionStore
 
@@ -28,6 +29,7 @@ class SqliteBackend(SqliteCharts):
         self._outbox = SqliteOutbox(db)
         self._fanout = SqliteFanout(db)
         self._subscriptions = SqliteSubscriptionStore(db, clock=clock)
+        self._live = SqliteLiveStore(db)
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: codec.Clock = codec.utc_now) -> SqliteBackend:
@@ -40,6 +42,10 @@ class SqliteBackend(SqliteCharts):
     @property
     def subscriptions(self) -> SqliteSubscriptionStore:
         return self._subscriptions
+
+    @property
+    def live(self) -> SqliteLiveStore:
+        return self._live
 
     @property
     def database(self) -> Database:

@@ -13,19 +13,25 @@ from datetime import date
 from typing import Any
 
 from bot.models import Chart, ChartKey, Rejection
-from bot.ports import Family, RankPoint, StateJson, StoredRejection, TitleHit
+from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
 from storage.rows import (
     CHART_COLUMNS,
     KEY_ORDER,
     REJECTION_COLUMNS,
+    TALLY_COLUMNS,
     chart_from_row,
+    key_of,
     rank_point_from_row,
+    rank_tally_from_row,
+    rank_tally_rows,
+    recount_tallies_sql,
     rejection_from_row,
+    replaced_title_keys,
     title_identity,
     title_mentions,
 )
-from storage.sqlite.connection import Database, Transaction
+from storage.sqlite.connection import PARAMS_PER_QUERY, Database, Transaction, chunks, marks
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,27 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, service, region, category, granularity, period) DO NOTHING
 RETURNING id
 """
+
+# The key table /top10, /records and /status list keys from (migration 0010).
+_ADD_CHART_KEY = f"""
+INSERT INTO chart_keys ({KEY_ORDER}) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT ({KEY_ORDER}) DO NOTHING
+"""
+
+_TALLY_IDENTITY = f"title_id, {KEY_ORDER}, rank"
+
+_ADD_RANK_TALLIES = f"""
+INSERT INTO rank_tallies ({TALLY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT ({_TALLY_IDENTITY}) DO UPDATE SET
+    periods = rank_tallies.periods + excluded.periods,
+    first_period = min(rank_tallies.first_period, excluded.first_period),
+    last_period = max(rank_tallies.last_period, excluded.last_period)
+"""
+
+# A title's tallies in one chart, counted again from title_ranks (after a chart was replaced).
+_TITLE_AND_KEY = f"title_id = ? AND {KEY_MATCH}"
+_FORGET_TALLIES = f"DELETE FROM rank_tallies WHERE {_TITLE_AND_KEY}"
+_RECOUNT_TALLIES = recount_tallies_sql(_TITLE_AND_KEY)
 
 _REPLACE_CHART = """
 UPDATE charts SET rows = ?, expected_size = ?, extra = ?, entries = ?, stored_at = ?
@@ -75,6 +102,7 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
     replaces it, keeping its id."""
     stored: list[tuple[int, Chart]] = []
     replaced: list[Chart] = []
+    renewed: list[Chart] = []  # the charts that replace them
     for chart in charts:
         entries = codec.encode_entries(chart.entries)
         extra = codec.encode_extra(chart.extra)
@@ -92,11 +120,13 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
         )
         chart_id = int(old[0][0])
         replaced.append(chart_from_row(old[0][1:]))
+        renewed.append(chart)
         await tx.execute(
             _REPLACE_CHART, (chart.rows, chart.expected_size, extra, entries, now, chart_id)
         )
         await tx.execute("DELETE FROM title_ranks WHERE chart_id = ?", (chart_id,))
         stored.append((chart_id, chart))
+    await tx.executemany(_ADD_CHART_KEY, sorted({codec.key_columns(chart.key) for chart in charts}))
     await tx.executemany(
         "INSERT INTO title_ranks (chart_id, position, title_id, rank) VALUES (?, ?, ?, ?)",
         (
@@ -112,7 +142,13 @@ async def write_charts(tx: Transaction, charts: Sequence[Chart], now: str) -> No
             for title, count in title_mentions(charts).items()
         ),
     )
+    await tx.executemany(
+        _ADD_RANK_TALLIES, rank_tally_rows([chart for chart in charts if chart not in renewed])
+    )
     if replaced:
+        for identity in replaced_title_keys(replaced, renewed):
+            await tx.execute(_FORGET_TALLIES, identity)
+            await tx.execute(_RECOUNT_TALLIES, identity)
         gone = title_mentions(replaced)
         await tx.executemany(
             f"UPDATE titles SET entries = entries - ? WHERE {_TITLE_MATCH}",
@@ -185,6 +221,19 @@ class SqliteCharts:
         )
         return codec.decode_state(rows[0][0]) if rows else None
 
+    async def load_chart_states(self, keys: Sequence[ChartKey]) -> dict[ChartKey, StateJson]:
+        states: dict[ChartKey, StateJson] = {}
+        for part in chunks(sorted(set(keys)), PARAMS_PER_QUERY // 5):
+            rows = await self._db.read(
+                f"SELECT {KEY_ORDER}, state FROM chart_state WHERE ({KEY_ORDER}) IN"
+                f" (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(part))})",
+                [column for key in part for column in codec.key_columns(key)],
+            )
+            states.update(
+                (codec.key_from_columns(*row[:5]), codec.decode_state(row[5])) for row in rows
+            )
+        return states
+
     async def load_family_state(self, family: Family) -> StateJson | None:
         rows = await self._db.read(f"SELECT state FROM family_state WHERE {_FAMILY_MATCH}", family)
         return codec.decode_state(rows[0][0]) if rows else None
@@ -210,13 +259,14 @@ class SqliteCharts:
         return bool(rows)
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
-        sql = f"SELECT DISTINCT {KEY_ORDER} FROM charts"
+        # The key table (a few hundred rows), not the history: see migration 0010.
+        sql = f"SELECT {KEY_ORDER} FROM chart_keys"
         params: tuple[str, ...] = ()
         if source is not None:
             sql += " WHERE source = ?"
             params = (source,)
         rows = await self._db.read(sql, params)
-        return sorted(codec.key_from_columns(*row) for row in rows)
+        return sorted(key_of(*row) for row in rows)
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
@@ -227,9 +277,14 @@ class SqliteCharts:
         return [chart_from_row(row) for row in rows]
 
     async def latest_period(self, family: Family) -> date | None:
-        rows = await self._db.read(f"SELECT max(period) FROM charts WHERE {_FAMILY_MATCH}", family)
-        newest = rows[0][0]
-        return date.fromisoformat(newest) if newest is not None else None
+        # ORDER BY … LIMIT 1 rather than max(): one step back along charts_by_family_period
+        # whatever the planner's statistics say (without them, PostgreSQL aggregated the
+        # family's every chart: 190 ms at 5M rows).
+        rows = await self._db.read(
+            f"SELECT period FROM charts WHERE {_FAMILY_MATCH} ORDER BY period DESC LIMIT 1",
+            family,
+        )
+        return date.fromisoformat(rows[0][0]) if rows else None
 
     async def recent_rejections(self, limit: int = 20) -> list[StoredRejection]:
         rows = await self._db.read(
@@ -267,3 +322,14 @@ class SqliteCharts:
             (title_id,),
         )
         return [rank_point_from_row(row) for row in rows]
+
+    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+        found: list[RankTally] = []
+        for part in chunks(sorted(set(title_ids))):
+            rows = await self._db.read(
+                f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id IN ({marks(len(part))})"
+                f" ORDER BY {_TALLY_IDENTITY}",
+                part,
+            )
+            found.extend(rank_tally_from_row(row) for row in rows)
+        return found

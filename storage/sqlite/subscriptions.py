@@ -11,20 +11,50 @@ from bot.subscriptions import (
     SubscriptionSpec,
 )
 from storage import codec
+from storage.live_rules import COPIED_COLUMNS
 from storage.rows import (
+    SETTINGS_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     destination_params,
     settings_from_row,
+    settings_row,
     subscription_from_row,
 )
 from storage.sqlite.connection import Database, Transaction
 
 _DESTINATION_MATCH = "platform = ? AND chat_id = ? AND thread_id = ?"
+_SETTINGS_OF_D = ", ".join(f"d.{column}" for column in SETTINGS_COLUMNS)
 
 _ENSURE_DESTINATION = """
 INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (platform, chat_id, thread_id) DO NOTHING
 """
+
+
+# The live messages of one destination copied to another; charts it has live are kept once.
+_COPY_LIVE = f"""
+INSERT INTO live_messages (destination_id, {COPIED_COLUMNS})
+SELECT ?, {COPIED_COLUMNS} FROM live_messages WHERE destination_id = ? ORDER BY id
+ON CONFLICT (destination_id, source, service, region, category, granularity) DO NOTHING
+"""
+
+
+async def ensure_destination(
+    tx: Transaction, destination: Destination, now: str, *, reactivate: bool = False
+) -> int:
+    """The destination's row id, creating the row; call inside a transaction. `reactivate`: the
+    bot may post there again (someone subscribed or started a live message there)."""
+    params = destination_params(destination)
+    await tx.execute(_ENSURE_DESTINATION, (*params, now))
+    rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
+    destination_id = int(rows[0][0])
+    if reactivate:
+        await tx.execute(
+            "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = ?"
+            " WHERE id = ? AND active = 0",
+            (now, destination_id),
+        )
+    return destination_id
 
 
 class SqliteSubscriptionStore:
@@ -37,24 +67,12 @@ class SqliteSubscriptionStore:
     def _now(self) -> str:
         return codec.encode_time(self._clock())
 
-    async def _ensure(self, tx: Transaction, destination: Destination) -> int:
-        """The destination's row id, creating the row; call inside a transaction."""
-        params = destination_params(destination)
-        await tx.execute(_ENSURE_DESTINATION, (*params, self._now()))
-        rows = await tx.fetch(f"SELECT id FROM destinations WHERE {_DESTINATION_MATCH}", params)
-        return int(rows[0][0])
-
     async def add_subscription(
         self, destination: Destination, spec: SubscriptionSpec
     ) -> tuple[Subscription, bool]:
         identity = spec.identity()
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
-            await tx.execute(
-                "UPDATE destinations SET active = 1, inactive_reason = '', changed_at = ?"
-                " WHERE id = ? AND active = 0",
-                (self._now(), destination_id),
-            )
+            destination_id = await ensure_destination(tx, destination, self._now(), reactivate=True)
             changed = await tx.execute(
                 """
                 INSERT INTO subscriptions (destination_id, identity, show, show_title, service,
@@ -115,7 +133,7 @@ class SqliteSubscriptionStore:
     async def active_routes(self) -> list[Route]:
         rows = await self._db.read(
             f"SELECT {SUBSCRIPTION_COLUMNS},"
-            " d.timezone, d.event_types, d.quiet_start, d.quiet_end"
+            f" {_SETTINGS_OF_D}"
             " FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id"
             " WHERE d.active = 1 ORDER BY d.id, s.id"
         )
@@ -151,25 +169,18 @@ class SqliteSubscriptionStore:
 
     async def get_settings(self, destination: Destination) -> ChatSettings:
         rows = await self._db.read(
-            "SELECT timezone, event_types, quiet_start, quiet_end FROM destinations"
-            f" WHERE {_DESTINATION_MATCH}",
+            f"SELECT {', '.join(SETTINGS_COLUMNS)} FROM destinations WHERE {_DESTINATION_MATCH}",
             destination_params(destination),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
 
     async def save_settings(self, destination: Destination, settings: ChatSettings) -> None:
         async with self._db.transaction() as tx:
-            destination_id = await self._ensure(tx, destination)
+            destination_id = await ensure_destination(tx, destination, self._now())
+            assignments = ", ".join(f"{column} = ?" for column in SETTINGS_COLUMNS)
             await tx.execute(
-                "UPDATE destinations SET timezone = ?, event_types = ?, quiet_start = ?,"
-                " quiet_end = ? WHERE id = ?",
-                (
-                    settings.timezone,
-                    codec.encode_types(settings.event_types),
-                    codec.encode_clock_time(settings.quiet_start),
-                    codec.encode_clock_time(settings.quiet_end),
-                    destination_id,
-                ),
+                f"UPDATE destinations SET {assignments} WHERE id = ?",
+                (*settings_row(settings), destination_id),
             )
 
     async def move_destination(self, old: Destination, new: Destination) -> int:
@@ -206,5 +217,7 @@ class SqliteSubscriptionStore:
                 (new_id, old_id),
             )
             moved = changed
+            # Live messages follow too (their message ids are then stale: re-posted at once).
+            await tx.execute(_COPY_LIVE, (new_id, old_id))
             await tx.execute("DELETE FROM destinations WHERE id = ?", (old_id,))
             return moved

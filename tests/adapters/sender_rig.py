@@ -15,6 +15,7 @@ import discord
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.commands import CommandService
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.lanes import SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
@@ -23,7 +24,9 @@ from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
 from bot.ports import Batch, DeliveryCounts, Notifier, Outbox, Storage, SubscriptionStore
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
+from handlers.discord.adapter import DiscordAdapter
 from handlers.discord.notifier import DiscordNotifier
+from handlers.discord.settings import DiscordSettings
 from handlers.telegram.notifier import TelegramNotifier
 from storage.sqlite import SqliteBackend
 from storage.sqlite.outbox import SqliteOutbox
@@ -184,6 +187,22 @@ async def discord_client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
     client = discord.Client(intents=discord.Intents.none(), guild_ready_timeout=0.05)
     async with run_client(client, fake.token):
         yield client
+
+
+@asynccontextmanager
+async def discord_adapter_running(
+    fake: FakeDiscord, service: CommandService, lifecycle: DestinationLifecycle
+) -> AsyncIterator[DiscordAdapter]:
+    """The real Discord adapter, connected to the fake and ready; stopped on the way out."""
+    settings = DiscordSettings(token=fake.token, guild_ready_timeout=0.05)
+    adapter = DiscordAdapter(service, settings, lifecycle)
+    task = asyncio.create_task(adapter.run())
+    try:
+        await asyncio.wait_for(adapter.wait_until_ready(), 10)
+        yield adapter
+    finally:
+        await adapter.stop()
+        await asyncio.wait_for(task, 10)
 
 
 def add_channels(fake: FakeDiscord, channel_ids: Iterable[int]) -> None:

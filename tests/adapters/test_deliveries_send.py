@@ -67,7 +67,9 @@ async def queue_a_new_week(
         await storage.close()
 
 
-def config_file(tmp_path: Path, fake: FakeTelegram | None) -> Path:
+def config_file(tmp_path: Path, fake: FakeTelegram | None, *, pictures: bool = False) -> Path:
+    """The digests' text is what most tests here look at: the chart card that goes with the
+    burst of a followed chart is off unless asked for (it makes the first message a photo)."""
     path = tmp_path / "top10bot.toml"
     telegram = (
         f'[telegram]\ntoken = "{fake.token}"\nbase_url = "{fake.base_url}"\n'
@@ -75,14 +77,17 @@ def config_file(tmp_path: Path, fake: FakeTelegram | None) -> Path:
         if fake is not None
         else ""
     )
-    path.write_text(telegram)
+    path.write_text(telegram + f"[pictures]\nenabled = {str(pictures).lower()}\n")
     return path
 
 
-async def send(tmp_path: Path, db: Path, fake: FakeTelegram | None) -> int:
+async def send(
+    tmp_path: Path, db: Path, fake: FakeTelegram | None, *, pictures: bool = False
+) -> int:
     """`top10bot deliveries send` in a thread of its own (main() runs its own event loop), while
     this loop serves the fake."""
-    argv = ["--config", str(config_file(tmp_path, fake)), "deliveries", "send", "--db", str(db)]
+    config = config_file(tmp_path, fake, pictures=pictures)
+    argv = ["--config", str(config), "deliveries", "send", "--db", str(db)]
     return await asyncio.to_thread(main, argv)
 
 
@@ -116,6 +121,28 @@ async def test_a_new_week_reaches_every_subscribed_chat_then_nothing_is_left(
     assert capsys.readouterr().out.strip() == (
         "deliveries send: 0 sent in 0 messages, 0 failed (retry scheduled), 0 dead"
     )
+
+
+async def test_a_cron_run_sends_the_card_of_the_followed_chart_with_the_burst(
+    tmp_path: Path, fake_telegram: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bot.db"
+    chats = [1101, 1102]
+    await queue_a_new_week(db, chats)
+
+    assert await send(tmp_path, db, fake_telegram, pictures=True) == 0
+
+    for chat in chats:
+        photo, *rest = [m for m in fake_telegram.sent if m.chat_id == chat]
+        assert photo.method == "sendPhoto" and photo.plain_text is not None
+        assert photo.plain_text.startswith(f"{EVENTS} chart updates (1/")
+        assert [m.method for m in rest] == ["sendMessage"] * len(rest)
+    uploaded = [m.photo for m in fake_telegram.sent if m.method == "sendPhoto"]
+    card = f"top10-world-tv-english-{datetime.now(UTC).date().isoformat()}.png"
+    assert uploaded[0] == card and uploaded[1] != card  # the second chat: by its file_id
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith(f"deliveries send: {2 * EVENTS} sent in ")
+    assert summary.endswith(" 0 dead")
 
 
 async def test_a_chat_that_is_gone_ends_dead_and_the_run_exits_1(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, Command, CommandRateLimiter, CommandService
+from bot.commands import COMMANDS, Command, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
@@ -20,8 +20,8 @@ from handlers.discord.adapter import DiscordAdapter, DiscordSettings, discord_se
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from storage.memory.subscriptions import MemorySubscriptionStore
-from tests.adapters.sender_rig import deliver
-from tests.chat_fixtures import load_chat_history
+from tests.adapters.sender_rig import deliver, discord_adapter_running
+from tests.chat_fixtures import chat_service
 from tests.fakes import FakeDiscord, InteractionRejected, InteractionResponse, SentInteraction
 from tests.fakes.discord_server import MANAGE_CHANNELS, MESSAGE_FLAG_EPHEMERAL, VIEW_CHANNEL
 from tests.hostile_text import UTF8_ARGUMENTS
@@ -44,14 +44,7 @@ def alert(title: str = "Hellbound") -> Event:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryBackend()
-    await load_chat_history(storage)
-    return CommandService(
-        storage,
-        storage.subscriptions,
-        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
-        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
-    )
+    return await chat_service()
 
 
 @pytest.fixture
@@ -78,16 +71,9 @@ async def adapter(
     fake_discord.add_member(GUILD_ID, MEMBER_ID, "member")
     fake_discord.add_member(GUILD_ID, MODERATOR_ID, "moderator", role_ids=[MODERATOR_ROLE_ID])
     # Global commands: they work in servers and in DMs (guild commands only in their guild).
-    settings = DiscordSettings(token=fake_discord.token, guild_ready_timeout=0.05)
     lifecycle = DestinationLifecycle(service.subscriptions, outbox)
-    discord_adapter = DiscordAdapter(service, settings, lifecycle)
-    task = asyncio.create_task(discord_adapter.run())
-    try:
-        await asyncio.wait_for(discord_adapter.wait_until_ready(), 10)
+    async with discord_adapter_running(fake_discord, service, lifecycle) as discord_adapter:
         yield discord_adapter
-    finally:
-        await discord_adapter.stop()
-        await asyncio.wait_for(task, 10)
 
 
 async def slash(

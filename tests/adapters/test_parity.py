@@ -17,6 +17,7 @@ from telegram.ext import CommandHandler
 
 from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_command_text
 from bot.delivery.lifecycle import DestinationLifecycle
+from bot.i18n import ENGLISH, LANGUAGES
 from handlers.console import ConsoleAdapter
 from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
 from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings
@@ -102,8 +103,12 @@ async def test_every_command_exists_everywhere_with_the_same_arguments(
         assert registered["default_member_permissions"] == expected_permissions
 
     # Telegram: the command menu (set_my_commands) and the handlers behind it.
-    (menu,) = platforms.fake_telegram.commands.values()
-    assert [c["command"] for c in menu] == [c.name for c in COMMANDS]
+    # One menu per language (the default one in English), each with every command.
+    menus = platforms.fake_telegram.commands
+    assert {language for _, language in menus} == {"", *LANGUAGES} - {"en"}
+    for listed in menus.values():
+        assert [c["command"] for c in listed] == [c.name for c in COMMANDS]
+    menu = menus[('{"type": "default"}', "")]
     handled: set[str] = set()
     for group in platforms.telegram.application.handlers.values():
         for handler in group:
@@ -114,7 +119,7 @@ async def test_every_command_exists_everywhere_with_the_same_arguments(
         for argument in command.arguments:
             assert argument.usage() in entry["description"]
             # Every argument can be given by name in typed text (Telegram and console).
-            parsed = parse_command_text(command, f"{argument.name}=value")
+            parsed = parse_command_text(command, f"{argument.name}=value", ENGLISH)
             assert parsed == {argument.name: "value"}
 
     # Console: /help is generated from the same registry.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS, CommandRateLimiter, CommandService
+from bot.commands import COMMANDS, CommandService
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.events import Event, EventType
 from bot.models import ChartKey
@@ -20,7 +20,8 @@ from handlers.telegram.adapter import TelegramAdapter, TelegramSettings, telegra
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
 from tests.adapters.sender_rig import deliver
-from tests.chat_fixtures import load_chat_history
+from tests.adapters.telegram_rig import running_telegram
+from tests.chat_fixtures import chat_service
 from tests.fakes import FakeTelegram
 from tests.hostile_text import HOSTILE_ARGUMENTS
 
@@ -48,14 +49,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def service() -> CommandService:
-    storage = MemoryBackend()
-    await load_chat_history(storage)
-    return CommandService(
-        storage,
-        storage.subscriptions,
-        clock=lambda: datetime(2021, 11, 24, tzinfo=UTC),
-        rate_limiter=CommandRateLimiter(burst=100, per_seconds=1),
-    )
+    return await chat_service()
 
 
 @pytest.fixture
@@ -81,18 +75,8 @@ async def adapter(
     fake_telegram: FakeTelegram, service: CommandService, lifecycle: DestinationLifecycle
 ) -> AsyncIterator[TelegramAdapter]:
     fake_telegram.set_admins(GROUP_ID, [ADMIN_ID], owner_id=ADMIN_ID)
-    settings = TelegramSettings(
-        token=fake_telegram.token,
-        base_url=fake_telegram.base_url,
-        base_file_url=fake_telegram.base_file_url,
-        poll_timeout=1,
-    )
-    telegram = TelegramAdapter(service, settings, lifecycle)
-    await telegram.start()
-    try:
+    async with running_telegram(fake_telegram, service, lifecycle) as telegram:
         yield telegram
-    finally:
-        await telegram.stop()
 
 
 async def command(
@@ -122,7 +106,7 @@ async def test_top10_kr_end_to_end_in_a_group(
 async def test_commands_are_registered_from_the_registry(
     fake_telegram: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
-    (registered,) = fake_telegram.commands.values()
+    registered = fake_telegram.commands[('{"type": "default"}', "")]  # English, for any client
     assert [c["command"] for c in registered] == [c.name for c in COMMANDS]
     top10 = registered[0]
     assert top10["description"].endswith("[region] [category] [service] [date]")

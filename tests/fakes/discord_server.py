@@ -153,6 +153,66 @@ def _form_error(field_name: str, code: str, message: str) -> DiscordApiError:
     )
 
 
+# The locales Discord accepts in name_localizations / description_localizations.
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+# Discord's ceilings: command and option descriptions, choice names.
+LOCALIZED_TEXT_MAX = {"description_localizations": 100, "name_localizations": 100}
+
+
+def _check_localizations(node: JsonDict, path: str) -> None:
+    """Refuse localizations Discord refuses: an unknown locale, an empty or too long text.
+    Recurses into options and choices."""
+    for key, limit in LOCALIZED_TEXT_MAX.items():
+        for locale, text in (node.get(key) or {}).items():
+            if locale not in DISCORD_LOCALES:
+                raise _form_error(f"{path}.{key}.{locale}", "LOCALE_INVALID", "Invalid locale")
+            if not isinstance(text, str) or not 1 <= len(text) <= limit:
+                raise _form_error(
+                    f"{path}.{key}.{locale}",
+                    "BASE_TYPE_BAD_LENGTH",
+                    f"Must be between 1 and {limit} in length.",
+                )
+    for index, option in enumerate(node.get("options") or []):
+        _check_localizations(option, f"{path}.options.{index}")
+    for index, choice in enumerate(node.get("choices") or []):
+        _check_localizations(choice, f"{path}.choices.{index}")
+
+
 def _find_component(components: list[JsonDict], custom_id: str) -> JsonDict | None:
     """The component with ``custom_id`` among a message's components (rows, containers…)."""
     for component in components:
@@ -207,6 +267,8 @@ class DiscordChannel:
     recipient_id: int | None = None
     deleted: bool = False
     access_error: tuple[int, str] | None = None
+    # The bot may post but not upload here (no Attach Files): a message with files gets 50013.
+    attachments_denied: bool = False
 
     def overwrites_json(self) -> list[JsonDict]:
         return [
@@ -239,6 +301,7 @@ class DiscordGuild:
     members: dict[int, DiscordMember] = field(default_factory=dict)
     joined_at: float = field(default_factory=time.time)
     bot_role_id: int = 0
+    locale: str = "en-US"  # preferred_locale, and guild_locale of its interactions
 
 
 @dataclass
@@ -376,6 +439,8 @@ class FakeDiscord:
 
         self.guilds: dict[int, DiscordGuild] = {}
         self.messages: list[DiscordMessage] = []
+        self.message_edits: list[tuple[int, JsonDict]] = []
+        """PATCH /channels/{id}/messages/{id} that went through: (message id, payload)."""
         self.interaction_responses: list[InteractionResponse] = []
         self.interactions: dict[int, SentInteraction] = {}
         self.commands: dict[int | None, list[JsonDict]] = {}
@@ -389,6 +454,8 @@ class FakeDiscord:
         """401/403/429 answers: Discord bans an IP after 10,000 of them in 10 minutes."""
         self.deduplicated = 0
         """Message creations answered with an existing message because of enforce_nonce."""
+        self.uploads: dict[str, bytes] = {}
+        """The bytes of every uploaded file, by the attachment id the fake gave it."""
 
         self._users: dict[int, JsonDict] = {bot_id: self.bot_user}
         self._dm_channels: dict[int, DiscordChannel] = {}
@@ -510,11 +577,12 @@ class FakeDiscord:
         owner_id: int = 1,
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        locale: str = "en-US",
     ) -> DiscordGuild:
         """A guild the bot is in, with the @everyone role (id = guild id) and the bot's managed
         role (``guild.bot_role_id``) carrying ``bot_permissions``. Guilds added after the
         client connected arrive as GUILD_CREATE."""
-        guild = DiscordGuild(id=guild_id, name=name, owner_id=owner_id)
+        guild = DiscordGuild(id=guild_id, name=name, owner_id=owner_id, locale=locale)
         guild.roles[guild_id] = DiscordRole(guild_id, "@everyone", everyone_permissions)
         bot_role = DiscordRole(
             self._snowflake(), self.bot_user["username"], bot_permissions, position=1, managed=True
@@ -593,12 +661,27 @@ class FakeDiscord:
         message = {50001: "Missing Access", 50013: "Missing Permissions"}[code]
         self._channel_index[channel_id].access_error = (code, message)
 
+    def deny_attachments(self, channel_id: int) -> None:
+        """The bot lacks Attach Files in the channel: a message carrying a file answers 403
+        {code 50013 Missing Permissions}; a message without one is posted as usual."""
+        self._channel_index[channel_id].attachments_denied = True
+
     def restore_access(self, channel_id: int) -> None:
         self._channel_index[channel_id].access_error = None
 
     def block_dms(self, user_id: int) -> None:
         """DMs to the user answer 403 {code 50007 Cannot send messages to this user}."""
         self._blocked_dm_users.add(user_id)
+
+    def delete_message(self, message_id: int) -> None:
+        """Someone deleted the message: fetching or editing it now answers 404 with code 10008
+        "Unknown Message", as Discord does."""
+        for message in self.messages:
+            if message.id == message_id and not message.deleted:
+                message.deleted = True
+                self._changes.notify()
+                return
+        raise KeyError(f"no message {message_id}")
 
     def fail_next(
         self,
@@ -872,8 +955,9 @@ class FakeDiscord:
         if guild_id is not None:
             member = self.guilds[guild_id].members[user_id]
             payload["guild_id"] = str(guild_id)
-            payload["guild_locale"] = "en-US"
-            payload["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
+            locale_of_guild = self.guilds[guild_id].locale
+            payload["guild_locale"] = locale_of_guild
+            payload["guild"] = {"id": str(guild_id), "locale": locale_of_guild, "features": []}
             payload["member"] = {
                 **self._member_json(member),
                 "permissions": str(member_permissions),
@@ -1028,13 +1112,22 @@ class FakeDiscord:
     # ----------------------------------------------------------------- gateway
 
     async def dispatch(self, event: str, data: JsonDict, *, guild_id: int | None = None) -> None:
-        """Send a DISPATCH event to every identified session (of the guild's shard)."""
+        """Send a DISPATCH event to every identified session of the guild's shard; an event of
+        no guild (a DM) goes to shard 0 only, as Discord sends it."""
         for session in list(self._sessions.values()):
-            if guild_id is not None and session.shard is not None:
-                shard_id, shard_count = session.shard
-                if (guild_id >> 22) % shard_count != shard_id:
-                    continue
-            await self._send_dispatch(session, event, data)
+            if self._in_shard(session, 0 if guild_id is None else guild_id):
+                await self._send_dispatch(session, event, data)
+
+    def shard_events(self, shard_id: int | None) -> list[tuple[str, JsonDict]]:
+        """(event name, data) of every DISPATCH sent to the sessions that identified as shard
+        ``shard_id`` (None: unsharded sessions), in order."""
+        events: list[tuple[str, JsonDict]] = []
+        for session in self._sessions.values():
+            if (session.shard[0] if session.shard is not None else None) == shard_id:
+                for _, frame in session.frames:
+                    decoded = json.loads(frame)
+                    events.append((decoded["t"], decoded["d"]))
+        return events
 
     async def disconnect_gateway(self, code: int = 4000) -> None:
         """Drop every gateway connection; discord.py reconnects and RESUMEs."""
@@ -1104,6 +1197,9 @@ class FakeDiscord:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
         shard = data.get("shard")
+        if shard is not None and not self._valid_shard(shard):
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
         session = _GatewaySession(
             session_id=secrets.token_hex(16),
             shard=(int(shard[0]), int(shard[1])) if shard else None,
@@ -1161,6 +1257,17 @@ class FakeDiscord:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    @staticmethod
+    def _valid_shard(shard: Any) -> bool:
+        """``[shard_id, shard_count]`` with 0 <= shard_id < shard_count (else Discord closes the
+        connection with 4010 Invalid shard)."""
+        if not isinstance(shard, list) or len(shard) != 2:
+            return False
+        shard_id, shard_count = shard
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+            return False
+        return 0 <= shard_id < shard_count
 
     def _in_shard(self, session: _GatewaySession, guild_id: int) -> bool:
         if session.shard is None:
@@ -1259,7 +1366,7 @@ class FakeDiscord:
             "description": None,
             "banner": None,
             "premium_tier": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": guild.locale,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
         }
@@ -1477,9 +1584,11 @@ class FakeDiscord:
             for index, (name, value) in enumerate(form.items()):
                 if isinstance(value, web.FileField):
                     content = value.file.read()
+                    attachment_id = str(self._snowflake())
+                    self.uploads[attachment_id] = content
                     attachments.append(
                         {
-                            "id": str(self._snowflake()),
+                            "id": attachment_id,
                             "filename": value.filename,
                             "size": len(content),
                             "url": f"{self.url}/attachments/{index}/{value.filename}",
@@ -1615,7 +1724,8 @@ class FakeDiscord:
         if not isinstance(body, list):
             raise _form_error("_root", "LIST_TYPE_CONVERT", "Only iterables may be used")
         stored = []
-        for command in body:
+        for position, command in enumerate(body):
+            _check_localizations(command, str(position))
             kind = int(command.get("type", 1))
             key = (guild_id, command["name"], kind)
             command_id = self._command_ids.setdefault(key, self._snowflake())
@@ -1888,6 +1998,8 @@ class FakeDiscord:
         headers = self._bucket_headers(window, now) if window is not None else {}
         payload = await self._read_payload(request)
         self._validate_message(payload)
+        if channel.attachments_denied and payload.get("attachments"):
+            raise DiscordApiError(403, 50013, "Missing Permissions")
         nonce = payload.get("nonce")
         if nonce is not None and payload.get("enforce_nonce"):
             self._forget_old_nonces(now)
@@ -1959,6 +2071,7 @@ class FakeDiscord:
         payload = await self._read_payload(request)
         self._validate_message(payload, allow_empty=True)
         self._apply_edit(message, payload)
+        self.message_edits.append((message.id, payload))
         return _json_response(self._stored_message_json(message))
 
     async def _delete_message(self, request: web.Request) -> web.Response:
@@ -2003,7 +2116,7 @@ async def run_client(
     """Log ``client`` in, connect it to the (patched) gateway, wait for on_ready, and close it
     on exit. Build the client with ``guild_ready_timeout=0.1``: discord.py otherwise waits 2 s
     after the last GUILD_CREATE before it is ready. (An AutoShardedClient also sleeps 5 s
-    before identifying each shard after the first: keep ``shard_count`` at 1 in tests.)"""
+    before identifying each shard after the first: give it one shard id per client.)"""
     await client.login(token)
     connection = asyncio.create_task(client.connect(reconnect=reconnect))
     try:

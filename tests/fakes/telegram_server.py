@@ -19,7 +19,9 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 from telegram.ext import Application
 
@@ -61,7 +63,13 @@ _INT_FIELDS = frozenset(
         "from_chat_id",
     }
 )
-_TEXT_FIELDS = frozenset({"text", "caption", "data", "description", "callback_query_id", "title"})
+_TEXT_FIELDS = frozenset(
+    {"text", "caption", "data", "description", "callback_query_id", "title", "url", "secret_token"}
+)
+# setWebhook's rules (https://core.telegram.org/bots/api#setwebhook).
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # Tags Telegram accepts with parse_mode=HTML (https://core.telegram.org/bots/api#html-style).
 _HTML_TAGS = frozenset(
@@ -104,6 +112,16 @@ _ADMIN_RIGHTS = {
     "can_pin_messages": True,
     "can_manage_topics": True,
 }
+
+
+@dataclass
+class Webhook:
+    """What setWebhook registered."""
+
+    url: str
+    secret_token: str | None
+    allowed_updates: list[str] | None
+    max_connections: int
 
 
 @dataclass
@@ -364,6 +382,8 @@ class FakeTelegram:
         self.rate_limited = 0
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         """setMyCommands state: (scope as JSON text, language_code) -> commands."""
+        self.webhook: Webhook | None = None
+        """setWebhook state (None: no webhook, getUpdates works)."""
 
         self._chats: dict[int, _Chat] = {}
         self._updates: list[JsonDict] = []
@@ -385,6 +405,8 @@ class FakeTelegram:
                 "logOut": self._no_op,
                 "close": self._no_op,
                 "deleteWebhook": self._delete_webhook,
+                "setWebhook": self._set_webhook,
+                "getWebhookInfo": self._get_webhook_info,
                 "getUpdates": self._get_updates,
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
@@ -516,6 +538,26 @@ class FakeTelegram:
         chat.messages[message["message_id"]] = message
         return self.inject_update({"message": message})
 
+    async def post_update(self, address: str, update: JsonDict, *, secret: str | None) -> int:
+        """POST a queued Update to the bot's webhook server as Telegram does (JSON body,
+        ``secret`` in the X-Telegram-Bot-Api-Secret-Token header, none if None) and return the
+        HTTP status; a 2xx delivers it (no longer pending), anything else leaves it pending, as
+        Telegram retries it. ``address`` is the local URL the public webhook URL leads to
+        (through the proxy that ends TLS). Only while a webhook is set: Telegram posts nothing
+        otherwise."""
+        if self.webhook is None:
+            raise RuntimeError("no webhook is set (setWebhook): Telegram would not POST updates")
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(address, json=update, headers=headers) as response,
+        ):
+            status = response.status
+        if 200 <= status < 300:
+            self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+            self._changes.notify()
+        return status
+
     def inject_callback_query(
         self,
         chat_id: int,
@@ -563,6 +605,14 @@ class FakeTelegram:
         new = self._chat(new_id, "supergroup")
         new.title = old.title
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deleted the message: editing it now answers 400 "message to
+        edit not found", as Telegram does."""
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.messages.pop(message_id, None) is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        self._changes.notify()
+
     def fail_next(
         self, method: str, status: int = 500, n: int = 1, description: str | None = None
     ) -> None:
@@ -577,6 +627,14 @@ class FakeTelegram:
         ``ambiguous``) but answered only after ``seconds``: a client timeout then leaves the
         sender unsure whether it was delivered."""
         self._delays.setdefault(method.lower(), []).extend([seconds] * n)
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of an uploaded file (a photo), by the file_id the fake gave it."""
+        return self._files[file_id][1]
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows this file_id: sending it answers "wrong file identifier"."""
+        del self._files[file_id]
 
     async def wait_until(
         self, predicate: Callable[[], bool], max_wait_s: float = 5.0, description: str = "condition"
@@ -787,9 +845,60 @@ class FakeTelegram:
     async def _delete_webhook(self, call: _Call) -> bool:
         if call.params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
         return True
 
+    async def _set_webhook(self, call: _Call) -> bool:
+        url = str(call.params.get("url") or "")
+        if not url:  # an empty URL removes the webhook
+            return await self._delete_webhook(call)
+        parts = urlsplit(url)
+        try:
+            port = parts.port or 443
+        except ValueError:
+            port = -1
+        if parts.scheme != "https" or not parts.hostname:
+            raise TelegramApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        if port not in WEBHOOK_PORTS:
+            raise TelegramApiError(
+                400,
+                "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
+            )
+        secret = call.params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise TelegramApiError(400, "Bad Request: secret token contains unallowed characters")
+        if call.params.get("drop_pending_updates"):
+            self._updates.clear()
+        allowed = call.params.get("allowed_updates")
+        self.webhook = Webhook(
+            url=url,
+            secret_token=str(secret) if secret is not None else None,
+            allowed_updates=list(allowed) if isinstance(allowed, list) else None,
+            max_connections=int(call.params.get("max_connections") or 40),
+        )
+        return True
+
+    async def _get_webhook_info(self, call: _Call) -> JsonDict:
+        info: JsonDict = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = self.webhook.allowed_updates
+        return info
+
     async def _get_updates(self, call: _Call) -> list[JsonDict]:
+        if self.webhook is not None:
+            raise TelegramApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
         offset = int(call.params.get("offset") or 0)
         limit = int(call.params.get("limit") or 100)
         timeout = float(call.params.get("timeout") or 0)
@@ -851,9 +960,14 @@ class FakeTelegram:
         if upload is not None:
             content = upload.file.read()
             photo = upload.filename
-        elif isinstance(photo_param, str) and photo_param:
+        elif isinstance(photo_param, str) and photo_param in self._files:
+            content = self._files[photo_param][1]  # a photo sent before, by its file_id
+            photo = photo_param
+        elif isinstance(photo_param, str) and photo_param.startswith(("http://", "https://")):
             content = b""
             photo = photo_param
+        elif isinstance(photo_param, str) and photo_param:
+            raise TelegramApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         else:
             raise TelegramApiError(400, "Bad Request: there is no photo in the request")
         caption = params.get("caption")

@@ -19,7 +19,7 @@ from bot.events import EventType
 from bot.models import WORLD, Chart, Entry
 from bot.pipeline import Pipeline
 from bot.subscriptions import Destination
-from storage import SqliteBackend, open_backend
+from storage import SqliteBackend, codec, open_backend
 from tests.integration.test_storage_contract import open_sqlite
 
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "migration" / "legacy-v5.sqlite"
@@ -125,10 +125,18 @@ async def test_the_migration_keeps_every_chart_event_delivery_and_setting(
     subscriptions = after["tables"]["subscriptions"]
     assert subscriptions and {row[-1] for row in subscriptions} == {0}
     after["tables"]["subscriptions"] = [row[:-1] for row in subscriptions]
+    # 0008 gives every destination the language '' (not chosen): it reads English, as before;
+    # 0009 no daily digest (NULL): details go out at once, as before.
+    destinations = after["tables"]["destinations"]
+    assert destinations and {row[-2:] for row in destinations} == {("", None)}
+    after["tables"]["destinations"] = [row[:-2] for row in destinations]
     assert after["tables"] == before["tables"]
 
     # And the store reads them back.
     assert len(await backend.recent_events(limit=5000)) == 1942
+    # 0010 lists every key of the stored charts in chart_keys.
+    stored_keys = {codec.key_from_columns(*key[:5]) for key in before["charts"]}
+    assert await backend.chart_keys() == sorted(stored_keys)
     squid = "squid game|squid game season 1"
     history = await backend.title_history(squid)
     stored_ranks = sorted(

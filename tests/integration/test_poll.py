@@ -15,6 +15,7 @@ from bot.__main__ import main
 from bot.catchup import CatchupSummary, event_age, fold_catchup, fold_catchup_per_chat
 from bot.config import Config, ConfigError, load_config
 from bot.events import Event, EventType
+from bot.i18n import ENGLISH
 from bot.models import WORLD, ChartKey
 from bot.poll import FAILED_POLLS_BEFORE_ALERT, Poller, PollOutput, operator_sink
 from bot.poll_config import load_poll_config, parse_duration
@@ -28,6 +29,7 @@ from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
 from storage import SqliteBackend, open_backend
+from storage.memory.poller_lock import ProcessPollerLock
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
 GLOBAL = (FIXTURES / "poll" / "all-weeks-global.tsv").read_text(encoding="utf-8")
@@ -71,7 +73,7 @@ def test_old_events_fold_into_one_summary() -> None:
     fold = fold_catchup([*old, *recent], now=now, max_age=timedelta(days=2))
     assert fold.fresh == recent
     assert fold.summary is not None and list(fold.summary.events) == old
-    text = fold.summary.text()
+    text = fold.summary.text(ENGLISH)
     assert text.splitlines()[0] == (
         "Catch-up: 3 events from 2026-07-20 to 2026-07-22 while the bot was away."
     )
@@ -530,7 +532,9 @@ async def test_poll_without_once_catches_up_then_keeps_polling(
         reported.set()
 
     polling = asyncio.create_task(
-        poll_on_schedule(config, storage, output=PollOutput(), on_report=on_report)
+        poll_on_schedule(
+            config, storage, ProcessPollerLock(), output=PollOutput(), on_report=on_report
+        )
     )
     await reported.wait()
     assert not polling.done()  # it goes on polling on the schedule

@@ -18,7 +18,7 @@ import pytest
 
 from bot.events import Event, EventType, Record, RecordHolder
 from bot.models import WORLD, Chart, ChartKey, Entry, Rejection
-from bot.ports import Backend, Batch, RankPoint, Storage, TitleHit
+from bot.ports import Backend, Batch, RankPoint, RankTally, Storage, TitleHit
 from bot.subscriptions import Destination, SubscriptionSpec
 from storage import MemoryBackend, SqliteBackend, codec, open_backend
 from storage.schema import Migration, load_migrations, split_statements
@@ -238,6 +238,25 @@ async def test_chart_keys_are_sorted_and_filter_by_source(storage: Storage) -> N
     assert await storage.chart_keys(source="the-numbers") == []
 
 
+async def test_chart_keys_are_written_with_the_charts_once_each(storage: Storage) -> None:
+    # No engine state is stored with these charts: the keys do not come from chart_state.
+    await save(storage, Batch(accepted=[chart(NETFLIX_TV_US, DAY_1, "A")]))
+    await save(
+        storage,
+        Batch(
+            accepted=[
+                chart(NETFLIX_TV_US, DAY_2, "A"),
+                chart(NETFLIX_TV_US, DAY_1, "B"),  # replaces the stored chart of DAY_1
+                chart(NETFLIX_MOVIES_US, DAY_2, "C"),
+            ]
+        ),
+    )
+    await save(storage, Batch(accepted=[chart(NETFLIX_MOVIES_US, DAY_2, "D")]))  # replaced only
+
+    assert await storage.chart_keys() == [NETFLIX_MOVIES_US, NETFLIX_TV_US]
+    assert await storage.load_chart_state(NETFLIX_TV_US) is None
+
+
 async def test_a_rejected_chart_is_not_a_chart(storage: Storage) -> None:
     refused = Rejection(chart(NETFLIX_TV_US, DAY_1, "Only one row"), "1 row, expected 10")
     await save(storage, Batch(rejected=[refused]))
@@ -336,6 +355,20 @@ async def test_states_round_trip_and_are_replaced(storage: Storage) -> None:
     await save(storage, Batch(chart_states={NETFLIX_TV_US: {"top": []}}))
     assert await storage.load_chart_state(NETFLIX_TV_US) == {"top": []}
     assert await storage.load_family_state(TV_FAMILY) == family_state
+
+
+async def test_many_chart_states_are_read_at_once(storage: Storage) -> None:
+    keys = [
+        ChartKey("flixpatrol", service, region, "TV Shows", "daily")
+        for service in ("netflix", "disney")
+        for region in (a + b for a in "ABCDEF" for b in "ABCDEFGHIJ")
+    ] * 2  # more keys than one SQLite statement takes, each asked for twice
+    states = {key: {"region": key.region, "service": key.service} for key in keys[:100:3]}
+    await save(storage, Batch(chart_states=states))
+
+    assert await storage.load_chart_states(keys) == states
+    assert await storage.load_chart_states([OFFICIAL_TV, keys[0]]) == {keys[0]: states[keys[0]]}
+    assert await storage.load_chart_states([]) == {}
 
 
 async def test_a_loaded_state_is_a_copy(storage: Storage) -> None:
@@ -508,6 +541,66 @@ async def test_title_history_is_every_appearance_oldest_first(storage: Storage) 
         RankPoint(NETFLIX_TV_US, DAY_3, 2),
     ]
     assert await storage.title_history("nobody") == []
+
+
+async def save_charts(store: Storage, *charts: Chart) -> None:
+    """Store charts as one batch."""
+    await save(store, Batch(accepted=list(charts)))
+
+
+async def test_rank_tallies_count_each_rank_of_a_title_in_each_chart(storage: Storage) -> None:
+    day_4, day_5 = DAY_3 + timedelta(days=1), DAY_3 + timedelta(days=2)
+    us, fr, movies = NETFLIX_TV_US, NETFLIX_TV_FR, NETFLIX_MOVIES_US
+    await save_charts(
+        storage,
+        chart(us, DAY_1, "Wednesday", "Other"),
+        chart(us, DAY_2, "Wednesday", "Other"),
+        chart(fr, DAY_1, "Other", "Wednesday"),
+    )
+    await save_charts(
+        storage,
+        chart(us, DAY_3, "Other", "Wednesday"),
+        chart(us, day_5, "Wednesday"),  # after a gap
+        chart(movies, DAY_2, "Other"),
+    )
+    await save_charts(storage, chart(us, day_4, "Other", "Wednesday"))
+
+    assert await storage.rank_tallies(["wednesday", "nobody"]) == [
+        RankTally("wednesday", fr, 2, 1, DAY_1, DAY_1),
+        RankTally("wednesday", us, 1, 3, DAY_1, day_5),
+        RankTally("wednesday", us, 2, 2, DAY_3, day_4),
+    ]
+    other = await storage.rank_tallies(["other"])
+    assert [(t.key, t.rank, t.periods) for t in other] == [
+        (fr, 1, 1),
+        (movies, 1, 1),
+        (us, 1, 2),
+        (us, 2, 2),
+    ]
+    assert await storage.rank_tallies([]) == []
+
+
+async def test_a_replaced_chart_is_tallied_again(storage: Storage) -> None:
+    us, fr = NETFLIX_TV_US, NETFLIX_TV_FR
+    await save_charts(
+        storage, *(chart(us, day, "Wednesday", "Other") for day in (DAY_1, DAY_2, DAY_3))
+    )
+    # Corrections of the last and first day, with a new title in the same batch.
+    await save_charts(
+        storage,
+        chart(us, DAY_3, "Other", "Newcomer"),
+        chart(us, DAY_1, "Other", "Wednesday"),
+        chart(fr, DAY_3, "Wednesday"),
+    )
+
+    assert await storage.rank_tallies(["wednesday", "other", "newcomer"]) == [
+        RankTally("newcomer", us, 2, 1, DAY_3, DAY_3),
+        RankTally("other", us, 1, 2, DAY_1, DAY_3),
+        RankTally("other", us, 2, 1, DAY_2, DAY_2),
+        RankTally("wednesday", fr, 1, 1, DAY_3, DAY_3),
+        RankTally("wednesday", us, 1, 1, DAY_2, DAY_2),
+        RankTally("wednesday", us, 2, 1, DAY_1, DAY_1),
+    ]
 
 
 # -- meta ----------------------------------------------------------------------------------------
@@ -684,6 +777,62 @@ async def open_sqlite(path: Path) -> SqliteBackend:
     store = await SqliteBackend.open(path)
     await store.migrate()
     return store
+
+
+CHART_KEYS_MIGRATION = 10
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_migration_lists_the_keys_and_tallies_of_stored_charts(
+    tmp_path: Path, kind: str
+) -> None:
+    """Charts stored before chart_keys and rank_tallies existed are in them once the migration
+    has run."""
+    store: Any
+    if kind == "sqlite":
+        store = await SqliteBackend.open(tmp_path / "old.db")
+        marks = ", ".join("?" * 11)
+    else:
+        from storage.postgres import PostgresBackend
+        from tests.integration.postgres_server import fresh_postgres_url
+
+        store = await PostgresBackend.open(await fresh_postgres_url())
+        marks = ", ".join(f"${n}" for n in range(1, 12))
+    try:
+        older = [
+            m
+            for m in load_migrations("sqlite" if kind == "sqlite" else "postgres")
+            if m.version < CHART_KEYS_MIGRATION
+        ]
+        await store.apply_migrations(older)
+        stored = [(NETFLIX_TV_US, DAY_1), (NETFLIX_TV_US, DAY_2), (OFFICIAL_TV, DAY_1)]
+        for key, period in stored:
+            values = (*codec.key_columns(key), period.isoformat(), 1, 10, None, "[]", "2024-03-01")
+            sql = (
+                "INSERT INTO charts (source, service, region, category, granularity, period,"
+                f" rows, expected_size, extra, entries, stored_at) VALUES ({marks})"
+            )
+            if kind == "sqlite":
+                await store.database.execute(sql, values)
+            else:
+                await store.database.execute(sql, *values)
+
+        await store.database.execute(
+            "INSERT INTO title_ranks (chart_id, position, title_id, rank)"
+            " SELECT id, 0, 'wednesday', 1 FROM charts"
+        )
+
+        await store.migrate()
+
+        assert await store.chart_keys() == [NETFLIX_TV_US, OFFICIAL_TV]
+        assert await store.rank_tallies(["wednesday"]) == [
+            RankTally("wednesday", NETFLIX_TV_US, 1, 2, DAY_1, DAY_2),
+            RankTally("wednesday", OFFICIAL_TV, 1, 1, DAY_1, DAY_1),
+        ]
+        await save(store, Batch(accepted=[chart(NETFLIX_TV_FR, DAY_3, "A")]))
+        assert await store.chart_keys() == [NETFLIX_TV_FR, NETFLIX_TV_US, OFFICIAL_TV]
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -14,6 +14,7 @@ import pytest
 from bot.__main__ import main
 from bot.delivery.digest import DigestPart, build_digest
 from bot.events import Event
+from bot.i18n import ENGLISH, Translator, translator
 from bot.models import normalise_title
 from bot.ports import Delivery
 from bot.subscriptions import ChatSettings, SubscriptionSpec, subscription_matches
@@ -36,11 +37,13 @@ def week_events() -> list[Event]:
     return [event for event in events if event.period == WEEK]
 
 
-def digest_for(events: list[Event], spec: SubscriptionSpec) -> list[DigestPart]:
+def digest_for(
+    events: list[Event], spec: SubscriptionSpec, tr: Translator = ENGLISH
+) -> list[DigestPart]:
     wanted = [event for event in events if subscription_matches(spec, ChatSettings(), event)]
     queued = datetime(2022, 2, 8, tzinfo=UTC)
     deliveries = [Delivery(n, event, 0, 0, queued) for n, event in enumerate(wanted, start=1)]
-    return build_digest(deliveries, TELEGRAM_TEXT_MAX, telegram_text_length)
+    return build_digest(deliveries, TELEGRAM_TEXT_MAX, telegram_text_length, tr)
 
 
 @pytest.mark.parametrize("details", [False, True], ids=["headlines", "details"])
@@ -64,6 +67,24 @@ def test_a_title_subscriber_gets_one_card_for_the_week(
     assert [button.label for button in message.buttons] == ["🌍 All countries"]
     # Every delivery of the title's week is marked sent with the card.
     assert len(message.delivery_ids) == (144 if details else 73)
+
+
+def test_a_korean_chat_gets_the_card_in_korean(week_events: list[Event]) -> None:
+    """The same card, cut the same way, in the chat's language (Babel's dates and numbers)."""
+    spec = SubscriptionSpec(show=AOUAD, show_title="All of Us Are Dead", details=True)
+    (english,) = digest_for(week_events, spec)
+    (korean,) = digest_for(week_events, spec, translator("ko"))
+    lines = korean.text.split("\n")
+    assert len(lines) == len(english.text.split("\n"))
+    assert korean.delivery_ids == english.delivery_ids
+    assert lines[0] == "All of Us Are Dead: Season 1 — 2022년 2월 6일까지의 주간"
+    assert lines[1] == "전 세계 · TV (비영어): All of Us Are Dead: Season 1, 2주 연속 1위"
+    assert lines[2].startswith("전 세계 · TV (비영어): All of Us Are Dead: Season 1, 누적 시청")
+    assert lines[3] == "94개국 중 63개국 1위 — 38개국에서 새로 1위 (US, GB, BR 포함)"
+    assert "94개국 중 94개국 TOP 10" in lines
+    assert "25개국 (KR, JP, IN 포함): 2주 연속 1위" in lines
+    assert lines[-1] == "모든 국가 보기: /title All of Us Are Dead"
+    assert [button.label for button in korean.buttons] == ["🌍 모든 국가"]
 
 
 def test_a_chart_family_subscriber_gets_the_title_as_one_card_among_other_lines(

@@ -14,6 +14,8 @@ from bot.__main__ import main
 from bot.config import ConfigError, load_config, section
 from bot.config_schema import SECTION_KEYS
 from bot.delivery.config import DeliveryConfig
+from bot.metrics import MetricsConfig
+from bot.pictures.config import PicturesConfig
 from bot.poll_config import load_poll_config
 from bot.sources.flixpatrol_fetch import FlixPatrolSettings
 from bot.sources.netflix_fetch import NetflixSettings
@@ -133,6 +135,8 @@ def test_every_key_of_the_example_is_accepted_by_its_reader(tmp_path: Path) -> N
     for loaded in (load_config(EXAMPLE, environ={}), load_config(path, environ={})):
         load_poll_config(loaded)  # [sources.*], [alerts], [admin]
         DeliveryConfig.from_table(section(loaded, "delivery"))
+        PicturesConfig.from_table(section(loaded, "pictures"))
+        MetricsConfig.from_table(section(loaded, "metrics"))
     assert discord_settings(tables["discord"], {}) is not None
     assert telegram_settings(tables["telegram"], {}) is not None
 
@@ -159,3 +163,31 @@ def test_an_unknown_source_on_the_command_line_gets_a_suggestion(
     assert (
         capsys.readouterr().err == "config error: unknown source 'netflx'; did you mean netflix?\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"enabled": "yes"}, "[pictures] enabled must be true or false"),
+        ({"cache_size": 0}, "[pictures] cache_size must be a whole number of at least 1"),
+        ({"cache_size": 2.5}, "[pictures] cache_size must be a whole number of at least 1"),
+        ({"console_dir": 3}, "[pictures] console_dir must be a string"),
+        ({"cache": 3}, "[pictures] unknown key 'cache'; known keys: cache_size, console_dir"),
+    ],
+)
+def test_a_bad_pictures_setting_is_refused_with_its_key_named(
+    table: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        PicturesConfig.from_table(table)
+    assert str(caught.value).startswith(message)
+
+
+def test_pictures_are_on_by_default_and_the_console_saves_them_in_the_temp_directory(
+    tmp_path: Path,
+) -> None:
+    default = PicturesConfig.from_table({})
+    assert default.enabled and default.cache_size == 64
+    assert default.console_directory().name == "top10bot-pictures"
+    chosen = PicturesConfig.from_table({"enabled": False, "console_dir": str(tmp_path)})
+    assert not chosen.enabled and chosen.console_directory() == tmp_path

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.events import Event, EventType, Tier
+from bot.i18n import ENGLISH
 from bot.models import ChartKey
 from bot.subscriptions import (
     ChatSettings,
@@ -100,9 +101,9 @@ def test_the_details_words() -> None:
     assert parse_event_types("details") == frozenset()
     assert is_event_type_word("details") and not is_event_type_word("all")
     spec = SubscriptionSpec(show="squid game", show_title="Squid Game")
-    assert describe_spec(spec) == "Squid Game — headlines"
+    assert describe_spec(spec, ENGLISH) == "Squid Game — headlines"
     detailed = SubscriptionSpec(show="squid game", show_title="Squid Game", details=True)
-    assert describe_spec(detailed) == "Squid Game — every event"
+    assert describe_spec(detailed, ENGLISH) == "Squid Game — every event"
     # One subscription per request: with and without details are two; old identities stay.
     assert detailed.identity() != spec.identity()
     assert spec.identity() == "show=squid game|service=|region=|category=|events="

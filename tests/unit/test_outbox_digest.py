@@ -18,6 +18,7 @@ from bot.delivery.digest import (
 )
 from bot.delivery.quiet_hours import QuietHours, quiet_hours_of, quiet_until
 from bot.events import Event, EventType
+from bot.i18n import ENGLISH
 from bot.models import WORLD, ChartKey
 from bot.ports import Delivery
 from bot.render import event_line
@@ -44,8 +45,8 @@ def deliveries(
 
 def test_one_event_is_sent_as_its_line_alone() -> None:
     only = event(EventType.NEW_NUMBER_ONE, "Squid Game")
-    [part] = build_digest(deliveries([only], first_id=7), 4096, utf16_length)
-    assert part.text == event_line(only)
+    [part] = build_digest(deliveries([only], first_id=7), 4096, utf16_length, ENGLISH)
+    assert part.text == event_line(only, ENGLISH)
     assert part.delivery_ids == (7,)
     assert part.idempotency_key == idempotency_key([7])
 
@@ -54,13 +55,13 @@ def test_several_events_become_one_message_most_important_first() -> None:
     entered = event(EventType.ENTERED, "Newcomer", rank=8)
     record = event(EventType.RECORD_BROKEN, "Record Holder")
     number_one = event(EventType.NEW_NUMBER_ONE, "Top Show")
-    [part] = build_digest(deliveries([entered, record, number_one]), 4096, utf16_length)
+    [part] = build_digest(deliveries([entered, record, number_one]), 4096, utf16_length, ENGLISH)
     lines = part.text.split("\n")
     assert lines[0] == "3 chart updates"
     assert lines[1:] == [
-        "• " + event_line(record),
-        "• " + event_line(number_one),
-        "• " + event_line(entered),
+        "• " + event_line(record, ENGLISH),
+        "• " + event_line(number_one, ENGLISH),
+        "• " + event_line(entered, ENGLISH),
     ]
     assert sorted(part.delivery_ids) == [1, 2, 3]
 
@@ -84,7 +85,7 @@ def many_events(count: int) -> list[Event]:
 @pytest.mark.parametrize("limit", [400, 700, 2000, 4096])
 def test_a_long_digest_is_cut_between_lines_within_the_limit(limit: int) -> None:
     events = many_events(60)
-    parts = build_digest(deliveries(events), limit, utf16_length)
+    parts = build_digest(deliveries(events), limit, utf16_length, ENGLISH)
     assert len(parts) > 1
     all_lines: list[str] = []
     for number, part in enumerate(parts, start=1):
@@ -93,7 +94,7 @@ def test_a_long_digest_is_cut_between_lines_within_the_limit(limit: int) -> None
         assert header == f"60 chart updates ({number}/{len(parts)})"
         all_lines.extend(lines)
     # Every event once, whole, in importance order across the parts.
-    assert all_lines == ["• " + event_line(e) for e in digest_order(events)]
+    assert all_lines == ["• " + event_line(e, ENGLISH) for e in digest_order(events)]
     ids = [i for part in parts for i in part.delivery_ids]
     assert sorted(ids) == list(range(1, 61))
     assert len({part.idempotency_key for part in parts}) == len(parts)
@@ -106,17 +107,20 @@ def test_the_limit_is_measured_the_way_the_platform_counts() -> None:
     def escaped(text: str) -> int:
         return len(text.replace("*", "\\*").replace("_", "\\_"))
 
-    for part in build_digest(deliveries(events), 500, escaped):
+    for part in build_digest(deliveries(events), 500, escaped, ENGLISH):
         assert escaped(part.text) <= 500
 
 
 def test_a_line_longer_than_a_message_is_wrapped_not_lost() -> None:
     giant = event(EventType.NEW_NUMBER_ONE, "word " * 150)
     small = event(EventType.ENTERED, "Small", rank=3)
-    parts = build_digest(deliveries([giant, small]), 300, utf16_length)
+    parts = build_digest(deliveries([giant, small]), 300, utf16_length, ENGLISH)
     assert all(utf16_length(p.text) <= 300 for p in parts)
     body = " ".join(line for p in parts for line in p.text.split("\n")[1:])
-    assert body.split() == ("• " + event_line(giant) + " • " + event_line(small)).split()
+    assert (
+        body.split()
+        == ("• " + event_line(giant, ENGLISH) + " • " + event_line(small, ENGLISH)).split()
+    )
     # The giant event is marked sent with the part that holds the end of its line.
     assert sorted(i for p in parts for i in p.delivery_ids) == [1, 2]
     assert len({p.idempotency_key for p in parts}) == len(parts)
@@ -134,10 +138,10 @@ def test_after_a_crash_the_rest_of_a_digest_is_cut_as_before(
 ) -> None:
     """Parts still to send after a crash keep their deliveries and keys (Discord's nonce)."""
     rows = deliveries(many_events(count))
-    parts = build_digest(rows, limit, utf16_length)
+    parts = build_digest(rows, limit, utf16_length, ENGLISH)
     sent = min(sent_parts, len(parts) - 1)
     done = {i for part in parts[:sent] for i in part.delivery_ids}
-    rest = build_digest([d for d in rows if d.id not in done], limit, utf16_length)
+    rest = build_digest([d for d in rows if d.id not in done], limit, utf16_length, ENGLISH)
     if len(parts) - sent == 1 and len(rest) == 1 and len(rest[0].delivery_ids) == 1:
         # A lone event is sent without a header: other text, same deliveries and key.
         assert rest[0].delivery_ids == parts[-1].delivery_ids
@@ -162,7 +166,9 @@ def test_idempotency_keys_fit_discord_and_follow_the_delivery_ids() -> None:
 
 def test_a_limit_without_room_for_the_header_is_refused() -> None:
     with pytest.raises(ValueError):
-        build_digest(deliveries([event(EventType.ENTERED, "X")]), HEADER_BUDGET, utf16_length)
+        build_digest(
+            deliveries([event(EventType.ENTERED, "X")]), HEADER_BUDGET, utf16_length, ENGLISH
+        )
 
 
 # -- quiet hours ----------------------------------------------------------------------------------
@@ -238,14 +244,14 @@ def test_old_periods_fold_into_one_catch_up_summary_after_the_news() -> None:
         for w in range(1, 8)
     ]
     rows = deliveries([fresh, *backlog])
-    [message] = build_digest(rows, 4096, utf16_length, catchup_max_age=CATCH_UP)
+    [message] = build_digest(rows, 4096, utf16_length, ENGLISH, catchup_max_age=CATCH_UP)
     lines = message.text.split("\n")
     assert lines[0] == "1 chart update"
-    assert lines[1] == "• " + event_line(fresh)
+    assert lines[1] == "• " + event_line(fresh, ENGLISH)
     assert lines[2].startswith("Catch-up: 7 events from ")
     assert sorted(message.delivery_ids) == [r.id for r in rows]
     # Without a catch-up age every event is listed.
-    [listed] = build_digest(rows, 4096, utf16_length)
+    [listed] = build_digest(rows, 4096, utf16_length, ENGLISH)
     assert listed.text.startswith("8 chart updates")
 
 
@@ -254,7 +260,7 @@ def test_only_old_events_make_a_catch_up_summary_alone() -> None:
         Event(EventType.LEFT, KEY, PERIOD - timedelta(weeks=w), f"o{w}", f"Gone {w}", None)
         for w in range(2, 5)
     ]
-    [message] = build_digest(deliveries(old), 2000, utf16_length, catchup_max_age=CATCH_UP)
+    [message] = build_digest(deliveries(old), 2000, utf16_length, ENGLISH, catchup_max_age=CATCH_UP)
     assert message.text.startswith("Catch-up: 3 events from")
     assert utf16_length(message.text) <= 2000
 
@@ -264,9 +270,9 @@ def test_age_is_measured_when_queued_not_when_sent() -> None:
     recent = [event(EventType.ENTERED, f"Show {i}", rank=i) for i in range(1, 4)]
     queued_late = deliveries(recent, queued_at=QUEUED + timedelta(days=30))
     on_time = deliveries(recent)
-    assert build_digest(on_time, 4096, utf16_length, catchup_max_age=CATCH_UP)[0].text.startswith(
-        "3 chart"
-    )
-    assert build_digest(queued_late, 4096, utf16_length, catchup_max_age=CATCH_UP)[
+    assert build_digest(on_time, 4096, utf16_length, ENGLISH, catchup_max_age=CATCH_UP)[
+        0
+    ].text.startswith("3 chart")
+    assert build_digest(queued_late, 4096, utf16_length, ENGLISH, catchup_max_age=CATCH_UP)[
         0
     ].text.startswith("Catch-up")

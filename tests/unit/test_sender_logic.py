@@ -16,6 +16,7 @@ from bot.delivery.config import DeliveryConfig
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
+from bot.pictures.model import Picture
 from bot.ports import (
     Batch,
     DeliveryCounts,
@@ -56,6 +57,7 @@ class ScriptedNotifier:
 
     platform: str = "telegram"
     text_limit: int = 4096
+    caption_limit: int = 1024
     deduplicates: bool = False
     fail: Callable[[str, str, int], BaseException | None] = lambda address, text, call: None
     sent: list[tuple[str, str]] = field(default_factory=list)
@@ -75,6 +77,7 @@ class ScriptedNotifier:
         *,
         idempotency_key: str | None = None,
         buttons: Sequence[Button] = (),
+        picture: Picture | None = None,
     ) -> None:
         self.calls += 1
         if self.block is not None and destination == "blocked":

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from bot.events import Event, EventType
+from bot.i18n import ENGLISH
 from bot.matching import route_events
 from bot.models import ALL_REGIONS, WORLD, ChartKey, normalise_title
 from bot.subscriptions import (
@@ -186,7 +187,7 @@ def test_describe_spec_and_title_ref() -> None:
         region="KR",
         event_types=frozenset({EventType.RECORD_BROKEN, EventType.NEW_NUMBER_ONE}),
     )
-    assert describe_spec(spec) == "Squid Game · South Korea — records, new #1"
+    assert describe_spec(spec, ENGLISH) == "Squid Game · South Korea — records, new #1"
     ref = title_ref("squid game")
     assert ref.startswith("~") and len(ref.encode()) <= 20
     assert ref == title_ref("squid game") != title_ref("squid game 2")

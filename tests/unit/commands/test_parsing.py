@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import COMMANDS_BY_NAME, ArgumentError, parse_command_text
+from bot.i18n import ENGLISH
 
 
 @pytest.mark.parametrize(
@@ -49,12 +50,12 @@ from bot.commands import COMMANDS_BY_NAME, ArgumentError, parse_command_text
     ],
 )
 def test_parse_command_text(command: str, text: str, expected: dict[str, str]) -> None:
-    assert parse_command_text(COMMANDS_BY_NAME[command], text) == expected
+    assert parse_command_text(COMMANDS_BY_NAME[command], text, ENGLISH) == expected
 
 
 def test_parse_refuses_arguments_a_command_does_not_take() -> None:
     with pytest.raises(ArgumentError) as raised:
-        parse_command_text(COMMANDS_BY_NAME["help"], "me")
+        parse_command_text(COMMANDS_BY_NAME["help"], "me", ENGLISH)
     assert not raised.value.reply.ok
     with pytest.raises(ArgumentError):
-        parse_command_text(COMMANDS_BY_NAME["top10"], "KR " + "x" * 500)
+        parse_command_text(COMMANDS_BY_NAME["top10"], "KR " + "x" * 500, ENGLISH)

@@ -24,11 +24,13 @@ from bot.commands import (
     parse_command_text,
 )
 from bot.commands.service import COMMAND_MODULES, HANDLERS
+from bot.i18n import ENGLISH
 from tests.unit.commands.command_helpers import member, run
 
 # The modules of the package that hold no command of their own.
 SUPPORT_MODULES = frozenset(
     {
+        "aliases",
         "autocomplete",
         "title_match",
         "context",
@@ -69,13 +71,14 @@ def test_command_names_do_not_collide() -> None:
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
 def test_every_command_has_help(command: Command) -> None:
     assert command.description.strip()
-    assert f"{command.usage()} — {command.description}" in help_reply().lines
+    assert f"{command.usage()} — {command.description}" in help_reply(ENGLISH).lines
     if command.arguments:
         assert command.examples, f"/{command.name} takes arguments but shows no example"
     for example in command.examples:
         name, _, text = example.lstrip("/").partition(" ")
         assert name == command.name
-        parse_command_text(command, text)  # raises ArgumentError if an example cannot be read
+        # Raises ArgumentError if an example cannot be read.
+        parse_command_text(command, text, ENGLISH)
 
 
 def test_every_command_module_is_registered() -> None:

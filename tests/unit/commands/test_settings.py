@@ -46,3 +46,40 @@ async def test_settings_refuse_impossible_quiet_hours(service: CommandService) -
         reply = await run(service, f"/settings {text}")
         assert not reply.ok, text
     assert (await service.subscriptions.get_settings(GROUP)).quiet_start is None
+
+
+async def test_settings_set_and_clear_the_daily_digest(service: CommandService) -> None:
+    shown = await run(service, "/settings")
+    assert shown.lines[4].startswith("Daily digest: off (every alert at once")
+    digest = await run(service, "/settings Asia/Seoul digest=daily@09:00")
+    assert digest.ok and digest.title.endswith("saved")
+    assert digest.lines[4] == (
+        "Daily digest: 09:00 Asia/Seoul (detail events wait for it; headlines go out at once)"
+    )
+    stored = await service.subscriptions.get_settings(GROUP)
+    assert (stored.digest_at, stored.timezone) == (time(9), "Asia/Seoul")
+    # Typed without a name, in other digits, or as a bare time.
+    await run(service, "/settings daily@7:30")
+    assert (await service.subscriptions.get_settings(GROUP)).digest_at == time(7, 30)
+    await run(service, "/settings digest=２１:０５")
+    assert (await service.subscriptions.get_settings(GROUP)).digest_at == time(21, 5)
+    off = await run(service, "/settings digest=off")
+    assert off.lines[4].startswith("Daily digest: off")
+    assert (await service.subscriptions.get_settings(GROUP)).digest_at is None
+
+
+async def test_settings_refuse_an_impossible_digest_and_change_nothing(
+    service: CommandService,
+) -> None:
+    await run(service, "/settings digest=daily@09:00")
+    for text in (
+        "digest=daily@25:00",
+        "digest=9am",
+        "digest=daily",
+        "timezone=Asia/Tokyo digest=soon",
+    ):
+        reply = await run(service, f"/settings {text}")
+        assert not reply.ok, text
+        assert "daily@HH:MM" in reply.lines[0], text
+    stored = await service.subscriptions.get_settings(GROUP)
+    assert (stored.digest_at, stored.timezone) == (time(9), "UTC")

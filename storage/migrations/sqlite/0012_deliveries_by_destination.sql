@@ -5,7 +5,7 @@
 -- land next to each other in the key's index instead of all over it: queueing 600,000 rows
 -- took about a third less time. SQLite cannot change a table's UNIQUE constraint in place, so
 -- the table is rebuilt as 0006 did, every row and id kept.
-CREATE TABLE deliveries_v9 (
+CREATE TABLE deliveries_v12 (
     id INTEGER PRIMARY KEY,
     event_id INTEGER NOT NULL REFERENCES events (id),
     -- No foreign key: see 0003 (a merged destination hands its rows over first).
@@ -24,7 +24,7 @@ CREATE TABLE deliveries_v9 (
     UNIQUE (destination_id, event_id)
 );
 
-INSERT INTO deliveries_v9 (id, event_id, destination_id, platform, status, due_at, claimed_until,
+INSERT INTO deliveries_v12 (id, event_id, destination_id, platform, status, due_at, claimed_until,
                            group_id, attempts, uncertain, last_error, created_at, updated_at)
 SELECT id, event_id, destination_id, platform, status, due_at, claimed_until, group_id, attempts,
        uncertain, last_error, created_at, updated_at
@@ -32,7 +32,7 @@ FROM deliveries;
 
 DROP TABLE deliveries;
 
-ALTER TABLE deliveries_v9 RENAME TO deliveries;
+ALTER TABLE deliveries_v12 RENAME TO deliveries;
 
 CREATE INDEX deliveries_due ON deliveries (platform, due_at, id)
     WHERE status IN ('pending', 'failed');
