@@ -2,10 +2,16 @@
 python-telegram-bot and discord.py, against the fake servers enforcing R messages/s.
 
     .venv/bin/python bench/fanout.py --chats 10000 --ceiling 250
+    .venv/bin/python bench/fanout.py --store postgresql://postgres@127.0.0.1/test --senders 2
 
 What runs is the production path: a weekly chart goes through the Pipeline (gate → store → diff);
 its events and one delivery row per subscribed chat are committed in one transaction; the Sender
-claims, paces and sends them through the chat adapters' notifiers. Half of the
+claims, paces and sends them through the chat adapters' notifiers. By default one process does
+it all, as a single-host bot runs. `--senders N`: this process only polls (stores the chart and
+queues the deliveries), and N sender processes share the store (bench/fanout_senders.py: each
+with its own connection and notifiers, as `top10bot run --role sender`; on PostgreSQL they are
+woken by NOTIFY and share the pacing budget). `--store URL`: a sqlite:// URL or path (default a
+temporary file), or a postgresql:// database, in which the run gets a schema of its own. Half of the
 chats are Telegram private chats, half Discord channels (in guilds of 20 channels); each gets one
 digest message carrying every event of the burst.
 
@@ -21,7 +27,8 @@ Printed: a few lines of detail, then, as the LAST line, one JSON object:
 - first_send_latency_s: from the moment the chart is accepted (the transaction storing it, its
   events and their deliveries commits) to the first message a fake received; the time from the
   chart entering the pipeline (matching and queueing N×events rows included) is printed above;
-- peak_rss_mb: peak resident memory of the bot process (this one; the fakes' process excluded).
+- peak_rss_mb: peak resident memory of the bot's largest process (this one, or a sender process;
+  the fakes' processes excluded).
 Asserts nothing.
 """
 
@@ -202,8 +209,8 @@ def charts(period: date) -> tuple[Any, Any]:
 async def subscribe_all(storage: Any, world: World) -> None:
     """Bulk-insert the destinations and one subscription each (the set-up is not measured)."""
     from bot.events import EventType
-    from bot.subscriptions import SubscriptionSpec
-    from storage import codec
+    from bot.subscriptions import Destination, SubscriptionSpec
+    from tests.adapters.sender_rig import subscribe_many
 
     # What most fans ask for: the headline changes of one chart (3 of the burst's events).
     spec = SubscriptionSpec(
@@ -211,113 +218,53 @@ async def subscribe_all(storage: Any, world: World) -> None:
         region="WORLD",
         event_types=frozenset({EventType.NEW_NUMBER_ONE, EventType.ENTERED, EventType.LEFT}),
     )
-    types = codec.encode_types(spec.event_types)
-    now = codec.encode_time(datetime.now(UTC))
-    rows = [("telegram", str(chat)) for chat in world.telegram_chats] + [
-        ("discord", str(channel)) for channel in world.discord_channels
+    destinations = [Destination("telegram", str(chat)) for chat in world.telegram_chats] + [
+        Destination("discord", str(channel)) for channel in world.discord_channels
     ]
-    async with storage.database.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO destinations (id, platform, chat_id, thread_id, changed_at)"
-            " VALUES (?, ?, ?, '', ?)",
-            [(i, platform, chat, now) for i, (platform, chat) in enumerate(rows, start=1)],
-        )
-        await tx.executemany(
-            "INSERT INTO subscriptions (destination_id, identity, service, region, event_types,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (i, spec.identity(), spec.service, spec.region, types, now)
-                for i in range(1, len(rows) + 1)
-            ],
-        )
+    await subscribe_many(storage, destinations, spec)
 
 
 async def run(
-    world: World, db_path: Path, fakes: dict[str, Any], pipes: list[Connection]
+    world: World, url: str, senders: int, fakes: dict[str, Any], pipes: list[Connection]
 ) -> dict[str, Any]:
-    import discord.gateway
-    import discord.http
-    import yarl
-
-    from bot.commands import CommandService
-    from bot.delivery.config import DeliveryConfig
-    from bot.delivery.lifecycle import DestinationLifecycle
-    from bot.delivery.sender import Sender
+    from bench.fanout_senders import in_process_sender, sender_processes
     from bot.diff import DiffConfig
     from bot.pipeline import Pipeline
-    from handlers.discord.adapter import DiscordAdapter, DiscordSettings
-    from handlers.telegram.adapter import TelegramAdapter, TelegramSettings
-    from storage.sqlite import SqliteBackend
+    from storage import open_backend
 
-    discord.http.Route.BASE = fakes["discord_api"]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fakes["discord_gateway"])
-
-    storage = await SqliteBackend.open(db_path)
-    await storage.migrate()
-    subscriptions = storage.subscriptions
+    storage = await open_backend(url)
     await subscribe_all(storage, world)
     baseline, burst = charts(last_sunday(datetime.now(UTC).date()))
     # The baseline week is history: it queues nothing.
     await Pipeline(storage, DiffConfig(), queue_deliveries=False).process([baseline])
 
-    sender: Sender | None = None
-    outbox = storage.outbox
-    lifecycle = DestinationLifecycle(subscriptions, outbox)
-    service = CommandService(storage, subscriptions)
-    telegram = TelegramAdapter(
-        service,
-        TelegramSettings(
-            token=fakes["telegram_token"],
-            base_url=fakes["telegram_base_url"],
-            base_file_url=fakes["telegram_base_file_url"],
-            # The delivery engine paces alerts; PTB's own limiter would cap them at 30/s.
-            rate_limiter=False,
-            poll_timeout=5.0,
-        ),
-        lifecycle,
-    )
-    discord_adapter = DiscordAdapter(
-        service, DiscordSettings(token=fakes["discord_token"], sync_commands=False), lifecycle
-    )
-    adapters = [telegram, discord_adapter]
-    running = [asyncio.create_task(adapter.run()) for adapter in adapters]
-
-    accepted: list[float] = []
-
-    async def on_new_events(events: list[Any]) -> None:
-        accepted.append(time.time())  # save_batch has committed: the chart is accepted
-        assert sender is not None
-        await sender.on_new_events(events)
-
-    config = DeliveryConfig(
-        telegram_per_second=float(world.ceiling), discord_per_second=float(world.ceiling)
-    )
-    notifiers = [adapter.notifier for adapter in adapters]
-    sender = Sender(outbox, notifiers, subscriptions, config)
-    for notifier in notifiers:
-        await notifier.wait_until_ready()
-    sending = asyncio.create_task(sender.run())
-
-    pipeline = Pipeline(storage, DiffConfig(), queue_deliveries=True, sink=on_new_events)
-    entered = time.time()
-    stats = await pipeline.process([burst])
-    stored = time.time()
-    expected = await outbox_total(storage)
-    # Watched through the open-rows index: counting 300,000 rows twice a second would hold the
-    # store's lock long enough to slow the sender being measured.
-    while await open_rows(storage):  # noqa: ASYNC110 - a database, no event to wait on
-        await asyncio.sleep(0.5)
-    done = time.time()
-    counts = await outbox.counts()
-
     report: dict[str, Any] = {}
-    for pipe in pipes:
-        pipe.send("report")
-        report.update(pipe.recv())
-    sending.cancel()
-    for task in running:
-        task.cancel()
-    await asyncio.gather(sending, *running, return_exceptions=True)
+    accepted: list[float] = []
+    delivering = (
+        sender_processes(url, senders, world.ceiling, fakes, report)
+        if senders
+        else in_process_sender(storage, world.ceiling, fakes, report)
+    )
+    async with delivering as wake:
+
+        async def on_new_events(events: list[Any]) -> None:
+            accepted.append(time.time())  # save_batch has committed: the chart is accepted
+            await wake(events)
+
+        pipeline = Pipeline(storage, DiffConfig(), queue_deliveries=True, sink=on_new_events)
+        entered = time.time()
+        stats = await pipeline.process([burst])
+        stored = time.time()
+        expected = await outbox_total(storage)
+        # Watched through the open-rows index: counting 300,000 rows twice a second would hold
+        # the store's lock long enough to slow the sender being measured.
+        while await open_rows(storage):  # noqa: ASYNC110 - a database, no event to wait on
+            await asyncio.sleep(0.5)
+        done = time.time()
+        counts = await storage.outbox.counts()
+        for pipe in pipes:
+            pipe.send("report")
+            report.update(pipe.recv())
     await storage.close()
     report.update(
         events=stats.events,
@@ -327,7 +274,6 @@ async def run(
         accepted=accepted[0] if accepted else stored,
         stored_s=stored - entered,
         done=done,
-        sender=sender.stats,
     )
     return report
 
@@ -359,17 +305,48 @@ def summarise(world: World, report: dict[str, Any]) -> dict[str, Any]:
         "lost": report["telegram"]["lost"] + report["discord"]["lost"],
         "duplicates": report["telegram"]["duplicates"] + report["discord"]["duplicates"],
         "first_send_latency_s": round(first - report["accepted"], 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(
+            max(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                *(sender.get("peak_rss_mb", 0.0) for sender in report["senders"]),
+            ),
+            1,
+        ),
         "_rates": rates,
         "_first": first,
     }
+
+
+async def measure(
+    world: World,
+    store: str | None,
+    folder: Path,
+    senders: int,
+    fakes: dict[str, Any],
+    pipes: list[Connection],
+) -> dict[str, Any]:
+    from bench.fanout_senders import bench_store
+
+    async with bench_store(store, folder) as url:
+        return await run(world, url, senders, fakes, pipes)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=10_000, help="subscribed chats (half each)")
     parser.add_argument("--ceiling", type=int, default=250, help="messages/s each fake allows")
-    parser.add_argument("--db", type=Path, help="SQLite file (default: a temporary one)")
+    parser.add_argument(
+        "--store",
+        help="sqlite:// URL or path, or a postgresql:// database (default: a temporary"
+        " SQLite file)",
+    )
+    parser.add_argument("--db", type=Path, help="SQLite file (the same as --store PATH)")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=0,
+        help="sender processes sharing the store (default 0: one process does everything)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     world = World.of(args.chats, args.ceiling)
@@ -388,8 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         for pipe in pipes:
             fakes.update(pipe.recv())
         with tempfile.TemporaryDirectory(prefix="top10bot-fanout-") as tmp:
-            db_path = args.db or Path(tmp) / "fanout.db"
-            report = asyncio.run(run(world, db_path, fakes, pipes))
+            store = args.store or (str(args.db) if args.db else None)
+            if store is not None and "://" not in store:
+                store = f"sqlite:///{Path(store).resolve()}"
+            report = asyncio.run(measure(world, store, Path(tmp), args.senders, fakes, pipes))
         for pipe in pipes:
             pipe.send("stop")
     finally:
@@ -401,11 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     result = summarise(world, report)
     rates = result.pop("_rates")
     first = result.pop("_first")
-    stats = report["sender"]
+    senders = (
+        f"{args.senders} sender processes (budget shared: {report['shared_budget']})"
+        if args.senders
+        else "one process"
+    )
     print(
         f"chats {args.chats} (telegram {len(world.telegram_chats)}, discord"
         f" {len(world.discord_channels)}), ceiling {args.ceiling}/s per platform,"
-        f" {report['events']} events → {report['deliveries']} deliveries"
+        f" {report['events']} events → {report['deliveries']} deliveries; {senders}"
     )
     print(
         f"chart in → accepted (gate, diff, events + deliveries committed): "
@@ -422,8 +405,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"429s: telegram {report['telegram_rate_limited']}, discord"
-        f" {report['discord_rate_limited']}; outbox {report['outbox']}; sender {stats}"
+        f" {report['discord_rate_limited']}; outbox {report['outbox']}"
     )
+    for number, sender in enumerate(report["senders"], start=1):
+        print(f"sender {number}: {sender}")
     print(
         f"fakes' processes peak RSS: telegram {report['telegram_fake_peak_rss_mb']:.1f} MB,"
         f" discord {report['discord_fake_peak_rss_mb']:.1f} MB (not counted below)"

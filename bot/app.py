@@ -28,7 +28,13 @@ from bot.metrics import NO_METRICS, Metrics, MetricsConfig
 from bot.pictures.config import PicturesConfig
 from bot.ports import Backend, Notifier, Outbox, Storage
 from bot.roles import Role
-from storage import copy_database, open_backend, poller_lock, shared_between_processes
+from storage import (
+    copy_database,
+    open_backend,
+    open_send_budget,
+    poller_lock,
+    shared_between_processes,
+)
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
     from bot.poll import PollOutput
     from bot.poll_report import SourceReport
     from bot.poll_window import PollTiming
-    from bot.ports import SubscriptionStore
+    from bot.ports import SendBudget, SubscriptionStore
     from handlers.metrics import MetricsServer
     from handlers.runner import ChatAdapter
 
@@ -162,7 +168,10 @@ async def run_bot(
             return 0
         if role is Role.SENDER:
             pictures = build_pictures(storage, settings.pictures)
-            return await _run_sender(config, storage, settings.sender(pictures, metrics), env)
+            budget = open_send_budget(storage, settings.delivery.shared_budget)
+            return await _run_sender(
+                config, storage, settings.sender(pictures, metrics, budget), env
+            )
         try:  # a bad [discord] / [telegram] value fails here, with its key named
             chat = await build_chat_layer(
                 config, storage, environ=env, lines=lines, out=out, metrics=metrics
@@ -178,7 +187,13 @@ async def run_bot(
         background: list[asyncio.Task[None]] = []
         polls = False
         if role is Role.ALL:  # a gateway neither sends alerts nor polls
-            sender = build_sender(chat, settings.delivery, settings.poll.catchup_max_age, metrics)
+            sender = build_sender(
+                chat,
+                settings.delivery,
+                settings.poll.catchup_max_age,
+                metrics,
+                open_send_budget(storage, settings.delivery.shared_budget),
+            )
             background.append(asyncio.create_task(sender.run(), name="delivery"))
             polls = poll or (poll is None and lines is None)
             if polls:
@@ -248,10 +263,11 @@ def build_sender(
     config: DeliveryConfig,
     catchup_max_age: timedelta | None,
     metrics: Metrics = NO_METRICS,
+    budget: SendBudget | None = None,
 ) -> Sender:
     """The delivery engine: it sends the outbox's rows through the chat adapters' notifiers."""
     notifiers = [adapter.notifier for adapter in chat.adapters]
-    settings = SenderSettings(config, catchup_max_age, chat.pictures, metrics)
+    settings = SenderSettings(config, catchup_max_age, chat.pictures, metrics, budget)
     sender = backend_sender(chat.storage, notifiers, settings)
     # A live message started (or asked for again) is posted now, not at the next look.
     chat.service.on_live_change = sender.wake
@@ -397,7 +413,8 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
                 return 2
             outbox = storage.outbox
             pictures = build_pictures(storage, settings.pictures)
-            sender = backend_sender(storage, notifiers, settings.sender(pictures))
+            budget = open_send_budget(storage, settings.delivery.shared_budget)
+            sender = backend_sender(storage, notifiers, settings.sender(pictures, budget=budget))
             await sender.run(until_idle=True)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

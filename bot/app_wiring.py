@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config, section
 from bot.metrics import NO_METRICS, Metrics, MetricsConfig
 from bot.pictures.config import PicturesConfig
-from bot.ports import Backend, Notifier
+from bot.ports import Backend, Notifier, SendBudget
 
 if TYPE_CHECKING:
     from bot.commands import CommandService
@@ -80,9 +80,12 @@ class RunSettings:
         )
 
     def sender(
-        self, pictures: PictureService | None, metrics: Metrics = NO_METRICS
+        self,
+        pictures: PictureService | None,
+        metrics: Metrics = NO_METRICS,
+        budget: SendBudget | None = None,
     ) -> SenderSettings:
-        return SenderSettings(self.delivery, self.poll.catchup_max_age, pictures, metrics)
+        return SenderSettings(self.delivery, self.poll.catchup_max_age, pictures, metrics, budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class SenderSettings:
     catchup_max_age: timedelta | None
     pictures: PictureService | None = None  # the bursts' cards (None: text only)
     metrics: Metrics = NO_METRICS
+    # The pacing shared with other sender processes ([delivery] shared_budget; None: alone).
+    budget: SendBudget | None = None
 
 
 def backend_sender(
@@ -113,6 +118,7 @@ def backend_sender(
         live=storage.live,
         charts=storage,
         metrics=settings.metrics,
+        budget=settings.budget,
     )
 
 

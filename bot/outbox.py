@@ -4,7 +4,7 @@ bot.delivery, stored by storage/ (Backend.outbox). Re-exported by bot.ports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,6 +46,10 @@ class ClaimedGroup:
     active: bool
     inactive_reason: str
     deliveries: tuple[Delivery, ...]
+    # The group's rows recorded before (sent, or dead): a digest resumed after a restart is
+    # rebuilt from all of its rows, so that the parts still to send keep their numbers ("(3/5)")
+    # and their idempotency keys.
+    done: tuple[Delivery, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +76,33 @@ class Outbox(Protocol):
     (Storage.save_batch with queue_deliveries; Backend.outbox).
 
     Rows are claimed with a lease: a row whose lease ran out (its sender died) is claimed again.
+    Each claim names its `claimant` (a sender's token): the rows remember who holds them, and a
+    sender renews, fails or releases only rows it still holds (`claimant` given), so a sender
+    whose lease ran out and was taken over by another can neither send nor release them again.
+    `None` (operators, a chat that is gone) acts whoever holds the rows.
     """
 
     async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
+        self, platform: str, now: datetime, lease: timedelta, limit: int, *, claimant: str = ""
     ) -> list[ClaimedGroup]:
-        """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease."""
+        """Up to `limit` destinations' due deliveries, oldest first, leased until now + lease
+        to `claimant`."""
         ...
 
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+    async def extend_lease(
+        self, ids: Sequence[int], until: datetime, *, claimant: str = ""
+    ) -> list[int]:
         """Keep rows claimed until `until`: their sender still holds them (queued or in flight).
 
-        Only rows still open and claimed are touched; one released meanwhile stays released."""
+        Only rows still open and held by `claimant` are touched, and their ids returned: one
+        released, recorded or claimed by another sender meanwhile is left alone (and not
+        returned), even when its lease had run out."""
         ...
 
-    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        """Whoever holds the rows: a message that went out is sent, and recording it stops a
+        sender that took the rows over from sending them again."""
+        ...
 
     async def mark_failed(
         self,
@@ -96,17 +112,33 @@ class Outbox(Protocol):
         reason: str,
         *,
         uncertain: bool = False,
+        claimant: str | None = None,
     ) -> None:
         """Count an attempt and schedule the next one (the group is kept for it)."""
         ...
 
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None: ...
+    async def mark_dead(
+        self, ids: Sequence[int], now: datetime, reason: str, *, claimant: str | None = None
+    ) -> None: ...
 
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
+    async def postpone(
+        self,
+        ids: Sequence[int],
+        until: datetime,
+        *,
+        regroup: bool = False,
+        claimant: str | None = None,
+    ) -> None:
         """Release without counting an attempt (quiet hours, flood control, a moved chat).
 
         `regroup`: nothing of the group was attempted, so its rows may join a later digest.
         """
+        ...
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Until cancelled, call `wake` whenever deliveries are queued in this store by any
+        process (PostgreSQL: LISTEN/NOTIFY). A store one process owns (SQLite, memory) returns
+        at once: the poller of that process wakes its sender itself."""
         ...
 
     async def dead_letter_chat(

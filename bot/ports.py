@@ -350,3 +350,39 @@ class Notifier(Protocol):
     ) -> str: ...
 
     async def edit(self, destination: str, message_id: str, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One ceiling as a leaky bucket (bot.delivery.pacing): `burst` messages may go back to back,
+    then one every `interval` seconds. `key` names it among every sender's buckets."""
+
+    key: str
+    interval: float
+    burst: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A SendBudget's answer: `granted`, the message goes now (its turn is taken); else nothing
+    was taken and the sender asks again in `wait` seconds, with another chat's message meanwhile
+    if `chat_busy` (this chat had a message from another sender), else with this one."""
+
+    granted: bool
+    wait: float = 0.0
+    chat_busy: bool = False
+
+
+class SendBudget(Protocol):
+    """A platform's sending budget shared by every sender process of a deployment, so that
+    together they stay below each ceiling ([delivery] shared_budget; PostgreSQL: the send_budget
+    table). One process alone paces in memory (bot.delivery.pacing)."""
+
+    async def take(self, overall: Bucket, chat: Sequence[Bucket]) -> Turn:
+        """Take one message's turn now, if the platform's bucket and the chat's all have room
+        (then every one is charged); else take nothing and say how long to wait."""
+        ...
+
+    async def pause(self, overall: Bucket, seconds: float) -> None:
+        """Flood control: no sender sends on this platform before `seconds` from now."""
+        ...

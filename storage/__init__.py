@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.poll_leader import PollerLock
-from bot.ports import Backend, StorageRefused
+from bot.ports import Backend, SendBudget, StorageRefused
 from storage.copy import CopyRefused, copy_backend
 from storage.memory import MemoryBackend
 from storage.sqlite import SqliteBackend
@@ -15,6 +15,7 @@ __all__ = [
     "StorageUrlError",
     "copy_database",
     "open_backend",
+    "open_send_budget",
     "poller_lock",
     "shared_between_processes",
 ]
@@ -53,6 +54,27 @@ async def _open_postgres(url: str) -> Backend:
             "a postgresql:// URL needs asyncpg: pip install 'top10bot[postgres]'"
         ) from exc
     return await PostgresBackend.open(url)
+
+
+def open_send_budget(backend: Backend, setting: str) -> SendBudget | None:
+    """The sending budget `[delivery] shared_budget` asks for: None paces in memory ("local";
+    "auto" on a store only one process uses); "postgresql" (and "auto" on PostgreSQL) shares it
+    through the backend's database with every other sender of the deployment."""
+    if setting == "local":
+        return None
+    try:
+        from storage.postgres import PostgresBackend
+    except ImportError:  # no asyncpg: the store is not PostgreSQL
+        pass
+    else:
+        if isinstance(backend, PostgresBackend):
+            return backend.send_budget()
+    if setting == "auto":
+        return None
+    raise StorageRefused(
+        '[delivery] shared_budget = "postgresql" needs a postgresql:// store ([storage] url):'
+        " the senders share their budget through that database"
+    )
 
 
 async def open_backend(url: str) -> Backend:

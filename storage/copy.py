@@ -54,7 +54,8 @@ TABLES = (
     Table("deliveries", ("id",)),
     Table("live_messages", ("id",)),
 )
-_NOT_COPIED = frozenset({"schema_version"})
+# Pacing state of the running senders: meaningless in another deployment.
+_NOT_COPIED = frozenset({"schema_version", "send_budget"})
 
 
 class CopyRefused(StorageRefused):

@@ -44,6 +44,33 @@ def choose_group(rows: Sequence[OpenRow]) -> tuple[int, list[OpenRow]]:
 
 # What a claim reads of an open delivery (open_row) and of its destination (place_from_row).
 OPEN_ROW_COLUMNS = "id, destination_id, group_id, attempts, uncertain, event_id, created_at"
+# The recorded rows of the groups a claim resumes (the deliveries_done_by_group index); the caller
+# adds its group_id condition.
+DONE_ROWS = f"SELECT {OPEN_ROW_COLUMNS} FROM deliveries WHERE status IN ('sent', 'dead')"
+
+
+def pinned_groups(rows_by_destination: Mapping[Any, Sequence[OpenRow]]) -> list[int]:
+    """The groups claimed before among a claim's open rows: digests being resumed, whose recorded
+    rows the claim reads too (ClaimedGroup.done)."""
+    return sorted(
+        {
+            int(row.group_id)
+            for rows in rows_by_destination.values()
+            for row in rows
+            if row.group_id is not None
+        }
+    )
+
+
+def done_by_group(rows: Iterable[OpenRow]) -> dict[int, list[Delivery]]:
+    """Recorded rows (read with OPEN_ROW_COLUMNS) by their group."""
+    found: dict[int, list[Delivery]] = {}
+    for row in rows:
+        if row.group_id is not None:
+            found.setdefault(int(row.group_id), []).append(row.delivery)
+    return found
+
+
 DESTINATION_COLUMNS = "id, platform, chat_id, thread_id, active, inactive_reason, " + ", ".join(
     SETTINGS_COLUMNS
 )
@@ -95,8 +122,10 @@ def claimed_groups(
     destination_ids: Sequence[int],
     rows_by_destination: Mapping[int, Sequence[OpenRow]],
     places: Mapping[int, Place],
+    done: Mapping[int, Sequence[Delivery]] | None = None,
 ) -> list[ClaimedGroup]:
-    """The group each destination's open rows make (choose_group), in `destination_ids` order.
+    """The group each destination's open rows make (choose_group), in `destination_ids` order,
+    with the rows of that group recorded before (`done`, by group id).
 
     A row whose destination row was deleted has nowhere to go: its group is inactive, so the
     sender makes it a dead letter.
@@ -121,6 +150,7 @@ def claimed_groups(
                 active=place.active,
                 inactive_reason=place.reason,
                 deliveries=tuple(row.delivery for row in sorted(chosen, key=lambda r: r.id)),
+                done=tuple(sorted((done or {}).get(group_id, ()), key=lambda d: d.id)),
             )
         )
     return groups

@@ -11,6 +11,9 @@ from bot.config import ConfigError
 from bot.delivery.quiet_hours import QuietHours
 from bot.subscriptions import Platform
 
+# Where several senders share their pacing ([delivery] shared_budget).
+SHARED_BUDGETS = ("auto", "local", "postgresql")
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
@@ -39,6 +42,9 @@ class DeliveryConfig:
     quiet_end: str = ""
     claim_batch: int = 200
     idle_poll_seconds: float = 5.0
+    # "auto": shared through the store when it is PostgreSQL, else in memory; "local";
+    # "postgresql" (see config.example.toml).
+    shared_budget: str = "auto"
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> DeliveryConfig:
@@ -92,6 +98,11 @@ class DeliveryConfig:
         if not 0 <= self.telegram_reply_reserve_per_second < self.telegram_per_second:
             raise ConfigError(
                 "[delivery] telegram_reply_reserve_per_second must be below telegram_per_second"
+            )
+        if self.shared_budget not in SHARED_BUDGETS:
+            raise ConfigError(
+                f"[delivery] shared_budget must be one of {', '.join(SHARED_BUDGETS)},"
+                f" not {self.shared_budget!r}"
             )
         try:
             QuietHours.parse(self.quiet_start, self.quiet_end)

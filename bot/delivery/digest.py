@@ -21,7 +21,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -212,6 +212,64 @@ def _digest_parts(
         buttons = tuple(part.buttons[:MAX_BUTTONS])
         messages.append(DigestPart(tuple(part.ids), text, key, buttons))
     return messages
+
+
+def resumed_digest(
+    done: Sequence[Delivery],
+    deliveries: Sequence[Delivery],
+    limit: int,
+    measure: Measure,
+    tr: Translator,
+    *,
+    catchup_max_age: timedelta | None = None,
+    heading: str = "",
+    picture: ChartRef | None = None,
+    caption_limit: int | None = None,
+) -> list[DigestPart]:
+    """The messages still to send of a digest whose `done` deliveries were recorded before (a
+    group resumed after a restart; none for a new one): the digest is cut from all of its rows,
+    so that its parts keep their numbers ("(3/5)") and idempotency keys, and the parts recorded
+    are left out (parts_left)."""
+
+    def cut(rows: Sequence[Delivery]) -> list[DigestPart]:
+        return build_digest(
+            rows,
+            limit,
+            measure,
+            tr,
+            catchup_max_age=catchup_max_age,
+            heading=heading,
+            picture=picture,
+            caption_limit=caption_limit,
+        )
+
+    if not done:
+        return cut(deliveries)
+    # Nothing left of the cut as it was can only mean the cutting changed between versions:
+    # then what is open goes out as a digest of its own.
+    return parts_left(cut([*done, *deliveries]), {d.id for d in done}) or cut(deliveries)
+
+
+def parts_left(parts: Sequence[DigestPart], done: Collection[int]) -> list[DigestPart]:
+    """The parts of a digest still to send, when the deliveries `done` were recorded before: a
+    digest resumed after a restart is rebuilt from all of its rows (so every part keeps its
+    number and its idempotency key), and goes on from its first part carrying a delivery not
+    recorded — preceded by the parts carrying none just before it (the start of an over-long
+    line whose end that part holds: whether they went out is not known). A later part whose
+    deliveries were all recorded (one the platform rejected) is skipped."""
+    if not done:
+        return list(parts)
+    first = next(
+        (i for i, part in enumerate(parts) if not set(part.delivery_ids).issubset(done)),
+        len(parts),
+    )
+    while first > 0 and not parts[first - 1].delivery_ids:
+        first -= 1
+    return [
+        part
+        for part in parts[first:]
+        if not part.delivery_ids or not set(part.delivery_ids).issubset(done)
+    ]
 
 
 def _card_pieces(text: str, budget: int, measure: Measure) -> list[str]:

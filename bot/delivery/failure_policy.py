@@ -56,8 +56,11 @@ class FailurePolicy:
         *,
         clock: Callable[[], datetime],
         rng: random.Random,
+        claimant: str | None = None,
     ) -> None:
+        """`claimant`: the sender's claims; only rows it still holds are settled."""
         self._outbox = outbox
+        self._claimant = claimant
         self._lifecycle = lifecycle
         self._config = config
         self._stats = stats
@@ -83,7 +86,9 @@ class FailurePolicy:
             await self.failed(lane, item, f"{type(error).__name__}: {error}")
 
     async def rejected(self, lane: Lane, item: QueuedDigest, part: DigestPart, why: str) -> None:
-        await self._outbox.mark_dead(part.delivery_ids, self._clock(), f"rejected: {why}")
+        await self._outbox.mark_dead(
+            part.delivery_ids, self._clock(), f"rejected: {why}", claimant=self._claimant
+        )
         self._stats.dead += len(part.delivery_ids)
         log.warning("%s: %s refused a message: %s", lane.platform, item.destination, why)
         lane.advance(item)
@@ -93,7 +98,12 @@ class FailurePolicy:
         attempts = item.attempts() + 1
         ids = item.remaining_ids
         if attempts >= self._config.max_attempts:
-            await self._outbox.mark_dead(ids, now, f"gave up after {attempts} attempts: {reason}")
+            await self._outbox.mark_dead(
+                ids,
+                now,
+                f"gave up after {attempts} attempts: {reason}",
+                claimant=self._claimant,
+            )
             self._stats.dead += len(ids)
             log.warning(
                 "%s: %s: dead letter after %d attempts: %s",
@@ -104,7 +114,7 @@ class FailurePolicy:
             )
         else:
             retry_at = now + timedelta(seconds=backoff_seconds(attempts, self._config, self._rng))
-            await self._outbox.mark_failed(ids, now, retry_at, reason)
+            await self._outbox.mark_failed(ids, now, retry_at, reason, claimant=self._claimant)
             self._stats.retries_scheduled += 1
             log.info(
                 "%s: %s: attempt %d failed (%s); retry at %s",
@@ -126,15 +136,20 @@ class FailurePolicy:
         if item.uncertain_before(part):
             ids = item.remaining_ids
             await self._outbox.mark_dead(
-                ids, now, f"timed out twice after sending, may have been delivered: {reason}"
+                ids,
+                now,
+                f"timed out twice after sending, may have been delivered: {reason}",
+                claimant=self._claimant,
             )
             self._stats.dead += len(ids)
         else:
             retry_at = now + timedelta(seconds=self._config.uncertain_retry_seconds)
             why = f"timed out after sending: {reason}"
-            await self._outbox.mark_failed(part.delivery_ids, now, retry_at, why, uncertain=True)
+            await self._outbox.mark_failed(
+                part.delivery_ids, now, retry_at, why, uncertain=True, claimant=self._claimant
+            )
             if later:
-                await self._outbox.postpone(later, retry_at)
+                await self._outbox.postpone(later, retry_at, claimant=self._claimant)
             self._stats.retries_scheduled += 1
         log.warning("%s: %s: no answer after sending (%s)", lane.platform, item.destination, reason)
         lane.release(item)

@@ -34,6 +34,7 @@ class SenderStats:
     held_for_digest: int = 0  # detail deliveries postponed to their chat's daily digest
     live_edits: int = 0  # live messages edited in place
     live_posts: int = 0  # live messages posted (first time, or again after a deletion)
+    taken_over: int = 0  # digests dropped: another sender claimed their rows after a stall
     first_sent_at: datetime | None = None
 
 
@@ -79,6 +80,9 @@ class Lane:
         # leases are renewed, and a claim returning one of them is ignored, so that no row is
         # sent twice while this process is alive.
         self.held: set[int] = set()
+        # Until when each held row is known to be this sender's: its claim's or last renewal's
+        # lease. A message goes out only while its rows have time left (Sender._still_ours).
+        self.leased_until: dict[int, datetime] = {}
         # Sent, their recording not yet committed (Sender._sent): held until it is.
         self.recording: set[int] = set()
         # Sent, not yet handed to the store: only on a platform that drops repeats.
@@ -103,8 +107,9 @@ class Lane:
     def queued(self) -> int:
         return len(self.ready) + len(self._deferred)
 
-    def admit(self, item: QueuedDigest) -> None:
+    def admit(self, item: QueuedDigest, leased_until: datetime) -> None:
         self.held.update(item.all_ids)
+        self.leased_until.update(dict.fromkeys(item.all_ids, leased_until))
         self.open_items += 1
         self.idle.clear()
         self.put(item)
@@ -119,7 +124,7 @@ class Lane:
     def release(self, item: QueuedDigest) -> None:
         """The digest leaves the lane; its rows' outcomes are committed, except those of sent
         messages still being recorded, which stay held until `recorded`."""
-        self.held.difference_update(set(item.all_ids).difference(self.recording))
+        self._forget(set(item.all_ids).difference(self.recording))
         self.open_items -= 1
         if self.open_items == 0:
             self.idle.set()
@@ -128,12 +133,53 @@ class Lane:
 
     def recorded(self, ids: Iterable[int]) -> None:
         """Sent rows are recorded (or their recording failed and the lease brings them back)."""
+        ids = set(ids)
         self.recording.difference_update(ids)
+        self._forget(ids)
+
+    def _forget(self, ids: set[int]) -> None:
         self.held.difference_update(ids)
+        for i in ids:
+            self.leased_until.pop(i, None)
+
+    def renewed(self, ids: Iterable[int], until: datetime) -> None:
+        """The store confirmed these rows as this sender's until `until`."""
+        for i in ids:
+            if i in self.held:
+                self.leased_until[i] = until
+
+    def leased_for(self, item: QueuedDigest) -> datetime | None:
+        """Until when all of a digest's rows still to send are known to be this sender's."""
+        leases = [self.leased_until.get(i) for i in item.remaining_ids]
+        if not leases or None in leases:
+            return None
+        return min(lease for lease in leases if lease is not None)
+
+    def drop_taken(self, ids: Iterable[int]) -> int:
+        """Forget the queued digests holding any of these rows: another sender claimed them after
+        this one's lease ran out, and sends them now. Returns how many digests were dropped."""
+        taken = set(ids)
+        dropped = [item for item in self._items() if taken.intersection(item.all_ids)]
+        for item in dropped:
+            self._remove(item)
+            self.release(item)
+        return len(dropped)
+
+    def _remove(self, item: QueuedDigest) -> None:
+        """Take a queued or deferred item out of the queue (it is not released)."""
+        for index, queued in enumerate(self.ready):
+            if queued is item:
+                del self.ready[index]
+                if not self.ready:
+                    self.has_ready.clear()
+                return
+        for token, (handle, deferred) in list(self._deferred.items()):
+            if deferred is item:
+                handle.cancel()
+                del self._deferred[token]
 
     def pop_ready(self) -> QueuedDigest | None:
         """The first queued item whose chat may receive a message now; others are deferred."""
-        loop = asyncio.get_running_loop()
         while self.ready:
             item = self.ready.popleft()
             wait = self.pacer.chat_wait(item.destination.chat_id)
@@ -141,10 +187,15 @@ class Lane:
                 if not self.ready:
                     self.has_ready.clear()
                 return item
-            token = next(self._tokens)
-            self._deferred[token] = (loop.call_later(wait, self._undefer, token), item)
+            self.defer(item, wait)
         self.has_ready.clear()
         return None
+
+    def defer(self, item: QueuedDigest, wait: float) -> None:
+        """Queue the item again once its chat may receive a message (in `wait` seconds)."""
+        token = next(self._tokens)
+        loop = asyncio.get_running_loop()
+        self._deferred[token] = (loop.call_later(wait, self._undefer, token), item)
 
     def _undefer(self, token: int) -> None:
         _, item = self._deferred.pop(token)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from aiolimiter import AsyncLimiter
 
 from bot.delivery.config import DeliveryConfig
+from bot.ports import Bucket
 from bot.subscriptions import Platform
 
 # A console has no flood control; a ceiling still keeps a runaway loop visible.
@@ -44,10 +45,13 @@ class PlatformPacer:
         headroom: float,
         window: float = 1.0,
         ceiling: float | None = None,
+        name: str = "",
     ) -> None:
         """`per_second` is this pacer's share of the platform's `ceiling` (default: all of it;
-        Telegram keeps a reserve for command replies)."""
+        Telegram keeps a reserve for command replies). `name` keys its buckets in a shared
+        budget."""
         self._slow = 1.0 - headroom
+        self.name = name
         rate = per_second * self._slow
         self.interval = 1.0 / rate
         # Messages a window would still accept beyond the steady pace: two thirds of them may
@@ -71,6 +75,18 @@ class PlatformPacer:
 
     async def overall(self) -> None:
         await self._overall.acquire()
+
+    @property
+    def overall_bucket(self) -> Bucket:
+        """The overall limiter as a bucket of a budget shared with other senders."""
+        return Bucket(self.name, self.interval, self.burst)
+
+    def chat_buckets(self, chat_id: str) -> tuple[Bucket, ...]:
+        """The chat's limiters as buckets of a shared budget."""
+        return tuple(
+            Bucket(f"{self.name}:{chat_id}:{index}", seconds / count / self._slow)
+            for index, (count, seconds) in enumerate(self._chat_ceilings(chat_id))
+        )
 
     def chat_wait(self, chat_id: str) -> float:
         """0.0 when the chat may receive a message now, else when to look again (seconds)."""
@@ -121,6 +137,7 @@ def build_pacer(platform: str, config: DeliveryConfig) -> PlatformPacer:
             headroom=config.headroom,
             window=config.ceiling_window_seconds,
             ceiling=config.telegram_per_second,
+            name=platform,
         )
     if platform == Platform.DISCORD:
         per_channel = ((float(config.discord_per_channel), config.discord_channel_seconds),)
@@ -129,5 +146,6 @@ def build_pacer(platform: str, config: DeliveryConfig) -> PlatformPacer:
             lambda _channel: per_channel,
             headroom=config.headroom,
             window=config.ceiling_window_seconds,
+            name=platform,
         )
-    return PlatformPacer(UNPACED_PER_SECOND, lambda _chat: (), headroom=0.0)
+    return PlatformPacer(UNPACED_PER_SECOND, lambda _chat: (), headroom=0.0, name=platform)

@@ -100,17 +100,17 @@ def hold_for_digest(
 
 
 async def hold_details(
-    outbox: Outbox, group: ClaimedGroup, now: datetime
+    outbox: Outbox, group: ClaimedGroup, now: datetime, *, claimant: str | None = None
 ) -> tuple[ClaimedGroup | None, int]:
     """A chat with a daily digest gets its detail events in that digest: those whose digest is
     not due yet wait for it (postponed, free to join it); the rest go now. Returns what goes now
     (None: nothing) and how many deliveries were held. A group already attempted goes out as it
-    was (its message must stay the same message)."""
+    was (its message must stay the same message). `claimant`: the sender holding the group."""
     if any(delivery.attempts for delivery in group.deliveries):
         return group, 0
     going, held = hold_for_digest(group.deliveries, group.settings, now)
     for due, ids in held.items():
-        await outbox.postpone(ids, due, regroup=True)
+        await outbox.postpone(ids, due, regroup=True, claimant=claimant)
     held_count = sum(len(ids) for ids in held.values())
     if not going:
         return None, held_count

@@ -14,6 +14,9 @@ message whose chat may receive one now, and send it.
   before the next one goes, so with `telegram_in_flight = 1` (the default) a crash repeats at
   most one message. Discord messages carry a nonce derived from their delivery ids, and Discord
   drops a repeat; its sent rows are recorded in batches.
+- Several senders may share one store (PostgreSQL): a claim names its sender (`claimant`),
+  stays its own until each send is recorded, and the pacing budget may be shared
+  (bot.delivery.sharing).
 """
 
 from __future__ import annotations
@@ -29,19 +32,29 @@ from datetime import UTC, datetime, timedelta
 from bot.catchup import DEFAULT_CATCHUP_MAX_AGE
 from bot.delivery.burst_picture import BurstPictures
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.digest import build_digest
+from bot.delivery.digest import DigestPart, resumed_digest
 from bot.delivery.failure_policy import FailurePolicy
 from bot.delivery.lanes import Lane, QueuedDigest, SenderStats
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_of, quiet_until
+from bot.delivery.sharing import ClaimKeeper, SharedTurns, new_claimant
 from bot.events import Event
 from bot.i18n import chat_translator
 from bot.live_store import LiveStore
 from bot.metrics import NO_METRICS, Metrics
+from bot.pictures.model import ChartRef
 from bot.pictures.service import PictureService
-from bot.ports import ClaimedGroup, Notifier, Outbox, Storage, SubscriptionStore
+from bot.ports import (
+    ClaimedGroup,
+    Notifier,
+    Outbox,
+    RetryLater,
+    SendBudget,
+    Storage,
+    SubscriptionStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +89,20 @@ class Sender:
         live: LiveStore | None = None,
         charts: Storage | None = None,
         metrics: Metrics = NO_METRICS,
+        claimant: str | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         """`catchup_max_age` is the poller's ([alerts] catchup_max_age): older events fold into
         one catch-up summary per chat (None: every event is listed). `pictures`: the burst of a
         followed chart carries its card (None: text only). With `live` and `charts` (a
         backend's live messages and chart history) it keeps the live messages up to date too,
-        through the same notifiers and pacing (bot.delivery.live)."""
+        through the same notifiers and pacing (bot.delivery.live). `claimant` names this
+        sender's claims (default: host, process and a random part). `budget`: the pacing
+        shared with other senders (None: this process paces alone, in memory)."""
         self._outbox = outbox
         self._pictures = BurstPictures(pictures, subscriptions, catchup_max_age)
         self._metrics = metrics
+        self.claimant = claimant or new_claimant()
         self._catchup_max_age = catchup_max_age
         self.config = config or DeliveryConfig()
         self._clock = clock
@@ -93,8 +111,16 @@ class Sender:
         self.stats = SenderStats()
         self.lifecycle = DestinationLifecycle(subscriptions, outbox, clock=clock)
         self._policy = FailurePolicy(
-            outbox, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
+            outbox,
+            self.lifecycle,
+            self.config,
+            self.stats,
+            clock=clock,
+            rng=self._rng,
+            claimant=self.claimant,
         )
+        self._claims = ClaimKeeper(outbox, self.config, self.stats, self.claimant, clock)
+        self._turns = None if budget is None else SharedTurns(budget, self.config)
         self._live = (
             LiveUpdater(
                 live, charts, self.lifecycle, self.config, self.stats, clock=clock, rng=self._rng
@@ -128,7 +154,7 @@ class Sender:
         `until_idle`: return once no lane has anything due now (`top10bot deliveries send`).
         Rows waiting for quiet hours or a retry later stay in the outbox for the next run."""
         claimers: list[asyncio.Task[None]] = []
-        helpers: list[asyncio.Task[None]] = []
+        helpers: list[asyncio.Task[None]] = [asyncio.create_task(self._listen())]
         try:
             for lane in self._lanes.values():
                 claimers.append(asyncio.create_task(self._claim_loop(lane, until_idle)))
@@ -136,7 +162,7 @@ class Sender:
                     claimers.append(
                         asyncio.create_task(self._live_loop(self._live, lane, until_idle))
                     )
-                helpers.append(asyncio.create_task(self._renew_leases(lane)))
+                helpers.append(asyncio.create_task(self._claims.renew_forever(lane)))
                 if lane.notifier.deduplicates:
                     helpers.append(asyncio.create_task(self._recorder(lane)))
                 for _ in range(self.config.in_flight(lane.platform)):
@@ -156,6 +182,14 @@ class Sender:
                     await self._record(lane)
             await self._give_back()
 
+    async def _listen(self) -> None:
+        """Wake up when another process (a poller) queues deliveries in a shared store."""
+        try:
+            await self._outbox.listen(self.wake)
+        except Exception:
+            # The claim loops still look for work every idle_poll_seconds.
+            log.exception("listening for queued deliveries failed; polling only")
+
     async def _give_back(self) -> None:
         """Release queued rows at once, so a restart need not wait for their lease to run out.
 
@@ -165,7 +199,7 @@ class Sender:
             ids = [i for item in lane.close() for i in item.remaining_ids]
             if ids:
                 with contextlib.suppress(Exception):
-                    await self._outbox.postpone(ids, now)
+                    await self._outbox.postpone(ids, now, claimant=self.claimant)
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -196,10 +230,15 @@ class Sender:
             full = room < lane.capacity // 2 and lane.queued > 0
             if not full:
                 try:
+                    claimed_at = self._clock()
                     groups = await self._outbox.claim(
-                        lane.platform, self._clock(), config.lease, min(room, config.claim_batch)
+                        lane.platform,
+                        claimed_at,
+                        config.lease,
+                        min(room, config.claim_batch),
+                        claimant=self.claimant,
                     )
-                    taken = await self._admit(lane, groups)
+                    taken = await self._admit(lane, groups, claimed_at + config.lease)
                 except Exception:
                     log.exception("%s: claiming deliveries failed", lane.platform)
                     taken = 0
@@ -222,7 +261,9 @@ class Sender:
                 for wait in waits:
                     wait.cancel()
 
-    async def _admit(self, lane: Lane, groups: Sequence[ClaimedGroup]) -> int:
+    async def _admit(
+        self, lane: Lane, groups: Sequence[ClaimedGroup], leased_until: datetime
+    ) -> int:
         """Queue claimed groups as digests; settle at once what must not be sent now. Returns
         how many groups were new to this process."""
         now = self._clock()
@@ -234,11 +275,11 @@ class Sender:
             taken += 1
             if not group.active:
                 reason = f"destination inactive: {group.inactive_reason or 'no reason recorded'}"
-                await self._outbox.mark_dead(ids, now, reason)
+                await self._outbox.mark_dead(ids, now, reason, claimant=self.claimant)
                 self.stats.dead += len(ids)
                 self._metrics.deliveries_dead(lane.platform, len(ids))
                 continue
-            due_now, held = await hold_details(self._outbox, group, now)
+            due_now, held = await hold_details(self._outbox, group, now, claimant=self.claimant)
             self.stats.held_for_digest += held
             if due_now is None:
                 continue
@@ -247,40 +288,29 @@ class Sender:
             until = quiet_until(now, group.settings.timezone, quiet)
             if until is not None:
                 untouched = all(d.attempts == 0 for d in group.deliveries)
-                await self._outbox.postpone(ids, until, regroup=untouched)
+                await self._outbox.postpone(ids, until, regroup=untouched, claimant=self.claimant)
                 self.stats.held_for_quiet_hours += 1
                 continue
-            notifier = lane.notifier
-            tr = chat_translator(group.settings.language)
             picture = await self._pictures.chart_of(group)
-            parts = build_digest(
-                group.deliveries,
-                notifier.text_limit,
-                notifier.text_length,
-                tr,
-                catchup_max_age=self._catchup_max_age,
-                heading=tr._("Daily digest") if is_daily_digest(group) else "",
-                picture=picture,
-                caption_limit=notifier.caption_limit,
-            )
-            lane.admit(QueuedDigest(group, group.destination, parts))
+            parts = self._parts(lane, group, picture)
+            lane.admit(QueuedDigest(group, group.destination, parts), leased_until)
         return taken
 
-    async def _renew_leases(self, lane: Lane) -> None:
-        """Keep every row the lane holds claimed, well before its lease runs out: a digest may
-        wait for its pacing turn, or be sent and not yet recorded, for longer than a lease.
-        If this process dies, the leases run out and another sender takes the rows over."""
-        period = self.config.lease_seconds / 3
-        while True:
-            await asyncio.sleep(period)
-            if not lane.held:
-                continue
-            try:
-                await self._outbox.extend_lease(
-                    sorted(lane.held), self._clock() + self.config.lease
-                )
-            except Exception:
-                log.exception("%s: renewing leases failed; will try again", lane.platform)
+    def _parts(self, lane: Lane, group: ClaimedGroup, picture: ChartRef | None) -> list[DigestPart]:
+        """The messages of a claimed group still to send (a resumed one keeps its numbering)."""
+        notifier = lane.notifier
+        tr = chat_translator(group.settings.language)
+        return resumed_digest(
+            group.done,
+            group.deliveries,
+            notifier.text_limit,
+            notifier.text_length,
+            tr,
+            catchup_max_age=self._catchup_max_age,
+            heading=tr._("Daily digest") if is_daily_digest(group) else "",
+            picture=picture,
+            caption_limit=notifier.caption_limit,
+        )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -288,14 +318,21 @@ class Sender:
         while True:
             await lane.unpaused.wait()
             await lane.has_ready.wait()
-            await lane.pacer.overall()
-            if not lane.unpaused.is_set():
-                continue  # flood control began while this worker waited for its token
+            if self._turns is None:
+                await lane.pacer.overall()
+                if not lane.unpaused.is_set():
+                    continue  # flood control began while this worker waited for its token
             item = lane.pop_ready()
             if item is None:
                 continue
-            await lane.pacer.take_chat(item.destination.chat_id)
             try:
+                # Before the chat's pacing turn is taken: a confirmation's round trip must not
+                # come between the turn and the send.
+                if not await self._claims.still_ours(lane, item):
+                    continue
+                if self._turns is not None and not await self._turns.take(lane, item):
+                    continue
+                await lane.pacer.take_chat(item.destination.chat_id)
                 await self._attempt(lane, item)
             except Exception:
                 # A storage failure while recording the outcome: the lease brings the rows back.
@@ -322,6 +359,8 @@ class Sender:
         except Exception as exc:
             self._metrics.send_finished(lane.platform, time.perf_counter() - started)
             dead_before = self.stats.dead
+            if isinstance(exc, RetryLater) and self._turns is not None:
+                await self._turns.pause(lane, exc.seconds)
             await self._policy.settle(lane, item, exc)
             self._metrics.deliveries_dead(lane.platform, self.stats.dead - dead_before)
             return

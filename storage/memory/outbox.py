@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +32,7 @@ class _Row:
     created_at: datetime
     updated_at: datetime
     claimed_until: datetime | None = None
+    claimed_by: str = ""
     group_id: int | None = None
     attempts: int = 0
     uncertain: int = 0
@@ -40,6 +41,16 @@ class _Row:
     @property
     def open(self) -> bool:
         return self.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+
+    def held_by(self, claimant: str | None) -> bool:
+        """Whether `claimant` holds the row (None: whoever does, or nobody)."""
+        if claimant is None:
+            return True
+        return self.claimed_until is not None and self.claimed_by == claimant
+
+    @property
+    def delivery(self) -> Delivery:
+        return Delivery(self.id, self.event, self.attempts, self.uncertain, self.created_at)
 
 
 class MemoryOutbox:
@@ -74,7 +85,7 @@ class MemoryOutbox:
         return queued
 
     async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
+        self, platform: str, now: datetime, lease: timedelta, limit: int, *, claimant: str = ""
     ) -> list[ClaimedGroup]:
         due = sorted(
             (
@@ -91,9 +102,8 @@ class MemoryOutbox:
         for row in due:
             if row.destination not in by_destination and len(by_destination) >= limit:
                 continue
-            delivery = Delivery(row.id, row.event, row.attempts, row.uncertain, row.created_at)
             by_destination.setdefault(row.destination, []).append(
-                OpenRow(row.id, row.destination, row.group_id, delivery)
+                OpenRow(row.id, row.destination, row.group_id, row.delivery)
             )
         groups: list[ClaimedGroup] = []
         for destination, open_rows in by_destination.items():
@@ -101,6 +111,7 @@ class MemoryOutbox:
             for open_row in chosen:
                 row = self._rows[open_row.id]
                 row.claimed_until = now + lease
+                row.claimed_by = claimant
                 row.group_id = group_id
             state = await self._subscriptions.destination_state(destination)
             settings = await self._subscriptions.get_settings(destination)
@@ -112,17 +123,33 @@ class MemoryOutbox:
                     active=state.active if state is not None else False,
                     inactive_reason=state.reason if state is not None else "destination removed",
                     deliveries=tuple(r.delivery for r in sorted(chosen, key=lambda r: r.id)),
+                    done=self._done(group_id),
                 )
             )
         return groups
 
-    def _open_rows(self, ids: Iterable[int]) -> list[_Row]:
-        return [row for i in ids if (row := self._rows.get(i)) is not None and row.open]
+    def _done(self, group_id: int) -> tuple[Delivery, ...]:
+        """The group's recorded rows (ClaimedGroup.done)."""
+        return tuple(
+            row.delivery
+            for row in sorted(self._rows.values(), key=lambda row: row.id)
+            if row.group_id == group_id and row.status in (DeliveryStatus.SENT, DeliveryStatus.DEAD)
+        )
 
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
-        for row in self._open_rows(ids):
-            if row.claimed_until is not None:
-                row.claimed_until = until
+    def _open_rows(self, ids: Iterable[int], claimant: str | None = None) -> list[_Row]:
+        return [
+            row
+            for i in ids
+            if (row := self._rows.get(i)) is not None and row.open and row.held_by(claimant)
+        ]
+
+    async def extend_lease(
+        self, ids: Sequence[int], until: datetime, *, claimant: str = ""
+    ) -> list[int]:
+        kept = self._open_rows(ids, claimant)
+        for row in kept:
+            row.claimed_until = until
+        return sorted(row.id for row in kept)
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         for row in self._open_rows(ids):
@@ -137,23 +164,36 @@ class MemoryOutbox:
         reason: str,
         *,
         uncertain: bool = False,
+        claimant: str | None = None,
     ) -> None:
-        for row in self._open_rows(ids):
+        for row in self._open_rows(ids, claimant):
             row.status, row.claimed_until, row.last_error = DeliveryStatus.FAILED, None, reason
             row.attempts += 1
             row.uncertain += int(uncertain)
             row.due_at, row.updated_at = retry_at, now
 
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None:
-        for row in self._open_rows(ids):
+    async def mark_dead(
+        self, ids: Sequence[int], now: datetime, reason: str, *, claimant: str | None = None
+    ) -> None:
+        for row in self._open_rows(ids, claimant):
             row.status, row.claimed_until, row.last_error = DeliveryStatus.DEAD, None, reason
             row.updated_at = now
 
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
-        for row in self._open_rows(ids):
+    async def postpone(
+        self,
+        ids: Sequence[int],
+        until: datetime,
+        *,
+        regroup: bool = False,
+        claimant: str | None = None,
+    ) -> None:
+        for row in self._open_rows(ids, claimant):
             row.due_at, row.claimed_until = until, None
             if regroup:
                 row.group_id = None
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """One process owns a memory store: its poller wakes its sender in memory."""
 
     async def dead_letter_chat(
         self, platform: str, chat_id: str, now: datetime, reason: str

@@ -9,6 +9,7 @@ from bot.events import Event
 from bot.ports import Batch, SavedBatch
 from storage import codec
 from storage.postgres import migrations
+from storage.postgres.budget import PostgresSendBudget
 from storage.postgres.charts import PostgresCharts, write_charts, write_rejections, write_states
 from storage.postgres.connection import Database, Transaction
 from storage.postgres.events import recent_events, write_events
@@ -49,6 +50,10 @@ class PostgresBackend(PostgresCharts):
     @property
     def database(self) -> Database:
         return self._db
+
+    def send_budget(self) -> PostgresSendBudget:
+        """The sending budget every sender of this database shares."""
+        return PostgresSendBudget(self._db)
 
     async def close(self) -> None:
         await self._db.close()

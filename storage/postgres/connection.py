@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +17,12 @@ from bot.ports import StorageRefused
 # A bot runs a poller, a sender and chat commands at once; each holds a connection only for one
 # statement or one transaction.
 POOL_SIZE = 5
+
+# A lost LISTEN connection is opened again after this long, doubling up to the maximum.
+LISTEN_RETRY_SECONDS = 1.0
+LISTEN_RETRY_MAX_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
 
 # An asyncpg.Record: indexable by position (and sliceable) like a tuple.
 Row = Sequence[Any]
@@ -53,8 +61,9 @@ class Transaction:
 class Database:
     """A pool of connections to one database (and schema, through the URL's search_path)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
         self._pool = pool
+        self._url = url
 
     @classmethod
     async def open(cls, url: str) -> Database:
@@ -72,7 +81,7 @@ class Database:
                 f"cannot open PostgreSQL database {parts.path.lstrip('/')!r} on"
                 f" {parts.hostname}:{parts.port or 5432}: {exc}"
             ) from exc
-        return cls(pool)
+        return cls(pool, url)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -84,6 +93,31 @@ class Database:
     async def execute(self, sql: str, *params: Any) -> int:
         """One statement on its own (atomic by itself); the number of rows it changed."""
         return changed_rows(await self._pool.execute(sql, *params))
+
+    async def listen(self, channel: str, wake: Callable[[], None]) -> None:
+        """Until cancelled, call `wake` on every notification on `channel` (LISTEN), on a
+        connection of its own: a pooled one would forget its LISTEN when handed back. A lost
+        connection is opened again, with growing pauses; `wake` is called on every (re)connection
+        too, since a notification sent meanwhile was missed."""
+        pause = LISTEN_RETRY_SECONDS
+        while True:
+            try:
+                connection = await asyncpg.connect(self._url)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("cannot listen for %s (%s); again in %.0f s", channel, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LISTEN_RETRY_MAX_SECONDS)
+                continue
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
+            try:
+                await connection.add_listener(channel, lambda *_notification: wake())
+                pause = LISTEN_RETRY_SECONDS
+                wake()
+                await lost.wait()
+                log.warning("the connection listening for %s was lost; opening another", channel)
+            finally:
+                connection.terminate()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -8,6 +8,7 @@ from storage.fanout import DeliveryRow, Fanout
 from storage.fanout_chunks import ACTIVE_FILTERS_PAGE, FilterRow
 from storage.postgres.connection import Database, Transaction
 from storage.postgres.events import events_by_id
+from storage.postgres.outbox import DELIVERIES_QUEUED
 
 # Rows per transaction, and transactions at once. Readers never wait on PostgreSQL's writers;
 # the server spends ~15 µs a row (its indexes and the foreign key's check), so two chunks in
@@ -45,7 +46,12 @@ class PostgresFanout(Fanout):
         # One insert per transaction: the staged rows are those of this chunk only.
         await tx.execute(_STAGE)
         await tx.copy_records("queued_deliveries", rows, _STAGED_COLUMNS)
-        return await tx.execute(_QUEUE, now)
+        inserted = await tx.execute(_QUEUE, now)
+        if inserted:
+            # Heard by the listening senders when (and only if) this transaction commits: each
+            # chunk's chats can be sent to while the next chunks are inserted.
+            await tx.execute("SELECT pg_notify($1, '')", DELIVERIES_QUEUED)
+        return inserted
 
     async def mark(self, tx: Transaction, event_ids: Sequence[int]) -> None:
         await tx.execute(

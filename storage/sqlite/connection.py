@@ -84,6 +84,12 @@ class Database:
         async with self._lock:
             return list(await self._db.execute_fetchall(sql, params))
 
+    async def execute_returning(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """One statement that changes rows and returns some (UPDATE … RETURNING), on its own
+        (atomic by itself): no BEGIN/COMMIT round trips."""
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement on its own (atomic by itself); the number of rows it changed."""
         async with self._lock:

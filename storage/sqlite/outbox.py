@@ -8,25 +8,28 @@ transactions after it that an unfinished mark makes sure are completed).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.events import Event
-from bot.ports import ClaimedGroup, DeadLetter, DeliveryCounts
+from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
 from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import (
     COUNTS,
     DEAD_LETTERS,
     DESTINATION_COLUMNS,
+    DONE_ROWS,
     OPEN_ROW_COLUMNS,
     OpenRow,
     Place,
     claimed_groups,
     counts_from_rows,
     dead_letter_from_row,
+    done_by_group,
     open_row,
+    pinned_groups,
     place_from_row,
 )
 from storage.sqlite.connection import Database, Transaction, chunks, marks
@@ -40,11 +43,14 @@ _EVENT_CACHE_SIZE = 4096
 _ROWS_PER_DESTINATION = 4
 
 
-def _set_statement(assignments: str, count: int, *, only_claimed: bool = False) -> str:
-    claimed = " AND claimed_until <> ''" if only_claimed else ""
+def _set_statement(assignments: str, count: int, *, held: bool, returning: bool = False) -> str:
+    """An UPDATE of the open rows among `count` ids; `held`: only those the claimant (the
+    last parameter) holds."""
+    claimed = " AND claimed_until <> '' AND claimed_by = ?" if held else ""
     return (
         f"UPDATE deliveries SET {assignments}"
         f" WHERE id IN ({marks(count)}) AND status IN ('pending', 'failed'){claimed}"
+        + (" RETURNING id" if returning else "")
     )
 
 
@@ -61,7 +67,7 @@ class SqliteOutbox:
     # -- claiming -------------------------------------------------------------------------------
 
     async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
+        self, platform: str, now: datetime, lease: timedelta, limit: int, *, claimant: str = ""
     ) -> list[ClaimedGroup]:
         if limit <= 0:
             return []
@@ -88,16 +94,31 @@ class SqliteOutbox:
                     found = open_row(row, events)
                     rows_by_destination.setdefault(found.destination_key, []).append(found)
             places = await _destinations(tx, destination_ids)
-            groups = claimed_groups(platform, destination_ids, rows_by_destination, places)
+            done = await self._done_rows(tx, pinned_groups(rows_by_destination))
+            groups = claimed_groups(platform, destination_ids, rows_by_destination, places, done)
             await tx.executemany(
-                "UPDATE deliveries SET claimed_until = ?, group_id = ? WHERE id = ?",
+                "UPDATE deliveries SET claimed_until = ?, claimed_by = ?, group_id = ?"
+                " WHERE id = ?",
                 [
-                    (until_text, group.group_id, delivery.id)
+                    (until_text, claimant, group.group_id, delivery.id)
                     for group in groups
                     for delivery in group.deliveries
                 ],
             )
         return groups
+
+    async def _done_rows(
+        self, tx: Transaction, group_ids: Sequence[int]
+    ) -> dict[int, list[Delivery]]:
+        rows: list[OpenRow] = []
+        for chunk in chunks(group_ids):
+            found = await tx.fetch(
+                f"{DONE_ROWS} AND group_id IS NOT NULL AND group_id IN ({marks(len(chunk))})",
+                chunk,
+            )
+            events = await self._events(tx, {int(row[5]) for row in found})
+            rows.extend(open_row(row, events) for row in found)
+        return done_by_group(rows)
 
     async def _events(self, tx: Transaction, ids: set[int]) -> dict[int, Event]:
         """The events with these ids. A burst sends the same few events to thousands of chats:
@@ -114,9 +135,19 @@ class SqliteOutbox:
             found.update(read)
         return found
 
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
-        # A released row has an empty lease ('') and stays released.
-        await self._update("claimed_until = ?", (codec.encode_time(until),), ids, only_claimed=True)
+    async def extend_lease(
+        self, ids: Sequence[int], until: datetime, *, claimant: str = ""
+    ) -> list[int]:
+        # A released row has an empty lease ('') and stays released. Each statement is atomic:
+        # a row is renewed or not, whatever happens to the others.
+        kept: list[int] = []
+        for part in chunks(list(ids)):
+            statement = _set_statement("claimed_until = ?", len(part), held=True, returning=True)
+            rows = await self._db.execute_returning(
+                statement, (codec.encode_time(until), *part, claimant)
+            )
+            kept.extend(int(row[0]) for row in rows)
+        return sorted(kept)
 
     # -- outcomes -------------------------------------------------------------------------------
 
@@ -135,49 +166,67 @@ class SqliteOutbox:
         reason: str,
         *,
         uncertain: bool = False,
+        claimant: str | None = None,
     ) -> None:
         await self._update(
             "status = 'failed', attempts = attempts + 1, uncertain = uncertain + ?, due_at = ?,"
             " claimed_until = '', last_error = ?, updated_at = ?",
             (int(uncertain), codec.encode_time(retry_at), reason, codec.encode_time(now)),
             ids,
+            claimant,
         )
 
-    async def mark_dead(self, ids: Sequence[int], now: datetime, reason: str) -> None:
+    async def mark_dead(
+        self, ids: Sequence[int], now: datetime, reason: str, *, claimant: str | None = None
+    ) -> None:
         await self._update(
             "status = 'dead', claimed_until = '', last_error = ?, updated_at = ?",
             (reason, codec.encode_time(now)),
             ids,
+            claimant,
         )
 
-    async def postpone(self, ids: Sequence[int], until: datetime, *, regroup: bool = False) -> None:
+    async def postpone(
+        self,
+        ids: Sequence[int],
+        until: datetime,
+        *,
+        regroup: bool = False,
+        claimant: str | None = None,
+    ) -> None:
         group = "NULL" if regroup else "group_id"
         await self._update(
             f"due_at = ?, claimed_until = '', group_id = {group}",
             (codec.encode_time(until),),
             ids,
+            claimant,
         )
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """One process owns a SQLite store: its poller wakes its sender in memory."""
 
     async def _update(
         self,
         assignments: str,
         values: tuple[Any, ...],
         ids: Sequence[int],
-        *,
-        only_claimed: bool = False,
+        claimant: str | None = None,
     ) -> None:
+        """Update the open rows among `ids` (only those `claimant` holds, when given)."""
         if not ids:
             return
+        held = claimant is not None
+        fence = (claimant,) if held else ()
         parts = list(chunks(list(ids)))
         if len(parts) == 1:
             # One statement is atomic on its own: no BEGIN/COMMIT round trips per message.
-            statement = _set_statement(assignments, len(parts[0]), only_claimed=only_claimed)
-            await self._db.execute(statement, (*values, *parts[0]))
+            statement = _set_statement(assignments, len(parts[0]), held=held)
+            await self._db.execute(statement, (*values, *parts[0], *fence))
             return
         async with self._db.transaction() as tx:
             for part in parts:
-                statement = _set_statement(assignments, len(part), only_claimed=only_claimed)
-                await tx.execute(statement, (*values, *part))
+                statement = _set_statement(assignments, len(part), held=held)
+                await tx.execute(statement, (*values, *part, *fence))
 
     async def dead_letter_chat(
         self, platform: str, chat_id: str, now: datetime, reason: str

@@ -22,12 +22,22 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.sender import Sender
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Batch, DeliveryCounts, Notifier, Outbox, Storage, SubscriptionStore
+from bot.ports import (
+    Backend,
+    Batch,
+    DeliveryCounts,
+    Notifier,
+    Outbox,
+    Storage,
+    SubscriptionStore,
+)
 from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec
 from handlers.discord.adapter import DiscordAdapter
 from handlers.discord.notifier import DiscordNotifier
 from handlers.discord.settings import DiscordSettings
 from handlers.telegram.notifier import TelegramNotifier
+from storage import codec
+from storage.postgres import PostgresBackend
 from storage.sqlite import SqliteBackend
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscriptions import SqliteSubscriptionStore
@@ -218,3 +228,44 @@ def telegram_sender(bot: Bot) -> TelegramNotifier:
 
 def discord_sender(client: discord.Client) -> DiscordNotifier:
     return DiscordNotifier(client)
+
+
+async def subscribe_many(
+    backend: Backend, destinations: Sequence[Destination], spec: SubscriptionSpec = NETFLIX_WORLD
+) -> None:
+    """Bulk-insert destinations with one subscription each into a SQLite or PostgreSQL store
+    (tens of thousands of chats: one add_subscription each would take minutes)."""
+    now = codec.encode_time(datetime.now(UTC))
+    rows = [(d.platform, d.chat_id, d.thread_id or "", now) for d in destinations]
+    subscription = (
+        spec.identity(),
+        spec.service,
+        spec.region,
+        codec.encode_types(spec.event_types),
+        int(spec.details),
+        now,
+    )
+    add_destination = (
+        "INSERT INTO destinations (platform, chat_id, thread_id, changed_at) VALUES (?, ?, ?, ?)"
+    )
+    add_subscriptions = (
+        "INSERT INTO subscriptions (destination_id, identity, service, region, event_types,"
+        " details, created_at) SELECT id, ?, ?, ?, ?, ?, ? FROM destinations"
+        " WHERE id NOT IN (SELECT destination_id FROM subscriptions)"
+    )
+    if isinstance(backend, PostgresBackend):
+        async with backend.database.transaction() as pg:
+            await pg.executemany(numbered(add_destination), rows)
+            await pg.execute(numbered(add_subscriptions), *subscription)
+    elif isinstance(backend, SqliteBackend):
+        async with backend.database.transaction() as lite:
+            await lite.executemany(add_destination, rows)
+            await lite.execute(add_subscriptions, subscription)
+    else:
+        raise TypeError(f"no bulk insert into {type(backend).__name__}")
+
+
+def numbered(sql: str) -> str:
+    """SQLite's ? placeholders as PostgreSQL's $1, $2, …"""
+    parts = sql.split("?")
+    return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]

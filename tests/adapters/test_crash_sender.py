@@ -23,12 +23,19 @@ DISCORD_CHANNELS = list(range(20_001, 20_301))
 KILL_POINTS = (0.1, 0.3, 0.5, 0.7, 0.85)
 
 
-def bot_config(db: Path, telegram: FakeTelegram) -> str:
+def bot_config(
+    url: str,
+    telegram: FakeTelegram,
+    *,
+    lease_seconds: float = 1.0,
+    idle_poll_seconds: float = 0.1,
+    headroom: float = 0.1,
+) -> str:
     # The fakes run ten times faster than the platforms (time_scale=0.1): the sender is told
-    # the scaled ceilings. A one-second lease brings a killed process's claims back quickly.
+    # the scaled ceilings. A short lease brings a killed process's claims back quickly.
     return f"""
 [storage]
-url = "sqlite:///{db}"
+url = "{url}"
 
 [console]
 enabled = false
@@ -49,13 +56,38 @@ telegram_per_group_per_minute = 200
 telegram_reply_reserve_per_second = 20
 discord_per_second = 400
 discord_channel_seconds = 0.5
-headroom = 0.1
+headroom = {headroom}
 ceiling_window_seconds = 0.1
-lease_seconds = 1.0
-idle_poll_seconds = 0.1
+lease_seconds = {lease_seconds}
+idle_poll_seconds = {idle_poll_seconds}
 retry_base_seconds = 0.1
 retry_max_seconds = 0.5
 """
+
+
+async def start_crash_bot(
+    config: Path,
+    discord_fake: FakeDiscord,
+    environ: dict[str, str],
+    log_path: Path,
+    *role: str,
+) -> asyncio.subprocess.Process:
+    """`tests.adapters.crash_bot` in a process of its own (`role`: `run --role`'s, default all
+    without polling); its output goes to `log_path` (read it when a test fails)."""
+    with log_path.open("wb") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.adapters.crash_bot",
+            str(config),
+            discord_fake.api_base,
+            discord_fake.gateway_url,
+            *role,
+            cwd=REPO_ROOT,
+            env=environ,
+            stdout=log,
+            stderr=log,
+        )
 
 
 @pytest.mark.slow
@@ -70,7 +102,7 @@ async def test_sigkill_mid_fan_out_loses_nothing_and_repeats_little(
         await rig.subscribe("discord", DISCORD_CHANNELS)
         await rig.publish(burst(2))
     config = tmp_path / "bot.toml"
-    config.write_text(bot_config(tmp_path / "bot.db", telegram), encoding="utf-8")
+    config.write_text(bot_config(f"sqlite:///{tmp_path / 'bot.db'}", telegram), encoding="utf-8")
     environ = {
         **os.environ,
         "TELEGRAM_TOKEN": telegram.token,
@@ -85,20 +117,7 @@ async def test_sigkill_mid_fan_out_loses_nothing_and_repeats_little(
         )
 
     async def start_bot(run: int) -> asyncio.subprocess.Process:
-        # The child's output goes to a file (read it when this test fails).
-        with (tmp_path / f"bot-{run}.log").open("wb") as log:
-            return await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.adapters.crash_bot",
-                str(config),
-                discord_fake.api_base,
-                discord_fake.gateway_url,
-                cwd=REPO_ROOT,
-                env=environ,
-                stdout=log,
-                stderr=log,
-            )
+        return await start_crash_bot(config, discord_fake, environ, tmp_path / f"bot-{run}.log")
 
     reached_at_kill: list[int] = []
     for run, share in enumerate(KILL_POINTS):

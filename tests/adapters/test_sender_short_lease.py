@@ -20,12 +20,14 @@ from tests.adapters.sender_rig import (
 from tests.adapters.test_sender_pacing import TELEGRAM_SCALE, TELEGRAM_SCALED
 from tests.fakes import FakeTelegram
 
-# Far below one chat's turn (0.1 s at the fake's scale) and the run (seconds): every lease runs
-# out many times unless it is renewed, and a renewal that comes late lets the rows be claimed
-# again while the sender still holds them. (Renewing every lease / 3 = 17 ms keeps the store
-# busy enough to disturb the pacing now and then: an odd flood-control answer, which must not
-# cost a duplicate either, is not asserted against here; test_sender_pacing.py does that.)
-TINY_LEASE_SECONDS = 0.05
+# Below a group's turn (0.3 s at the fake's scale) and far below the run (seconds): every lease
+# runs out several times unless it is renewed, and a renewal that comes late lets the rows be
+# claimed again while the sender still holds them. (Not shorter: renewing the lane's 8,000 rows
+# takes longer than 50 ms on a loaded machine, and every send then confirms its claim with the
+# store first, which is correct and slow. Renewing every lease / 3 keeps the store busy enough to
+# disturb the pacing now and then: an odd flood-control answer, which must not cost a duplicate
+# either, is not asserted against here; test_sender_pacing.py does that.)
+TINY_LEASE_SECONDS = 0.25
 
 
 async def test_a_lease_shorter_than_the_pacing_wait_sends_each_digest_once(

@@ -144,6 +144,61 @@ async def test_an_extended_lease_keeps_rows_claimed_and_never_revives_a_released
     assert (await stores.outbox.counts()).sent == 1
 
 
+async def test_a_claim_taken_over_after_its_lease_ran_out_is_no_longer_the_first_senders(
+    stores: Stores,
+) -> None:
+    """The fencing of several senders: rows remember who holds them; a sender whose lease ran out
+    and was claimed by another can neither renew, fail nor release them."""
+    for chat in ("1", "2"):
+        await stores.subscribe("telegram", chat)
+    await stores.publish(NEW_ONE)
+    outbox = stores.outbox
+    first = await outbox.claim("telegram", T0, LEASE, 10, claimant="a")
+    ids = sorted(d.id for g in first for d in g.deliveries)
+    assert await outbox.extend_lease(ids, T0 + LEASE, claimant="a") == ids
+    assert await outbox.extend_lease(ids, T0 + LEASE * 9, claimant="b") == []
+    # a stalls past its lease; b takes the rows over.
+    taken = await outbox.claim("telegram", T0 + LEASE * 2, LEASE, 10, claimant="b")
+    assert sorted(d.id for g in taken for d in g.deliveries) == ids
+    assert await outbox.extend_lease(ids, T0 + LEASE * 3, claimant="a") == []
+    await outbox.postpone(ids, T0, claimant="a")
+    await outbox.mark_failed(ids, T0, T0, "late", claimant="a")
+    await outbox.mark_dead(ids, T0, "late", claimant="a")
+    # Still b's, claimed and open: nobody else may claim them, and b renews them.
+    assert await outbox.claim("telegram", T0 + LEASE * 2, LEASE, 10, claimant="c") == []
+    assert await outbox.extend_lease(ids, T0 + LEASE * 4, claimant="b") == ids
+    # A message that went out is recorded whoever holds the rows; b then holds nothing.
+    await outbox.mark_sent(ids[:1], T0)
+    assert await outbox.extend_lease(ids, T0 + LEASE * 4, claimant="b") == ids[1:]
+    await outbox.postpone(ids, T0 + LEASE * 2, claimant="b")
+    assert await outbox.extend_lease(ids, T0 + LEASE * 4, claimant="b") == []
+    counts = await outbox.counts()
+    assert (counts.sent, counts.pending, counts.failed, counts.dead) == (1, 1, 0, 0)
+
+
+async def test_a_resumed_group_brings_its_recorded_rows(stores: Stores) -> None:
+    """A digest cut into parts and stopped half way is rebuilt whole after a restart."""
+    await stores.subscribe("telegram", "1")
+    await stores.publish(NEW_ONE, ENTERED, RECORD)
+    outbox = stores.outbox
+    [group] = await outbox.claim("telegram", T0, LEASE, 10, claimant="a")
+    assert group.done == ()
+    first, second, third = group.deliveries
+    await outbox.mark_sent([first.id], T0)
+    await outbox.mark_dead([second.id], T0, "rejected: too long")
+    # The sender died with the third part unsent: the group comes back with the other two.
+    [resumed] = await outbox.claim("telegram", T0 + LEASE * 2, LEASE, 10, claimant="b")
+    assert resumed.group_id == group.group_id
+    assert resumed.deliveries == (third,)
+    assert resumed.done == (first, second)
+    # A new group of the same chat brings nothing recorded.
+    await outbox.mark_sent([third.id], T0 + LEASE * 2)
+    await stores.subscribe("telegram", "1", SubscriptionSpec(region="KR", details=True))
+    await stores.publish(event(EventType.NEW_NUMBER_ONE, "Delta", KR))
+    [fresh] = await outbox.claim("telegram", T0 + LEASE * 2, LEASE, 10)
+    assert fresh.group_id != group.group_id and fresh.done == ()
+
+
 async def test_a_group_claimed_before_goes_out_again_alone(stores: Stores) -> None:
     await stores.subscribe("discord", "9")
     await stores.publish(NEW_ONE)

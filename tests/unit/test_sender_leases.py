@@ -33,11 +33,11 @@ class SlowRecordingOutbox(MemoryOutbox):
         await super().mark_sent(ids, now)
 
     async def claim(
-        self, platform: str, now: datetime, lease: timedelta, limit: int
+        self, platform: str, now: datetime, lease: timedelta, limit: int, *, claimant: str = ""
     ) -> list[ClaimedGroup]:
         if not self.late:
-            return await super().claim(platform, now, lease, limit)
-        groups = await super().claim(platform, now + 2 * lease, lease, limit)
+            return await super().claim(platform, now, lease, limit, claimant=claimant)
+        groups = await super().claim(platform, now + 2 * lease, lease, limit, claimant=claimant)
         if groups:
             self.claimed_late.set()
         return groups
@@ -50,9 +50,11 @@ class RenewalLog(MemoryOutbox):
         super().__init__(subscriptions)
         self.extended_until: list[datetime] = []
 
-    async def extend_lease(self, ids: Sequence[int], until: datetime) -> None:
+    async def extend_lease(
+        self, ids: Sequence[int], until: datetime, *, claimant: str = ""
+    ) -> list[int]:
         self.extended_until.append(until)
-        await super().extend_lease(ids, until)
+        return await super().extend_lease(ids, until, claimant=claimant)
 
 
 async def world_with(outbox: Callable[[SubscriptionStore], MemoryOutbox]) -> World:

@@ -61,8 +61,12 @@ class ScriptedNotifier:
     deduplicates: bool = False
     fail: Callable[[str, str, int], BaseException | None] = lambda address, text, call: None
     sent: list[tuple[str, str]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)  # the idempotency key of each sent
     calls: int = 0
     block: asyncio.Event | None = None
+    # Deliver this many messages, then hang on the next one (the process dies there).
+    hang_after: int | None = None
+    hanging: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def wait_until_ready(self) -> None:
         return None
@@ -82,10 +86,14 @@ class ScriptedNotifier:
         self.calls += 1
         if self.block is not None and destination == "blocked":
             await self.block.wait()
+        if self.hang_after is not None and len(self.sent) == self.hang_after:
+            self.hanging.set()
+            await asyncio.Event().wait()
         error = self.fail(destination, text, self.calls)
         if error is not None:
             raise error
         self.sent.append((destination, text))
+        self.keys.append(idempotency_key)
 
 
 @dataclass
