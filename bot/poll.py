@@ -300,6 +300,8 @@ class Poller:
             )
             error: str | None = None
             try:
+                # A burst whose queueing a dead process left half done is finished first.
+                await self._storage.queue_unfinished()
                 await feed.drain(source.poll(PollContext(self._storage, fetcher, now)))
             except Exception as exc:  # a bug must cost one poll, not the scheduler
                 log.exception("%s: poll crashed", name)

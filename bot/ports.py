@@ -115,9 +115,17 @@ class Storage(Protocol):
         An event key already stored is skipped: the store keeps each key once. Storing an
         accepted chart replaces a stored chart of the same key and period. With
         `queue_deliveries`, the deliveries the new events owe (to every active destination one
-        of whose subscriptions matches) are queued in the same transaction: live events; history
-        (import, replay) is stored without.
+        of whose subscriptions matches) are queued too: live events; history (import, replay) is
+        stored without. They are in the same transaction when they are few; a burst's are
+        inserted in short transactions after it, its events marked until the last is in (see
+        `queue_unfinished`). Either way, when this returns they are all queued.
         """
+        ...
+
+    async def queue_unfinished(self) -> int:
+        """Queue what live events still owe whose queueing was interrupted (the process died
+        between the transactions of a burst); the number of deliveries queued. Safe at any time
+        and from any process: a delivery already queued is not queued twice."""
         ...
 
     async def load_chart_state(self, key: ChartKey) -> StateJson | None: ...

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
@@ -346,29 +346,6 @@ def wants_event(spec: SubscriptionSpec, settings: ChatSettings, event: Event) ->
 
 def subscription_matches(spec: SubscriptionSpec, settings: ChatSettings, event: Event) -> bool:
     return wants_event(spec, settings, event) and spec.matches_chart(event)
-
-
-def route_events(
-    events: Sequence[Event], routes: Iterable[Route]
-) -> list[tuple[Destination, list[Event]]]:
-    """Each destination with the events it wants: each event once, most important first.
-
-    Destinations without a matching event are left out.
-    """
-    plan: list[tuple[Destination, list[Event]]] = []
-    for route in routes:
-        wanted: dict[str, Event] = {}
-        for event in events:
-            if event.key in wanted:
-                continue
-            if any(
-                subscription_matches(sub.spec, route.settings, event) for sub in route.subscriptions
-            ):
-                wanted[event.key] = event
-        if wanted:
-            ordered = sorted(wanted.values(), key=lambda e: -e.importance)
-            plan.append((route.destination, ordered))
-    return plan
 
 
 def describe_spec(spec: SubscriptionSpec, tr: Translator) -> str:

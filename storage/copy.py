@@ -47,6 +47,8 @@ TABLES = (
     Table("chart_state", ("source", "service", "region", "category", "granularity")),
     Table("family_state", ("source", "service", "category", "granularity")),
     Table("events", ("id",)),
+    # Events whose deliveries are still being queued: the target finishes them (storage/fanout).
+    Table("unqueued_events", ("event_id",)),
     Table("destinations", ("id",)),
     Table("subscriptions", ("id",)),
     Table("deliveries", ("id",)),

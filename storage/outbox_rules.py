@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.events import Event
 from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
-from bot.subscriptions import ChatSettings, Destination, SubscriptionSpec, subscription_matches
+from bot.subscriptions import ChatSettings, Destination
 from storage import codec
 from storage.rows import SETTINGS_COLUMNS, settings_from_row
 
@@ -40,45 +40,6 @@ def choose_group(rows: Sequence[OpenRow]) -> tuple[int, list[OpenRow]]:
         return group_id, [row for row in rows if row.group_id == group_id]
     ordered = sorted(rows, key=lambda row: row.id)
     return ordered[0].id, ordered
-
-
-# The subscriptions of the active destinations, with what matching needs (wanted_deliveries).
-ACTIVE_FILTERS = """
-SELECT s.show, s.service, s.region, s.category, s.event_types, s.details, d.event_types, d.id,
-       d.platform
-FROM subscriptions AS s JOIN destinations AS d ON d.id = s.destination_id
-WHERE d.active = 1
-"""
-
-
-def wanted_deliveries(
-    filter_rows: Iterable[Sequence[Any]], new: Sequence[tuple[int, Event]]
-) -> dict[tuple[int, int], str]:
-    """The deliveries new events (with their ids) owe: (event id, destination id) → platform,
-    from the rows of ACTIVE_FILTERS. A destination with two matching subscriptions gets one.
-
-    Thousands of chats usually share a few filters, so the matching rules (bot.subscriptions)
-    run once per distinct filter, not once per chat.
-    """
-    by_filter: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
-    for row in filter_rows:
-        by_filter.setdefault(tuple(row[:7]), []).append((int(row[7]), str(row[8])))
-    wanted: dict[tuple[int, int], str] = {}
-    for (show, service, region, category, types, details, chat_types), places in by_filter.items():
-        spec = SubscriptionSpec(
-            show=show,
-            service=service,
-            region=region,
-            category=category,
-            event_types=codec.decode_types(types),
-            details=bool(details),
-        )
-        settings = ChatSettings(event_types=codec.decode_types(chat_types))
-        for event_id, event in new:
-            if subscription_matches(spec, settings, event):
-                for destination_id, platform in places:
-                    wanted[(event_id, destination_id)] = platform
-    return wanted
 
 
 # What a claim reads of an open delivery (open_row) and of its destination (place_from_row).

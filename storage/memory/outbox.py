@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.events import Event
+from bot.matching import route_events
 from bot.ports import (
     ClaimedGroup,
     DeadLetter,
@@ -16,7 +17,7 @@ from bot.ports import (
     DeliveryStatus,
     SubscriptionStore,
 )
-from bot.subscriptions import Destination, route_events
+from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import OpenRow, choose_group
 

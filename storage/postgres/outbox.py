@@ -1,7 +1,7 @@
 """The outbox in PostgreSQL: deliveries (event × destination) and what the sender does with them.
 
 The statements of storage/sqlite/outbox.py in PostgreSQL's spelling: id lists travel as one
-array parameter (`= ANY($n)`), the rows of a burst as arrays unnested into one INSERT, and a claim
+array parameter (`= ANY($n)`), and a claim
 locks the rows it takes with FOR UPDATE SKIP LOCKED, so that senders sharing the database never
 wait on each other's rows nor take the same row twice.
 """
@@ -18,7 +18,6 @@ from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
 from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import (
-    ACTIVE_FILTERS,
     COUNTS,
     DEAD_LETTERS,
     DESTINATION_COLUMNS,
@@ -33,7 +32,6 @@ from storage.outbox_rules import (
     open_row,
     pinned_groups,
     place_from_row,
-    wanted_deliveries,
 )
 from storage.postgres.connection import Database, Transaction
 from storage.postgres.events import events_by_id
@@ -46,16 +44,6 @@ _EVENT_CACHE_SIZE = 4096
 # A claim looks at this many due rows per destination it wants (several events per chat).
 _ROWS_PER_DESTINATION = 4
 
-# A destination with two matching subscriptions still gets one row (the unique key).
-_QUEUE = """
-INSERT INTO deliveries (event_id, destination_id, platform, status, due_at, created_at,
-                        updated_at)
-SELECT event_id, destination_id, platform, 'pending', $4, $4, $4
-FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS wanted (event_id, destination_id, platform)
-ORDER BY event_id, destination_id
-ON CONFLICT (event_id, destination_id) DO NOTHING
-"""
-
 # The channel on which senders hear that deliveries were queued (PostgresOutbox.listen).
 DELIVERIES_QUEUED = "top10bot_deliveries"
 
@@ -66,28 +54,6 @@ _CLAIMABLE = f"{_OPEN} AND due_at <= $1 AND claimed_until <= $1"
 # same order, so a sender recording a message and another renewing its leases (or the same one,
 # on two connections) never deadlock. (Claims skip locked rows and never wait.)
 _LOCKED_IN_ORDER = f"SELECT id FROM deliveries WHERE id = ANY($1::bigint[]) AND {_OPEN}"
-
-
-async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]], now: str) -> int:
-    """Queue a delivery of each new event (with its id) to every active destination one of
-    whose subscriptions wants it; the number queued. Runs inside the unit of work."""
-    if not new:
-        return 0
-    wanted = wanted_deliveries(await tx.fetch(ACTIVE_FILTERS), new)
-    if not wanted:
-        return 0
-    queued = await tx.execute(
-        _QUEUE,
-        [event_id for event_id, _ in wanted],
-        [destination_id for _, destination_id in wanted],
-        list(wanted.values()),
-        now,
-    )
-    if queued:
-        # Delivered to the listening senders when (and only if) this transaction commits.
-        await tx.execute("SELECT pg_notify($1, '')", DELIVERIES_QUEUED)
-    log.info("%d events, %d deliveries queued", len(new), queued)
-    return queued
 
 
 class PostgresOutbox:

@@ -12,10 +12,11 @@ from storage import codec
 from storage.schema import Migration, load_migrations
 from storage.sqlite import migrations
 from storage.sqlite.charts import SqliteCharts, write_charts, write_rejections, write_states
-from storage.sqlite.connection import Database
+from storage.sqlite.connection import Database, Transaction
 from storage.sqlite.events import recent_events, write_events
+from storage.sqlite.fanout import SqliteFanout
 from storage.sqlite.live import SqliteLiveStore
-from storage.sqlite.outbox import SqliteOutbox, queue_deliveries_of
+from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscriptions import SqliteSubscriptionStore
 
 
@@ -26,6 +27,7 @@ class SqliteBackend(SqliteCharts):
         super().__init__(db)
         self._clock = clock
         self._outbox = SqliteOutbox(db)
+        self._fanout = SqliteFanout(db)
         self._subscriptions = SqliteSubscriptionStore(db, clock=clock)
         self._live = SqliteLiveStore(db)
 
@@ -68,13 +70,20 @@ class SqliteBackend(SqliteCharts):
     async def save_batch(self, batch: Batch, *, queue_deliveries: bool) -> SavedBatch:
         now = codec.encode_time(self._clock())
         charts = codec.last_per_period(batch.accepted)
-        async with self._db.transaction() as tx:
+
+        async def store(tx: Transaction) -> list[tuple[int, Event]]:
             await write_charts(tx, charts, now)
             await write_rejections(tx, batch.rejected, now)
             await write_states(tx, batch.chart_states, batch.family_states, now)
-            new = await write_events(tx, batch.events)
-            queued = await queue_deliveries_of(tx, new, now) if queue_deliveries else 0
+            return await write_events(tx, batch.events)
+
+        new, queued = await self._fanout.store_and_queue(
+            store, batch.events, now, queue=queue_deliveries
+        )
         return SavedBatch([event for _, event in new], queued)
+
+    async def queue_unfinished(self) -> int:
+        return await self._fanout.queue_unfinished(codec.encode_time(self._clock()))
 
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:
         return await recent_events(self._db, limit, title_id)

@@ -1,8 +1,8 @@
 """The outbox in SQLite: deliveries (event × destination) and what the sender does with them.
 
-Deliveries are queued by `queue_deliveries_of`, which the backend's unit of work runs in the
-transaction that stores their events (storage/sqlite/backend.py): the events and the rows that
-promise them to each subscribed destination are committed together or not at all.
+Deliveries are queued by the backend's unit of work with the events that owe them
+(storage/fanout.py: with the events in one transaction, or, for a large burst, in short
+transactions after it that an unfinished mark makes sure are completed).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
 from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import (
-    ACTIVE_FILTERS,
     COUNTS,
     DEAD_LETTERS,
     DESTINATION_COLUMNS,
@@ -32,7 +31,6 @@ from storage.outbox_rules import (
     open_row,
     pinned_groups,
     place_from_row,
-    wanted_deliveries,
 )
 from storage.sqlite.connection import Database, Transaction, chunks, marks
 from storage.sqlite.events import events_by_id
@@ -43,34 +41,6 @@ log = logging.getLogger(__name__)
 _EVENT_CACHE_SIZE = 4096
 # A claim looks at this many due rows per destination it wants (several events per chat).
 _ROWS_PER_DESTINATION = 4
-
-# A destination with two matching subscriptions still gets one row (the unique key).
-_QUEUE = """
-INSERT INTO deliveries (event_id, destination_id, platform, status, due_at, created_at,
-                        updated_at)
-VALUES (?, ?, ?, 'pending', ?, ?, ?)
-ON CONFLICT (event_id, destination_id) DO NOTHING
-"""
-
-
-async def queue_deliveries_of(tx: Transaction, new: Sequence[tuple[int, Event]], now: str) -> int:
-    """Queue a delivery of each new event (with its id) to every active destination one of
-    whose subscriptions wants it; the number queued. Runs inside the unit of work.
-    """
-    if not new:
-        return 0
-    wanted = wanted_deliveries(await tx.fetch(ACTIVE_FILTERS), new)
-    if not wanted:
-        return 0
-    queued = await tx.executemany(
-        _QUEUE,
-        [
-            (event_id, destination_id, platform, now, now, now)
-            for (event_id, destination_id), platform in sorted(wanted.items())
-        ],
-    )
-    log.info("%d events, %d deliveries queued", len(new), queued)
-    return queued
 
 
 def _set_statement(assignments: str, count: int, *, held: bool, returning: bool = False) -> str:

@@ -20,7 +20,7 @@ from bot.models import WORLD, ChartKey
 from bot.poll import FAILED_POLLS_BEFORE_ALERT, Poller, PollOutput, operator_sink
 from bot.poll_config import load_poll_config, parse_duration
 from bot.poll_report import SourceReport
-from bot.ports import Storage
+from bot.ports import Batch, Storage
 from bot.sources import netflix
 from bot.sources.feed import Fetched, SourceItem
 from bot.sources.netflix_fetch import NetflixSource
@@ -28,7 +28,7 @@ from bot.status import collect_status, format_status
 from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.http import AiohttpClient
 from handlers.scheduler import next_fire_time, poll_on_schedule
-from storage import open_backend
+from storage import SqliteBackend, open_backend
 from storage.memory.poller_lock import ProcessPollerLock
 from tests.fakes.source_server import FAST_FETCH, FIXTURES, Reply, SourceServer, config_toml
 
@@ -352,6 +352,15 @@ async def test_poll_once_prints_a_summary_line_and_exit_status(
     assert server.hits[-1].status == 304
 
 
+async def subscribe(url: str, spec: SubscriptionSpec) -> None:
+    """Chat 1 on Telegram subscribes in the store at `url`."""
+    backend = await open_backend(url)
+    try:
+        await backend.subscriptions.add_subscription(Destination("telegram", "1"), spec)
+    finally:
+        await backend.close()
+
+
 async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -360,14 +369,7 @@ async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
     config_path = write_config(tmp_path, server)
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    backend = await open_backend(url)
-    try:
-        await backend.subscriptions.add_subscription(
-            Destination("telegram", "1"),
-            SubscriptionSpec(service="netflix", region=WORLD, details=True),
-        )
-    finally:
-        await backend.close()
+    await subscribe(url, SubscriptionSpec(service="netflix", region=WORLD, details=True))
 
     code, _, _ = await run_cli(["--config", str(config_path), "poll", "--once"], capsys)
     assert code == 0
@@ -382,6 +384,37 @@ async def test_poll_once_queues_the_deliveries_of_what_it_stores(
     code, out, _ = await run_cli(["--config", str(config_path), "deliveries", "status"], capsys)
     assert code == 0
     assert out.splitlines()[0].startswith(f"deliveries: {pending} pending, ")
+
+
+async def test_a_poll_first_finishes_the_queueing_a_dead_process_left(
+    tmp_path: Path, server: SourceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live event stored and still marked as being queued (its process died before its
+    deliveries were all in): the next poll queues them before it polls."""
+    server.put_netflix(netflix.GLOBAL_FILE, GLOBAL)
+    config_path = write_config(tmp_path, server)
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    await subscribe(url, SubscriptionSpec(region="NL", details=True))
+    backend = await open_backend(url)
+    try:
+        assert isinstance(backend, SqliteBackend)
+        await backend.save_batch(Batch(events=[event(date(2026, 7, 21))]), queue_deliveries=False)
+        await backend.database.execute(
+            "INSERT INTO unqueued_events (event_id) SELECT id FROM events"
+        )
+    finally:
+        await backend.close()
+
+    code, _, _ = await run_cli(["--config", str(config_path), "poll", "--once"], capsys)
+    assert code == 0
+
+    backend = await open_backend(url)
+    try:
+        # The global file's events are worldwide: only the marked Dutch event is this chat's.
+        assert (await backend.outbox.counts()).pending == 1
+        assert await backend.queue_unfinished() == 0
+    finally:
+        await backend.close()
 
 
 async def test_poll_once_fails_on_a_fetch_failure(

@@ -73,12 +73,18 @@ def _event(title_id: str) -> Event:
 
 
 async def _migrated_legacy_copy(folder: Path) -> str:
-    """The legacy fixture (schema 5) copied to `folder` and migrated, as `db copy` opens it."""
+    """The legacy fixture (schema 5) copied to `folder` and migrated, as `db copy` opens it, with
+    one event marked as still being queued (a burst whose queueing was interrupted) and a live
+    message, so that every table holds rows."""
     legacy = folder / "legacy.db"
     shutil.copy(LEGACY, legacy)
     url = f"sqlite:///{legacy}"
     backend = await open_backend(url)
     try:
+        assert isinstance(backend, SqliteBackend)
+        await backend.database.execute(
+            "INSERT INTO unqueued_events (event_id) SELECT max(id) FROM events"
+        )
         # A live message (schema 9), posted, so that every column of its table travels.
         key = (await backend.chart_keys())[0]
         now = datetime(2030, 1, 6, tzinfo=UTC)

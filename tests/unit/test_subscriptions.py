@@ -8,6 +8,7 @@ import pytest
 
 from bot.events import Event, EventType
 from bot.i18n import ENGLISH
+from bot.matching import route_events
 from bot.models import ALL_REGIONS, WORLD, ChartKey, normalise_title
 from bot.subscriptions import (
     ChatSettings,
@@ -21,7 +22,6 @@ from bot.subscriptions import (
     describe_spec,
     fold_category,
     parse_event_types,
-    route_events,
     subscription_matches,
     title_ref,
 )
