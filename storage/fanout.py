@@ -27,6 +27,7 @@ stays one transaction with its deliveries, as before, and marks nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # Chunks matched ahead of the inserts.
 CHUNKS_AHEAD = 8
+# Pairs turned into rows between two turns of the event loop.
+PAIRS_PER_TURN = 2_500
 
 # A row of the deliveries table to insert: (event id, destination id, platform).
 DeliveryRow = tuple[int, int, str]
@@ -178,7 +181,7 @@ class Fanout(ABC):
         return int((await self._db.read(LAST_DESTINATION))[0][0])
 
     async def _insert(self, tx: Any, rows: _Rows, chunk: Chunk) -> int:
-        found = rows.of(chunk)
+        found = await rows.of(chunk)
         return await self.insert(tx, found, rows.now) if found else 0
 
 
@@ -190,13 +193,20 @@ class _Rows:
         self._ids = [ids.get(event.key) for event in events]
         self.now = now
 
-    def of(self, chunk: Chunk) -> list[DeliveryRow]:
-        ids, platforms, width = self._ids, chunk.platforms, chunk.width
-        # An event not new was stored before: its rows were queued then. (One comprehension,
-        # the pair split by `//` and `%`: half the time of a loop over divmod.)
-        return [
-            (event_id, destination_id, platforms[destination_id])
-            for pair in chunk.pairs
-            if (event_id := ids[pair % width]) is not None
-            for destination_id in (pair // width,)
-        ]
+    async def of(self, chunk: Chunk) -> list[DeliveryRow]:
+        ids, platforms, width, pairs = self._ids, chunk.platforms, chunk.width, chunk.pairs
+        found: list[DeliveryRow] = []
+        for start in range(0, len(pairs), PAIRS_PER_TURN):
+            if start:
+                await asyncio.sleep(0)  # the loop's turn between slices (a few ms each)
+            # An event not new was stored before: its rows were queued then. (One comprehension,
+            # the pair split by `//` and `%`: half the time of a loop over divmod.)
+            found.extend(
+                [
+                    (event_id, destination_id, platforms[destination_id])
+                    for pair in pairs[start : start + PAIRS_PER_TURN]
+                    if (event_id := ids[pair % width]) is not None
+                    for destination_id in (pair // width,)
+                ]
+            )
+        return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from array import array
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,10 +82,11 @@ async def pages(read: ReadPage, last: int) -> AsyncGenerator[list[FilterRow], No
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """Matching (destination, event) pairs of whole destinations, in order: each pair one int,
-    destination id × width + the event's position in the matched list (a page's hundred
-    thousand pairs are a few objects for the garbage collector, and sorted they are in order)."""
+    destination id × width + the event's position in the matched list (sorted, they are in
+    order). An array, not a list: the chunks waiting for their turn are no work for the garbage
+    collector, whose full passes otherwise stalled the event loop for tens of milliseconds."""
 
-    pairs: list[int]
+    pairs: array[int]
     width: int
     platforms: dict[int, str]
 
@@ -113,7 +115,7 @@ async def pair_chunks(
                 # The chunk ends after the last pair of its last destination.
                 while end < len(pairs) and pairs[end] // width == pairs[end - 1] // width:
                     end += 1
-                yield Chunk(pairs[start:end], width, platforms)
+                yield Chunk(array("q", pairs[start:end]), width, platforms)
                 start = end
                 await turns.take()
 
