@@ -42,10 +42,8 @@ async def returning_titles(storage: Storage, chart: Chart, previous: Chart) -> s
             unknown.append(entry.title_id)
     if unknown:
         # One query for all of them: a title's tallies say when it first held each rank here.
-        tallies = await storage.rank_tallies(unknown)
-        returning.update(
-            t.title_id for t in tallies if t.key == chart.key and t.first < previous.period
-        )
+        tallies = await storage.rank_tallies(unknown, chart.key)
+        returning.update(t.title_id for t in tallies if t.first < previous.period)
     return returning
 
 

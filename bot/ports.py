@@ -173,8 +173,11 @@ class Storage(Protocol):
         """Every chart appearance of a title, oldest first."""
         ...
 
-    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
-        """The rank tallies of these titles in every chart, sorted by title id, key and rank."""
+    async def rank_tallies(
+        self, title_ids: Sequence[str], key: ChartKey | None = None
+    ) -> list[RankTally]:
+        """The rank tallies of these titles in every chart (or in chart `key` only), sorted by
+        title id, key and rank."""
         ...
 
     async def recent_events(self, limit: int = 50, title_id: str | None = None) -> list[Event]:

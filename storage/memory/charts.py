@@ -150,14 +150,20 @@ class MemoryCharts:
         appearances.sort()
         return [RankPoint(key, period, rank) for period, key, rank, _ in appearances]
 
-    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+    async def rank_tallies(
+        self, title_ids: Sequence[str], key: ChartKey | None = None
+    ) -> list[RankTally]:
         wanted = set(title_ids)
         tallies: dict[tuple[str, ChartKey, int], list[date]] = {}
-        for key, by_period in self._charts.items():
+        for chart_key, by_period in self._charts.items():
+            if key is not None and chart_key != key:
+                continue
             for period, chart in by_period.items():
                 for entry in chart.entries:
                     if entry.title_id in wanted:
-                        tallies.setdefault((entry.title_id, key, entry.rank), []).append(period)
+                        tallies.setdefault((entry.title_id, chart_key, entry.rank), []).append(
+                            period
+                        )
         return [
             RankTally(title_id, key, rank, len(periods), min(periods), max(periods))
             for (title_id, key, rank), periods in sorted(tallies.items())

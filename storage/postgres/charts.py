@@ -14,6 +14,7 @@ from typing import Any
 from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
+from storage.key_list import ChartKeyList
 from storage.postgres.connection import Database, Transaction
 from storage.rows import (
     CHART_COLUMNS,
@@ -21,7 +22,6 @@ from storage.rows import (
     REJECTION_COLUMNS,
     TALLY_COLUMNS,
     chart_from_row,
-    key_of,
     rank_point_from_row,
     rank_tally_from_row,
     rank_tally_rows,
@@ -213,6 +213,7 @@ class PostgresCharts:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._keys = ChartKeyList()
 
     async def get_meta(self, name: str) -> str | None:
         rows = await self._db.read("SELECT value FROM meta WHERE name = $1", name)
@@ -270,13 +271,7 @@ class PostgresCharts:
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
         # The key table (a few hundred rows), not the history: see migration 0010.
-        sql = f"SELECT {KEY_ORDER} FROM chart_keys"
-        params: tuple[str, ...] = ()
-        if source is not None:
-            sql += " WHERE source = $1"
-            params = (source,)
-        rows = await self._db.read(sql, *params)
-        return sorted(key_of(*row) for row in rows)
+        return await self._keys.current(self._db.read, source)
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
@@ -333,10 +328,18 @@ class PostgresCharts:
         )
         return [rank_point_from_row(row) for row in rows]
 
-    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+    async def rank_tallies(
+        self, title_ids: Sequence[str], key: ChartKey | None = None
+    ) -> list[RankTally]:
+        # With a key, each title is one short range of the primary key (a hit's tallies in
+        # every country are thousands of rows).
+        in_key = "" if key is None else " AND (source, service, region, category, granularity)"
+        in_key += "" if key is None else " = ($2, $3, $4, $5, $6)"
+        key_params = () if key is None else codec.key_columns(key)
         rows = await self._db.read(
-            f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id = ANY($1::text[])"
+            f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id = ANY($1::text[]){in_key}"
             f" ORDER BY {_TALLY_IDENTITY}",
             sorted(set(title_ids)),
+            *key_params,
         )
         return [rank_tally_from_row(row) for row in rows]

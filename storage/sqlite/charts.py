@@ -15,13 +15,13 @@ from typing import Any
 from bot.models import Chart, ChartKey, Rejection
 from bot.ports import Family, RankPoint, RankTally, StateJson, StoredRejection, TitleHit
 from storage import codec
+from storage.key_list import ChartKeyList
 from storage.rows import (
     CHART_COLUMNS,
     KEY_ORDER,
     REJECTION_COLUMNS,
     TALLY_COLUMNS,
     chart_from_row,
-    key_of,
     rank_point_from_row,
     rank_tally_from_row,
     rank_tally_rows,
@@ -203,6 +203,7 @@ class SqliteCharts:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._keys = ChartKeyList()
 
     async def get_meta(self, name: str) -> str | None:
         rows = await self._db.read("SELECT value FROM meta WHERE name = ?", (name,))
@@ -260,13 +261,7 @@ class SqliteCharts:
 
     async def chart_keys(self, source: str | None = None) -> list[ChartKey]:
         # The key table (a few hundred rows), not the history: see migration 0010.
-        sql = f"SELECT {KEY_ORDER} FROM chart_keys"
-        params: tuple[str, ...] = ()
-        if source is not None:
-            sql += " WHERE source = ?"
-            params = (source,)
-        rows = await self._db.read(sql, params)
-        return sorted(key_of(*row) for row in rows)
+        return await self._keys.current(self._db.read, source)
 
     async def family_charts(self, family: Family, period: date) -> list[Chart]:
         rows = await self._db.read(
@@ -323,13 +318,19 @@ class SqliteCharts:
         )
         return [rank_point_from_row(row) for row in rows]
 
-    async def rank_tallies(self, title_ids: Sequence[str]) -> list[RankTally]:
+    async def rank_tallies(
+        self, title_ids: Sequence[str], key: ChartKey | None = None
+    ) -> list[RankTally]:
+        # With a key, each title is one short range of the primary key (a hit's tallies in
+        # every country are thousands of rows).
+        in_key = "" if key is None else f" AND {KEY_MATCH}"
+        key_params = () if key is None else codec.key_columns(key)
         found: list[RankTally] = []
         for part in chunks(sorted(set(title_ids))):
             rows = await self._db.read(
-                f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id IN ({marks(len(part))})"
-                f" ORDER BY {_TALLY_IDENTITY}",
-                part,
+                f"SELECT {TALLY_COLUMNS} FROM rank_tallies"
+                f" WHERE title_id IN ({marks(len(part))}){in_key} ORDER BY {_TALLY_IDENTITY}",
+                (*part, *key_params),
             )
             found.extend(rank_tally_from_row(row) for row in rows)
         return found

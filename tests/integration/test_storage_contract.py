@@ -23,6 +23,7 @@ from bot.subscriptions import Destination, SubscriptionSpec
 from storage import MemoryBackend, SqliteBackend, codec, open_backend
 from storage.schema import Migration, load_migrations, split_statements
 from tests.integration.backends import BACKENDS, open_test_backend
+from tests.integration.postgres_server import fresh_postgres_url
 
 NETFLIX_TV_US = ChartKey("flixpatrol", "netflix", "US", "TV Shows", "daily")
 NETFLIX_TV_FR = ChartKey("flixpatrol", "netflix", "FR", "TV Shows", "daily")
@@ -255,6 +256,26 @@ async def test_chart_keys_are_written_with_the_charts_once_each(storage: Storage
 
     assert await storage.chart_keys() == [NETFLIX_MOVIES_US, NETFLIX_TV_US]
     assert await storage.load_chart_state(NETFLIX_TV_US) is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_chart_keys_another_process_adds_are_seen(kind: str, tmp_path: Path) -> None:
+    """A gateway reads the keys a poller process stores (the reader keeps its sorted list until
+    the table grows)."""
+    url = await fresh_postgres_url() if kind == "postgresql" else f"sqlite:///{tmp_path / 'k.db'}"
+    poller, gateway = await open_backend(url), await open_backend(url)
+    try:
+        await poller.migrate()
+        await save(poller, Batch(accepted=[chart(NETFLIX_TV_US, DAY_1, "A")]))
+        assert await gateway.chart_keys() == [NETFLIX_TV_US]
+        await save(poller, Batch(accepted=[chart(NETFLIX_TV_US, DAY_2, "A")]))  # no new key
+        assert await gateway.chart_keys() == [NETFLIX_TV_US]
+        await save(poller, Batch(accepted=[chart(NETFLIX_TV_FR, DAY_2, "A")]))
+        assert await gateway.chart_keys() == [NETFLIX_TV_FR, NETFLIX_TV_US]
+        assert await gateway.chart_keys(source="netflix") == []
+    finally:
+        await poller.close()
+        await gateway.close()
 
 
 async def test_a_rejected_chart_is_not_a_chart(storage: Storage) -> None:
@@ -578,6 +599,14 @@ async def test_rank_tallies_count_each_rank_of_a_title_in_each_chart(storage: St
         (us, 2, 2),
     ]
     assert await storage.rank_tallies([]) == []
+    # In one chart only (what /top10 asks of the titles new to a chart).
+    assert await storage.rank_tallies(["wednesday", "other"], us) == [
+        RankTally("other", us, 1, 2, DAY_3, day_4),
+        RankTally("other", us, 2, 2, DAY_1, DAY_2),
+        RankTally("wednesday", us, 1, 3, DAY_1, day_5),
+        RankTally("wednesday", us, 2, 2, DAY_3, day_4),
+    ]
+    assert await storage.rank_tallies(["wednesday"], movies) == []
 
 
 async def test_a_replaced_chart_is_tallied_again(storage: Storage) -> None:
