@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from array import array
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from bot.events import Event
 from bot.matching import Lookup, SubscriptionIndex
 from bot.subscriptions import ChatSettings, SubscriptionSpec
+from bot.turns import Turns
 from storage import codec
 
 # The distinct filters of the active destinations with ids in (low, high], each with its
@@ -44,20 +44,6 @@ DESTINATIONS_PER_PAGE = 10_000
 # A page's row: the seven filter columns, the platform, the destinations' ids.
 FilterRow = tuple[Any, ...]
 ReadPage = Callable[[int, int], Awaitable[list[FilterRow]]]
-
-
-class Turns:
-    """Gives the event loop a turn whenever `every` seconds of work have passed without one, so
-    that a long computation costs a command a few milliseconds, not its whole length."""
-
-    def __init__(self, every: float = 0.005) -> None:
-        self._every = every
-        self._since = time.perf_counter()
-
-    async def take(self) -> None:
-        if time.perf_counter() - self._since >= self._every:
-            await asyncio.sleep(0)
-            self._since = time.perf_counter()
 
 
 async def pages(read: ReadPage, last: int) -> AsyncGenerator[list[FilterRow], None]:

@@ -55,6 +55,7 @@ from bot.ports import (
     Storage,
     SubscriptionStore,
 )
+from bot.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,11 @@ class Sender:
         how many groups were new to this process."""
         now = self._clock()
         taken = 0
+        # Digests are built on the event loop: a claim of hundreds must not keep the other
+        # lane's workers from their pacing turns past what the pacer's burst makes up for.
+        turns = Turns()
         for group in groups:
+            await turns.take()
             ids = [delivery.id for delivery in group.deliveries]
             if lane.held.intersection(ids):
                 continue  # held here: a renewal came too late, and the rows are in hand

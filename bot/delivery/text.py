@@ -15,6 +15,10 @@ Measure = Callable[[str], int]
 
 def wrap_line(line: str, budget: int, measure: Measure) -> list[str]:
     """Cut one over-long line at spaces (hard cut when a word alone is too long)."""
+    if measure(line) <= budget:
+        # Nearly every line fits: one measure, not one per word (Discord's measure escapes
+        # the text, and a claim builds thousands of digests on the event loop).
+        return [line]
     pieces: list[str] = []
     current = ""
     for word in line.split(" "):
