@@ -170,6 +170,11 @@ class Storage(Protocol):
         """Every distinct title in history (for fuzzy matching)."""
         ...
 
+    async def titles_version(self) -> int:
+        """A number that changes whenever all_titles() would answer differently (read it
+        before all_titles: a change in between is then seen by the next look)."""
+        ...
+
     async def title_history(self, title_id: str) -> list[RankPoint]:
         """Every chart appearance of a title, oldest first."""
         ...

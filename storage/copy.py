@@ -54,8 +54,9 @@ TABLES = (
     Table("deliveries", ("id",)),
     Table("live_messages", ("id",)),
 )
-# Pacing state of the running senders: meaningless in another deployment.
-_NOT_COPIED = frozenset({"schema_version", "send_budget"})
+# Pacing state of the running senders: meaningless in another deployment. The titles' version
+# number is the target's own: its triggers count the titles the copy adds.
+_NOT_COPIED = frozenset({"schema_version", "send_budget", "titles_version"})
 
 
 class CopyRefused(StorageRefused):

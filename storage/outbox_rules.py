@@ -88,7 +88,7 @@ COUNTS = "SELECT status, count(*), sum(uncertain) FROM deliveries GROUP BY statu
 # of rows after a year of a large bot) takes seconds, on SQLite under the one read lock every
 # chat command waits for (bench/outbox_counts.py). Each WHERE clause is its indexes' predicate
 # word for word: SQLite's planner matches a partial index's predicate as written. Open rows:
-# deliveries_due, deliveries_open_by_destination; failed ones: deliveries_failed (0014); dead
+# deliveries_due, deliveries_open_by_destination; failed ones: deliveries_failed (0015); dead
 # ones: deliveries_dead. Pending = open - failed.
 # tests/integration/test_outbox_plans.py checks the plans of both SQL stores.
 BACKLOG_OPEN = "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"

@@ -86,11 +86,13 @@ class _TitleIndex:
     norms: dict[str, str]  # each title and name → its normalised form
     loaded_at: float
     matcher: TitleMatcher  # over `names`
+    version: int  # the store's titles_version() when `hits` were read
 
 
 def _build_title_index(
     hits: tuple[TitleHit, ...],
     loaded_at: float,
+    version: int,
     aliases: TitleAliases,
     previous: _TitleIndex | None = None,
 ) -> _TitleIndex:
@@ -134,7 +136,7 @@ def _build_title_index(
         spelled.setdefault(norm_of(name), key)
     known = previous.matcher.foldings() if previous is not None else None
     matcher = TitleMatcher(names, known=known)
-    return _TitleIndex(shows, names, keys, refs, spelled, hits, norms, loaded_at, matcher)
+    return _TitleIndex(shows, names, keys, refs, spelled, hits, norms, loaded_at, matcher, version)
 
 
 class TitleLookup:
@@ -155,13 +157,21 @@ class TitleLookup:
 
     async def _load(self) -> _TitleIndex:
         started = self._monotonic()
-        hits = tuple(await self._storage.all_titles())
+        # Before the titles: a title stored in between changes the number again.
+        version = await self._storage.titles_version()
         previous = self._index
-        if previous is not None and hits == previous.hits:
-            # Nothing new (most refreshes): the index stands for another cache period.
+        if previous is not None and version == previous.version:
+            # No title added or removed (most refreshes): the index stands for another cache
+            # period, without reading tens of thousands of titles to find that out.
             previous.loaded_at = started
             return previous
-        return await asyncio.to_thread(_build_title_index, hits, started, self._aliases, previous)
+        hits = tuple(await self._storage.all_titles())
+        if previous is not None and hits == previous.hits:
+            previous.loaded_at, previous.version = started, version
+            return previous
+        return await asyncio.to_thread(
+            _build_title_index, hits, started, version, self._aliases, previous
+        )
 
     async def _current(self) -> _TitleIndex:
         index = self._index

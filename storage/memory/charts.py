@@ -43,6 +43,7 @@ class MemoryCharts:
         # How many stored entries mention each title: a title leaves the index at zero, like the
         # SQL store's clean-up after a chart is replaced.
         self._titles: Counter[TitleHit] = Counter()
+        self._titles_version = 0  # changes with the set of titles (the SQL stores' triggers)
         self._rejections: list[StoredRejection] = []
         self._chart_states: dict[ChartKey, str] = {}
         self._family_states: dict[Family, str] = {}
@@ -72,13 +73,19 @@ class MemoryCharts:
             bisect.insort(self._keys, chart.key)
         by_period = self._charts.setdefault(chart.key, {})
         old = by_period.get(chart.period)
+        known = len(self._titles)
         if old is None:
             bisect.insort(self._periods.setdefault(chart.key, []), chart.period)
         else:
             self._titles.subtract(_title_hits(old))
             self._titles = +self._titles  # drop titles no stored entry mentions any more
+            if len(self._titles) != known:
+                self._titles_version += 1
         by_period[chart.period] = chart
+        before = len(self._titles)
         self._titles.update(_title_hits(chart))
+        if len(self._titles) != before:
+            self._titles_version += 1
 
     async def load_chart_state(self, key: ChartKey) -> StateJson | None:
         encoded = self._chart_states.get(key)
@@ -135,6 +142,9 @@ class MemoryCharts:
         needle = codec.folded_title(text)
         hits = [hit for hit in self._titles if needle in codec.folded_title(hit.title)]
         return sorted(hits, key=lambda hit: codec.search_order(hit, needle))[:limit]
+
+    async def titles_version(self) -> int:
+        return self._titles_version
 
     async def all_titles(self) -> list[TitleHit]:
         return sorted(self._titles, key=codec.title_order)

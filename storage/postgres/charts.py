@@ -311,6 +311,10 @@ class PostgresCharts:
         )
         return [TitleHit(row[0], row[1], row[2]) for row in rows]
 
+    async def titles_version(self) -> int:
+        # Kept by triggers on titles (migration 0014).
+        return int((await self._db.read("SELECT version FROM titles_version"))[0][0])
+
     async def all_titles(self) -> list[TitleHit]:
         rows = await self._db.read(
             f"SELECT title_id, title, season FROM titles ORDER BY {_TITLE_ORDER}"

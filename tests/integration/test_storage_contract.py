@@ -609,6 +609,27 @@ async def test_rank_tallies_count_each_rank_of_a_title_in_each_chart(storage: St
     assert await storage.rank_tallies(["wednesday"], movies) == []
 
 
+async def test_titles_version_changes_with_the_set_of_titles_only(storage: Storage) -> None:
+    us = NETFLIX_TV_US
+    start = await storage.titles_version()
+    await save_charts(storage, chart(us, DAY_1, "Wednesday", "Other"))
+    added = await storage.titles_version()
+    assert added != start
+
+    # Known titles mentioned again: the same titles, the same number.
+    await save_charts(storage, chart(us, DAY_2, "Other", "Wednesday"))
+    assert await storage.titles_version() == added
+
+    # A corrected chart drops the last mention of "Other" and brings a newcomer.
+    await save_charts(storage, chart(us, DAY_1, "Wednesday", "Newcomer"))
+    await save_charts(storage, chart(us, DAY_2, "Wednesday", "Newcomer"))
+    changed = await storage.titles_version()
+    assert changed != added
+    assert {hit.title for hit in await storage.all_titles()} == {"Wednesday", "Newcomer"}
+    await save_charts(storage, chart(us, DAY_2, "Wednesday", "Newcomer"))
+    assert await storage.titles_version() == changed
+
+
 async def test_a_replaced_chart_is_tallied_again(storage: Storage) -> None:
     us, fr = NETFLIX_TV_US, NETFLIX_TV_FR
     await save_charts(

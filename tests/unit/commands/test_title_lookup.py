@@ -111,7 +111,16 @@ async def test_a_stale_index_answers_while_a_worker_thread_builds_the_next(
     assert show is not None and show.name == "The Glory"
     assert len(built_on) == 2
     assert threading.get_ident() not in built_on
-    # A refresh that finds no new title keeps the index it has, without building one.
+    # A refresh that finds no new title keeps the index it has, without building one, and
+    # without reading the titles: the store's version number says nothing changed.
+    reads: list[int] = []
+    read_titles = store.all_titles
+
+    async def counted() -> list[TitleHit]:
+        reads.append(1)
+        return await read_titles()
+
+    monkeypatch.setattr(store, "all_titles", counted)
     clock.now += TITLE_CACHE_SECONDS + 1
     await lookup.search("the glory")
     await lookup.settled()
@@ -119,14 +128,21 @@ async def test_a_stale_index_answers_while_a_worker_thread_builds_the_next(
     await lookup.search("the glory")
     await lookup.settled()
     assert len(built_on) == 2
+    assert reads == []
 
 
 class FailingTitles(MemoryBackend):
-    """A store whose title list cannot be read after the first time."""
+    """A store whose title list cannot be read after the first time (and says at every look
+    that it changed)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reads = 0
+        self.looks = 0
+
+    async def titles_version(self) -> int:
+        self.looks += 1
+        return self.looks
 
     async def all_titles(self) -> list[TitleHit]:
         self.reads += 1
