@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="deliveries_command", required=True, metavar="ACTION"
     )
     delivery_status = delivery_commands.add_parser(
-        "status", help="pending / failed / sent / dead counts and the newest dead letters"
+        "status",
+        help="pending / failed / sent / dead counts over the whole history (a scan of every"
+        " delivery ever queued: seconds on a large store) and the newest dead letters",
     )
     delivery_status.add_argument("--limit", type=int, default=20, help="dead letters to list")
     delivery_retry = delivery_commands.add_parser(
@@ -299,13 +301,13 @@ async def _poll(config: Config, args: argparse.Namespace) -> int:
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
     from bot.app import next_poll_time, open_delivery_outbox
-    from bot.delivery.report import format_delivery_counts
+    from bot.delivery.report import format_delivery_backlog
     from bot.status import status_command
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:
         code = await status_command(config, storage, next_fire=next_poll_time)
         outbox = await open_delivery_outbox(storage)
-        print(format_delivery_counts(await outbox.counts()))
+        print(format_delivery_backlog(await outbox.backlog()))
         return code
 
 

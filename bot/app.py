@@ -423,5 +423,5 @@ async def send_deliveries(config: Config, storage: Backend, *, environ: Mapping[
         log.debug("deliveries send failed", exc_info=True)
         print(f"error: deliveries not sent: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(format_send_summary(sender.stats, await outbox.counts()))
+    print(format_send_summary(sender.stats, await outbox.backlog()))
     return 1 if sender.stats.dead else 0

@@ -62,6 +62,20 @@ class DeliveryCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryBacklog:
+    """What the outbox still holds: the rows not sent (Outbox.backlog)."""
+
+    pending: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    @property
+    def waiting(self) -> int:
+        """Rows a sender will still try (pending, or failed with a retry scheduled)."""
+        return self.pending + self.failed
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     id: int
     destination: Destination
@@ -151,7 +165,15 @@ class Outbox(Protocol):
         """Undelivered rows follow a chat to its new address; returns how many moved."""
         ...
 
-    async def counts(self) -> DeliveryCounts: ...
+    async def counts(self) -> DeliveryCounts:
+        """Every row by status, the whole history: a scan of every delivery ever queued (tens
+        of millions after a year of a large bot), for `top10bot deliveries status` only."""
+        ...
+
+    async def backlog(self) -> DeliveryBacklog:
+        """Pending, failed and dead rows, counted from small indexes of those rows alone: cheap
+        however long the history (for /metrics, `top10bot status`, a send run's summary)."""
+        ...
 
     async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
         """Newest first."""

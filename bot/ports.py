@@ -18,6 +18,7 @@ from bot.models import Chart, ChartKey, Granularity, Rejection
 from bot.outbox import ClaimedGroup as ClaimedGroup
 from bot.outbox import DeadLetter as DeadLetter
 from bot.outbox import Delivery as Delivery
+from bot.outbox import DeliveryBacklog as DeliveryBacklog
 from bot.outbox import DeliveryCounts as DeliveryCounts
 from bot.outbox import DeliveryStatus as DeliveryStatus
 from bot.outbox import Outbox as Outbox

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.events import Event
-from bot.ports import DeliveryCounts
+from bot.ports import DeliveryBacklog
 
 # A command answers in milliseconds (the goal for /top10 is 10 ms); a send in a fraction of a
 # second; a stalled event loop is worth seeing from a millisecond up.
@@ -16,7 +16,10 @@ COMMAND_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 SEND_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-DELIVERY_STATUSES = ("pending", "failed", "sent", "dead")
+# The gauge's statuses: the rows not sent, counted from small indexes (Outbox.backlog). Sent rows
+# are the whole history, a scan of tens of millions of rows at every scrape: they are counted as
+# they are sent, by each sender process (top10bot_deliveries_sent_total).
+BACKLOG_STATUSES = ("pending", "failed", "dead")
 
 
 class PrometheusMetrics:
@@ -82,7 +85,8 @@ class PrometheusMetrics:
         )
         self._deliveries = Gauge(
             "top10bot_deliveries",
-            "Deliveries in the store by status, all processes (read at scrape time)",
+            "Deliveries in the store not sent yet (pending, failed) or given up (dead), all"
+            " processes (read at scrape time)",
             ["status"],
             registry=registry,
         )
@@ -127,12 +131,12 @@ class PrometheusMetrics:
         """Read the loop's lag when scraped (a stalled loop cannot report its own stall)."""
         self._loop_lag_now.set_function(current)
 
-    def store_counts(self, counts: DeliveryCounts | None) -> None:
-        """The outbox's counts, or None when the store did not answer."""
-        self._store_up.set(0 if counts is None else 1)
-        if counts is not None:
-            for status in DELIVERY_STATUSES:
-                self._deliveries.labels(status).set(getattr(counts, status))
+    def store_backlog(self, backlog: DeliveryBacklog | None) -> None:
+        """The outbox's backlog, or None when the store did not answer."""
+        self._store_up.set(0 if backlog is None else 1)
+        if backlog is not None:
+            for status in BACKLOG_STATUSES:
+                self._deliveries.labels(status).set(getattr(backlog, status))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

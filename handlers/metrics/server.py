@@ -8,8 +8,9 @@ waited for with a timeout.
 
 - `/healthz`: 200 "ok" when the bot's loop runs a probe within `health_timeout` and the store
   answers a trivial query within `health_timeout` more; 503 with the reason otherwise.
-- `/metrics`: the registry, with the outbox's counts read from the store (all processes share
-  it) at most every COUNTS_MAX_AGE seconds.
+- `/metrics`: the registry, with the outbox's backlog (pending, failed, dead: Outbox.backlog,
+  index-only counts) read from the store (all processes share it) at most every
+  BACKLOG_MAX_AGE seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.metrics import split_listen
-from bot.ports import DeliveryCounts, Outbox, Storage
+from bot.ports import DeliveryBacklog, Outbox, Storage
 from handlers.metrics.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Scrapes come every 15-60 s; a dashboard refreshing often must not turn into a query storm.
-COUNTS_MAX_AGE: Final = 5.0
+BACKLOG_MAX_AGE: Final = 5.0
 # How often the ticker task measures the loop's lag.
 TICK_SECONDS: Final = 0.25
 # The meta key /healthz reads: any key will do, the query is what is tested.
@@ -85,8 +86,8 @@ class MetricsServer:
         self._loop: asyncio.AbstractEventLoop | None = None  # the server's own
         self._thread: threading.Thread | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._counts_at = float("-inf")
-        self._counts_lock: asyncio.Lock | None = None
+        self._backlog_at = float("-inf")
+        self._backlog_lock: asyncio.Lock | None = None
         self.port = 0  # the port bound (listen may ask for 0: any free one)
 
     async def start(self) -> None:
@@ -122,7 +123,7 @@ class MetricsServer:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         try:
             loop.run_until_complete(runner.setup())
-            self._counts_lock = asyncio.Lock()
+            self._backlog_lock = asyncio.Lock()
             site = web.TCPSite(runner, self._host, self._port)
             loop.run_until_complete(site.start())
             ready.set_result(_bound_port(runner, self._port))
@@ -179,31 +180,31 @@ class MetricsServer:
         return None
 
     async def _scrape(self, request: web.Request) -> web.Response:
-        await self._refresh_counts()
+        await self._refresh_backlog()
         return web.Response(
             body=self._metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    async def _refresh_counts(self) -> None:
-        """The outbox's counts from the store, at most every COUNTS_MAX_AGE seconds."""
-        assert self._counts_lock is not None
-        async with self._counts_lock:
-            if time.monotonic() - self._counts_at < COUNTS_MAX_AGE:
+    async def _refresh_backlog(self) -> None:
+        """The outbox's backlog from the store, at most every BACKLOG_MAX_AGE seconds."""
+        assert self._backlog_lock is not None
+        async with self._backlog_lock:
+            if time.monotonic() - self._backlog_at < BACKLOG_MAX_AGE:
                 return
-            counts: DeliveryCounts | None
+            backlog: DeliveryBacklog | None
             try:
-                counts = await self._on_bot_loop(self._counts, 2 * self._timeout)
+                backlog = await self._on_bot_loop(self._backlog, 2 * self._timeout)
             except TimeoutError:
-                return  # a stalled loop: the lag gauges say so; keep the last counts
+                return  # a stalled loop: the lag gauges say so; keep the last figures
             except Exception:
-                log.warning("metrics: reading the outbox counts failed", exc_info=True)
-                counts = None
-            self._metrics.store_counts(counts)
-            self._counts_at = time.monotonic()
+                log.warning("metrics: reading the outbox backlog failed", exc_info=True)
+                backlog = None
+            self._metrics.store_backlog(backlog)
+            self._backlog_at = time.monotonic()
 
-    async def _counts(self) -> DeliveryCounts:
+    async def _backlog(self) -> DeliveryBacklog:
         async with asyncio.timeout(self._timeout):
-            return await self._outbox.counts()
+            return await self._outbox.backlog()
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:

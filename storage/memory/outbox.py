@@ -13,6 +13,7 @@ from bot.ports import (
     ClaimedGroup,
     DeadLetter,
     Delivery,
+    DeliveryBacklog,
     DeliveryCounts,
     DeliveryStatus,
     SubscriptionStore,
@@ -231,6 +232,10 @@ class MemoryOutbox:
             dead=totals[DeliveryStatus.DEAD],
             uncertain=sum(row.uncertain for row in self._rows.values()),
         )
+
+    async def backlog(self) -> DeliveryBacklog:
+        counts = await self.counts()
+        return DeliveryBacklog(pending=counts.pending, failed=counts.failed, dead=counts.dead)
 
     async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
         codec.check_limit(limit)

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.events import Event
-from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryCounts
+from bot.ports import ClaimedGroup, DeadLetter, Delivery, DeliveryBacklog, DeliveryCounts
 from bot.subscriptions import Destination
 from storage import codec
 from storage.outbox_rules import (
+    BACKLOG,
     COUNTS,
     DEAD_LETTERS,
     DESTINATION_COLUMNS,
@@ -25,6 +26,7 @@ from storage.outbox_rules import (
     OPEN_ROW_COLUMNS,
     OpenRow,
     Place,
+    backlog_from_row,
     claimed_groups,
     counts_from_rows,
     dead_letter_from_row,
@@ -301,6 +303,10 @@ class PostgresOutbox:
 
     async def counts(self) -> DeliveryCounts:
         return counts_from_rows(await self._db.read(COUNTS))
+
+    async def backlog(self) -> DeliveryBacklog:
+        [row] = await self._db.read(BACKLOG)
+        return backlog_from_row(row)
 
     async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
         rows = await self._db.read(f"{DEAD_LETTERS} LIMIT $1", codec.check_limit(limit))

@@ -8,6 +8,7 @@ import io
 import socket
 import threading
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,14 @@ import pytest
 from bot.app import run_bot
 from bot.config import Config, ConfigError, StorageConfig, load_config
 from bot.metrics import MetricsConfig
-from bot.ports import Backend
+from bot.ports import Backend, Batch
+from bot.subscriptions import Destination, SubscriptionSpec
 from handlers.metrics import MetricsServer, PrometheusMetrics
 from handlers.metrics.server import TICK_SECONDS
 from storage import open_backend
 from tests.chat_fixtures import load_chat_history
 from tests.integration.postgres_server import fresh_postgres_url
+from tests.integration.test_outbox_store import ENTERED, NEW_ONE
 from tests.metrics_scrape import get, parse, sample
 
 HEALTH_TIMEOUT = 0.5
@@ -51,7 +54,7 @@ async def test_healthz_is_200_while_the_loop_and_the_store_answer_and_503_once_c
         up = parse((await asyncio.to_thread(get, server.port, "/metrics"))[1])
         await storage.close()
         closed = await asyncio.to_thread(get, server.port, "/healthz")
-        # The counts were read less than COUNTS_MAX_AGE ago: a fresh server reads them again.
+        # The backlog was read less than BACKLOG_MAX_AGE ago: a fresh server reads it again.
         await server.stop()
         server = await serve(storage)
         down = parse((await asyncio.to_thread(get, server.port, "/metrics"))[1])
@@ -67,6 +70,37 @@ async def test_healthz_is_200_while_the_loop_and_the_store_answer_and_503_once_c
     assert status == 503 and reason.startswith("store unreachable: ")
     assert sample(down, "top10bot_store_up") == 0
     assert unknown[0] == 404
+
+
+async def test_the_deliveries_gauge_is_the_stores_backlog(store_url: str) -> None:
+    """Pending, failed and dead rows as the store holds them (every process's); no gauge of
+    the sent ones, whose count would scan the whole history at every scrape."""
+    storage = await open_backend(store_url)
+    try:
+        for chat in ("1", "2", "3", "4"):
+            await storage.subscriptions.add_subscription(
+                Destination("telegram", chat), SubscriptionSpec(service="netflix", details=True)
+            )
+        await storage.save_batch(Batch(events=[NEW_ONE, ENTERED]), queue_deliveries=True)
+        now = datetime.now(UTC)
+        groups = await storage.outbox.claim("telegram", now, timedelta(seconds=30), 3)
+        sent, failed, dead = ([d.id for d in group.deliveries] for group in groups)
+        await storage.outbox.mark_sent(sent, now)
+        await storage.outbox.mark_failed(failed, now, now + timedelta(minutes=5), "HTTP 502")
+        await storage.outbox.mark_dead(dead, now, "Forbidden: bot was blocked by the user")
+        server = await serve(storage)
+        try:
+            samples = parse((await asyncio.to_thread(get, server.port, "/metrics"))[1])
+        finally:
+            await server.stop()
+    finally:
+        await storage.close()
+
+    gauge = {
+        status: sample(samples, "top10bot_deliveries", status=status)
+        for status in ("pending", "failed", "sent", "dead")
+    }
+    assert gauge == {"pending": 2, "failed": 2, "sent": None, "dead": 2}
 
 
 async def test_a_stalled_event_loop_makes_healthz_503_and_shows_in_the_lag_gauge(

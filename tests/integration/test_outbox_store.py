@@ -14,7 +14,7 @@ import pytest
 
 from bot.events import Event, EventType
 from bot.models import WORLD, ChartKey
-from bot.ports import Backend, Batch, Outbox, SubscriptionStore
+from bot.ports import Backend, Batch, DeliveryBacklog, Outbox, SubscriptionStore
 from bot.subscriptions import Destination, SubscriptionSpec
 from storage.sqlite import SqliteBackend
 from tests.integration.backends import BACKENDS, open_test_backend
@@ -256,6 +256,36 @@ async def test_outcomes_counts_dead_letters_and_requeue(stores: Stores) -> None:
     requeued = await outbox.claim("telegram", T0 + timedelta(minutes=3), LEASE, 9)
     assert [g.destination.chat_id for g in requeued] == ["4"]
     assert requeued[0].deliveries[0].attempts == 0
+
+
+async def test_the_backlog_is_the_counts_of_the_rows_not_sent(stores: Stores) -> None:
+    """backlog() (index-only counts) agrees with counts() (the whole history grouped by status)
+    as rows are sent, fail, die, are retried and requeued."""
+    chats = [str(chat) for chat in range(1, 7)]
+    for chat in chats:
+        await stores.subscribe("telegram", chat)
+    await stores.publish(NEW_ONE, ENTERED)
+    outbox = stores.outbox
+    groups = {g.destination.chat_id: g for g in await outbox.claim("telegram", T0, LEASE, 9)}
+    ids = {chat: [d.id for d in groups[chat].deliveries] for chat in chats}
+    await outbox.mark_sent(ids["1"], T0)
+    await outbox.mark_failed(ids["2"], T0, T0 + timedelta(minutes=5), "HTTP 502")
+    await outbox.mark_failed(ids["3"], T0, T0 + timedelta(minutes=1), "timed out", uncertain=True)
+    await outbox.mark_dead(ids["4"], T0, "destination inactive: blocked")
+    await outbox.postpone(ids["5"], T0 + timedelta(hours=1))
+    await stores.publish(RECORD)  # chat 6's rows stay claimed; RECORD's are new
+
+    async def agree() -> DeliveryBacklog:
+        counts, backlog = await outbox.counts(), await outbox.backlog()
+        assert backlog == DeliveryBacklog(counts.pending, counts.failed, counts.dead)
+        return backlog
+
+    assert await agree() == DeliveryBacklog(pending=2 + 2 + 6, failed=4, dead=2)
+    await outbox.mark_sent(ids["2"], T0 + timedelta(minutes=5))
+    assert await outbox.requeue_dead(T0 + timedelta(minutes=5)) == 2
+    backlog = await agree()
+    assert backlog == DeliveryBacklog(pending=12, failed=2, dead=0)
+    assert backlog.waiting == 14
 
 
 async def test_postponed_rows_may_join_a_later_digest(stores: Stores) -> None:

@@ -123,7 +123,7 @@ async def test_posted_once_then_edited_for_each_new_week(storage: MemoryBackend)
     assert len(notifier.posts) == 1 and sender.stats.live_edits == 1
     assert (await live_message(storage)).period == week(1).period
     # What `top10bot deliveries send` ends with.
-    summary = format_send_summary(sender.stats, await storage.outbox.counts())
+    summary = format_send_summary(sender.stats, await storage.outbox.backlog())
     assert summary == (
         "deliveries send: 0 sent in 0 messages, 0 failed (retry scheduled), 0 dead;"
         " 1 live Top 10 updated"
