@@ -289,7 +289,7 @@ async def _copy(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _poll(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import poll_on_schedule, poll_once
+    from bot.app_cli import poll_on_schedule, poll_once
 
     url = _storage_url(config, args.db)
     async with _opened_storage(url) as storage:
@@ -300,7 +300,8 @@ async def _poll(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _status(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import next_poll_time, open_delivery_outbox
+    from bot.app import open_delivery_outbox
+    from bot.app_cli import next_poll_time
     from bot.delivery.report import format_delivery_backlog
     from bot.status import status_command
 
@@ -316,7 +317,8 @@ async def _deliveries(config: Config, args: argparse.Namespace) -> int:
     again; what is due sent now."""
     from datetime import UTC, datetime
 
-    from bot.app import open_delivery_outbox, send_deliveries
+    from bot.app import open_delivery_outbox
+    from bot.app_cli import send_deliveries
     from bot.delivery.report import format_dead_letter, format_delivery_counts
 
     async with _opened_storage(_storage_url(config, args.db)) as storage:

@@ -39,6 +39,7 @@ from bot.delivery.lifecycle import DestinationLifecycle
 from bot.delivery.live import LiveUpdater
 from bot.delivery.pacing import PlatformPacer, build_pacer
 from bot.delivery.quiet_hours import hold_details, is_daily_digest, quiet_hours_of, quiet_until
+from bot.delivery.recording import SentRecording
 from bot.delivery.sharing import ClaimKeeper, SharedTurns, new_claimant
 from bot.events import Event
 from bot.i18n import chat_translator
@@ -60,12 +61,6 @@ from bot.turns import Turns
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-# A platform that drops repeated messages (Discord's nonce) gets its sent rows recorded in
-# batches: this many, or after this long, whichever comes first. Far below the nonce memory
-# (minutes), so a message resent after a crash is still recognised.
-RECORD_BATCH = 200
-RECORD_SECONDS = 0.2
 
 
 def utc_now() -> datetime:
@@ -121,6 +116,7 @@ class Sender:
             claimant=self.claimant,
         )
         self._claims = ClaimKeeper(outbox, self.config, self.stats, self.claimant, clock)
+        self._recording = SentRecording(outbox, clock)
         self._turns = None if budget is None else SharedTurns(budget, self.config)
         self._live = (
             LiveUpdater(
@@ -165,7 +161,7 @@ class Sender:
                     )
                 helpers.append(asyncio.create_task(self._claims.renew_forever(lane)))
                 if lane.notifier.deduplicates:
-                    helpers.append(asyncio.create_task(self._recorder(lane)))
+                    helpers.append(asyncio.create_task(self._recording.run(lane)))
                 for _ in range(self.config.in_flight(lane.platform)):
                     helpers.append(asyncio.create_task(self._worker(lane)))
             if until_idle:
@@ -178,9 +174,9 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for lane in self._lanes.values():
-                await self._recorded(lane)
+                await self._recording.settled(lane)
                 with contextlib.suppress(Exception):
-                    await self._record(lane)
+                    await self._recording.flush(lane)
             await self._give_back()
 
     async def _listen(self) -> None:
@@ -348,7 +344,7 @@ class Sender:
 
     async def _attempt(self, lane: Lane, item: QueuedDigest) -> None:
         part = item.parts[0]
-        await self._recorded(lane)
+        await self._recording.settled(lane)
         # None: no card, or drawing failed; the text goes alone.
         picture = await self._pictures.picture(part.picture, item.group.settings)
         started = time.perf_counter()
@@ -372,74 +368,9 @@ class Sender:
         self._metrics.send_finished(lane.platform, time.perf_counter() - started)
         self._metrics.deliveries_sent(lane.platform, len(part.delivery_ids))
         now = self._clock()
-        await self._sent(lane, part.delivery_ids, now)
+        await self._recording.sent(lane, part.delivery_ids, now)
         self.stats.messages_sent += 1
         self.stats.deliveries_sent += len(part.delivery_ids)
         if self.stats.first_sent_at is None:
             self.stats.first_sent_at = now
         lane.advance(item)
-
-    async def _sent(self, lane: Lane, ids: Sequence[int], now: datetime) -> None:
-        """Record a sent message. On Telegram before anything else is sent: a crash can then
-        leave at most the one message in flight unrecorded (sent again after the restart).
-        Where the platform drops a repeat with the same idempotency key (Discord's nonce), a
-        message sent again is harmless, so sent rows are recorded in batches."""
-        if not ids:
-            return
-        lane.recording.update(ids)
-        if not lane.notifier.deduplicates:
-            # Recorded while the next message waits for its pacing token; it is not sent
-            # before this is done (`_recorded`).
-            lane.recordings.add(asyncio.create_task(self._mark_sent(lane, ids, now)))
-            return
-        lane.unrecorded.extend(ids)
-        if len(lane.unrecorded) >= RECORD_BATCH:
-            lane.record_now.set()
-
-    async def _mark_sent(self, lane: Lane, ids: Sequence[int], now: datetime) -> None:
-        try:
-            await self._outbox.mark_sent(ids, now)
-        finally:
-            # Recorded; or not, and then no longer renewed: the lease brings the rows back.
-            lane.recorded(ids)
-
-    async def _recorded(self, lane: Lane) -> None:
-        """Wait until the messages sent on a lane so far are recorded."""
-        if not lane.recordings:
-            return
-        recordings = list(lane.recordings)
-        lane.recordings.clear()
-        pending = [task for task in recordings if not task.done()]
-        if pending:
-            # Only then: awaiting finished tasks would still cost a turn of the event loop,
-            # on the path of every Telegram message.
-            await asyncio.wait(pending)
-        for task in recordings:
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                # The rows stay claimed; their lease brings them back (a duplicate, not a loss).
-                log.error("%s: recording a sent message failed: %r", lane.platform, error)
-
-    async def _recorder(self, lane: Lane) -> None:
-        """Record a deduplicating platform's sent rows every RECORD_SECONDS (or sooner when
-        RECORD_BATCH of them wait)."""
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RECORD_SECONDS):
-                    await lane.record_now.wait()
-            lane.record_now.clear()
-            try:
-                await self._record(lane)
-            except Exception:
-                log.exception("%s: recording sent deliveries failed; will try again", lane.platform)
-
-    async def _record(self, lane: Lane) -> None:
-        if not lane.unrecorded:
-            return
-        ids, lane.unrecorded = lane.unrecorded, []
-        try:
-            await self._outbox.mark_sent(ids, self._clock())
-        except BaseException:
-            lane.unrecorded[:0] = ids
-            raise
-        lane.recorded(ids)
