@@ -92,8 +92,11 @@ class Fanout(ABC):
         high], their ids as a list, outside any transaction."""
 
     @abstractmethod
-    async def insert(self, tx: Any, rows: Sequence[DeliveryRow], now: str) -> int:
-        """Insert delivery rows (a row already there is skipped); the number inserted."""
+    async def insert(
+        self, tx: Any, rows: Sequence[DeliveryRow], now: str, *, fresh: bool = False
+    ) -> int:
+        """Insert delivery rows (a row already there is skipped); the number inserted.
+        `fresh`: the events were stored by this queueing, so none of the rows can be there."""
 
     @abstractmethod
     async def mark(self, tx: Any, event_ids: Sequence[int]) -> None: ...
@@ -120,7 +123,7 @@ class Fanout(ABC):
             following = None if first is None else await anext(chunks, None)
             async with self._db.transaction() as tx:
                 new = await store(tx)
-                rows = _Rows(unique, new, now)
+                rows = _Rows(unique, new, now, fresh=True)
                 if first is None or not new:
                     return new, 0
                 if following is not None:
@@ -182,16 +185,24 @@ class Fanout(ABC):
 
     async def _insert(self, tx: Any, rows: _Rows, chunk: Chunk) -> int:
         found = await rows.of(chunk)
-        return await self.insert(tx, found, rows.now) if found else 0
+        return await self.insert(tx, found, rows.now, fresh=rows.fresh) if found else 0
 
 
 class _Rows:
     """Delivery rows from pairs: an event's position in the matched list → its id, if new."""
 
-    def __init__(self, events: Sequence[Event], new: Sequence[tuple[int, Event]], now: str):
+    def __init__(
+        self,
+        events: Sequence[Event],
+        new: Sequence[tuple[int, Event]],
+        now: str,
+        *,
+        fresh: bool = False,
+    ):
         ids = {event.key: event_id for event_id, event in new}
         self._ids = [ids.get(event.key) for event in events]
         self.now = now
+        self.fresh = fresh
 
     async def of(self, chunk: Chunk) -> list[DeliveryRow]:
         ids, platforms, width, pairs = self._ids, chunk.platforms, chunk.width, chunk.pairs

@@ -57,10 +57,6 @@ class Transaction:
         """COPY rows into a table (binary, one round trip for thousands of rows)."""
         await self._connection.copy_records_to_table(table, records=records, columns=columns)
 
-    def savepoint(self) -> Any:
-        """A nested transaction (SAVEPOINT): an error inside it undoes only what it did."""
-        return self._connection.transaction()
-
 
 class Database:
     """A pool of connections to one database (and schema, through the URL's search_path)."""

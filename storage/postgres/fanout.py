@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import asyncpg  # type: ignore[import-untyped]
-
 from storage.fanout import DeliveryRow, Fanout
 from storage.fanout_chunks import ACTIVE_FILTERS_PAGE, FilterRow
 from storage.postgres.connection import Database, Transaction
@@ -21,10 +19,10 @@ PARALLEL = 2
 # Rows per COPY statement (see PostgresFanout.insert).
 COPY_ROWS = 2_500
 
-# A chunk's rows normally go straight into deliveries by COPY (binary). When some are already
-# there (queue_unfinished finishing an interrupted queueing), COPY refuses the chunk at the
-# unique key; then its rows are copied into a table of the session that empties at each commit,
-# and inserted from it in one statement that skips those present.
+# A chunk's rows go straight into deliveries by COPY (binary) when their events were stored by
+# this queueing. When some may be there (queue_unfinished finishing an interrupted queueing),
+# they are copied into a table of the session that empties at each commit, and inserted from it
+# in one statement that skips those present.
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS queued_deliveries (
     event_id BIGINT NOT NULL, destination_id BIGINT NOT NULL, platform TEXT NOT NULL
@@ -49,21 +47,22 @@ class PostgresFanout(Fanout):
     async def filter_page(self, low: int, high: int) -> list[FilterRow]:
         return [tuple(row) for row in await self._database.read(_FILTERS, low, high)]
 
-    async def insert(self, tx: Transaction, rows: Sequence[DeliveryRow], now: str) -> int:
-        try:
-            # Rows of events stored just now are new (a chunk holds each pair once): copied
-            # straight into the table, half the server's work of staging them.
-            async with tx.savepoint():
-                # asyncpg encodes a COPY's rows without giving the event loop a turn: a few
-                # thousand rows per COPY keep each stretch to milliseconds.
-                for start in range(0, len(rows), COPY_ROWS):
-                    piece = rows[start : start + COPY_ROWS]
-                    whole = [(*row, "pending", now, now, now) for row in piece]
-                    await tx.copy_records("deliveries", whole, _DIRECT_COLUMNS)
+    async def insert(
+        self, tx: Transaction, rows: Sequence[DeliveryRow], now: str, *, fresh: bool = False
+    ) -> int:
+        if fresh:
+            # Rows of events this queueing stored are new (a chunk holds each pair once): copied
+            # straight into the table, half the server's work of staging them. asyncpg encodes a
+            # COPY's rows without giving the event loop a turn: a few thousand rows per COPY
+            # keep each stretch to milliseconds.
+            for start in range(0, len(rows), COPY_ROWS):
+                piece = rows[start : start + COPY_ROWS]
+                whole = [(*row, "pending", now, now, now) for row in piece]
+                await tx.copy_records("deliveries", whole, _DIRECT_COLUMNS)
             inserted = len(rows)
-        except asyncpg.UniqueViolationError:
-            # Some are there (an interrupted queueing finished): only the missing ones go in.
-            # One insert per transaction: the staged rows are those of this chunk only.
+        else:
+            # Finishing an interrupted queueing: some rows may be there; only the missing ones
+            # go in. One insert per transaction: the staged rows are those of this chunk only.
             await tx.execute(_STAGE)
             await tx.copy_records("queued_deliveries", rows, _STAGED_COLUMNS)
             inserted = await tx.execute(_QUEUE, now)

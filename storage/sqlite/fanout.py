@@ -46,7 +46,9 @@ class SqliteFanout(Fanout):
         rows = await self._database.read(_FILTERS, (low, high))
         return [(*row[:8], [int(text) for text in row[8].split(",")]) for row in rows]
 
-    async def insert(self, tx: Transaction, rows: Sequence[DeliveryRow], now: str) -> int:
+    async def insert(
+        self, tx: Transaction, rows: Sequence[DeliveryRow], now: str, *, fresh: bool = False
+    ) -> int:
         whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
         statements = [
             [now, *itertools.chain.from_iterable(rows[start : start + ROWS_PER_STATEMENT])]

@@ -202,9 +202,9 @@ async def test_a_chats_rows_of_one_batch_are_queued_in_one_transaction(
     fanout_class = type(store._fanout)  # type: ignore[attr-defined]
     insert = fanout_class.insert
 
-    async def spy(self: Any, tx: Any, rows: Any, now: str) -> int:
+    async def spy(self: Any, tx: Any, rows: Any, now: str, **options: Any) -> int:
         chunks.append({destination_id for _, destination_id, _ in rows})
-        return await insert(self, tx, rows, now)
+        return await insert(self, tx, rows, now, **options)
 
     monkeypatch.setattr(fanout_class, "insert", spy)
     saved = await store.save_batch(Batch(events=BURST), queue_deliveries=True)
