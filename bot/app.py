@@ -1,6 +1,7 @@
 """Composition root: builds storage, adapters and the pipeline, and runs them in one event loop.
 
-The only module of the core allowed to import concrete adapters (storage/, handlers/).
+The only modules of the core allowed to import concrete adapters (storage/, handlers/): this one
+and bot.app_cli (its one-shot commands).
 """
 
 from __future__ import annotations
