@@ -24,15 +24,16 @@ Failures are split the way the gate needs them:
 - a row that belongs to a known chart but is malformed (bad rank, bad number, bad region, wrong
   number of fields) sets that chart's `parse_error` with the line number; the gate rejects that
   chart and every other chart of the file goes on.
+
+Writing charts out in this form is bot.sources.csv_export's.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import io
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -57,7 +58,7 @@ OPTIONAL_COLUMNS: Final = (
     "granularity",
 )
 _INTEGER_COLUMNS: Final = ("points", "days_in_top10", "weeks_in_top10", "hours", "views")
-_CSV_GRANULARITIES: Final[dict[str, Granularity]] = {"daily": "daily", "weekly": "weekly"}
+CSV_GRANULARITIES: Final[dict[str, Granularity]] = {"daily": "daily", "weekly": "weekly"}
 _WORLD_WORDS: Final = frozenset({"world", "worldwide"})
 
 
@@ -148,7 +149,7 @@ def _place(
     except ValueError:
         return f"date {date_text!r} is not YYYY-MM-DD"
     granularity_text = granularity_text.strip().lower() or "daily"
-    granularity = _CSV_GRANULARITIES.get(granularity_text)
+    granularity = CSV_GRANULARITIES.get(granularity_text)
     if granularity is None:
         return f"granularity {granularity_text!r} is not daily or weekly"
     service, category = service.strip(), category.strip()
@@ -329,80 +330,3 @@ def parse_canonical_csv(lines: Iterable[str], *, what: str) -> list[Chart]:
         raise SourceError("header without any rows", source=SOURCE, what=what)
     placed.sort(key=lambda pair: pair[0])
     return list(charts_by_period(header, (row for _, row in placed), what=what))
-
-
-def _format_number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return repr(value)  # "2.0" stays a float on the way back in
-    return str(value)
-
-
-def _entry_values(entry: Entry) -> dict[str, str]:
-    return {
-        "season": entry.season or "",
-        "title_id": entry.title_id,
-        "points": _format_number(entry.points),
-        "days_in_top10": _format_number(entry.days_in_top10),
-        "weeks_in_top10": _format_number(entry.weeks_in_top10),
-        "hours": _format_number(entry.hours),
-        "views": _format_number(entry.views),
-        "runtime": _format_number(entry.runtime),
-    }
-
-
-def _needed_columns(charts: Sequence[Chart]) -> list[str]:
-    """Required columns plus the optional ones that carry a value somewhere (compact exports)."""
-    needed = list(REQUIRED_COLUMNS)
-    for column in OPTIONAL_COLUMNS:
-        if column == "granularity":
-            used = any(chart.key.granularity != "daily" for chart in charts)
-        elif column == "title_id":
-            used = any(
-                entry.title_id != make_title_id(entry.title, entry.season)
-                for chart in charts
-                for entry in chart.entries
-            )
-        else:
-            used = any(_entry_values(entry)[column] for chart in charts for entry in chart.entries)
-        if used:
-            needed.append(column)
-    return needed
-
-
-def canonical_csv_lines(charts: Sequence[Chart]) -> Iterator[str]:
-    """Write charts as canonical CSV lines (each ending in a newline), header first.
-
-    The source of each chart is not written: on the way back in every chart has source "csv".
-    Optional columns appear only when some entry has a value for them. All-time lists have no
-    canonical form (they are dated snapshots, not periods) and raise ValueError.
-    """
-    columns = _needed_columns(charts)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(columns)
-    yield flush()
-    for chart in charts:
-        if chart.key.granularity not in _CSV_GRANULARITIES:
-            raise ValueError(f"{chart.label()}: only daily and weekly charts have a CSV form")
-        for entry in chart.entries:
-            values = {
-                "date": chart.period.isoformat(),
-                "service": chart.key.service,
-                "region": chart.key.region,
-                "category": chart.key.category,
-                "rank": str(entry.rank),
-                "title": entry.title,
-                "granularity": chart.key.granularity,
-                **_entry_values(entry),
-            }
-            writer.writerow([values[column] for column in columns])
-            yield flush()

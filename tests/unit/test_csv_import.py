@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.models import WORLD, Chart, ChartKey, Entry, make_title_id
+from bot.sources.csv_export import canonical_csv_lines
 from bot.sources.csv_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    canonical_csv_lines,
     canonical_header_matches,
     error_body_reason,
     parse_canonical_csv,
