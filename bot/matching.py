@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from bot.events import Event, EventType, Tier
 from bot.models import ALL_REGIONS, WORLD, normalise_title
-from bot.sources.regions import service_from_display_name
+from bot.sources.services import service_from_display_name
 from bot.subscriptions import (
     ChatSettings,
     Destination,

@@ -25,7 +25,7 @@ from bot.events import IMPORTANCE, Event, EventType, Tier
 from bot.i18n import N_, Translator
 from bot.models import ALL_REGIONS, WORLD, normalise_title
 from bot.render import category_label, region_label, service_name
-from bot.sources.regions import service_from_display_name
+from bot.sources.services import service_from_display_name
 
 
 class Platform(StrEnum):

@@ -22,7 +22,7 @@ from bot.commands.top10 import pick_chart, select_keys
 from bot.i18n import Translator
 from bot.live_store import LiveMessage, LiveStart, LiveStore
 from bot.render import chart_label
-from bot.sources.regions import service_from_display_name
+from bot.sources.services import service_from_display_name
 from bot.subscriptions import category_matches
 
 # Live messages one chat may have (all its topics together): each edit counts against the

@@ -21,12 +21,8 @@ from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.i18n import LANGUAGES, Translator
 from bot.render import region_label, service_name
-from bot.sources.regions import (
-    FLIXPATROL_SERVICES,
-    resolve_region,
-    service_from_display_name,
-    suggest_regions,
-)
+from bot.sources.regions import resolve_region, suggest_regions
+from bot.sources.services import FLIXPATROL_SERVICES, service_from_display_name
 from bot.subscriptions import (
     EVENT_TYPE_LABELS,
     KNOWN_CATEGORIES,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.i18n import LANGUAGES, N_
-from bot.sources.regions import FLIXPATROL_SERVICES
+from bot.sources.services import FLIXPATROL_SERVICES
 from bot.subscriptions import KNOWN_CATEGORIES, Destination
 
 

@@ -28,7 +28,7 @@ from bot.commands.reply import (
 from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType
 from bot.i18n import Translator
-from bot.sources.regions import service_from_display_name
+from bot.sources.services import service_from_display_name
 from bot.subscriptions import (
     SubscriptionSpec,
     category_matches,

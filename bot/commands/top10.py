@@ -30,7 +30,7 @@ from bot.render import (
     source_name,
     top10_title,
 )
-from bot.sources.regions import service_from_display_name
+from bot.sources.services import service_from_display_name
 from bot.subscriptions import category_matches, fold_category
 
 # When /top10 names no category: the broadest list first.

@@ -42,11 +42,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from bot.models import Chart, ChartKey, Entry
 from bot.sources.errors import SourceError
 from bot.sources.flixpatrol_rows import has_class, list_rows, node_text
-from bot.sources.regions import (
-    flixpatrol_slug,
-    resolve_region,
-    service_from_display_name,
-)
+from bot.sources.regions import flixpatrol_slug, resolve_region
+from bot.sources.services import service_from_display_name
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Regions and services: what users type, what we store, and what FlixPatrol puts in its URLs.
+"""Regions: what users type, what we store, and what FlixPatrol puts in its URLs.
 
 Stored regions are ISO 3166-1 alpha-2 codes (upper case) or `WORLD` (see bot.models). Users type
 codes, English names, nicknames ("uk", "korea", "usa") or "worldwide"; `resolve_region` turns all
@@ -8,6 +8,8 @@ FlixPatrol's country slugs are mostly the English short name, lower-cased and hy
 always ("salvador", "swaziland", "czech-republic", "ivory-coast"): a wrong slug is not an error
 page, it is a 404 dressed as HTTP 200, so the slugs of every country FlixPatrol lists come from an
 explicit table and only the remaining ISO countries are derived from their names.
+
+The hand-kept tables are in bot.sources.region_tables; streaming services in bot.sources.services.
 """
 
 from __future__ import annotations
@@ -20,163 +22,18 @@ import pycountry
 from rapidfuzz import fuzz, process, utils
 
 from bot.models import WORLD
+from bot.sources.region_tables import (
+    DISPLAY_NAMES,
+    EXTRA_REGIONS,
+    FLIXPATROL_SLUG_ALIASES,
+    FLIXPATROL_SLUG_OVERRIDES,
+    REGION_ALIASES,
+)
 
 WORLD_NAME = "Worldwide"
 WORLD_FLAG = "🌍"
 UNKNOWN_FLAG = "🏳️"
 FLIXPATROL_WORLD_SLUG = "world"
-
-# Regions Netflix and FlixPatrol rank that ISO 3166-1 (and so pycountry) does not list.
-_EXTRA_REGIONS: dict[str, str] = {"XK": "Kosovo"}
-
-# Display names where pycountry's name is the formal or comma-inverted ISO form
-# ("Korea, Republic of"), or where the source files use another common name (Netflix's file
-# writes "Czech Republic", "Russia", "Turkey"). Explicit so that the names do not depend on
-# which pycountry release happens to carry a `common_name`.
-_DISPLAY_NAMES: dict[str, str] = {
-    "BN": "Brunei",
-    "BO": "Bolivia",
-    "BQ": "Caribbean Netherlands",
-    "CC": "Cocos (Keeling) Islands",
-    "CD": "DR Congo",
-    "CG": "Republic of the Congo",
-    "CI": "Ivory Coast",
-    "CV": "Cape Verde",
-    "CZ": "Czech Republic",
-    "FK": "Falkland Islands",
-    "FM": "Micronesia",
-    "IR": "Iran",
-    "KP": "North Korea",
-    "KR": "South Korea",
-    "LA": "Laos",
-    "MD": "Moldova",
-    "MF": "Saint Martin",
-    "MO": "Macao",
-    "PS": "Palestine",
-    "RU": "Russia",
-    "SH": "Saint Helena",
-    "SX": "Sint Maarten",
-    "SY": "Syria",
-    "SZ": "Eswatini",
-    "TL": "East Timor",
-    "TR": "Turkey",
-    "TW": "Taiwan",
-    "TZ": "Tanzania",
-    "VA": "Vatican City",
-    "VE": "Venezuela",
-    "VG": "British Virgin Islands",
-    "VI": "U.S. Virgin Islands",
-    "VN": "Vietnam",
-}
-
-# FlixPatrol slugs of every region whose slug is not simply its pycountry name hyphenated, checked
-# against the location list of a public FlixPatrol scraper and docs/sources.md §2. Kept explicit
-# (not derived from _DISPLAY_NAMES) so that renaming a region for display never moves a URL.
-_FLIXPATROL_SLUG_OVERRIDES: dict[str, str] = {
-    "BN": "brunei",
-    "BO": "bolivia",
-    "CD": "democratic-republic-of-the-congo",
-    "CG": "republic-of-the-congo",
-    "CI": "ivory-coast",
-    "CV": "cape-verde",
-    "CZ": "czech-republic",  # pycountry: "Czechia"
-    "FM": "micronesia",
-    "GB": "united-kingdom",
-    "HK": "hong-kong",
-    "IR": "iran",
-    "KP": "north-korea",
-    "KR": "south-korea",  # pycountry: "Korea, Republic of"
-    "LA": "laos",
-    "MD": "moldova",
-    "PS": "palestine",
-    "RE": "reunion",
-    "RU": "russia",  # pycountry: "Russian Federation"
-    "SV": "salvador",  # not el-salvador
-    "SY": "syria",
-    "SZ": "swaziland",  # not eswatini
-    "TL": "east-timor",
-    "TR": "turkey",  # pycountry: "Türkiye"
-    "TW": "taiwan",  # pycountry: "Taiwan, Province of China"
-    "TZ": "tanzania",
-    "US": "united-states",
-    "VA": "vatican-city",
-    "VE": "venezuela",
-    "VI": "us-virgin-islands",
-    "VN": "vietnam",  # pycountry: "Viet Nam"
-    "XK": "kosovo",
-}
-
-# Slugs FlixPatrol used once, or that people write, leading to the same region. Read-only: the
-# forward direction always produces the slug above.
-_FLIXPATROL_SLUG_ALIASES: dict[str, str] = {
-    "czechia": "CZ",
-    "el-salvador": "SV",
-    "eswatini": "SZ",
-    "turkiye": "TR",
-}
-
-# Free-text names people use that ISO and pycountry do not match exactly (keys are folded with
-# `_fold`: lower case, accents removed, punctuation collapsed to single spaces).
-_REGION_ALIASES: dict[str, str] = {
-    "america": "US",
-    "united states of america": "US",
-    "us": "US",
-    "u s": "US",
-    "u s a": "US",
-    "usa": "US",
-    "uk": "GB",
-    "u k": "GB",
-    "britain": "GB",
-    "great britain": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "northern ireland": "GB",
-    "korea": "KR",
-    "south korea": "KR",
-    "republic of korea": "KR",
-    "north korea": "KP",
-    "russia": "RU",
-    "vietnam": "VN",
-    "viet nam": "VN",
-    "taiwan": "TW",
-    "iran": "IR",
-    "syria": "SY",
-    "laos": "LA",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "moldova": "MD",
-    "tanzania": "TZ",
-    "turkey": "TR",
-    "turkiye": "TR",
-    "czech republic": "CZ",
-    "czechia": "CZ",
-    "holland": "NL",
-    "uae": "AE",
-    "emirates": "AE",
-    "ivory coast": "CI",
-    "cote d ivoire": "CI",
-    "salvador": "SV",
-    "el salvador": "SV",
-    "swaziland": "SZ",
-    "eswatini": "SZ",
-    "macau": "MO",
-    "macao": "MO",
-    "hong kong": "HK",
-    "palestine": "PS",
-    "vatican": "VA",
-    "vatican city": "VA",
-    "east timor": "TL",
-    "cape verde": "CV",
-    "brunei": "BN",
-    "micronesia": "FM",
-    "dr congo": "CD",
-    "drc": "CD",
-    "congo kinshasa": "CD",
-    "congo brazzaville": "CG",
-    "reunion": "RE",
-    "kosovo": "XK",
-}
 
 _WORLD_WORDS = frozenset({"world", "worldwide", "global", "globally", "everywhere", "ww"})
 
@@ -200,12 +57,12 @@ def _hyphenate(text: str) -> str:
 @cache
 def _all_region_codes() -> tuple[str, ...]:
     codes = {country.alpha_2 for country in pycountry.countries}
-    codes.update(_EXTRA_REGIONS)
+    codes.update(EXTRA_REGIONS)
     return tuple(sorted(codes))
 
 
 def _is_known_code(code: str) -> bool:
-    return code in _EXTRA_REGIONS or pycountry.countries.get(alpha_2=code) is not None
+    return code in EXTRA_REGIONS or pycountry.countries.get(alpha_2=code) is not None
 
 
 def region_name(code: str) -> str:
@@ -216,10 +73,10 @@ def region_name(code: str) -> str:
     upper = code.strip().upper()
     if upper == WORLD:
         return WORLD_NAME
-    if upper in _DISPLAY_NAMES:
-        return _DISPLAY_NAMES[upper]
-    if upper in _EXTRA_REGIONS:
-        return _EXTRA_REGIONS[upper]
+    if upper in DISPLAY_NAMES:
+        return DISPLAY_NAMES[upper]
+    if upper in EXTRA_REGIONS:
+        return EXTRA_REGIONS[upper]
     country = pycountry.countries.get(alpha_2=upper) if len(upper) == 2 else None
     if country is None:
         return code
@@ -253,8 +110,8 @@ def resolve_region(text: str) -> str | None:
         return None
     if folded in _WORLD_WORDS:
         return WORLD
-    if folded in _REGION_ALIASES:
-        return _REGION_ALIASES[folded]
+    if folded in REGION_ALIASES:
+        return REGION_ALIASES[folded]
     compact = folded.replace(" ", "")
     if len(compact) == 2 and compact.isalpha():
         upper = compact.upper()
@@ -278,7 +135,7 @@ def _names_index() -> dict[str, str]:
             value = getattr(country, attribute, None)
             if value:
                 index.setdefault(_fold(str(value)), str(country.alpha_2))
-    for code, name in (*_EXTRA_REGIONS.items(), *_DISPLAY_NAMES.items()):
+    for code, name in (*EXTRA_REGIONS.items(), *DISPLAY_NAMES.items()):
         index.setdefault(_fold(name), code)
     return index
 
@@ -317,7 +174,7 @@ def _suggestion_choices() -> dict[str, str]:
     """Folded searchable text → code: display names, ISO names and nicknames."""
     choices: dict[str, str] = {_fold(WORLD_NAME): WORLD}
     choices.update(_names_index())
-    choices.update(_REGION_ALIASES)
+    choices.update(REGION_ALIASES)
     for code in _all_region_codes():
         choices.setdefault(_fold(region_name(code)), code)
     return choices
@@ -359,14 +216,14 @@ def _flixpatrol_slugs() -> dict[str, str]:
     """Region code → FlixPatrol slug for every ISO country, Kosovo and WORLD."""
     slugs = {WORLD: FLIXPATROL_WORLD_SLUG}
     for code in _all_region_codes():
-        slugs[code] = _FLIXPATROL_SLUG_OVERRIDES.get(code) or _hyphenate(region_name(code))
+        slugs[code] = FLIXPATROL_SLUG_OVERRIDES.get(code) or _hyphenate(region_name(code))
     return slugs
 
 
 @cache
 def _regions_by_flixpatrol_slug() -> dict[str, str]:
     reverse = {slug: code for code, slug in _flixpatrol_slugs().items()}
-    for slug, code in _FLIXPATROL_SLUG_ALIASES.items():
+    for slug, code in FLIXPATROL_SLUG_ALIASES.items():
         reverse.setdefault(slug, code)
     return reverse
 
@@ -386,71 +243,3 @@ def flixpatrol_slug(code: str) -> str:
 def region_from_flixpatrol_slug(slug: str) -> str | None:
     """FlixPatrol country slug → region code ("salvador" → "SV", "world" → WORLD)."""
     return _regions_by_flixpatrol_slug().get(slug.strip().strip("/").casefold())
-
-
-# FlixPatrol service slugs (the first URL segment after /top10/) and the names its page headings
-# use ("Apple TV TOP 10 in …"). The ones listed are those docs/sources.md §2 saw.
-FLIXPATROL_SERVICES: dict[str, str] = {
-    "netflix": "Netflix",
-    "hbo-max": "HBO Max",
-    "disney": "Disney+",
-    "amazon-prime": "Amazon Prime",
-    "apple-tv": "Apple TV",
-    "hulu": "Hulu",
-    "paramount-plus": "Paramount+",
-    "crunchyroll": "Crunchyroll",
-    "videoland": "Videoland",
-    "skyshowtime": "SkyShowtime",
-    "google-tv": "Google TV",
-}
-
-# Other names for the same services, in headings of other years or in what users type.
-_SERVICE_ALIASES: dict[str, str] = {
-    "hbo": "hbo-max",  # FlixPatrol's slug and heading before the Max rebrand
-    "max": "hbo-max",
-    "disney plus": "disney",
-    "disney+": "disney",
-    "amazon prime video": "amazon-prime",
-    "prime video": "amazon-prime",
-    "prime": "amazon-prime",
-    "apple tv+": "apple-tv",
-    "apple tv plus": "apple-tv",
-    "paramount plus": "paramount-plus",
-    "paramount": "paramount-plus",
-    "sky showtime": "skyshowtime",
-}
-
-
-def _service_key(text: str) -> str:
-    return " ".join(text.casefold().replace("-", " ").split())
-
-
-@cache
-def _services_by_name() -> dict[str, str]:
-    index: dict[str, str] = {}
-    for slug, name in FLIXPATROL_SERVICES.items():
-        index[_service_key(slug)] = slug
-        index[_service_key(name)] = slug
-    for alias, slug in _SERVICE_ALIASES.items():
-        index.setdefault(_service_key(alias), slug)
-    return index
-
-
-def service_from_display_name(name: str) -> str | None:
-    """A service name as written in a FlixPatrol heading or by a user → its slug, or None.
-
-    "Apple TV" → "apple-tv", "Disney+" → "disney", "HBO" → "hbo-max". Exact (case and spacing
-    aside): "Apple TV Store" is another service and stays None.
-    """
-    return _services_by_name().get(_service_key(name))
-
-
-def service_display_name(slug: str) -> str:
-    """Service slug → the name to show ("paramount-plus" → "Paramount+").
-
-    A slug outside the table is shown title-cased ("amc-plus" → "Amc Plus") rather than failing.
-    """
-    canonical = service_from_display_name(slug) or slug
-    if canonical in FLIXPATROL_SERVICES:
-        return FLIXPATROL_SERVICES[canonical]
-    return " ".join(part.capitalize() for part in slug.split("-"))

@@ -9,15 +9,17 @@ import pytest
 
 from bot.models import WORLD
 from bot.sources.regions import (
-    FLIXPATROL_SERVICES,
     flixpatrol_slug,
     region_flag,
     region_from_flixpatrol_slug,
     region_name,
     resolve_region,
+    suggest_regions,
+)
+from bot.sources.services import (
+    FLIXPATROL_SERVICES,
     service_display_name,
     service_from_display_name,
-    suggest_regions,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "flixpatrol"
