@@ -21,7 +21,7 @@ from bot.commands.lookup import (
     TitleLookup,
     TitleSearch,
 )
-from bot.commands.parsing import MAX_COMMAND_TEXT_LENGTH, parse_command_text, resolve_timezone
+from bot.commands.parsing import MAX_COMMAND_TEXT_LENGTH, parse_command_text
 from bot.commands.ratelimit import CommandRateLimiter
 from bot.commands.registry import (
     AUTOCOMPLETED_KINDS,
@@ -36,6 +36,7 @@ from bot.commands.registry import (
     Command,
 )
 from bot.commands.reply import BUTTON_PREFIX, ArgumentError, Button, Field, Reply, decode_button
+from bot.commands.resolvers import resolve_timezone
 from bot.commands.service import MAX_ARGUMENT_LENGTH, CommandService
 from bot.commands.top10 import format_chart
 from bot.render import SOURCE_NAMES

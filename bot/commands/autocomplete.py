@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.commands.context import CommandContext
 from bot.commands.formatting import subscription_line
 from bot.commands.lookup import fuzzy
-from bot.commands.parsing import zone_names
 from bot.commands.registry import ArgumentKind, Caller, Choice
+from bot.commands.resolvers import zone_names
 from bot.i18n import LANGUAGES
 from bot.models import WORLD
 from bot.render import region_label

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.parsing import (
+from bot.commands.registry import Caller
+from bot.commands.reply import Reply, error
+from bot.commands.resolvers import (
     resolve_category_argument,
     resolve_region_argument,
     resolve_service_argument,
     resolve_switch_argument,
 )
-from bot.commands.registry import Caller
-from bot.commands.reply import Reply, error
 from bot.commands.top10 import pick_chart, select_keys
 from bot.i18n import Translator
 from bot.live_store import LiveMessage, LiveStart, LiveStore

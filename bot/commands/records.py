@@ -7,9 +7,9 @@ from datetime import date
 
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import family_label, freshness_note, record_value
-from bot.commands.parsing import resolve_category_argument
 from bot.commands.registry import Caller
 from bot.commands.reply import Field, Reply
+from bot.commands.resolvers import resolve_category_argument
 from bot.diff import RecordMark
 from bot.events import Record
 from bot.i18n import Translator

@@ -6,15 +6,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler
-from bot.commands.parsing import (
+from bot.commands.registry import Caller
+from bot.commands.reply import Reply
+from bot.commands.resolvers import (
     resolve_digest_argument,
     resolve_event_types_argument,
     resolve_language_argument,
     resolve_quiet_hours_argument,
     resolve_timezone_argument,
 )
-from bot.commands.registry import Caller
-from bot.commands.reply import Reply
 from bot.i18n import LANGUAGES, Translator, chat_translator
 from bot.subscriptions import EVENT_TYPE_LABELS, ChatSettings, describe_event_types
 

@@ -9,12 +9,6 @@ from dataclasses import replace
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import subscription_line
 from bot.commands.lookup import TitleSearch
-from bot.commands.parsing import (
-    resolve_category_argument,
-    resolve_event_types_argument,
-    resolve_region_argument,
-    resolve_service_argument,
-)
 from bot.commands.registry import COMMANDS_BY_NAME, Caller
 from bot.commands.reply import (
     MAX_BUTTON_LABEL,
@@ -24,6 +18,12 @@ from bot.commands.reply import (
     Reply,
     decode_button,
     error,
+)
+from bot.commands.resolvers import (
+    resolve_category_argument,
+    resolve_event_types_argument,
+    resolve_region_argument,
+    resolve_service_argument,
 )
 from bot.commands.untrusted import ascii_digits, quoted
 from bot.events import EventType

@@ -9,14 +9,14 @@ from bot.chart_history import chart_neighbours
 from bot.chart_movement import entry_movements, movement_mark
 from bot.commands.context import CommandContext, Handler
 from bot.commands.formatting import freshness_note
-from bot.commands.parsing import (
+from bot.commands.registry import Caller
+from bot.commands.reply import ArgumentError, Reply, error
+from bot.commands.resolvers import (
     resolve_category_argument,
     resolve_date_argument,
     resolve_region_argument,
     resolve_service_argument,
 )
-from bot.commands.registry import Caller
-from bot.commands.reply import ArgumentError, Reply, error
 from bot.i18n import Translator
 from bot.models import WORLD, Chart, ChartKey
 from bot.ports import Storage

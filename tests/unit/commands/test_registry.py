@@ -32,6 +32,7 @@ SUPPORT_MODULES = frozenset(
     {
         "aliases",
         "autocomplete",
+        "category_words",
         "title_match",
         "context",
         "formatting",
@@ -40,6 +41,7 @@ SUPPORT_MODULES = frozenset(
         "ratelimit",
         "registry",
         "reply",
+        "resolvers",
         "service",
         "untrusted",
     }
