@@ -1,7 +1,8 @@
 """The Discord adapter (discord.py 2.7): slash commands in, embeds out.
 
 The app commands are generated from bot.commands.COMMANDS (names, options, choices, autocomplete,
-default permissions), so Discord, Telegram and the console can never drift apart. Translating is
+default permissions; handlers.discord.slash_commands), so Discord, Telegram and the console can
+never drift apart; replies become embeds in handlers.discord.embeds. Translating is
 all it does: every command runs in bot.commands.CommandService; alerts go out through its
 `notifier` (handlers.discord.notifier); a deleted channel goes to the delivery lifecycle
 (bot.delivery.lifecycle), as when the sender notices it.
@@ -10,11 +11,10 @@ all it does: every command runs in bot.commands.CommandService; alerts go out th
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Self
 
 with warnings.catch_warnings():
@@ -29,77 +29,28 @@ from bot.commands import (
     BUTTON_PREFIX,
     COMMANDS,
     Argument,
-    ArgumentKind,
     Caller,
     Command,
     CommandService,
-    Field,
     Reply,
     decode_button,
 )
 from bot.delivery.lifecycle import DestinationLifecycle
-from bot.i18n import DEFAULT_LANGUAGE, N_, chat_translator, language_from_platform, translator
+from bot.i18n import DEFAULT_LANGUAGE, N_, language_from_platform, translator
 from bot.metrics import NO_METRICS, Metrics
-from bot.render import category_label
 from bot.subscriptions import Destination, Platform
-from handlers.discord.notifier import (
-    BRAND_COLOUR,
-    DiscordNotifier,
-    discord_content,
-    picture_file,
-    rate_limit_trace,
-    show_picture,
-)
+from handlers.discord.embeds import render_embed
+from handlers.discord.notifier import DiscordNotifier, picture_file, rate_limit_trace
 from handlers.discord.settings import DiscordSettings, discord_settings
+from handlers.discord.slash_commands import (
+    Autocomplete,
+    CommandTranslator,
+    Interaction,
+    app_command,
+)
 from handlers.secrets import redact_in_logs
 
 log = logging.getLogger(__name__)
-
-# Discord's embed limits (message content limits are the notifier's).
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-EMBED_FIELDS_MAX = 25
-EMBED_FIELD_NAME_MAX = 256
-EMBED_FIELD_VALUE_MAX = 1024
-EMBED_FOOTER_MAX = 2048
-COMMAND_DESCRIPTION_MAX = 100
-
-Interaction = discord.Interaction[discord.Client]
-
-OK_COLOUR = BRAND_COLOUR
-ERROR_COLOUR = discord.Colour.dark_grey()
-ADMIN_PERMISSIONS = discord.Permissions(manage_channels=True)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def render_embed(reply: Reply) -> discord.Embed:
-    """A reply as an embed; texts from data are markdown-escaped and clipped to Discord's limits."""
-    embed = discord.Embed(
-        title=_clip(("⚠️ " if not reply.ok else "") + reply.title, EMBED_TITLE_MAX),
-        description=_clip(
-            "\n".join(discord_content(line) for line in reply.lines), EMBED_DESCRIPTION_MAX
-        )
-        or None,
-        colour=OK_COLOUR if reply.ok else ERROR_COLOUR,
-    )
-    fields = list(reply.fields)
-    if reply.suggestions:
-        did_you_mean = chat_translator(reply.language)._("Did you mean")
-        fields.append(Field(did_you_mean, "\n".join(f"• {s}" for s in reply.suggestions)))
-    for field in fields[:EMBED_FIELDS_MAX]:
-        embed.add_field(
-            name=_clip(field.name, EMBED_FIELD_NAME_MAX),
-            value=_clip(discord_content(field.value), EMBED_FIELD_VALUE_MAX) or "—",
-            inline=field.inline,
-        )
-    if reply.footer:
-        embed.set_footer(text=_clip(reply.footer, EMBED_FOOTER_MAX))
-    if reply.picture is not None:
-        show_picture(embed, reply.picture)  # uploaded with the answer (_respond)
-    return embed
 
 
 class CommandButton(
@@ -139,36 +90,6 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
     return view
 
 
-class CommandTranslator(app_commands.Translator):
-    """Command and option descriptions, and category choices, in every language of ours that
-    Discord has a locale for (its clients show them in the user's language). Names stay as they
-    are: the same /top10 and `region` on every platform, in /help and in typed examples."""
-
-    async def translate(
-        self,
-        string: app_commands.locale_str,
-        locale: discord.Locale,
-        context: app_commands.TranslationContextTypes,
-    ) -> str | None:
-        language = language_from_platform(locale.value)
-        if not language or language == DEFAULT_LANGUAGE:
-            return None
-        where = context.location
-        tr = translator(language)
-        if where is app_commands.TranslationContextLocation.choice_name:
-            if string.extras.get("kind") != ArgumentKind.CATEGORY.value:
-                return None  # service and language names are names
-            text = category_label(string.message, tr)
-        elif where in (
-            app_commands.TranslationContextLocation.command_description,
-            app_commands.TranslationContextLocation.parameter_description,
-        ):
-            text = _clip(tr.gettext(string.message), COMMAND_DESCRIPTION_MAX)
-        else:
-            return None
-        return text if text != string.message else None
-
-
 class _Client(discord.Client):
     adapter: DiscordAdapter
 
@@ -205,9 +126,6 @@ def _build_client(
     return client
 
 
-Autocomplete = Callable[[Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
-
-
 class DiscordAdapter:
     platform = Platform.DISCORD.value
     fatal_errors: tuple[type[BaseException], ...] = (
@@ -232,7 +150,7 @@ class DiscordAdapter:
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self._translator = CommandTranslator()
         for command in COMMANDS:
-            self.tree.add_command(self._app_command(command))
+            self.tree.add_command(app_command(command, self.on_command, self._autocomplete))
         self.client.add_dynamic_items(CommandButton)
         self.client.event(self.on_guild_channel_delete)
         self.client.event(self.on_thread_delete)
@@ -268,56 +186,6 @@ class DiscordAdapter:
         await self.client.close()
 
     # -- commands --------------------------------------------------------------------------------
-
-    def _app_command(self, command: Command) -> app_commands.Command[Any, Any, None]:
-        """An app command whose options are the registry's arguments (all strings)."""
-
-        async def callback(interaction: Interaction, /, **options: Any) -> None:
-            await self.on_command(interaction, command, options)
-
-        parameters = [
-            inspect.Parameter(
-                "interaction",
-                inspect.Parameter.POSITIONAL_ONLY,
-                annotation=discord.Interaction,
-            )
-        ]
-        for argument in command.arguments:
-            parameters.append(
-                inspect.Parameter(
-                    argument.name,
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=str if argument.required else str | None,
-                    default=inspect.Parameter.empty if argument.required else None,
-                )
-            )
-        # discord.py reads options from the signature and these attributes (what its
-        # @describe, @choices and @autocomplete decorators set).
-        hooks: Any = callback
-        hooks.__signature__ = inspect.Signature(parameters)
-        hooks.__discord_app_commands_param_description__ = {
-            a.name: _clip(a.description, COMMAND_DESCRIPTION_MAX) for a in command.arguments
-        }
-        hooks.__discord_app_commands_param_choices__ = {
-            a.name: [
-                app_commands.Choice(
-                    name=app_commands.locale_str(c.label, kind=a.kind.value), value=c.value
-                )
-                for c in a.choices
-            ]
-            for a in command.arguments
-            if a.choices
-        }
-        hooks.__discord_app_commands_param_autocomplete__ = {
-            a.name: self._autocomplete(a) for a in command.arguments if a.autocomplete
-        }
-        if command.needs_admin:
-            hooks.__discord_app_commands_default_permissions__ = ADMIN_PERMISSIONS
-        return app_commands.Command(
-            name=command.name,
-            description=_clip(command.description, COMMAND_DESCRIPTION_MAX),
-            callback=callback,
-        )
 
     def _autocomplete(self, argument: Argument) -> Autocomplete:
         async def autocomplete(
@@ -440,10 +308,8 @@ def _guild_locale(interaction: Interaction) -> str | None:
 
 __all__ = [
     "CommandButton",
-    "CommandTranslator",
     "DiscordAdapter",
     "DiscordSettings",
     "discord_settings",
-    "render_embed",
     "reply_view",
 ]

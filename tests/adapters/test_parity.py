@@ -19,7 +19,8 @@ from bot.commands import COMMANDS, CommandRateLimiter, CommandService, parse_com
 from bot.delivery.lifecycle import DestinationLifecycle
 from bot.i18n import ENGLISH, LANGUAGES
 from handlers.console import ConsoleAdapter
-from handlers.discord.adapter import ADMIN_PERMISSIONS, DiscordAdapter, DiscordSettings
+from handlers.discord.adapter import DiscordAdapter, DiscordSettings
+from handlers.discord.slash_commands import ADMIN_PERMISSIONS
 from handlers.telegram.adapter import START_COMMAND, TelegramAdapter, TelegramSettings
 from storage.memory import MemoryBackend
 from storage.memory.outbox import MemoryOutbox
