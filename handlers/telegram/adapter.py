@@ -4,31 +4,23 @@ It runs PTB's manual lifecycle (initialize → updater.start_polling → start �
 instead of `run_polling()`, which would own the event loop that discord.py and the scheduler share;
 in webhook mode (`[telegram] webhook_url`) a server of ours (handlers.telegram.webhook) takes the
 Updater's place and feeds the same update queue.
-Translating is all it does: every command runs in bot.commands.CommandService; alerts go out
-through its `notifier` (handlers.telegram.notifier); a chat that is gone or moved goes to the
-delivery lifecycle (bot.delivery.lifecycle), as when the sender notices it.
+Translating is all it does: every command runs in bot.commands.CommandService and its reply goes
+out through handlers.telegram.replies; alerts go out through its `notifier`
+(handlers.telegram.notifier); a chat that is gone or moved goes to the delivery lifecycle
+(bot.delivery.lifecycle), as when the sender notices it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import os
 from typing import Any
 
-from telegram import (
-    BotCommand,
-    Chat,
-    ChatMember,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram import BotCommand, Chat, ChatMember, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -41,29 +33,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, Reply, decode_button
+from bot.commands import BUTTON_PREFIX, COMMANDS, Caller, CommandService, decode_button
 from bot.delivery.lifecycle import DestinationLifecycle
-from bot.delivery.text import split_text
-from bot.i18n import (
-    ENGLISH,
-    LANGUAGES,
-    N_,
-    Translator,
-    chat_translator,
-    language_from_platform,
-    translator,
-)
+from bot.i18n import ENGLISH, LANGUAGES, N_, Translator, language_from_platform, translator
 from bot.metrics import NO_METRICS, Metrics
 from bot.subscriptions import Destination, Platform
 from handlers.secrets import redact_in_logs
 from handlers.telegram.notifier import (
-    TELEGRAM_CAPTION_MAX,
     TELEGRAM_COMMAND_DESCRIPTION_MAX,
-    TELEGRAM_TEXT_MAX,
     TelegramNotifier,
     counted_request,
-    telegram_text_length,
 )
+from handlers.telegram.replies import send_reply
 from handlers.telegram.settings import TelegramSettings, telegram_settings
 from handlers.telegram.webhook import WebhookServer
 
@@ -84,35 +65,6 @@ ALLOWED_UPDATES = [
     Update.CALLBACK_QUERY,
     Update.MY_CHAT_MEMBER,
 ]
-
-
-def render_html(reply: Reply) -> str:
-    """A reply as Telegram HTML; every text from data is escaped."""
-    esc = html.escape
-    tr = chat_translator(reply.language)
-    parts = [f"<b>{'⚠️ ' if not reply.ok else ''}{esc(reply.title)}</b>"]
-    parts.extend(esc(line) for line in reply.lines)
-    for field in reply.fields:
-        parts.append("")
-        parts.append(f"<b>{esc(field.name)}</b>")
-        parts.extend(esc(line) for line in field.value.split("\n"))
-    if reply.suggestions:
-        parts.append("")
-        did_you_mean = tr._("Did you mean:")
-        parts.append(f"<i>{esc(did_you_mean)}</i>")
-        parts.extend(f"• {esc(hint)}" for hint in reply.suggestions)
-    if reply.footer:
-        parts.append("")
-        parts.append(f"<i>{esc(reply.footer)}</i>")
-    return "\n".join(parts)
-
-
-def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    buttons = [InlineKeyboardButton(b.label, callback_data=b.payload()) for b in reply.buttons]
-    # Several buttons are choices between titles, too long to share a row.
-    return InlineKeyboardMarkup([[button] for button in buttons])
 
 
 def bot_commands(tr: Translator = ENGLISH) -> list[BotCommand]:
@@ -321,37 +273,7 @@ class TelegramAdapter:
             message, user.id if user else None, user.language_code if user else None
         )
         reply = await self._service.execute_text(name, " ".join(rest), caller)
-        await self._answer(message, reply)
-
-    async def _answer(self, message: Message, reply: Reply) -> None:
-        """The reply as messages: with a picture, a photo whose caption is the start of the
-        text, then the rest; the buttons under the last."""
-        picture = reply.picture
-        chunks = split_text(
-            render_html(reply),
-            TELEGRAM_TEXT_MAX,
-            telegram_text_length,
-            first_limit=TELEGRAM_CAPTION_MAX if picture is not None else None,
-        )
-        try:
-            for position, chunk in enumerate(chunks):
-                last = position == len(chunks) - 1
-                markup = reply_keyboard(reply) if last else None
-                if position == 0 and picture is not None:
-                    await message.reply_photo(
-                        picture.data,
-                        filename=picture.filename,
-                        caption=chunk,
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=markup,
-                        do_quote=False,
-                    )
-                    continue
-                await message.reply_text(
-                    chunk, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
-                )
-        except Forbidden as exc:
-            log.info("telegram: cannot answer in chat %s: %s", message.chat.id, exc.message)
+        await send_reply(message, reply)
 
     async def _on_button(self, update: Update, context: DefaultContext) -> None:
         query = update.callback_query
@@ -372,7 +294,7 @@ class TelegramAdapter:
             await query.answer(text[:200], show_alert=True)
             return
         await query.answer(reply.title[:200])
-        await self._answer(message, reply)
+        await send_reply(message, reply)
 
     async def _on_migrate(self, update: Update, context: DefaultContext) -> None:
         """A group became a supergroup: its subscriptions, settings and undelivered alerts
@@ -416,7 +338,5 @@ __all__ = [
     "TelegramAdapter",
     "TelegramSettings",
     "bot_commands",
-    "render_html",
-    "reply_keyboard",
     "telegram_settings",
 ]
