@@ -175,8 +175,8 @@ class Storage(Protocol):
         before all_titles: a change in between is then seen by the next look)."""
         ...
 
-    async def title_history(self, title_id: str) -> list[RankPoint]:
-        """Every chart appearance of a title, oldest first."""
+    async def title_history(self, title_id: str, since: date | None = None) -> list[RankPoint]:
+        """Every chart appearance of a title (of periods on or after `since`), oldest first."""
         ...
 
     async def rank_tallies(

@@ -20,7 +20,14 @@ from bot.chart_history import chart_neighbours
 from bot.i18n import Translator
 from bot.pictures.chart_card import card_description, card_filename, chart_card
 from bot.pictures.model import ChartRef, Picture, PictureRenderer, PictureUnavailable
-from bot.pictures.title_chart import Appearance, describe, picture_filename, title_rank_chart
+from bot.pictures.title_chart import (
+    Appearance,
+    Span,
+    describe,
+    picture_filename,
+    span_of_tallies,
+    title_rank_chart,
+)
 from bot.ports import RankTally, Storage
 
 log = logging.getLogger(__name__)
@@ -69,19 +76,28 @@ class PictureService:
         key = _title_key(show_norm, max(periods), sum(t.periods for t in tallies), tr)
 
         async def draw() -> Picture | None:
+            span = span_of_tallies(tallies)
+            if span is None:
+                return None
+            # Only the span's appearances: a hit's whole history is tens of thousands of rows,
+            # and decoding them held the event loop for up to ~100 ms.
             appearances = [
                 (title_id, point)
                 for title_id in dict.fromkeys(t.title_id for t in tallies)
-                for point in await self._storage.title_history(title_id)
+                for point in await self._storage.title_history(title_id, since=span.first)
             ]
-            return await self._draw_title(show_name, appearances, tr)
+            return await self._draw_title(show_name, appearances, tr, span)
 
         return await self._cached(key, draw)
 
     async def _draw_title(
-        self, show_name: str, appearances: Sequence[Appearance], tr: Translator
+        self,
+        show_name: str,
+        appearances: Sequence[Appearance],
+        tr: Translator,
+        span: Span | None = None,
     ) -> Picture | None:
-        chart = title_rank_chart(show_name, appearances, tr)
+        chart = title_rank_chart(show_name, appearances, tr, span)
         if chart is None:
             return None
         data = await self._renderer.title_chart(chart)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from bot.diff import period_step
 from bot.i18n import Translator
 from bot.models import ALL_REGIONS, WORLD, ChartKey, Granularity
 from bot.pictures.model import RankSeries, TitleRankChart
-from bot.ports import RankPoint
+from bot.ports import RankPoint, RankTally
 from bot.render import category_label, region_label, service_name, source_name
 
 # Lines on one chart: more become unreadable on a phone.
@@ -35,28 +36,77 @@ Appearance = tuple[str, RankPoint]
 Stream = tuple[str, str, Granularity]
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """What a show's rank chart covers: one stream, from `first` to `last`."""
+
+    stream: Stream
+    first: date
+    last: date
+
+
+def _stream(key: ChartKey) -> Stream | None:
+    """The stream of a chart that can be drawn (not an all-time list, not every region)."""
+    if key.granularity == "alltime" or key.region == ALL_REGIONS:
+        return None
+    return (key.source, key.service, key.granularity)
+
+
+def _span(runs: dict[Stream, tuple[int, date, date]]) -> Span | None:
+    """From each stream's (appearances, earliest, latest): the richest stream, over its most
+    recent MAX_PERIODS."""
+    if not runs:
+        return None
+    stream = max(runs, key=lambda s: (runs[s][0], s[2] == "weekly", s))
+    _, earliest, last = runs[stream]
+    granularity = stream[2]
+    first = max(earliest, last - period_step(granularity) * (MAX_PERIODS[granularity] - 1))
+    return Span(stream, first, last)
+
+
+def span_of_appearances(appearances: Sequence[Appearance]) -> Span | None:
+    runs: dict[Stream, tuple[int, date, date]] = {}
+    for _, point in appearances:
+        stream = _stream(point.key)
+        if stream is not None:
+            count, earliest, latest = runs.get(stream, (0, point.period, point.period))
+            runs[stream] = (count + 1, min(earliest, point.period), max(latest, point.period))
+    return _span(runs)
+
+
+def span_of_tallies(tallies: Sequence[RankTally]) -> Span | None:
+    """The same span as span_of_appearances, from the show's rank tallies (a few hundred rows,
+    where a hit's appearances are tens of thousands): so only the span's appearances are read."""
+    runs: dict[Stream, tuple[int, date, date]] = {}
+    for tally in tallies:
+        stream = _stream(tally.key)
+        if stream is not None:
+            count, earliest, latest = runs.get(stream, (0, tally.first, tally.last))
+            runs[stream] = (
+                count + tally.periods,
+                min(earliest, tally.first),
+                max(latest, tally.last),
+            )
+    return _span(runs)
+
+
 def title_rank_chart(
-    show_name: str, appearances: Sequence[Appearance], tr: Translator
+    show_name: str, appearances: Sequence[Appearance], tr: Translator, span: Span | None = None
 ) -> TitleRankChart | None:
     """The chart of a show's ranks, in the reader's language, or None when it has no daily or
-    weekly history."""
-    streams: dict[Stream, list[RankPoint]] = {}
-    for _, point in appearances:
-        key = point.key
-        if key.granularity == "alltime" or key.region == ALL_REGIONS:
-            continue
-        streams.setdefault((key.source, key.service, key.granularity), []).append(point)
-    if not streams:
+    weekly history. `span`: worked out beforehand (span_of_tallies), `appearances` may then
+    hold only those from its first period on."""
+    span = span if span is not None else span_of_appearances(appearances)
+    if span is None:
         return None
-    stream = max(streams, key=lambda s: (len(streams[s]), s[2] == "weekly", s))
-    source, service, granularity = stream
-    points = streams[stream]
+    source, service, granularity = span.stream
     step = period_step(granularity)
-    last = max(p.period for p in points)
-    first = max(min(p.period for p in points), last - step * (MAX_PERIODS[granularity] - 1))
+    first, last = span.first, span.last
+    points = [p for _, p in appearances if _stream(p.key) == span.stream]
     ranks: dict[ChartKey, dict[date, int]] = {}
     for point in points:
-        if point.period >= first:
+        # (A chart stored after the span was worked out falls outside it.)
+        if first <= point.period <= last:
             by_period = ranks.setdefault(point.key, {})
             # Two seasons in one chart: the show's best place.
             by_period[point.period] = min(point.rank, by_period.get(point.period, point.rank))

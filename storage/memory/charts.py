@@ -149,11 +149,12 @@ class MemoryCharts:
     async def all_titles(self) -> list[TitleHit]:
         return sorted(self._titles, key=codec.title_order)
 
-    async def title_history(self, title_id: str) -> list[RankPoint]:
+    async def title_history(self, title_id: str, since: date | None = None) -> list[RankPoint]:
         appearances = [
             (period, key, entry.rank, position)
             for key, by_period in self._charts.items()
             for period, chart in by_period.items()
+            if since is None or period >= since
             for position, entry in enumerate(chart.entries)
             if entry.title_id == title_id
         ]

@@ -269,9 +269,9 @@ class CountingHistory(MemoryBackend):
         super().__init__()
         self.history_reads = 0
 
-    async def title_history(self, title_id: str) -> list[RankPoint]:
+    async def title_history(self, title_id: str, since: date | None = None) -> list[RankPoint]:
         self.history_reads += 1
-        return await super().title_history(title_id)
+        return await super().title_history(title_id, since)
 
 
 async def test_a_show_known_by_its_tallies_reads_its_appearances_only_to_draw(

@@ -562,6 +562,13 @@ async def test_title_history_is_every_appearance_oldest_first(storage: Storage) 
         RankPoint(NETFLIX_TV_US, DAY_3, 2),
     ]
     assert await storage.title_history("nobody") == []
+    # From a period on (what a picture's span reads).
+    assert await storage.title_history("wednesday", since=DAY_2) == [
+        RankPoint(NETFLIX_TV_US, DAY_3, 2)
+    ]
+    assert await storage.title_history("wednesday", since=DAY_1) == await storage.title_history(
+        "wednesday"
+    )
 
 
 async def save_charts(store: Storage, *charts: Chart) -> None:
