@@ -27,7 +27,6 @@ stays one transaction with its deliveries, as before, and marks nothing.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
@@ -36,6 +35,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.events import Event
+from bot.turns import Turns
 from storage import codec
 from storage.fanout_chunks import (
     LAST_DESTINATION,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 # Chunks matched ahead of the inserts.
 CHUNKS_AHEAD = 8
-# Pairs turned into rows between two turns of the event loop.
+# Pairs turned into rows at a time (a few milliseconds), the event loop given a turn between.
 PAIRS_PER_TURN = 2_500
 
 # A row of the deliveries table to insert: (event id, destination id, platform).
@@ -207,9 +207,9 @@ class _Rows:
     async def of(self, chunk: Chunk) -> list[DeliveryRow]:
         ids, platforms, width, pairs = self._ids, chunk.platforms, chunk.width, chunk.pairs
         found: list[DeliveryRow] = []
+        turns = Turns()
         for start in range(0, len(pairs), PAIRS_PER_TURN):
-            if start:
-                await asyncio.sleep(0)  # the loop's turn between slices (a few ms each)
+            await turns.take()
             # An event not new was stored before: its rows were queued then. (One comprehension,
             # the pair split by `//` and `%`: half the time of a loop over divmod.)
             found.extend(

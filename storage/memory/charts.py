@@ -154,7 +154,7 @@ class MemoryCharts:
             (period, key, entry.rank, position)
             for key, by_period in self._charts.items()
             for period, chart in by_period.items()
-            if since is None or period >= since
+            if period >= (since or date.min)
             for position, entry in enumerate(chart.entries)
             if entry.title_id == title_id
         ]

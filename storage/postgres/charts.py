@@ -322,15 +322,14 @@ class PostgresCharts:
         return [TitleHit(row[0], row[1], row[2]) for row in rows]
 
     async def title_history(self, title_id: str, since: date | None = None) -> list[RankPoint]:
-        bound = "" if since is None else " AND c.period >= $2"
-        params = (title_id,) if since is None else (title_id, since.isoformat())
         rows = await self._db.read(
             "SELECT c.source, c.service, c.region, c.category, c.granularity, c.period, t.rank"
             " FROM title_ranks AS t JOIN charts AS c ON c.id = t.chart_id"
-            f" WHERE t.title_id = $1{bound}"
+            " WHERE t.title_id = $1 AND c.period >= $2"
             " ORDER BY c.period, c.source, c.service, c.region, c.category, c.granularity,"
             " t.rank, t.position",
-            *params,
+            title_id,
+            (since or date.min).isoformat(),
         )
         return [rank_point_from_row(row) for row in rows]
 
@@ -339,8 +338,7 @@ class PostgresCharts:
     ) -> list[RankTally]:
         # With a key, each title is one short range of the primary key (a hit's tallies in
         # every country are thousands of rows).
-        in_key = "" if key is None else " AND (source, service, region, category, granularity)"
-        in_key += "" if key is None else " = ($2, $3, $4, $5, $6)"
+        in_key = "" if key is None else f" AND ({KEY_ORDER}) = ($2, $3, $4, $5, $6)"
         key_params = () if key is None else codec.key_columns(key)
         rows = await self._db.read(
             f"SELECT {TALLY_COLUMNS} FROM rank_tallies WHERE title_id = ANY($1::text[]){in_key}"

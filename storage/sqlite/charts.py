@@ -312,18 +312,13 @@ class SqliteCharts:
         return [TitleHit(row[0], row[1], row[2]) for row in rows]
 
     async def title_history(self, title_id: str, since: date | None = None) -> list[RankPoint]:
-        bound, params = (
-            ("", (title_id,))
-            if since is None
-            else (" AND c.period >= ?", (title_id, since.isoformat()))
-        )
         rows = await self._db.read(
             "SELECT c.source, c.service, c.region, c.category, c.granularity, c.period, t.rank"
             " FROM title_ranks AS t JOIN charts AS c ON c.id = t.chart_id"
-            f" WHERE t.title_id = ?{bound}"
+            " WHERE t.title_id = ? AND c.period >= ?"
             " ORDER BY c.period, c.source, c.service, c.region, c.category, c.granularity,"
             " t.rank, t.position",
-            params,
+            (title_id, (since or date.min).isoformat()),
         )
         return [rank_point_from_row(row) for row in rows]
 
